@@ -1,0 +1,69 @@
+"""Faults the offline server can inject, so tests and notebooks can show what goes wrong for real."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    404: "invalid_request_error",
+    429: "rate_limit_error",
+}
+DEFAULT_MESSAGES = {
+    401: "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+    429: "Rate limit reached for requests. Please try again in a moment.",
+    500: "The server had an error while processing your request. Sorry about that!",
+    503: "The engine is currently overloaded, please try again later.",
+}
+DEFAULT_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
+
+
+@dataclass
+class Fault:
+    """One fault: an HTTP error (`status`), or a stream cut after `cut_after` chunks."""
+
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    retry_after: float | None = None
+    cut_after: int | None = None
+    path: str | None = None
+    times: int = 1
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or path.endswith(self.path)
+
+    def error_body(self) -> dict:
+        status = self.status or 500
+        code = self.code or DEFAULT_CODES.get(status)
+        kind = "insufficient_quota" if code == "insufficient_quota" else ERROR_TYPES.get(status, "server_error")
+        return {"error": {"message": self.message or DEFAULT_MESSAGES.get(status, "Error"), "type": kind,
+                          "param": None, "code": code}}
+
+
+class FaultQueue:
+    """Faults are taken in the order they were added, each for `times` matching requests."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, path: str, streaming: bool) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(path) and (fault.cut_after is None or streaming):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

@@ -1,0 +1,120 @@
+"""Token counting with tiktoken, and an honest estimate where its encodings cannot be loaded.
+
+tiktoken downloads its encodings on first use; these machines (and many classrooms) have no network,
+so we look for the cached file first and never trigger a download.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+ENCODING_URLS = {
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+}
+_CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-", "davinci", "babbage")
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-", "gpt-image", "gpt-oss")
+
+# OpenAI's chat format adds a few tokens per message and primes the reply (documented in the cookbook).
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    tokens: int
+    exact: bool
+    encoding: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.tokens:,}" if self.exact else f"≈{self.tokens:,}"
+
+
+def encoding_name(model: str) -> str:
+    name = model.removeprefix("ft:").split(":")[0]
+    if name.startswith(_O200K_PREFIXES):
+        return "o200k_base"
+    if name.startswith(_CL100K_PREFIXES):
+        return "cl100k_base"
+    return "o200k_base"
+
+
+def _cache_dir() -> str:
+    return os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
+        tempfile.gettempdir(), "data-gym-cache"
+    )
+
+
+def _is_cached(name: str) -> bool:
+    key = hashlib.sha1(ENCODING_URLS[name].encode()).hexdigest()
+    return os.path.exists(os.path.join(_cache_dir(), key))
+
+
+@lru_cache(maxsize=None)
+def _load(name: str, cache_dir: str):
+    try:
+        import tiktoken
+
+        return tiktoken.get_encoding(name)
+    except Exception:  # a corrupt or partial cache file: estimate rather than fail the cell
+        return None
+
+
+def get_encoding(model: str):
+    """The tiktoken encoding for a model, or None when it is not available offline."""
+    name = encoding_name(model)
+    if not _is_cached(name):
+        return None
+    with _lock:
+        return _load(name, _cache_dir())
+
+
+def estimate_tokens(text: str) -> int:
+    """About 4 characters a token for English; words and punctuation bound it from below."""
+    if not text:
+        return 0
+    pieces = len(re.findall(r"\w+|[^\w\s]", text))
+    return max(pieces, math.ceil(len(text) / 4))
+
+
+def count_text(text: str, model: str) -> TokenCount:
+    enc = get_encoding(model)
+    if enc is None:
+        return TokenCount(estimate_tokens(text), exact=False)
+    return TokenCount(len(enc.encode(text, disallowed_special=())), exact=True, encoding=enc.name)
+
+
+def message_text(message: dict) -> str:
+    """The countable text of a chat message (text parts only; images are counted separately)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def count_messages(messages: list[dict], model: str) -> TokenCount:
+    """Prompt tokens of a chat request, the way OpenAI counts them."""
+    total, exact = REPLY_PRIMING, True
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        for text in (message.get("role", ""), message_text(message)):
+            count = count_text(text, model)
+            total += count.tokens
+            exact = exact and count.exact
+        if message.get("name"):
+            total += TOKENS_PER_NAME + count_text(message["name"], model).tokens
+        for call in message.get("tool_calls") or []:
+            fn = call.get("function", {})
+            total += count_text(fn.get("name", "") + fn.get("arguments", ""), model).tokens
+    return TokenCount(total, exact)

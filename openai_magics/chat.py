@@ -1,0 +1,221 @@
+"""Chat on either API, streamed or not, into any view; interrupts and cut streams keep what arrived."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+from .models import model_info
+from .results.chat import ChatResult
+from .threads import Threads, Turn
+from .tokens import count_messages, count_text
+from .usage import Usage
+
+
+@dataclass
+class ChatRequest:
+    prompt: str
+    model: str
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    reasoning_effort: str | None = None
+    api: str = "auto"
+    stream: bool = True
+    thread: str | None = None
+    new_thread: bool = False
+    turn_key: str | None = None
+
+
+class NullView:
+    """Where a quiet or non-streamed call sends its deltas."""
+
+    def start(self, request: ChatRequest) -> None: ...
+    def delta(self, text: str, tokens: int, elapsed: float) -> None: ...
+    def finish(self, result: ChatResult) -> None: ...
+
+
+def choose_api(session, request: ChatRequest) -> str:
+    if request.api != "auto":
+        if request.api == "responses" and (request.stop or request.seed is not None):
+            raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
+        return request.api
+    if session.config.api != "auto":
+        return session.config.api
+    use_responses = session.config.is_openai and not (request.stop or request.seed is not None)
+    return "responses" if use_responses else "chat"
+
+
+def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
+    view = view or NullView()
+    if session.threads is None:
+        session.threads = Threads()
+    thread = session.threads.get(request.thread, new=request.new_thread) if request.thread else None
+    if thread is not None and request.system:
+        thread.system = request.system
+    history = thread.history(request.turn_key) if thread else (
+        [{"role": "system", "content": request.system}] if request.system else [])
+    user = {"role": "user", "content": request.prompt}
+    messages = history + [user]
+    api = choose_api(session, request)
+
+    max_out = request.max_tokens or session.config.max_tokens
+    session.check_budget(request.model, count_messages(messages, request.model).tokens,
+                         max_out or model_info(request.model).max_output or 16384)
+    call = session.begin("chat")
+    runner = _ChatCompletions if api == "chat" else _Responses
+    previous = thread.previous_response_id(request.turn_key) if thread and api == "responses" else None
+    result = runner(session, request, messages, max_out, previous, view, call).run()
+    result.thread = request.thread
+    if thread is not None and not result.interrupted and not result.incomplete:
+        thread.record(Turn(request.turn_key, user, {"role": "assistant", "content": result.text},
+                           result.response_id))
+    session.last_result = result
+    return result
+
+
+class _Runner:
+    api = "chat"
+
+    def __init__(self, session, request, messages, max_out, previous_id, view, call):
+        self.session, self.request, self.messages = session, request, messages
+        self.max_out, self.previous_id, self.view, self.call = max_out, previous_id, view, call
+        self.pieces: list[str] = []
+        self.usage: Usage | None = None
+        self.model = request.model
+        self.finish_reason = None
+        self.response_id = None
+
+    def run(self) -> ChatResult:
+        interrupted, incomplete = False, None
+        self.view.start(self.request)
+        try:
+            with self.session.api_errors(self.request.model):
+                if not self.request.stream:
+                    self.on_complete(self.create())
+                else:
+                    stream = self.open_stream()
+            if self.request.stream:
+                with stream:
+                    for event in stream:
+                        self.on_event(event)
+        except KeyboardInterrupt:
+            interrupted = True
+        except Exception as exc:  # the connection dropped mid-stream: keep what arrived
+            if not self.request.stream or not self.pieces:
+                raise
+            incomplete = f"the stream was cut ({type(exc).__name__}); only part of the answer arrived"
+        if self.finish_reason == "length":
+            incomplete = f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
+        return self.finish(interrupted, incomplete)
+
+    def emit(self, text: str) -> None:
+        self.pieces.append(text)
+        self.view.delta(text, len(self.pieces), self.call.elapsed)
+
+    def finish(self, interrupted: bool, incomplete: str | None) -> ChatResult:
+        text = "".join(self.pieces)
+        estimated = self.usage is None
+        usage = self.usage or Usage(
+            input_tokens=count_messages(self.messages, self.model).tokens,
+            output_tokens=count_text(text, self.model).tokens,
+        )
+        record = self.call.record(self.model, usage, estimated=estimated, interrupted=interrupted)
+        result = ChatResult(text=text, model=self.model, record=record, api=self.api,
+                            finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
+                            response_id=self.response_id, messages=self.messages)
+        self.view.finish(result)
+        return result
+
+
+class _ChatCompletions(_Runner):
+    api = "chat"
+
+    def params(self) -> dict:
+        r, config = self.request, self.session.config
+        params = {"model": r.model, "messages": self.messages}
+        if r.temperature is not None:
+            params["temperature"] = r.temperature
+        if self.max_out:
+            # OpenAI wants max_completion_tokens (o-series refuse max_tokens); most compatible servers know max_tokens.
+            params["max_completion_tokens" if config.is_openai else "max_tokens"] = self.max_out
+        if r.stop:
+            params["stop"] = r.stop
+        if r.seed is not None:
+            params["seed"] = r.seed
+        if r.reasoning_effort:
+            params["reasoning_effort"] = r.reasoning_effort
+        return params
+
+    def open_stream(self):
+        return self.session.client.chat.completions.create(
+            **self.params(), stream=True, stream_options={"include_usage": True})
+
+    def create(self):
+        return self.session.client.chat.completions.create(**self.params())
+
+    def on_event(self, chunk) -> None:
+        self.model = chunk.model or self.model
+        self.response_id = chunk.id
+        if chunk.usage:
+            self.usage = Usage.from_chat(chunk.usage)
+        for choice in chunk.choices:
+            if choice.delta and choice.delta.content:
+                self.emit(choice.delta.content)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+    def on_complete(self, completion) -> None:
+        self.model, self.response_id = completion.model or self.model, completion.id
+        choice = completion.choices[0]
+        self.finish_reason = choice.finish_reason
+        self.emit(choice.message.content or "")
+        if completion.usage:
+            self.usage = Usage.from_chat(completion.usage)
+
+
+class _Responses(_Runner):
+    api = "responses"
+
+    def params(self) -> dict:
+        r = self.request
+        system = [m["content"] for m in self.messages if m["role"] == "system"]
+        turns = [m for m in self.messages if m["role"] != "system"]
+        if self.previous_id:
+            turns = turns[-1:]
+        params = {"model": r.model, "input": turns}
+        if system:
+            params["instructions"] = system[-1]
+        if self.previous_id:
+            params["previous_response_id"] = self.previous_id
+        if r.temperature is not None:
+            params["temperature"] = r.temperature
+        if self.max_out:
+            params["max_output_tokens"] = self.max_out
+        if r.reasoning_effort:
+            params["reasoning"] = {"effort": r.reasoning_effort}
+        return params
+
+    def open_stream(self):
+        return self.session.client.responses.create(**self.params(), stream=True)
+
+    def create(self):
+        return self.session.client.responses.create(**self.params())
+
+    def on_event(self, event) -> None:
+        if event.type == "response.output_text.delta":
+            self.emit(event.delta)
+        elif event.type in ("response.completed", "response.incomplete"):
+            self._final(event.response)
+
+    def on_complete(self, response) -> None:
+        self.emit(response.output_text or "")
+        self._final(response)
+
+    def _final(self, response) -> None:
+        self.model, self.response_id = response.model or self.model, response.id
+        if response.usage:
+            self.usage = Usage.from_responses(response.usage)
+        details = response.incomplete_details
+        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"

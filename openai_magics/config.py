@@ -1,0 +1,83 @@
+"""Session configuration: defaults, the environment, and a key that never shows itself."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech")
+DEFAULT_MODELS = {
+    "chat": "gpt-4o-mini",
+    "embed": "text-embedding-3-small",
+    "image": "gpt-image-1",
+    "transcribe": "gpt-4o-mini-transcribe",
+    "speech": "gpt-4o-mini-tts",
+}
+OPENAI_HOST = "api.openai.com"
+
+
+class Secret:
+    """Holds an API key; every way of printing it shows only where it came from and its last 4 characters."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str):
+        self._value, self.source = value, source
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def masked(self) -> str:
+        tail = self._value[-4:] if len(self._value) >= 20 else ""
+        return f"…{tail} (from {self.source})" if tail else f"set (from {self.source})"
+
+    def __repr__(self) -> str:
+        return f"<Secret {self.masked}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("an API key is not picklable")
+
+
+@dataclass
+class Config:
+    models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
+    api_key: Secret | None = field(default=None, repr=False)
+    base_url: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    api: str = "auto"                # auto | chat | responses
+    timeout: float = 120.0
+    max_retries: int = 4
+    max_tokens: int | None = None    # a default cap for chat answers
+    tool_rounds: int = 8
+    offline: bool = False
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Config":
+        env = os.environ if environ is None else environ
+        config = cls()
+        for kind in MODEL_KINDS:
+            value = env.get(f"OPENAI_MAGICS_{kind.upper()}_MODEL")
+            if value:
+                config.models[kind] = value
+        if env.get("OPENAI_API_KEY"):
+            config.api_key = Secret(env["OPENAI_API_KEY"], "OPENAI_API_KEY")
+        config.base_url = env.get("OPENAI_BASE_URL") or None
+        config.organization = env.get("OPENAI_ORG_ID") or None
+        config.project = env.get("OPENAI_PROJECT_ID") or None
+        return config
+
+    @property
+    def is_openai(self) -> bool:
+        """True on OpenAI's own endpoint (no base URL, or api.openai.com)."""
+        return not self.base_url or OPENAI_HOST in self.base_url
+
+    @property
+    def is_azure(self) -> bool:
+        return bool(self.base_url) and ".openai.azure.com" in self.base_url
+
+    def as_dict(self) -> dict:
+        """Everything but the key."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}

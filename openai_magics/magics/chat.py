@@ -1,0 +1,101 @@
+"""`%%chat` / `%chat`: the cell is the user message (SPEC §3)."""
+from __future__ import annotations
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..errors import UsageError
+from ..session import session
+from .base import bind, check_positive, expand, is_terminal, require_text
+
+APIS = ("auto", "chat", "responses")
+EFFORTS = ("minimal", "low", "medium", "high")
+FORMATS = ("markdown", "text", "code")
+
+
+@magics_class
+class ChatMagics(Magics):
+    @no_var_expand
+    @magic_arguments()
+    @argument("-m", "--model", help="Model (default: %%openai model, or OpenAIMagics.chat_model).")
+    @argument("-s", "--system", help="System prompt.")
+    @argument("-t", "--temperature", type=float, help="Sampling temperature, 0 to 2.")
+    @argument("--max-tokens", type=int, help="Most tokens the answer may use (reasoning included).")
+    @argument("--stop", action="append", default=[], help="A stop sequence (repeatable).")
+    @argument("--seed", type=int, help="Seed for more reproducible sampling (Chat Completions only).")
+    @argument("--reasoning-effort", choices=EFFORTS, help="How hard a reasoning model thinks.")
+    @argument("--thread", help="Continue the named conversation.")
+    @argument("--new", action="store_true", help="Start the --thread afresh.")
+    @argument("--api", choices=APIS, help="auto: Responses on OpenAI's endpoint, Chat Completions elsewhere.")
+    @argument("--no-stream", action="store_true", help="Wait for the whole answer instead of streaming it.")
+    @argument("--format", choices=FORMATS, default="markdown",
+              help="markdown (rendered), text (plain), or code (the answer's code into a new cell below).")
+    @argument("-o", "--output", metavar="NAME", help="Also bind the result to this variable.")
+    @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
+    @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
+    @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
+    @line_cell_magic
+    def chat(self, line: str, cell: str | None = None):
+        """Ask a chat model; the cell body (or the rest of the line) is the user message."""
+        args = parse_argstring(self.chat, line)
+        if cell is not None and args.prompt:
+            raise UsageError(f"Unexpected text on the %%chat line: {' '.join(args.prompt)!r}.")
+        return self._run(args, cell if cell is not None else " ".join(args.prompt))
+
+    def _run(self, args, body: str):
+        from ..chat import ChatRequest, run_chat
+
+        interpolating = not args.no_interpolate
+        prompt = require_text(expand(body, self.shell, interpolating))
+        check_positive(args.max_tokens, "--max-tokens")
+        if args.temperature is not None and not 0 <= args.temperature <= 2:
+            raise UsageError(f"--temperature must be between 0 and 2, not {args.temperature}.")
+        if args.new and not args.thread:
+            raise UsageError("--new starts a --thread afresh: name the thread too.")
+        s = session()
+        request = ChatRequest(
+            prompt=prompt, model=s.model_for("chat", args.model), system=expand(args.system, self.shell, interpolating),
+            temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
+            reasoning_effort=args.reasoning_effort, api=args.api or "auto", stream=not args.no_stream,
+            thread=args.thread, new_thread=args.new, turn_key=_turn_key(self.shell, body),
+        )
+        view = self._view(args)
+        result = run_chat(s, request, view)
+        result.format = args.format
+        bind(self.shell, args.output, result)
+        if result.interrupted:
+            if not args.quiet:
+                self.shell.display_pub.publish(_bundle(result))
+            raise KeyboardInterrupt
+        if args.format == "code":
+            self.shell.set_next_input(_code_of(result.text), replace=False)
+        if args.quiet or is_terminal(self.shell) and not args.no_stream:
+            return None
+        return result
+
+    def _view(self, args):
+        from ..views.stream import TerminalStreamView, WidgetStreamView
+
+        if args.quiet or args.no_stream:
+            return None
+        return TerminalStreamView() if is_terminal(self.shell) else WidgetStreamView()
+
+
+def _turn_key(shell, body: str) -> str:
+    from ..session import current_cell
+
+    cell_id = current_cell()[1]
+    return cell_id or body
+
+
+def _bundle(result) -> dict:
+    from IPython.core.formatters import format_display_data
+
+    return format_display_data(result)[0]
+
+
+def _code_of(text: str) -> str:
+    import re
+
+    blocks = re.findall(r"```[\w+-]*\n(.*?)```", text, re.S)
+    return "\n".join(b.rstrip() for b in blocks) if blocks else text

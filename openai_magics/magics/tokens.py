@@ -1,0 +1,54 @@
+"""`%tokens` / `%%tokens`: how many tokens a text is, its share of the context window, its input cost."""
+from __future__ import annotations
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..session import session
+from .base import expand, require_text
+
+
+class TokenReport:
+    def __init__(self, text: str, model: str):
+        from ..models import model_info
+        from ..prices import token_prices
+        from ..tokens import count_text
+
+        self.model, self.count = model, count_text(text, model)
+        self.window = model_info(model).context_window
+        prices = token_prices(model)
+        self.cost = prices.input * self.count.tokens / 1_000_000 if prices else None
+
+    @property
+    def tokens(self) -> int:
+        return self.count.tokens
+
+    def __str__(self) -> str:
+        from ..prices import format_usd
+
+        parts = [f"{self.count} tokens ({self.model})"]
+        if self.window:
+            parts.append(f"{self.count.tokens / self.window:.2%} of the {self.window:,}-token window")
+        parts.append(f"{format_usd(self.cost, approx=not self.count.exact)} as input")
+        if not self.count.exact:
+            parts.append("estimated: tiktoken's encoding is not available offline")
+        return " · ".join(parts)
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(str(self))
+
+
+@magics_class
+class TokensMagics(Magics):
+    @no_var_expand
+    @magic_arguments()
+    @argument("-m", "--model", help="Count for this model (default: the chat model).")
+    @argument("--no-interpolate", action="store_true")
+    @argument("text", nargs="*")
+    @line_cell_magic
+    def tokens(self, line: str, cell: str | None = None):
+        """Count the tokens of the cell (or of the rest of the line)."""
+        args = parse_argstring(self.tokens, line)
+        body = cell if cell is not None else " ".join(args.text)
+        text = require_text(expand(body, self.shell, not args.no_interpolate), "the text")
+        return TokenReport(text, session().model_for("chat", args.model))

@@ -1,0 +1,1 @@
+"""Result objects: what each magic returns, with rich reprs for notebooks and good plain text."""

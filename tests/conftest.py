@@ -1,0 +1,101 @@
+"""Fixtures: the offline server over real HTTP, and a real IPython shell with the extension loaded."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", str((ROOT / "../shared/tiktoken").resolve()))
+for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+    os.environ.pop(name, None)
+
+# A recognisable fake key: every output a test captures is searched for it.
+TEST_KEY = "sk-test-DO-NOT-LEAK-4f9c2b7e1d3a5c8e0b6d"
+
+
+@pytest.fixture(scope="session")
+def server():
+    from openai_magics.offline import OfflineServer, find_openapi_document
+
+    document = find_openapi_document()
+    if document is None and os.environ.get("CI"):
+        pytest.fail("CI must validate requests: ../shared/openapi/openapi.json was not found")
+    with OfflineServer(openapi=document) as srv:
+        yield srv
+
+
+@pytest.fixture
+def offline(server):
+    """The shared server, reset: no faults, no latency, an empty request log."""
+    server.reset()
+    yield server
+    server.reset()
+
+
+@pytest.fixture
+def session(offline):
+    """A fresh session pointed at the offline server with a fake key."""
+    from openai_magics.config import Secret
+    from openai_magics.session import reset_session
+
+    s = reset_session()
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3)
+    return s
+
+
+@dataclass
+class Ran:
+    """What a user saw from one cell."""
+
+    result: object
+    error: BaseException | None
+    stdout: str
+    stderr: str
+    outputs: list[dict] = field(default_factory=list)  # display_data bundles, in order
+
+    @property
+    def text(self) -> str:
+        shown = [str(v) for bundle in self.outputs for v in bundle.values()]
+        return "\n".join([self.stdout, self.stderr, *shown, repr(self.result)])
+
+
+class Notebook:
+    """Runs cells the way a notebook does (history, execution counts) and captures what shows."""
+
+    def __init__(self, shell):
+        self.shell = shell
+
+    def run(self, cell: str) -> Ran:
+        from IPython.utils.capture import capture_output
+
+        with capture_output() as captured:
+            result = self.shell.run_cell(cell, store_history=True)
+        ran = Ran(result.result, result.error_before_exec or result.error_in_exec, captured.stdout,
+                  captured.stderr, [o.data for o in captured.outputs])
+        if result.result is not None:
+            from IPython.core.formatters import format_display_data
+
+            ran.outputs.append(format_display_data(result.result)[0])
+        assert TEST_KEY not in ran.text, "the API key leaked into a cell's output"
+        return ran
+
+    @property
+    def ns(self) -> dict:
+        return self.shell.user_ns
+
+
+@pytest.fixture(scope="session")
+def ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "openai_magics")
+    return shell
+
+
+@pytest.fixture
+def nb(ipython, session):
+    return Notebook(ipython)

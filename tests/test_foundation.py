@@ -1,0 +1,152 @@
+"""The foundation: loading, the session, %openai, and the offline server's contract."""
+import subprocess
+import sys
+
+import openai
+import pytest
+
+from conftest import ROOT, TEST_KEY
+
+
+def test_load_ext_imports_nothing_heavy():
+    code = (
+        "import sys, time\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'openai_magics')\n"
+        "heavy = ['openai', 'ipywidgets', 'anywidget', 'numpy', 'pandas', 'PIL', 'genai_prices', 'pydantic', 'tiktoken']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "print(sorted(sh.magics_manager.magics['cell']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    loaded, cell_magics = out.splitlines()
+    assert loaded == "[]"
+    assert "chat" in cell_magics and "tokens" in cell_magics
+
+
+def test_unload_removes_the_magics(ipython):
+    ipython.run_line_magic("unload_ext", "openai_magics")
+    try:
+        assert "chat" not in ipython.magics_manager.magics["cell"]
+    finally:
+        ipython.run_line_magic("load_ext", "openai_magics")
+    assert "chat" in ipython.magics_manager.magics["cell"]
+
+
+def test_status_masks_the_key(nb):
+    ran = nb.run("%openai")
+    assert "key:" in ran.stdout and "…" in ran.stdout
+    assert TEST_KEY[-4:] in ran.stdout  # the last four characters help tell keys apart
+
+
+def test_key_never_in_repr_or_config(session):
+    assert TEST_KEY not in repr(session) + repr(session.config) + str(session.config.api_key)
+    assert TEST_KEY not in str(session.config.as_dict())
+
+
+@pytest.mark.parametrize("line", ["%openai bogus", "%openai budget lots", "%openai model size huge x",
+                                  "%openai endpoint ftp://x", "%openai usage --by planet"])
+def test_bad_openai_lines_are_one_line(nb, line):
+    ran = nb.run(line)
+    assert ran.error is not None
+    assert "UsageError" in ran.stderr and "Traceback" not in ran.stderr + ran.stdout
+    assert len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_config_traitlet_sets_default_model(nb, offline):
+    nb.run("%config OpenAIMagics.chat_model = 'gpt-4o'")
+    try:
+        nb.run("%chat --no-stream hello")
+        assert offline.requests[-1].body["model"] == "gpt-4o"
+    finally:
+        nb.run("%config OpenAIMagics.chat_model = 'gpt-4o-mini'")
+
+
+def test_endpoint_and_model_subcommands(nb):
+    from openai_magics import session
+
+    nb.run("%openai model embed text-embedding-3-large")
+    assert session().config.models["embed"] == "text-embedding-3-large"
+    ran = nb.run("%openai endpoint http://127.0.0.1:9/v1")
+    assert session().base_url == "http://127.0.0.1:9/v1" and ran.error is None
+
+
+def test_offline_subcommand_says_where_answers_come_from(nb):
+    from openai_magics import session
+
+    ran = nb.run("%openai offline")
+    assert "offline server" in ran.stdout and "Nothing it answers comes from OpenAI" in ran.stdout
+    assert session().config.offline
+    assert nb.run("%chat --no-stream hi").result.text.startswith("### Offline answer")
+
+
+def test_missing_key_is_one_clear_line(nb):
+    from openai_magics import session
+
+    session().configure(api_key=None, base_url=None)
+    ran = nb.run("%chat hello")
+    assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+
+
+# --- the offline server ---------------------------------------------------------------------------
+
+def _client(offline):
+    return openai.OpenAI(base_url=offline.base_url, api_key="sk-x", max_retries=0)
+
+
+def test_server_rejects_bad_role_with_the_violation(offline):
+    if offline._validator is None:
+        pytest.skip("no OpenAPI document")
+    with pytest.raises(openai.BadRequestError) as err:
+        _client(offline).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "wizard", "content": "x"}])
+    assert "messages/0/role" in str(err.value) and "'wizard'" in str(err.value)
+
+
+def test_server_rejects_temperature_5(offline):
+    if offline._validator is None:
+        pytest.skip("no OpenAPI document")
+    with pytest.raises(openai.BadRequestError) as err:
+        _client(offline).chat.completions.create(model="gpt-4o-mini", temperature=5,
+                                                 messages=[{"role": "user", "content": "x"}])
+    assert "temperature: 5 is greater than the maximum of 2" in str(err.value)
+
+
+def test_server_streams_with_usage_and_length_finish(offline):
+    stream = _client(offline).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True, max_tokens=10,
+        stream_options={"include_usage": True})
+    chunks = list(stream)
+    assert chunks[-1].usage.completion_tokens == 10
+    assert any(c.choices and c.choices[0].finish_reason == "length" for c in chunks)
+    assert chunks[-1].model == "gpt-4o-mini-2024-07-18"
+
+
+def test_server_caches_long_prompt_prefixes(offline):
+    long = "word " * 1500
+    client = _client(offline)
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": long}])
+    second = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": long}])
+    assert first.usage.prompt_tokens_details.cached_tokens == 0
+    assert second.usage.prompt_tokens_details.cached_tokens == (second.usage.prompt_tokens // 128) * 128
+
+
+def test_server_embeddings_put_similar_texts_close(offline):
+    import numpy as np
+
+    data = _client(offline).embeddings.create(
+        model="text-embedding-3-small", input=["a cat sat on the mat", "the cat sat on a mat", "stock market rally"]).data
+    a, b, c = (np.array(d.embedding) for d in data)
+    assert a @ b > a @ c + 0.2
+
+
+def test_server_injects_faults(offline):
+    client = _client(offline)
+    offline.fail(401)
+    with pytest.raises(openai.AuthenticationError):
+        client.models.list() if False else client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    offline.fail(400, code="context_length_exceeded", message="too long")
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    assert err.value.code == "context_length_exceeded"
+    assert [r.status for r in offline.requests] == [401, 400]

@@ -8,9 +8,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("TIKTOKEN_CACHE_DIR", str((ROOT / "../shared/tiktoken").resolve()))
-for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-    os.environ.pop(name, None)
 
 # A recognisable fake key: every output a test captures is searched for it.
 TEST_KEY = "sk-test-DO-NOT-LEAK-4f9c2b7e1d3a5c8e0b6d"

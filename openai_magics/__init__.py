@@ -13,6 +13,10 @@ _registered: list = []
 
 def load_ipython_extension(ipython) -> None:
     from .magics import MAGICS
+    from .session import on_pre_run_cell
+
+    if on_pre_run_cell not in ipython.events.callbacks["pre_run_cell"]:
+        ipython.events.register("pre_run_cell", on_pre_run_cell)
 
     for magics_class in MAGICS:
         instance = magics_class(shell=ipython)
@@ -24,7 +28,10 @@ def load_ipython_extension(ipython) -> None:
 
 
 def unload_ipython_extension(ipython) -> None:
-    from .magics import MAGICS
+    from .session import on_pre_run_cell
+
+    if on_pre_run_cell in ipython.events.callbacks["pre_run_cell"]:
+        ipython.events.unregister("pre_run_cell", on_pre_run_cell)
 
     manager = ipython.magics_manager
     for instance in _registered:
@@ -35,4 +42,3 @@ def unload_ipython_extension(ipython) -> None:
                 manager.magics[kind].pop(name, None)
         manager.registry.pop(type(instance).__name__, None)
     _registered.clear()
-    del MAGICS

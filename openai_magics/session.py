@@ -53,6 +53,11 @@ class Session:
         self.last_result = None
         self._client = None
 
+    @property
+    def usage(self) -> Ledger:
+        """The ledger: `.records`, `.rows()`, `.to_pandas()`, `.total_cost`."""
+        return self.ledger
+
     # -- the SDK client, created on first use --
     @property
     def client(self):
@@ -142,6 +147,15 @@ class Session:
         return f"<openai_magics.Session {where}, {len(self.ledger)} calls, {format_usd(self.ledger.total_cost)}>"
 
 
+_running_cell_id: str | None = None
+
+
+def on_pre_run_cell(info) -> None:
+    """IPython event: remember the id the frontend gave the cell that is starting (None if it gave none)."""
+    global _running_cell_id
+    _running_cell_id = getattr(info, "cell_id", None)
+
+
 def current_cell() -> tuple[int | None, str | None]:
     """The running cell's execution count and, when the frontend sends one, its cell id."""
     try:
@@ -151,9 +165,11 @@ def current_cell() -> tuple[int | None, str | None]:
     shell = get_ipython()
     if shell is None:
         return None, None
-    parent = shell.get_parent() if hasattr(shell, "get_parent") else None
-    cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
-    return shell.execution_count, cell_id
+    # IPython 9 increments execution_count before running a cell and 8 after it; the input history
+    # already holds the running cell in both, so its index is the cell's number.
+    history = getattr(shell, "history_manager", None)
+    count = len(history.input_hist_parsed) - 1 if history is not None else shell.execution_count
+    return count, _running_cell_id
 
 
 _session: Session | None = None

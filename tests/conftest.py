@@ -65,11 +65,12 @@ class Notebook:
     def __init__(self, shell):
         self.shell = shell
 
-    def run(self, cell: str) -> Ran:
+    def run(self, cell: str, cell_id: str | None = None) -> Ran:
+        """Run a cell; `cell_id` is what a notebook frontend sends to identify the cell across re-runs."""
         from IPython.utils.capture import capture_output
 
         with capture_output() as captured:
-            result = self.shell.run_cell(cell, store_history=True)
+            result = self.shell.run_cell(cell, store_history=True, cell_id=cell_id)
         ran = Ran(result.result, result.error_before_exec or result.error_in_exec, captured.stdout,
                   captured.stderr, [o.data for o in captured.outputs])
         if result.result is not None:

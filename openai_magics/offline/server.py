@@ -64,6 +64,7 @@ class OfflineServer:
         self.openapi = Path(openapi) if openapi else None
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
+        self.stream_usage = True        # False: behave like the many compatible servers that never send it
         self.faults = FaultQueue()
         self.state = ServerState()
         self._validator = None
@@ -124,6 +125,7 @@ class OfflineServer:
     def reset(self) -> None:
         self.faults.clear()
         self.latency = self.chunk_delay = 0.0
+        self.stream_usage = True
         self.clear_log()
 
     def __repr__(self) -> str:
@@ -169,6 +171,8 @@ def _make_handler(server: OfflineServer):
             fault = server.faults.take(self.path, bool(body.get("stream")))
             if fault and fault.status:
                 return self._fault(fault, entry)
+            if not server.stream_usage:
+                body = {**body, "stream_options": None}
             try:
                 result = handler(server.state, body)
             except RequestError as e:

@@ -26,11 +26,13 @@ class UsageTable:
     def _group(records: list[UsageRecord], by: str) -> list[dict]:
         groups: dict = {}
         for i, r in enumerate(records):
-            key = i if by == "call" else getattr(r, by)
-            row = groups.setdefault(key, {"cell": r.cell, "magic": r.magic, "model": r.model, "calls": 0,
+            key = i if by == "call" else (r.cell_id or r.cell) if by == "cell" else getattr(r, by)
+            row = groups.setdefault(key, {"cell": [], "magic": r.magic, "model": r.model, "calls": 0,
                                           **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
                                           "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0)})
             row["calls"] += 1
+            if r.cell is not None and r.cell not in row["cell"]:
+                row["cell"].append(r.cell)
             for n in NUMBERS:
                 row[n] += getattr(r.usage, n)
             row["latency"] += r.latency
@@ -66,7 +68,7 @@ class UsageTable:
         if column == "latency":
             return f"{value:.1f}"
         if column == "cell":
-            return "" if value is None else str(value)
+            return ", ".join(map(str, value))
         if isinstance(value, float):
             return f"{value:,.1f}"
         return f"{value:,}" if isinstance(value, int) else str(value)
@@ -109,9 +111,20 @@ class UsageTable:
             writer = csv.writer(f)
             writer.writerow(cols)
             for row in self.rows:
-                writer.writerow([row[c] if c not in ("cost", "cumulative") else str(row[c]) for c in cols])
+                writer.writerow([self._raw(row, c) for c in cols])
+
+    @staticmethod
+    def _raw(row: dict, column: str):
+        """Machine-readable values: exact decimals, counts, cache hits as a number."""
+        if column == "cell":
+            return " ".join(map(str, row["cell"]))
+        if column == "cache_hit":
+            return row["hits"]
+        if column == "cost" and row["unknown"]:
+            return "unknown" if not row["cost"] else f"{row['cost']}+unknown"
+        return str(row[column]) if isinstance(row[column], Decimal) else row[column]
 
     def to_pandas(self):
         import pandas as pd
 
-        return pd.DataFrame([{c: r.get(c) for c in self.columns} for r in self.rows])
+        return pd.DataFrame([{c: self._raw(r, c) for c in self.columns} for r in self.rows])

@@ -5,6 +5,25 @@ from ..errors import UsageError
 from ..interpolate import interpolate
 
 
+def parse(magic_fn, line: str):
+    """magic_arguments parsing, with quotes taken off values (IPython splits without removing them)."""
+    from IPython.core.magic_arguments import parse_argstring
+
+    args = parse_argstring(magic_fn, line)
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, unquote(value))
+        elif isinstance(value, list):
+            setattr(args, name, [unquote(v) if isinstance(v, str) else v for v in value])
+    return args
+
+
+def unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def expand(text: str | None, shell, enabled: bool = True) -> str | None:
     if text is None or not enabled or shell is None:
         return text

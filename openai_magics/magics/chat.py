@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import UsageError
 from ..session import session
-from .base import bind, check_positive, expand, is_terminal, require_text
+from .base import bind, check_positive, expand, is_terminal, parse, require_text
 
 APIS = ("auto", "chat", "responses")
 EFFORTS = ("minimal", "low", "medium", "high")
@@ -37,7 +37,7 @@ class ChatMagics(Magics):
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
         """Ask a chat model; the cell body (or the rest of the line) is the user message."""
-        args = parse_argstring(self.chat, line)
+        args = parse(self.chat, line)
         if cell is not None and args.prompt:
             raise UsageError(f"Unexpected text on the %%chat line: {' '.join(args.prompt)!r}.")
         return self._run(args, cell if cell is not None else " ".join(args.prompt))

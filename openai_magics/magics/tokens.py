@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..session import session
-from .base import expand, require_text
+from .base import expand, parse, require_text
 
 
 class TokenReport:
@@ -48,7 +48,7 @@ class TokensMagics(Magics):
     @line_cell_magic
     def tokens(self, line: str, cell: str | None = None):
         """Count the tokens of the cell (or of the rest of the line)."""
-        args = parse_argstring(self.tokens, line)
+        args = parse(self.tokens, line)
         body = cell if cell is not None else " ".join(args.text)
         text = require_text(expand(body, self.shell, not args.no_interpolate), "the text")
         return TokenReport(text, session().model_for("chat", args.model))

@@ -1,0 +1,197 @@
+"""%%chat: streaming, both APIs, threads, interpolation, errors, interrupts (issue 4)."""
+import os
+import re
+import signal
+import threading
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def sent_messages(offline):
+    return [r.body["messages"] for r in offline.requests if r.path.endswith("/chat/completions")]
+
+
+def test_streams_into_a_live_view_then_shows_markdown_and_usage(nb, offline):
+    ran = nb.run("%%chat\nExplain streaming")
+    live, final = ran.outputs[0], ran.outputs[-1]
+    assert WIDGET in live and live["text/plain"] == ""  # static viewers and re-runs see nothing of it
+    assert final["text/markdown"].startswith("### Offline answer")
+    assert "<sub>gpt-4o-mini-2024-07-18 · " in final["text/markdown"]
+    assert "$e^{i\\pi} + 1 = 0$" in final["text/markdown"]
+    assert offline.requests[-1].body["stream"] is True
+    assert offline.requests[-1].body["stream_options"] == {"include_usage": True}
+
+
+def test_result_object_binds_and_quiet_shows_nothing(nb):
+    ran = nb.run("%%chat -q -o answer\nHi")
+    assert ran.result is None and ran.outputs == [] and ran.stdout == ""
+    assert nb.ns["answer"].text.startswith("### Offline answer")
+    nb.run("%chat hi")
+    assert nb.run("x = _; x.model").result == "gpt-4o-mini-2024-07-18"
+
+
+def test_options_reach_the_request(nb, offline):
+    nb.run("%%chat -m gpt-4o -s 'Be brief.' -t 0.2 --max-tokens 20 --stop END --seed 7 --no-stream\nHi")
+    body = offline.requests[-1].body
+    assert body["model"] == "gpt-4o" and body["temperature"] == 0.2 and body["seed"] == 7
+    assert body["max_tokens"] == 20 and body["stop"] == ["END"] and "stream" not in body
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+
+
+def test_token_limit_says_the_answer_is_incomplete(nb):
+    ran = nb.run("%chat --max-tokens 5 hi")
+    assert ran.result.incomplete and "token limit" in ran.result.incomplete
+    assert "Incomplete answer" in ran.outputs[-1]["text/markdown"]
+
+
+def test_interpolation_single_pass_unresolved_left_and_literal_braces(nb, offline):
+    nb.ns.update(name="Ada", cfg={"k": "v"}, sneaky="{name}")
+    nb.run('%%chat --no-stream\n{name} {cfg[k]} {sneaky} {missing} {"json": 1} {{name}}')
+    assert sent_messages(offline)[-1][-1]["content"] == 'Ada v {name} {missing} {"json": 1} {name}'
+    nb.run("%%chat --no-stream --no-interpolate\n{name}")
+    assert sent_messages(offline)[-1][-1]["content"] == "{name}"
+
+
+def test_in_and_out_interpolate(nb, offline):
+    nb.run("21 * 2")
+    n = nb.shell.execution_count - 1
+    nb.run(f"%chat --no-stream {{In[{n}]}} is {{Out[{n}]}}")
+    assert sent_messages(offline)[-1][-1]["content"] == "21 * 2 is 42"
+
+
+def test_thread_sends_history_rerun_replaces_and_new_resets(nb, offline):
+    nb.run("%%chat --thread t\nfirst", cell_id="c1")
+    nb.run("%%chat --thread t\nsecond", cell_id="c2")
+    nb.run("%%chat --thread t\nthird", cell_id="c3")
+    third = sent_messages(offline)[-1]
+    assert [m["content"][:6] for m in third if m["role"] == "user"] == ["first", "second", "third"]
+    assert [m["role"] for m in third] == ["user", "assistant", "user", "assistant", "user"]
+
+    nb.run("%%chat --thread t\nsecond, edited", cell_id="c2")  # re-run the second cell
+    rerun = sent_messages(offline)[-1]
+    assert [m["content"] for m in rerun if m["role"] == "user"] == ["first", "second, edited"]
+    nb.run("%%chat --thread t\nfourth", cell_id="c4")
+    fourth = [m["content"] for m in sent_messages(offline)[-1] if m["role"] == "user"]
+    assert fourth == ["first", "second, edited", "third", "fourth"]  # no duplicate of the second turn
+
+    assert "t: 4 turns" in nb.run("%openai threads").stdout
+    nb.run("%%chat --thread t --new\nfresh", cell_id="c5")
+    assert [m["role"] for m in sent_messages(offline)[-1]] == ["user"]
+    nb.run("%openai reset t")
+    assert "No threads yet" in nb.run("%openai threads").stdout
+
+
+def test_both_apis_stream_and_land_in_the_ledger_with_exact_usage(nb, session, offline):
+    for api, path in (("chat", "/v1/chat/completions"), ("responses", "/v1/responses")):
+        ran = nb.run(f"%%chat --api {api}\nHello")
+        record = session.ledger.records[-1]
+        assert offline.requests[-1].path == path and offline.requests[-1].body["stream"] is True
+        assert not record.estimated and record.usage.output_tokens > 0 and record.cost > 0
+        assert ran.result.api == api and ran.result.text.startswith("### Offline answer")
+    chat, responses = session.ledger.records
+    assert chat.usage == responses.usage
+
+
+def test_auto_picks_chat_completions_off_openai(nb, offline):
+    nb.run("%chat hi")
+    assert offline.requests[-1].path == "/v1/chat/completions"
+
+
+def test_responses_thread_uses_previous_response_id(nb, offline):
+    nb.run("%%chat --api responses --thread r\none", cell_id="r1")
+    nb.run("%%chat --api responses --thread r\ntwo", cell_id="r2")
+    body = offline.requests[-1].body
+    assert body["previous_response_id"].startswith("resp_") and body["input"] == [{"role": "user", "content": "two"}]
+
+
+def test_rate_limit_is_retried_and_charged_once(nb, session, offline):
+    offline.fail(429, retry_after=0.05)
+    ran = nb.run("%chat hi")
+    assert ran.error is None and ran.result.text
+    assert [r.status for r in offline.requests] == [429, 200]
+    assert len(session.ledger) == 1
+
+
+def test_rate_limit_that_persists_says_it_was_retried(nb, session, offline):
+    offline.fail(429, retry_after=0.01, times=10)
+    ran = nb.run("%chat hi")
+    assert "Still rate limited (429)" in ran.stdout and "retried 3 times" in ran.stdout
+    assert "Traceback" not in ran.stdout and len(session.ledger) == 0
+
+
+def test_insufficient_quota_is_not_retried(nb, offline):
+    offline.fail(429, code="insufficient_quota", message="You exceeded your current quota.", times=5)
+    ran = nb.run("%chat hi")
+    assert "run out of quota" in ran.stdout and len(offline.requests) == 1
+
+
+def test_server_errors_are_retried(nb, offline):
+    offline.fail(500, times=2)
+    assert nb.run("%chat hi").error is None
+    assert [r.status for r in offline.requests] == [500, 500, 200]
+
+
+def test_bad_key_is_one_line_without_the_key(nb, offline):
+    offline.fail(401)
+    ran = nb.run("%chat hi")
+    assert "The API key was rejected (401)" in ran.stdout
+    assert len([l for l in ran.stdout.splitlines() if l.strip()]) == 1
+
+
+def test_context_length_exceeded_shows_tokens_and_window(nb):
+    nb.ns["huge"] = "token " * 130_000
+    ran = nb.run("%%chat -m gpt-4o-mini\n{huge}")
+    assert "too long for gpt-4o-mini" in ran.stdout and "window 128,000 tokens" in ran.stdout
+    assert re.search(r"resulted in 1300\d\d tokens", ran.stdout)
+
+
+def test_cut_stream_keeps_partial_text_and_says_incomplete(nb, session, offline):
+    offline.cut_stream(after_chunks=12)
+    ran = nb.run("%chat hi")
+    assert ran.error is None
+    assert 0 < len(ran.result.text) < 200 and ran.result.text.startswith("### Offline")
+    assert "stream was cut" in ran.result.incomplete
+    assert "Incomplete answer" in ran.outputs[-1]["text/markdown"]
+    record = session.ledger.records[-1]
+    assert record.estimated and record.usage.output_tokens > 0
+
+
+def test_interrupt_keeps_partial_answer_and_usage_and_kernel_works(nb, session, offline):
+    offline.chunk_delay = 0.02
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    ran = nb.run("%%chat -o partial\nLong please (offline: 400 tokens)")
+    timer.join()
+    assert isinstance(ran.error, KeyboardInterrupt)
+    partial = nb.ns["partial"]
+    assert partial.interrupted and partial.text.startswith("### Offline answer")
+    shown = [o for o in ran.outputs if "text/markdown" in o]
+    assert shown and "Interrupted" in shown[-1]["text/markdown"]
+    record = session.ledger.records[0]
+    assert record.interrupted and record.estimated and record.usage.output_tokens > 0
+    assert "interrupted" in partial.usage_line and "≈" in partial.usage_line
+    offline.chunk_delay = 0
+    full = nb.run("%chat --no-stream Long please (offline: 400 tokens)").result
+    assert len(partial.text) < len(full.text) and full.text.startswith(partial.text)
+    assert nb.run("%chat still working").error is None
+
+
+def test_bad_options_are_one_line_and_send_nothing(nb, offline, session):
+    for cell in ["%%chat -t 5\nhi", "%%chat --max-tokens 0\nhi", "%%chat --api bogus\nhi", "%%chat\n   ",
+                 "%%chat --new\nhi", "%%chat --api responses --stop X\nhi", "%%chat --reasoning-effort max\nhi"]:
+        ran = nb.run(cell)
+        assert ran.error is not None and "UsageError" in ran.stderr, cell
+        assert "Traceback" not in ran.stderr + ran.stdout, cell
+    assert offline.requests == [] and len(session.ledger) == 0
+
+
+def test_terminal_view_streams_text_then_usage_line(session):
+    import io
+
+    from openai_magics.chat import ChatRequest, run_chat
+    from openai_magics.views.stream import TerminalStreamView
+
+    out = io.StringIO()
+    result = run_chat(session, ChatRequest(prompt="hi", model="gpt-4o-mini"), TerminalStreamView(out))
+    assert out.getvalue().startswith("### Offline answer") and result.text in out.getvalue()
+    assert out.getvalue().rstrip().endswith(result.usage_line.split(" · ")[-1])

@@ -1,7 +1,7 @@
 """Chat on either API, streamed or not, into any view; interrupts and cut streams keep what arrived."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .errors import UsageError
 from .models import model_info
@@ -26,6 +26,7 @@ class ChatRequest:
     thread: str | None = None
     new_thread: bool = False
     turn_key: str | None = None
+    cache: bool = True               # False: --no-cache
 
 
 class NullView:
@@ -61,12 +62,15 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     api = choose_api(session, request)
 
     max_out = request.max_tokens or session.config.max_tokens
-    session.check_budget(request.model, count_messages(messages, request.model).tokens,
-                         max_out or model_info(request.model).max_output or 16384)
     call = session.begin("chat")
     runner = _ChatCompletions if api == "chat" else _Responses
     previous = thread.previous_response_id(request.turn_key) if thread and api == "responses" else None
-    result = runner(session, request, messages, max_out, previous, view, call).run()
+    runner = runner(session, request, messages, max_out, previous, view, call)
+    result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
+    if result is None:
+        session.check_budget(request.model, count_messages(messages, request.model).tokens,
+                             max_out or model_info(request.model).max_output or 16384)
+        result = runner.run()
     result.thread = request.thread
     if thread is not None and not result.interrupted and not result.incomplete:
         thread.record(Turn(request.turn_key, user, {"role": "assistant", "content": result.text},
@@ -86,6 +90,22 @@ class _Runner:
         self.model = request.model
         self.finish_reason = None
         self.response_id = None
+        self.cached = None  # this request's place in the response cache
+
+    def from_cache(self) -> ChatResult | None:
+        """The cached answer replayed through the same view, or None when it must be asked (SPEC §7)."""
+        from .cache import lookup, preview
+
+        self.cached = lookup(self.session, self.call, self.api, self.params(), enabled=self.request.cache,
+                             what=preview(self.request.prompt))
+        hit = self.cached.hit
+        if hit is None:
+            return None
+        self.view.start(self.request)
+        self.model, self.response_id, self.finish_reason = hit["model"], hit["response_id"], hit["finish_reason"]
+        self.usage = Usage(**hit["usage"]) if hit["usage"] else None
+        self.emit(hit["text"])
+        return self.finish(False, None)
 
     def run(self) -> ChatResult:
         interrupted, incomplete = False, None
@@ -121,7 +141,12 @@ class _Runner:
             input_tokens=count_messages(self.messages, self.model).tokens,
             output_tokens=count_text(text, self.model).tokens,
         )
-        record = self.call.record(self.model, usage, estimated=estimated, interrupted=interrupted)
+        hit = bool(self.cached and self.cached.hit)
+        record = self.call.record(self.model, usage, estimated=estimated, interrupted=interrupted, cache_hit=hit)
+        if self.cached and not interrupted and not incomplete and self.finish_reason == "stop":
+            self.cached.store("chat", self.request.model, {
+                "text": text, "model": self.model, "usage": None if estimated else asdict(usage),
+                "finish_reason": self.finish_reason, "response_id": self.response_id})
         result = ChatResult(text=text, model=self.model, record=record, api=self.api,
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
                             response_id=self.response_id, messages=self.messages)

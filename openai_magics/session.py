@@ -48,7 +48,7 @@ class Session:
         self.budget: Decimal | None = None
         self.http = HttpWatcher()
         self.threads = None  # set by the chat module on first use
-        self.cache = None    # the response cache, when turned on
+        self.cache = _cache_from_env()  # the response cache, when turned on
         self.offline_server = None
         self.last_result = None
         self._client = None
@@ -145,6 +145,12 @@ class Session:
     def __repr__(self) -> str:
         where = "offline server" if self.config.offline else self.base_url
         return f"<openai_magics.Session {where}, {len(self.ledger)} calls, {format_usd(self.ledger.total_cost)}>"
+
+
+def _cache_from_env():
+    from .cache import from_env
+
+    return from_env()
 
 
 _running_cell_id: str | None = None

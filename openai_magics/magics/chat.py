@@ -33,6 +33,7 @@ class ChatMagics(Magics):
     @argument("-o", "--output", metavar="NAME", help="Also bind the result to this variable.")
     @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
     @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
+    @argument("--no-cache", action="store_true", help="Ask the API even when the response cache holds the answer.")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -57,7 +58,7 @@ class ChatMagics(Magics):
             prompt=prompt, model=s.model_for("chat", args.model), system=expand(args.system, self.shell, interpolating),
             temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
             reasoning_effort=args.reasoning_effort, api=args.api or "auto", stream=not args.no_stream,
-            thread=args.thread, new_thread=args.new, turn_key=_turn_key(self.shell, body),
+            thread=args.thread, new_thread=args.new, turn_key=_turn_key(self.shell, body), cache=not args.no_cache,
         )
         view = self._view(args)
         result = run_chat(s, request, view)

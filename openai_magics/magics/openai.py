@@ -38,6 +38,13 @@ def _parser() -> MagicArgumentParser:
     price.add_argument("model")
     sub.add_parser("models", help="The models the endpoint offers.")
     sub.add_parser("threads", help="The named conversations.")
+    cache = sub.add_parser("cache", help="The persistent response cache: on|off|clear|stats [PATH].")
+    cache.add_argument("action", nargs="?", choices=("on", "off", "clear", "stats"), default="stats")
+    cache.add_argument("path", nargs="?", help="The SQLite file (default: ~/.cache/openai-magics/responses.sqlite).")
+    cache.add_argument("--no-sampled", action="store_true",
+                       help="Cache only answers asked at temperature 0 (by default sampled ones are cached too).")
+    replay = sub.add_parser("replay", help="Answer only from the cache at PATH, never the network ('off' to stop).")
+    replay.add_argument("path")
     reset = sub.add_parser("reset", help="Forget one thread, or all of them.")
     reset.add_argument("name", nargs="?")
     return parser
@@ -88,7 +95,7 @@ class OpenAIMagics(Magics):
 
         Subcommands: status, key [--env VAR], endpoint URL|default, model [KIND] NAME, offline,
         usage [--by call|cell|model|magic] [-o NAME] [--csv PATH], budget USD|off, price MODEL,
-        models, threads, reset [NAME].
+        models, threads, cache on|off|clear|stats [PATH] [--no-sampled], replay PATH|off, reset [NAME].
         """
         args = self._parser.parse_argstring(line)
         handler = getattr(self, f"_cmd_{args.command or 'status'}")
@@ -202,6 +209,37 @@ class OpenAIMagics(Magics):
             print("No threads yet: `%%chat --thread NAME` starts one.")
         for t in threads:
             print(f"{t.name}: {len(t.turns)} turn{'s' * (len(t.turns) != 1)}")
+
+    def _cmd_cache(self, args):
+        from ..cache import ResponseCache, stats_text, use
+
+        s = session()
+        if args.action == "on":
+            use(s, ResponseCache(args.path, sampled=not args.no_sampled))
+            print(f"cache: {s.cache.describe()}")
+        elif args.action == "off":
+            use(s, None)
+            print("cache: off")
+        elif args.action == "clear":
+            mine = s.cache is not None and (args.path is None or s.cache.shown == args.path)
+            cache = s.cache if mine else ResponseCache(args.path)
+            count = cache.clear()
+            if not mine:
+                cache.close()
+            print(f"cache: cleared {count:,} answer{'s' * (count != 1)} from {cache.shown}")
+        else:
+            print(stats_text(s, args.path))
+
+    def _cmd_replay(self, args):
+        from ..cache import ResponseCache, use
+
+        s = session()
+        if args.path == "off":
+            use(s, None)
+            print("replay: off (cache off)")
+            return
+        use(s, ResponseCache(args.path, replay=True))
+        print(f"cache: {s.cache.describe()}")
 
     def _cmd_reset(self, args):
         s = session()

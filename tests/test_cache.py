@@ -1,0 +1,285 @@
+"""The response cache and replay mode (issue 7, SPEC §7): re-running a notebook is free and offline-able."""
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+
+import pytest
+
+from conftest import ROOT, TEST_KEY
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+CELL = "%%chat --no-stream\nName three rivers of Europe."
+
+
+def answer_of(ran) -> str:
+    """The shown answer without its usage line (the one part that differs between a call and a hit)."""
+    return ran.outputs[-1]["text/markdown"].rsplit("<sub>", 1)[0]
+
+
+def usage_of(ran) -> str:
+    return ran.outputs[-1]["text/markdown"].rsplit("<sub>", 1)[1]
+
+
+@pytest.fixture
+def cache_path(tmp_path):
+    return tmp_path / "answers.sqlite"
+
+
+@pytest.fixture
+def cached(nb, cache_path):
+    nb.run(f"%openai cache on {cache_path}")
+    return nb
+
+
+def test_second_run_is_a_hit_with_identical_output_and_no_cost(cached, offline, session):
+    first = cached.run(CELL)
+    second = cached.run(CELL)
+    assert len(offline.requests) == 1  # the second run never reached the server
+    assert answer_of(second) == answer_of(first) and second.result.text == first.result.text
+    assert "$0 (cached)" in usage_of(second) and usage_of(second).rstrip("</sub>").endswith("cached")
+    paid, hit = session.ledger.records
+    assert hit.cache_hit and hit.cost == 0 and hit.saved == paid.cost > 0
+    assert session.ledger.total_cost == paid.cost
+
+
+def test_a_streamed_answer_is_cached_whole_and_replayed_through_the_same_view(cached, offline):
+    first = cached.run("%%chat\nExplain streaming")
+    again = cached.run("%%chat\nExplain streaming")
+    quiet = cached.run("%%chat --no-stream\nExplain streaming")
+    assert len(offline.requests) == 1
+    assert WIDGET in again.outputs[0]  # the live view shows the cached answer too
+    assert answer_of(again) == answer_of(quiet) == answer_of(first)
+
+
+def test_usage_shows_the_money_the_cache_saved(cached, session):
+    cached.run(CELL)
+    cached.run(CELL)
+    cached.run(CELL)
+    table = cached.run("%openai usage").outputs[-1]
+    from openai_magics.prices import format_usd
+
+    saved = session.ledger.total_saved
+    assert saved == 2 * session.ledger.records[0].cost
+    assert f"{format_usd(saved)} saved by the cache" in table["text/plain"]
+    assert "hit (saved" in table["text/html"]
+    stats = cached.run("%openai cache stats").stdout
+    assert "2 hits, 1 miss" in stats and f"{format_usd(saved)} saved" in stats
+
+
+@pytest.mark.parametrize("change", [
+    "-m gpt-4o", "-s 'Answer in French.'", "-t 0.7", "--max-tokens 300", "--stop END", "--seed 7",
+    "--api responses", "--reasoning-effort low -m o4-mini",
+])
+def test_changing_an_answer_changing_parameter_misses(cached, offline, change):
+    cached.run(CELL)
+    cached.run(CELL.replace("--no-stream", f"--no-stream {change}"))
+    assert len(offline.requests) == 2
+    cached.run(CELL.replace("--no-stream", f"--no-stream {change}"))
+    assert len(offline.requests) == 2  # and the changed request is itself cached
+
+
+def test_a_different_prompt_or_conversation_misses(cached, offline):
+    cached.run("%%chat --no-stream --thread t\nMy name is Ada.")
+    cached.run("%%chat --no-stream --thread t\nWhat is my name?")
+    cached.run("%%chat --no-stream\nWhat is my name?")  # same words, no history: another request
+    assert len(offline.requests) == 3
+
+
+def test_streaming_or_the_endpoint_spelling_is_not_part_of_the_key(cached, offline, session):
+    from openai_magics.cache import request_key
+
+    cached.run(CELL)
+    cached.run(CELL.replace(" --no-stream", ""))
+    assert len(offline.requests) == 1
+    params = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    assert request_key("offline", "chat", params) == request_key("offline", "chat", {**params, "stream": True})
+    assert request_key("offline", "chat", params) != request_key("https://example.org/v1", "chat", params)
+    assert request_key("offline", "chat", params) != request_key("offline", "responses", params)
+
+
+def test_no_cache_bypasses_it(cached, offline):
+    cached.run(CELL)
+    ran = cached.run(CELL.replace("--no-stream", "--no-stream --no-cache"))
+    assert len(offline.requests) == 2 and "cached" not in usage_of(ran)
+
+
+def test_sampled_answers_are_cached_unless_turned_off(nb, offline, cache_path):
+    nb.run(f"%openai cache on {cache_path}")
+    nb.run("%chat --no-stream -t 1.2 Write a haiku")
+    nb.run("%chat --no-stream -t 1.2 Write a haiku")
+    assert len(offline.requests) == 1  # a re-run notebook stays stable
+    assert "temperature 0 only" in nb.run(f"%openai cache on {cache_path} --no-sampled").stdout
+    nb.run("%chat --no-stream -t 1.2 Write a haiku")
+    nb.run("%chat --no-stream -t 0 Write a haiku")
+    nb.run("%chat --no-stream -t 0 Write a haiku")
+    assert len(offline.requests) == 3
+
+
+def test_a_hit_is_not_refused_by_the_budget(cached, offline, session):
+    cached.run(CELL)
+    cached.run("%openai budget 0")
+    assert cached.run(CELL).error is None
+    refused = cached.run("%chat --no-stream Something new")
+    assert "Refused before sending" in str(refused.error) and len(offline.requests) == 1
+
+
+def test_replay_with_an_empty_cache_fails_with_one_clear_line_and_sends_nothing(nb, offline, session, cache_path):
+    nb.run(f"%openai cache on {cache_path}")
+    nb.run("%openai cache off")
+    nb.run(f"%openai replay {cache_path}")
+    ran = nb.run("%%chat\nExplain a p-value to a first-year student in three sentences.")
+    assert "UsageError" in ran.stderr and "Traceback" not in ran.stderr
+    line = ran.stderr.strip()
+    assert len(line.splitlines()) == 1
+    cell = nb.shell.execution_count - 1
+    assert f"cell [{cell}]" in line and "gpt-4o-mini" in line and "“Explain a p-value to a first-year" in line
+    assert str(cache_path) in line and "Nothing was sent" in line
+    assert offline.requests == [] and len(session.ledger) == 0
+
+
+def test_replay_answers_recorded_cells_and_names_the_cell_id_of_a_miss(nb, offline, cache_path):
+    nb.run(f"%openai cache on {cache_path}")
+    recorded = nb.run(CELL)
+    nb.run(f"%openai replay {cache_path}")
+    offline.clear_log()
+    assert answer_of(nb.run(CELL)) == answer_of(recorded)
+    missed = nb.run("%chat --no-stream hello", cell_id="c0ffee")
+    assert "(id c0ffee)" in missed.stderr and "“hello”" in missed.stderr
+    no_cache = nb.run(CELL.replace("--no-stream", "--no-stream --no-cache"))
+    assert "--no-cache would go to the network" in no_cache.stderr
+    assert offline.requests == []
+
+
+def test_replay_needs_an_existing_file(nb, tmp_path):
+    ran = nb.run(f"%openai replay {tmp_path / 'nowhere.sqlite'}")
+    assert "UsageError" in ran.stderr and "No cache file at" in ran.stderr
+
+
+def test_environment_variables_turn_cache_and_replay_on_for_headless_runs(monkeypatch, offline, cache_path):
+    from openai_magics.config import Secret
+    from openai_magics.session import reset_session
+
+    monkeypatch.setenv("OPENAI_MAGICS_CACHE", str(cache_path))
+    s = reset_session()
+    assert s.cache is not None and not s.cache.replay and s.cache.path == cache_path
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
+    from openai_magics.chat import ChatRequest, run_chat
+
+    run_chat(s, ChatRequest(prompt="hi", model="gpt-4o-mini", stream=False))
+    monkeypatch.delenv("OPENAI_MAGICS_CACHE")
+    monkeypatch.setenv("OPENAI_MAGICS_REPLAY", str(cache_path))
+    s = reset_session()
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
+    assert s.cache.replay
+    offline.clear_log()
+    assert run_chat(s, ChatRequest(prompt="hi", model="gpt-4o-mini", stream=False)).record.cache_hit
+    assert offline.requests == []
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from openai_magics.cache import ResponseCache
+    cache = ResponseCache(sys.argv[1])
+    for i in range(int(sys.argv[3])):
+        cache.put(f"{sys.argv[2]}-{i}", "chat", "m", {"text": f"answer {i}"})
+        assert cache.get(f"{sys.argv[2]}-{i}") == {"text": f"answer {i}"}
+    cache.close()
+""")
+
+
+def test_two_processes_writing_one_file_lose_nothing(cache_path):
+    from openai_magics.cache import ResponseCache
+
+    n = 300
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(cache_path), name, str(n)], cwd=ROOT)
+               for name in ("kernel-a", "kernel-b")]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    cache = ResponseCache(cache_path)
+    assert cache.stats().entries == {"chat": 2 * n}
+    assert all(cache.get(f"kernel-{k}-{i}") == {"text": f"answer {i}"} for k in "ab" for i in range(n))
+    cache.close()
+
+
+def test_a_garbage_file_is_set_aside_with_a_warning_and_the_cache_starts_afresh(cached, nb, cache_path, offline):
+    nb.run("%openai cache off")
+    cache_path.write_bytes(b"this is not a database\n" * 200)
+    ran = nb.run(f"%openai cache on {cache_path}")
+    assert ran.error is None and "was damaged" in ran.stderr and "set aside" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert [p.name for p in cache_path.parent.glob("answers.sqlite.corrupt-*")]
+    nb.run(CELL)
+    assert "cached" in usage_of(nb.run(CELL)) and len(offline.requests) == 1
+
+
+def test_a_damaged_database_is_recovered(tmp_path, capsys):
+    from openai_magics.cache import ResponseCache
+
+    path = tmp_path / "c.sqlite"
+    cache = ResponseCache(path)
+    for i in range(200):
+        cache.put(f"k{i}", "chat", "m", {"text": "x" * 500})
+    cache.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 3:4096 * 6] = b"\xff" * (4096 * 3)  # scribble over pages in the middle
+    path.write_bytes(bytes(data))
+    cache = ResponseCache(path)
+    assert "was damaged (database disk image is malformed)" in capsys.readouterr().err
+    assert cache.get("k1") is None
+    cache.put("k1", "chat", "m", {"text": "fresh"})
+    assert cache.get("k1") == {"text": "fresh"}
+    cache.close()
+
+
+def test_the_key_never_reaches_the_cache_file(cached, session, cache_path):
+    assert session.config.api_key.reveal() == TEST_KEY
+    cached.run(CELL)
+    cached.run("%%chat --thread t\nHello")
+    cached.run("%%chat --api responses -s 'Be kind'\nHello")
+    files = list(cache_path.parent.iterdir())
+    assert any(f.name.endswith("-wal") for f in files)  # in use: WAL mode, so search the log too
+    for f in files:
+        assert TEST_KEY.encode() not in f.read_bytes()
+    cached.run("%openai cache off")
+    assert TEST_KEY.encode() not in cache_path.read_bytes()
+    assert len(sqlite3.connect(cache_path).execute("select * from responses").fetchall()) == 3
+
+
+def test_a_closed_cache_is_one_self_contained_file_and_replay_leaves_no_trace(nb, cache_path):
+    nb.run(f"%openai cache on {cache_path}")
+    nb.run(CELL)
+    nb.run("%openai cache off")
+    assert [p.name for p in cache_path.parent.iterdir()] == [cache_path.name]
+    before = cache_path.read_bytes()
+    nb.run(f"%openai replay {cache_path}")
+    nb.run(CELL)
+    nb.run("%openai replay off")
+    assert [p.name for p in cache_path.parent.iterdir()] == [cache_path.name]
+    assert cache_path.read_bytes() == before  # a replay file shipped in a repository stays unchanged
+
+
+def test_clear_and_stats(cached, cache_path, offline):
+    cached.run(CELL)
+    assert "1 chat" in cached.run("%openai cache stats").stdout
+    assert "1 chat" in cached.run(f"%openai cache stats {cache_path}").stdout
+    assert "cleared 1 answer" in cached.run("%openai cache clear").stdout
+    cached.run(CELL)
+    assert len(offline.requests) == 2
+    status = cached.run("%openai").stdout
+    assert f"cache:    on, {cache_path} (1 answer)" in status
+
+
+@pytest.mark.parametrize("line", ["%openai cache sometimes", "%openai replay", "%openai cache on a b c"])
+def test_bad_cache_lines_are_one_line(nb, line):
+    ran = nb.run(line)
+    assert "UsageError" in ran.stderr and "Traceback" not in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_a_hit_costs_zero_in_the_ledger_but_keeps_its_tokens(cached, session):
+    cached.run(CELL)
+    cached.run(CELL)
+    paid, hit = session.ledger.records
+    assert hit.usage == paid.usage and hit.model == paid.model
+    assert hit.as_row()["cost"] == 0.0 and Decimal(str(hit.as_row()["saved"])) == paid.cost

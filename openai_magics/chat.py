@@ -35,6 +35,7 @@ class NullView:
     def start(self, request: ChatRequest) -> None: ...
     def delta(self, text: str, tokens: int, elapsed: float) -> None: ...
     def finish(self, result: ChatResult) -> None: ...
+    def abort(self) -> None: ...
 
 
 def choose_api(session, request: ChatRequest) -> str:
@@ -124,6 +125,7 @@ class _Runner:
             interrupted = True
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
             if not self.request.stream or not self.pieces:
+                self.view.abort()
                 raise
             incomplete = f"the stream was cut ({type(exc).__name__}); only part of the answer arrived"
         if self.finish_reason == "length":

@@ -46,6 +46,17 @@ class ServerState:
     log: list[LoggedRequest] = field(default_factory=list)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A client dropping a kept-alive connection is normal (an interrupted cell); anything else is not."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def find_openapi_document() -> Path | None:
     """`$OPENAI_MAGICS_OPENAPI`, else `../shared/openapi/openapi.json` from here or the project root."""
     candidates = [os.environ.get(OPENAPI_ENV)] if os.environ.get(OPENAPI_ENV) else []
@@ -76,8 +87,7 @@ class OfflineServer:
             from .validation import load_validator
 
             self._validator = load_validator(str(self.openapi))
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         threading.Thread(target=self._httpd.serve_forever, name="openai-magics-offline", daemon=True).start()
         return self
 

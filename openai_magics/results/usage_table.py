@@ -13,7 +13,7 @@ NUMBERS = ("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
 HEADERS = {"cell": "cell", "magic": "magic", "model": "model", "calls": "calls", "input_tokens": "in",
            "cached_tokens": "cached", "output_tokens": "out", "reasoning_tokens": "reasoning", "images": "images",
            "audio_seconds": "audio s", "characters": "chars", "cost": "USD", "cumulative": "cumulative",
-           "latency": "latency s", "cache_hit": "cache"}
+           "latency": "latency", "cache_hit": "cache"}
 
 
 class UsageTable:
@@ -66,7 +66,7 @@ class UsageTable:
         if column == "cache_hit":
             return f"hit (saved {format_usd(row['saved'])})" if row["hits"] else ""
         if column == "latency":
-            return f"{value:.1f}"
+            return f"{value:.1f} s"
         if column == "cell":
             return ", ".join(map(str, value))
         if isinstance(value, float):

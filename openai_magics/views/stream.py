@@ -76,6 +76,10 @@ class WidgetStreamView:
             self._flush(time.monotonic())
         self.widget.status = "interrupted" if result.interrupted else "done"
 
+    def abort(self) -> None:
+        """The call failed before any answer: the error line says it all, the view steps aside."""
+        self.widget.status = "done"
+
 
 class TerminalStreamView:
     """Plain terminal IPython: the answer streamed to stdout, then the usage line."""
@@ -88,6 +92,8 @@ class TerminalStreamView:
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self.stream.write(text)
         self.stream.flush()
+
+    def abort(self) -> None: ...
 
     def finish(self, result) -> None:
         notes = "".join(f"\n{n}" for n in result.notes)

@@ -1,0 +1,71 @@
+"""What a streamed 4,000-token answer costs the frontend: our live view vs the common approach.
+
+Runs a real kernel (jupyter_client), streams from the offline server, and counts the iopub messages and
+bytes each approach sends during the cell:
+- ours: `%%chat` → an anywidget that receives only deltas, coalesced;
+- common: a display handle updated with the whole Markdown on every chunk.
+Run by hand: python benchmarks/streaming.py [tokens] [chunk_delay_seconds]
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from jupyter_client.manager import start_new_kernel
+
+SETUP = """
+%load_ext openai_magics
+%openai offline
+import openai_magics
+openai_magics.session().offline_server.chunk_delay = {delay}
+"""
+OURS = "%%chat\nA long answer please (offline: {tokens} tokens)"
+COMMON = """
+from IPython.display import Markdown, display
+client = openai_magics.session().client
+handle = display(Markdown(""), display_id=True)
+text = ""
+stream = client.chat.completions.create(model="gpt-4o-mini", stream=True,
+    messages=[{{"role": "user", "content": "A long answer please (offline: {tokens} tokens)"}}])
+for chunk in stream:
+    if chunk.choices and chunk.choices[0].delta.content:
+        text += chunk.choices[0].delta.content
+        handle.update(Markdown(text))
+"""
+FRONTEND_TYPES = {"comm_open", "comm_msg", "display_data", "update_display_data", "execute_result", "stream"}
+
+
+def measure(client, code: str) -> dict:
+    messages, started = [], time.perf_counter()
+
+    def hook(msg):
+        if msg["msg_type"] in FRONTEND_TYPES:
+            messages.append((time.perf_counter() - started, len(json.dumps(msg["content"]))))
+
+    reply = client.execute_interactive(code, output_hook=hook, timeout=600)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    elapsed = time.perf_counter() - started
+    worst = max((sum(1 for t, _ in messages if s <= t < s + 1) for s, _ in messages), default=0)
+    return {"messages": len(messages), "bytes": sum(size for _, size in messages), "seconds": elapsed,
+            "worst_per_second": worst}
+
+
+def main(tokens: int = 4000, delay: float = 0.002) -> None:
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        client.execute_interactive(SETUP.format(delay=delay), timeout=60)
+        ours = measure(client, OURS.format(tokens=tokens))
+        common = measure(client, COMMON.format(tokens=tokens))
+    finally:
+        manager.shutdown_kernel(now=True)
+    print(f"{tokens:,}-token streamed answer, {delay * 1000:g} ms between chunks from the offline server\n")
+    for name, m in (("ours   (deltas to an anywidget)", ours), ("common (whole Markdown per chunk)", common)):
+        print(f"{name}: {m['messages']:6,} messages  {m['bytes']:13,} bytes  {m['seconds']:5.1f} s  "
+              f"worst second {m['worst_per_second']:,} messages")
+    print(f"\nbytes ratio:    {common['bytes'] / ours['bytes']:,.0f}× fewer with ours")
+    print(f"messages ratio: {common['messages'] / ours['messages']:,.0f}× fewer with ours")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4000, float(sys.argv[2]) if len(sys.argv) > 2 else 0.002)

@@ -15,6 +15,8 @@ def test_streams_into_a_live_view_then_shows_markdown_and_usage(nb, offline):
     ran = nb.run("%%chat\nExplain streaming")
     live, final = ran.outputs[0], ran.outputs[-1]
     assert WIDGET in live and live["text/plain"] == ""  # static viewers and re-runs see nothing of it
+    stepped_aside = [o for o in ran.outputs if o.get(WIDGET, {}).get("model_id") == ""]
+    assert stepped_aside, "when done, the live view's output is replaced by a hidden one"
     assert final["text/markdown"].startswith("### Offline answer")
     assert "<sub>gpt-4o-mini-2024-07-18 · " in final["text/markdown"]
     assert "$e^{i\\pi} + 1 = 0$" in final["text/markdown"]

@@ -1,7 +1,6 @@
 """Live views of a streamed answer: an anywidget in notebooks, plain text in a terminal."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -10,6 +9,7 @@ from ..usage import Usage
 from . import widget_asset
 
 MAX_MESSAGES_PER_SECOND = 20
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def _widget_class():
@@ -32,14 +32,18 @@ def _widget_class():
     return StreamWidget
 
 
+# A widget output whose model_id is "" is hidden by JupyterLab's widget renderer. Replacing the live
+# view's output with it when the answer is complete means a reopened notebook shows no "model not found"
+# error, and a headless re-run saves exactly what a live run saves.
+HIDDEN_WIDGET = {WIDGET_MIME: {"model_id": "", "version_major": 2, "version_minor": 1}, "text/plain": ""}
+
+
 class WidgetStreamView:
     """Sends deltas, coalesced to at most MAX_MESSAGES_PER_SECOND, with live counters."""
 
-    def __init__(self, display=None):
-        self._display = display
+    def __init__(self):
         self.widget = None
-        self.messages_sent = 0
-        self.bytes_sent = 0
+        self._handle = None
         self._pending: list[str] = []
         self._last_flush = 0.0
         self._tokens = 0
@@ -51,7 +55,7 @@ class WidgetStreamView:
 
         self.widget = _widget_class()(model_name=request.model)
         self._prices = token_prices(request.model)
-        (self._display or display)(self.widget)
+        self._handle = display(self.widget, display_id=True)
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self._pending.append(text)
@@ -62,23 +66,26 @@ class WidgetStreamView:
 
     def _flush(self, now: float) -> None:
         cost = self._prices.cost(Usage(output_tokens=self._tokens)) if self._prices else None
-        message = {"t": "".join(self._pending), "n": self._tokens, "s": round(self._elapsed, 2),
-                   "r": round(self._tokens / self._elapsed) if self._elapsed > 0 else 0,
-                   "c": format_usd(cost, approx=True) + " out" if cost is not None else ""}
+        self.widget.send({"t": "".join(self._pending), "n": self._tokens, "s": round(self._elapsed, 2),
+                          "r": round(self._tokens / self._elapsed) if self._elapsed > 0 else 0,
+                          "c": format_usd(cost, approx=True) + " out" if cost is not None else ""})
         self._pending.clear()
         self._last_flush = now
-        self.widget.send(message)
-        self.messages_sent += 1
-        self.bytes_sent += len(json.dumps(message))
 
     def finish(self, result) -> None:
         if self._pending:
             self._flush(time.monotonic())
         self.widget.status = "interrupted" if result.interrupted else "done"
+        self._step_aside()
 
     def abort(self) -> None:
-        """The call failed before any answer: the error line says it all, the view steps aside."""
+        """The call failed before any answer: the error line says it all."""
         self.widget.status = "done"
+        self._step_aside()
+
+    def _step_aside(self) -> None:
+        self._handle.update(HIDDEN_WIDGET, raw=True)
+        self.widget.close()
 
 
 class TerminalStreamView:

@@ -150,3 +150,13 @@ def test_server_injects_faults(offline):
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     assert err.value.code == "context_length_exceeded"
     assert [r.status for r in offline.requests] == [401, 400]
+
+
+def test_key_from_an_environment_variable_is_masked(nb, monkeypatch):
+    from openai_magics import session
+
+    monkeypatch.setenv("CLASS_KEY", TEST_KEY)
+    ran = nb.run("%openai key --env CLASS_KEY")
+    assert "key set: …" in ran.stdout and "CLASS_KEY" in ran.stdout
+    assert session().config.api_key.reveal() == TEST_KEY
+    assert "not set" in nb.run("%openai key --env NO_SUCH_VARIABLE").stderr

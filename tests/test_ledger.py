@@ -76,7 +76,7 @@ def test_same_cell_twice_two_rows_and_by_cell_sums(nb, session):
     assert table.rows[0]["cost"] == rows[0].cost + rows[1].cost
     assert first.result.text == second.result.text
     html = table._repr_html_()
-    assert "<table" in html and "cumulative" in html
+    assert "<table" in html and "cumulative" in html and "oaim-usage-cumulative" in html
 
 
 def test_usage_as_records_dataframe_and_csv(nb, session, tmp_path):

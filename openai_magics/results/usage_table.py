@@ -96,7 +96,22 @@ class UsageTable:
         body = "".join("<tr>" + "".join(f"<td>{html.escape(self._cell(r, c))}</td>" for c in cols) + "</tr>"
                        for r in self.rows)
         return (f'<table class="oaim-usage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-                f"<p><b>Total:</b> {html.escape(self.summary())}</p>")
+                f"<p><b>Total:</b> {html.escape(self.summary())}</p>{self._cumulative_svg()}")
+
+    def _cumulative_svg(self, width: int = 320, height: int = 60) -> str:
+        """The running total as a small step chart: where the money went, at a glance."""
+        totals = [float(r["cumulative"]) for r in self.rows]
+        if len(totals) < 2 or not totals[-1]:
+            return ""
+        step = width / len(totals)
+        points = ["0,%d" % height]
+        for i, total in enumerate(totals):
+            y = height - total / totals[-1] * (height - 4)
+            points += [f"{i * step:.1f},{y:.1f}", f"{(i + 1) * step:.1f},{y:.1f}"]
+        label = html.escape(f"cumulative cost, {format_usd(self.total)} after {len(totals)} rows")
+        return (f'<svg class="oaim-usage-cumulative" width="{width}" height="{height}" role="img" '
+                f'aria-label="{label}"><title>{label}</title><polyline fill="none" stroke="currentColor" '
+                f'stroke-width="1.5" points="{" ".join(points)}"/></svg>')
 
     def _repr_pretty_(self, p, cycle) -> None:
         cols = self.columns

@@ -13,10 +13,13 @@ _registered: list = []
 
 def load_ipython_extension(ipython) -> None:
     from .magics import MAGICS
+    from .magics.base import keep_question_marks
     from .session import on_pre_run_cell
 
     if on_pre_run_cell not in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.register("pre_run_cell", on_pre_run_cell)
+    if keep_question_marks not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.insert(0, keep_question_marks)
 
     for magics_class in MAGICS:
         instance = magics_class(shell=ipython)
@@ -28,10 +31,13 @@ def load_ipython_extension(ipython) -> None:
 
 
 def unload_ipython_extension(ipython) -> None:
+    from .magics.base import keep_question_marks
     from .session import on_pre_run_cell
 
     if on_pre_run_cell in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.unregister("pre_run_cell", on_pre_run_cell)
+    if keep_question_marks in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(keep_question_marks)
 
     manager = ipython.magics_manager
     for instance in _registered:

@@ -197,3 +197,9 @@ def test_terminal_view_streams_text_then_usage_line(session):
     result = run_chat(session, ChatRequest(prompt="hi", model="gpt-4o-mini"), TerminalStreamView(out))
     assert out.getvalue().startswith("### Offline answer") and result.text in out.getvalue()
     assert out.getvalue().rstrip().endswith(result.usage_line.split(" · ")[-1])
+
+
+def test_a_one_line_question_keeps_its_question_mark(nb, offline):
+    nb.run("%chat --no-stream What is a p-value?")
+    assert sent_messages(offline)[-1][-1]["content"] == "What is a p-value?"
+    assert "%chat [-m MODEL]" in nb.run("%chat?").stdout  # help is still there

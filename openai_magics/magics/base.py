@@ -50,3 +50,27 @@ def is_terminal(shell) -> bool:
 def check_positive(value, option: str) -> None:
     if value is not None and value <= 0:
         raise UsageError(f"{option} must be positive, not {value}.")
+
+
+_QUESTION_LINE = None
+
+
+def keep_question_marks(lines: list[str]) -> list[str]:
+    """IPython reads a line magic that ends in '?' as a help request; `%chat Is it prime?` is a question.
+
+    An input transformer (run before IPython's own) turns such lines into the call IPython would have
+    made, so the '?' reaches the prompt. `%chat?` alone still shows the help.
+    """
+    import re
+
+    global _QUESTION_LINE
+    if _QUESTION_LINE is None:
+        _QUESTION_LINE = re.compile(r"^(\s*)%(chat|tokens)\s+(\S.*\?)\s*$")
+    out = []
+    for line in lines:
+        match = _QUESTION_LINE.match(line)
+        if match and not match.group(3).startswith("?"):
+            indent, name, rest = match.groups()
+            line = f"{indent}get_ipython().run_line_magic({name!r}, {rest!r})\n"
+        out.append(line)
+    return out

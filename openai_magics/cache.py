@@ -302,15 +302,58 @@ def lookup(session, call, api: str, params: dict, *, enabled: bool = True, what:
         return found
     cache.misses += 1
     if cache.replay:
-        raise UsageError(f"Not in the replay cache {cache.shown}: {_cell(call)} asks {call.magic} "
-                         f"{params.get('model')} {what}. Nothing was sent; record it once with "
-                         "`%openai cache on PATH` and a key.")
+        raise replay_miss(cache, (call.cell, call.cell_id), call.magic, params.get("model"), what)
     return found
 
 
-def _cell(call) -> str:
-    cell = f"cell [{call.cell}]" if call.cell is not None else "this call"
-    return cell + (f" (id {call.cell_id})" if call.cell_id else "")
+def replay_miss(cache: ResponseCache, cell: tuple, magic: str, model, what: str) -> UsageError:
+    """The one line a replay miss shows: which cell, which request, and that nothing was sent."""
+    number, cell_id = cell
+    where = (f"cell [{number}]" if number is not None else "this call") + (f" (id {cell_id})" if cell_id else "")
+    return UsageError(f"Not in the replay cache {cache.shown}: {where} asks {magic} {model} {what}. "
+                      f"Nothing was sent; record it once with `%openai cache on {cache.shown}` and a key.")
+
+
+class PersistentVectors:
+    """Embeddings by (endpoint, model, dimensions, text): the session's vectors first, then the file.
+
+    Stands in for the embedding engine's session cache (same `get_many`/`put_many`).
+    """
+
+    def __init__(self, session, memory):
+        self.session, self.memory, self.cache = session, memory, session.cache
+
+    def _key(self, model: str, dimensions: int | None, text: str) -> str:
+        params = {"model": model, "dimensions": dimensions, "input": text}
+        return request_key(endpoint_of(self.session), "embeddings", params)
+
+    def get_many(self, model: str, dimensions: int | None, texts: list[str]) -> dict:
+        import numpy as np
+
+        found = self.memory.get_many(model, dimensions, texts)
+        keys = {self._key(model, dimensions, t): t for t in texts if t not in found}
+        stored = self.cache.get_vectors(list(keys))
+        fresh = {keys[k]: np.frombuffer(v, dtype="<f4") for k, v in stored.items()}
+        if fresh:
+            self.memory.put_many(model, dimensions, list(fresh), list(fresh.values()))
+        self.cache.hits += len(fresh)
+        self.cache.misses += len(keys) - len(fresh)
+        return {**found, **fresh}
+
+    def put_many(self, model: str, dimensions: int | None, texts: list[str], vectors) -> None:
+        import numpy as np
+
+        self.memory.put_many(model, dimensions, texts, vectors)
+        self.cache.put_vectors(model, {self._key(model, dimensions, t): np.asarray(v, dtype="<f4").tobytes()
+                                       for t, v in zip(texts, vectors)})
+
+    def before_sending(self, model: str, texts: list[str]) -> None:
+        """In replay mode nothing goes to the network: texts still missing are a miss."""
+        if self.cache.replay and texts:
+            from .session import current_cell
+
+            more = f" and {len(texts) - 1:,} more text{'s' * (len(texts) != 2)}" if len(texts) > 1 else ""
+            raise replay_miss(self.cache, current_cell(), "embed", model, preview(texts[0]) + more)
 
 
 def preview(text: str, words: int = 8) -> str:
@@ -328,16 +371,21 @@ def stats_text(session, path: str | None = None) -> str:
             entries = other.stats().entries
         finally:
             other.close()
-        return f"{path}: " + (", ".join(f"{n:,} {kind}" for kind, n in entries.items()) or "empty")
+        return f"{path}: {_holds(entries)}"
     if cache is None:
         return "cache: off (`%openai cache on [PATH]`)"
     s = cache.stats()
-    kinds = ", ".join(f"{n:,} {kind}" for kind, n in s.entries.items()) or "empty"
     from .prices import format_usd
 
     return "\n".join([
         f"cache:    {cache.describe()}",
-        f"holds:    {kinds}",
+        f"holds:    {_holds(s.entries)}",
         f"session:  {s.hits:,} hit{'s' * (s.hits != 1)}, {s.misses:,} miss{'es' * (s.misses != 1)}, "
         f"{s.stored:,} stored, {format_usd(session.ledger.total_saved)} saved",
     ])
+
+
+def _holds(entries: dict) -> str:
+    names = {"chat": ("chat answer", "chat answers"), "embed": ("embedding", "embeddings")}
+    parts = [f"{n:,} {names.get(kind, (kind, kind))[n != 1]}" for kind, n in entries.items()]
+    return ", ".join(parts) or "nothing yet"

@@ -261,13 +261,15 @@ def test_a_closed_cache_is_one_self_contained_file_and_replay_leaves_no_trace(nb
 
 def test_clear_and_stats(cached, cache_path, offline):
     cached.run(CELL)
-    assert "1 chat" in cached.run("%openai cache stats").stdout
-    assert "1 chat" in cached.run(f"%openai cache stats {cache_path}").stdout
+    assert "holds:    1 chat answer\n" in cached.run("%openai cache stats").stdout
     assert "cleared 1 answer" in cached.run("%openai cache clear").stdout
     cached.run(CELL)
     assert len(offline.requests) == 2
     status = cached.run("%openai").stdout
     assert f"cache:    on, {cache_path} (1 answer)" in status
+    cached.run("%openai cache off")
+    assert f"{cache_path}: 1 chat answer" in cached.run(f"%openai cache stats {cache_path}").stdout
+    assert "cache:    off" in cached.run("%openai").stdout
 
 
 @pytest.mark.parametrize("line", ["%openai cache sometimes", "%openai replay", "%openai cache on a b c"])

@@ -215,6 +215,7 @@ class OpenAIMagics(Magics):
 
         s = session()
         if args.action == "on":
+            use(s, None)  # first: the same file may be open read-only for replay
             use(s, ResponseCache(args.path, sampled=not args.no_sampled))
             print(f"cache: {s.cache.describe()}")
         elif args.action == "off":
@@ -234,8 +235,8 @@ class OpenAIMagics(Magics):
         from ..cache import ResponseCache, use
 
         s = session()
+        use(s, None)  # first: a writer's close turns the file back into one self-contained file
         if args.path == "off":
-            use(s, None)
             print("replay: off (cache off)")
             return
         use(s, ResponseCache(args.path, replay=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .errors import UsageError
+from .images import user_content
 from .models import model_info
 from .results.chat import ChatResult
 from .threads import Threads, Turn
@@ -27,6 +28,19 @@ class ChatRequest:
     new_thread: bool = False
     turn_key: str | None = None
     cache: bool = True               # False: --no-cache
+    schema: object = None            # --schema: a pydantic model class or a JSON-schema dict
+    schema_name: str | None = None
+    json_mode: bool = False          # --json
+    tools: list = field(default_factory=list)   # --tools: tools.Tool
+    max_rounds: int = 8              # tool-call rounds before giving up
+    images: list = field(default_factory=list)  # --image: images.EncodedImage, encoded once
+    detail: str | None = None
+    dry_run: bool = False
+
+    @property
+    def chat_only(self) -> bool:
+        """Structured outputs, tools and images go through Chat Completions' parse helpers."""
+        return bool(self.schema is not None or self.json_mode or self.tools or self.images)
 
 
 class NullView:
@@ -39,6 +53,10 @@ class NullView:
 
 
 def choose_api(session, request: ChatRequest) -> str:
+    if request.chat_only:
+        if request.api == "responses":
+            raise UsageError("--schema, --json, --tools and --image use Chat Completions: drop --api responses.")
+        return "chat"
     if request.api != "auto":
         if request.api == "responses" and (request.stop or request.seed is not None):
             raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
@@ -58,18 +76,22 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
         thread.system = request.system
     history = thread.history(request.turn_key) if thread else (
         [{"role": "system", "content": request.system}] if request.system else [])
-    user = {"role": "user", "content": request.prompt}
+    user = {"role": "user", "content": user_content(request.prompt, request.images, request.detail)}
     messages = history + [user]
     api = choose_api(session, request)
 
     max_out = request.max_tokens or session.config.max_tokens
     call = session.begin("chat")
-    runner = _ChatCompletions if api == "chat" else _Responses
+    runner = _chat_runner(request) if api == "chat" else _Responses
     previous = thread.previous_response_id(request.turn_key) if thread and api == "responses" else None
     runner = runner(session, request, messages, max_out, previous, view, call)
+    if request.dry_run:
+        from .results.dry_run import DryRun
+
+        return DryRun.of(runner)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
     if result is None:
-        session.check_budget(request.model, count_messages(messages, request.model).tokens,
+        session.check_budget(request.model, runner.prompt_tokens().tokens,
                              max_out or model_info(request.model).max_output or 16384)
         result = runner.run()
     result.thread = request.thread
@@ -80,8 +102,17 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     return result
 
 
+def _chat_runner(request: ChatRequest):
+    if not request.chat_only:
+        return _ChatCompletions
+    from .tools import ToolLoop
+
+    return ToolLoop
+
+
 class _Runner:
     api = "chat"
+    estimated = False  # True when some of the usage had to be counted here
 
     def __init__(self, session, request, messages, max_out, previous_id, view, call):
         self.session, self.request, self.messages = session, request, messages
@@ -132,13 +163,19 @@ class _Runner:
             incomplete = f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
         return self.finish(interrupted, incomplete)
 
+    def prompt_tokens(self):
+        return count_messages(self.messages, self.request.model)
+
+    def extend(self, result: ChatResult) -> None:
+        """What a runner adds to the result (a parsed object, tool calls…)."""
+
     def emit(self, text: str) -> None:
         self.pieces.append(text)
         self.view.delta(text, len(self.pieces), self.call.elapsed)
 
     def finish(self, interrupted: bool, incomplete: str | None) -> ChatResult:
         text = "".join(self.pieces)
-        estimated = self.usage is None
+        estimated = self.usage is None or self.estimated
         usage = self.usage or Usage(
             input_tokens=count_messages(self.messages, self.model).tokens,
             output_tokens=count_text(text, self.model).tokens,
@@ -152,6 +189,7 @@ class _Runner:
         result = ChatResult(text=text, model=self.model, record=record, api=self.api,
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
                             response_id=self.response_id, messages=self.messages)
+        self.extend(result)
         self.view.finish(result)
         return result
 

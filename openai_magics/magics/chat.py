@@ -11,6 +11,7 @@ from .base import bind, check_positive, expand, is_terminal, parse, require_text
 APIS = ("auto", "chat", "responses")
 EFFORTS = ("minimal", "low", "medium", "high")
 FORMATS = ("markdown", "text", "code")
+DETAILS = ("auto", "low", "high")
 
 
 @magics_class
@@ -34,6 +35,14 @@ class ChatMagics(Magics):
     @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
     @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
     @argument("--no-cache", action="store_true", help="Ask the API even when the response cache holds the answer.")
+    @argument("--schema", metavar="NAME", help="Structured output: a pydantic model or JSON-schema dict; -o binds the object.")
+    @argument("--json", action="store_true", help="JSON mode: the answer parsed into Python (say 'JSON' in the prompt).")
+    @argument("--tools", metavar="F,G", help="Functions the model may call; the call loop runs them.")
+    @argument("--max-rounds", type=int, help="Most tool-call rounds (default 8).")
+    @argument("--image", action="append", default=[], metavar="SRC",
+              help="An image: path, URL, or a variable (PIL image, numpy array, figure, bytes, Path). Repeatable.")
+    @argument("--detail", choices=DETAILS, help="Image detail: low is cheap (85 tokens), high reads small print.")
+    @argument("--dry-run", action="store_true", help="Show what would be sent, its tokens and worst-case cost; send nothing.")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -59,11 +68,16 @@ class ChatMagics(Magics):
             temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
             reasoning_effort=args.reasoning_effort, api=args.api or "auto", stream=not args.no_stream,
             thread=args.thread, new_thread=args.new, turn_key=_turn_key(self.shell, body), cache=not args.no_cache,
+            **self._features(args),
         )
+        if args.dry_run:
+            result = run_chat(s, request)
+            bind(self.shell, args.output, result)
+            return None if args.quiet else result
         view = self._view(args)
         result = run_chat(s, request, view)
         result.format = args.format
-        bind(self.shell, args.output, result)
+        bind(self.shell, args.output, result.parsed if args.schema or args.json else result)
         if result.interrupted:
             if not args.quiet:
                 self.shell.display_pub.publish(_bundle(result))
@@ -73,6 +87,32 @@ class ChatMagics(Magics):
         if args.quiet or is_terminal(self.shell) and not args.no_stream:
             return None
         return result
+
+    def _features(self, args) -> dict:
+        """--schema, --json, --tools, --image: looked up in the notebook and checked before anything is sent."""
+        ns = self.shell.user_ns
+        check_positive(args.max_rounds, "--max-rounds")
+        if args.schema and args.json:
+            raise UsageError("--schema and --json: pick one (--schema already answers in JSON).")
+        if args.detail and not args.image:
+            raise UsageError("--detail goes with --image.")
+        features = {"json_mode": args.json, "detail": args.detail, "dry_run": args.dry_run}
+        if args.max_rounds:
+            features["max_rounds"] = args.max_rounds
+        if args.schema:
+            from ..structured import find_schema
+
+            features.update(schema=find_schema(args.schema, ns), schema_name=args.schema)
+        if args.tools:
+            from ..tools import find_tools
+
+            features["tools"] = find_tools(args.tools, ns)
+        if args.image:
+            from ..images import encode
+
+            features["images"] = [encode(ns[src] if src.isidentifier() and src in ns else src, src)
+                                  for src in args.image]
+        return features
 
     def _view(self, args):
         from ..views.stream import TerminalStreamView, WidgetStreamView

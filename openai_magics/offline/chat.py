@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models import model_info
 from ..tokens import message_text
-from . import answers
+from . import answers, structured
 
 _ids = itertools.count(1)
 
@@ -30,6 +30,8 @@ class Completion:
     prompt_tokens: int
     cached_tokens: int
     reasoning_tokens: int
+    kind: str = "content"             # content | refusal | tool_calls (offline/structured.py decides)
+    tool_calls: list[dict] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -40,7 +42,8 @@ class Completion:
         return len(self.tokens) + self.reasoning_tokens
 
 
-def complete(state, messages: list[dict], model: str, max_tokens: int | None, effort: str | None) -> Completion:
+def complete(state, messages: list[dict], model: str, max_tokens: int | None, effort: str | None,
+             text: str | None = None) -> Completion:
     prompt = "\n".join(message_text(m) for m in messages)
     n_prompt = answers.prompt_tokens(messages, model)
     window = model_info(model).context_window
@@ -50,7 +53,7 @@ def complete(state, messages: list[dict], model: str, max_tokens: int | None, ef
             f"{n_prompt} tokens. Please reduce the length of the messages.",
             code="context_length_exceeded", param="messages")
     last_user = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
-    tokens = answers.tokenize(answers.answer_text(last_user, model), model)
+    tokens = answers.tokenize(answers.answer_text(last_user, model) if text is None else text, model)
     reasoning = answers.reasoning_tokens(model, effort)
     finish = "stop"
     if max_tokens is not None and reasoning + len(tokens) > max_tokens:
@@ -74,12 +77,21 @@ def chat_usage(c: Completion) -> dict:
 
 
 def chat_completion(state, body: dict):
+    plan = structured.plan(body, lambda prompt: answers.answer_text(prompt, body["model"]))
     c = complete(state, body["messages"], body["model"],
-                 body.get("max_completion_tokens", body.get("max_tokens")), body.get("reasoning_effort"))
+                 body.get("max_completion_tokens", body.get("max_tokens")), body.get("reasoning_effort"),
+                 text=plan.text if plan else None)
+    c.prompt_tokens += _extra_prompt_tokens(body)
+    if plan and plan.kind != "content":
+        c.kind, c.tool_calls = plan.kind, plan.tool_calls
+        c.finish_reason = "tool_calls" if plan.tool_calls else c.finish_reason
     base = {"id": f"chatcmpl-offline{next(_ids)}", "created": int(time.time()), "model": c.model,
             "system_fingerprint": "fp_offline", "service_tier": "default"}
     if not body.get("stream"):
-        message = {"role": "assistant", "content": c.text, "refusal": None, "annotations": []}
+        message = {"role": "assistant", "content": c.text if c.kind == "content" else None,
+                   "refusal": c.text if c.kind == "refusal" else None, "annotations": []}
+        if c.tool_calls:
+            message["tool_calls"] = c.tool_calls
         return {**base, "object": "chat.completion", "usage": chat_usage(c),
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": c.finish_reason}]}
     include_usage = (body.get("stream_options") or {}).get("include_usage", False)
@@ -92,11 +104,30 @@ def _chat_chunks(base: dict, c: Completion, include_usage: bool):
         return {**base, "object": "chat.completion.chunk", "choices": [choice]}
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
-    for token in c.tokens:
-        yield chunk({"content": token})
+    if c.tool_calls:
+        for index, call in enumerate(c.tool_calls):
+            yield chunk({"tool_calls": [{"index": index, **call}]})
+    else:
+        for token in c.tokens:
+            yield chunk({"refusal" if c.kind == "refusal" else "content": token})
     yield chunk({}, c.finish_reason)
     if include_usage:
         yield {**base, "object": "chat.completion.chunk", "choices": [], "usage": chat_usage(c)}
+
+
+def _extra_prompt_tokens(body: dict) -> int:
+    """Image parts, tool definitions and a response schema count as prompt tokens, as the client reckons."""
+    from ..images import data_url_size, messages_image_tokens
+    from ..structured import definition_tokens
+
+    for message in body["messages"]:
+        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+            url = (part.get("image_url") or {}).get("url", "") if isinstance(part, dict) else ""
+            if url.startswith("data:") and data_url_size(url) is None:
+                raise RequestError("You uploaded an unsupported image. Please make sure your image is valid.",
+                                   code="invalid_image_format", param="messages")
+    return (messages_image_tokens(body["messages"], body["model"]).tokens
+            + definition_tokens(body, body["model"]).tokens)
 
 
 # --- Responses ----------------------------------------------------------------------------------

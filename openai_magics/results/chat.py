@@ -21,6 +21,8 @@ class ChatResult:
     messages: list[dict] = field(default_factory=list, repr=False)  # what was sent
     thread: str | None = None
     parsed: object = None             # a structured output, when a schema was asked for
+    refusal: str | None = None        # the model declined to answer in the schema
+    tool_calls: list = field(default_factory=list, repr=False)  # tools.ToolCall, every round
     format: str = "markdown"          # markdown | text | code: how the answer is shown
 
     def __str__(self) -> str:
@@ -43,7 +45,11 @@ class ChatResult:
         if self.format == "text":
             return None
         notes = "".join(f"**{html.escape(n)}**\n\n" for n in self.notes)
-        return f"{notes}{self.text}\n\n<sub>{html.escape(self.usage_line)}</sub>"
+        from .structured import answer_markdown
+
+        return f"{notes}{answer_markdown(self)}\n\n<sub>{html.escape(self.usage_line)}</sub>"
 
     def _repr_pretty_(self, p, cycle) -> None:
-        p.text("\n".join([*self.notes, self.text, "", self.usage_line]))
+        from .structured import answer_text
+
+        p.text("\n".join([*self.notes, answer_text(self), "", self.usage_line]))

@@ -1,0 +1,88 @@
+"""How a structured answer shows: the parsed object as a table or JSON, a refusal, the tool calls."""
+from __future__ import annotations
+
+import html
+import json
+
+SHORT = 80
+
+
+def plain(value):
+    """A parsed object as JSON-able data (pydantic models dumped)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def _is_cell(value) -> bool:
+    scalar = (str, int, float, bool, type(None))
+    return isinstance(value, scalar) or isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+
+
+def _cell(value) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+    return html.escape(text).replace("|", "\\|").replace("\n", " ")
+
+
+def parsed_markdown(value) -> str:
+    """A flat object as a field | value table; anything nested as indented JSON."""
+    data = plain(value)
+    title = f"**{type(value).__name__}**\n\n" if hasattr(value, "model_dump") else ""
+    if isinstance(data, dict) and data and all(_is_cell(v) for v in data.values()):
+        rows = "".join(f"| {html.escape(str(k))} | {_cell(v)} |\n" for k, v in data.items())
+        return f"{title}| field | value |\n| --- | --- |\n{rows}"
+    return f"{title}```json\n{json.dumps(data, indent=2, ensure_ascii=False)}\n```"
+
+
+def _short(text: str, limit: int = SHORT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def call_signature(call) -> str:
+    try:
+        args = json.loads(call.arguments or "{}")
+        inner = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+    except ValueError:
+        inner = call.arguments
+    return f"{call.name}({inner})"
+
+
+def tool_call_html(call) -> str:
+    """One call, collapsed to a line (name, arguments, result, time); open it for everything."""
+    mark = "⚠" if call.error else "🔧"
+    summary = (f"{mark} <code>{html.escape(_short(call_signature(call)))}</code> → "
+               f"<code>{html.escape(_short(call.result))}</code> · ⏱ {call.seconds * 1000:,.0f} ms")
+    try:
+        arguments = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
+    except ValueError:
+        arguments = call.arguments
+    return (f"<details><summary>{summary}</summary>\n<p>round {call.round} · arguments</p>"
+            f"<pre>{html.escape(arguments)}</pre>\n<p>{'raised' if call.error else 'returned'}</p>"
+            f"<pre>{html.escape(call.result)}</pre></details>\n")
+
+
+def answer_markdown(result) -> str:
+    """The tool calls, then the refusal, the parsed object, or the text."""
+    calls = "".join(tool_call_html(c) for c in result.tool_calls)
+    calls = f"{calls}\n" if calls else ""
+    if result.refusal:
+        return f"{calls}**Refused:** {html.escape(result.refusal)}"
+    if result.parsed is not None:
+        return calls + parsed_markdown(result.parsed)
+    return calls + result.text
+
+
+def answer_text(result) -> str:
+    """The same for a terminal."""
+    lines = [f"{'⚠' if c.error else '🔧'} {call_signature(c)} → {_short(c.result)} ({c.seconds * 1000:,.0f} ms)"
+             for c in result.tool_calls]
+    if result.refusal:
+        lines.append(f"Refused: {result.refusal}")
+    elif result.parsed is not None:
+        from pprint import pformat
+
+        lines.append(pformat(result.parsed, width=100))
+    else:
+        lines.append(result.text)
+    return "\n".join(lines)

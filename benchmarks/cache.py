@@ -1,0 +1,129 @@
+"""What a response-cache hit costs in time: a cached `%%chat` and a cached `%%embed` of 1,000 texts,
+against the offline server with latency added to every request, as a remote API would have.
+
+    TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/cache.py [--hits 200] [--latency 0.3]
+
+For `%%chat` it times, over `--hits` re-runs: the cache lookup alone (normalise, hash, SQLite read), the
+chat engine answering from the cache, and the whole `%%chat` cell in a real IPython shell (parse,
+interpolate, live view, result). The target is a hit in ≤ 5 ms median. For `%%embed` a new session
+stands for a restarted kernel, so the vectors come from the file and not from the session's memory.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+PROMPT = "Explain a p-value to a first-year student in three sentences."
+TARGET_MS = 5.0
+
+
+def timed_ms(fn, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def report(name: str, times: list[float]) -> float:
+    median = statistics.median(times)
+    p95 = sorted(times)[int(len(times) * 0.95) - 1]
+    print(f"  {name:<38} median {median:8.2f} ms   p95 {p95:8.2f} ms   (n={len(times)})")
+    return median
+
+
+def shell_with_extension():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "openai_magics")
+    return shell
+
+
+def run_cell(shell, cell: str):
+    from IPython.utils.capture import capture_output
+
+    with capture_output():
+        result = shell.run_cell(cell, store_history=True)
+    if result.error_in_exec or result.error_before_exec:
+        raise SystemExit(f"{cell.splitlines()[0]!r} failed: {result.error_in_exec or result.error_before_exec}")
+    return result.result
+
+
+def bench_chat(shell, session, hits: int) -> float:
+    from openai_magics.cache import endpoint_of, request_key
+    from openai_magics.chat import ChatRequest, run_chat
+
+    cell = f"%%chat --no-stream\n{PROMPT}"
+    started = time.perf_counter()
+    first = run_cell(shell, cell)
+    miss_ms = (time.perf_counter() - started) * 1000
+    assert not first.record.cache_hit
+    print(f"%%chat, one answer of {first.record.usage.output_tokens} tokens")
+    print(f"  {'miss (asks the server)':<38} {miss_ms:8.1f} ms")
+
+    key = request_key(endpoint_of(session), "chat", {"model": "gpt-4o-mini", "messages": first.messages})
+    assert session.cache.get(key)["text"] == first.text
+    lookup = report("hit: cache lookup alone", timed_ms(lambda: session.cache.get(key), hits))
+    request = ChatRequest(prompt=PROMPT, model="gpt-4o-mini", stream=False)
+    assert run_chat(session, request).record.cache_hit
+    engine = report("hit: chat engine (run_chat)", timed_ms(lambda: run_chat(session, request), hits))
+    quiet = report("hit: %%chat --no-stream cell", timed_ms(lambda: run_cell(shell, cell), hits))
+    streamed = report("hit: %%chat cell (live view)", timed_ms(lambda: run_cell(shell, f"%%chat\n{PROMPT}"), hits))
+    hit = run_cell(shell, cell)
+    assert hit.record.cache_hit and hit.text == first.text
+    print(f"  miss / hit (%%chat cell): {miss_ms / quiet:,.0f}x;  lookup is {lookup / quiet:.0%} of the cell")
+    print(f"  engine hit median {engine:.2f} ms, cell hit median {quiet:.2f} ms (streamed {streamed:.2f} ms): "
+          f"{'within' if quiet <= TARGET_MS else 'OVER'} the {TARGET_MS:.0f} ms target")
+    return quiet
+
+
+def bench_embed(shell, path: Path, base_url: str, texts: int) -> None:
+    try:
+        from openai_magics import embed  # noqa: F401  (the %%embed engine)
+    except ImportError:
+        print("%%embed: not available in this checkout; skipped")
+        return
+    from openai_magics.config import Secret
+    from openai_magics.session import reset_session
+
+    print(f"%%embed of {texts:,} texts")
+    shell.user_ns["texts"] = [f"note {i}: the river bank at dawn, entry {i * 7 % 101}" for i in range(texts)]
+    for label in ("miss (asks the server)", "hit (a new session, from the file)"):
+        s = reset_session()
+        s.configure(base_url=base_url, api_key=Secret("sk-offline", "offline server"), offline=True)
+        run_cell(shell, f"%openai cache on {path}")
+        started = time.perf_counter()
+        result = run_cell(shell, "%embed --input texts")
+        elapsed = (time.perf_counter() - started) * 1000
+        print(f"  {label:<38} {elapsed:8.1f} ms   ({len(result.records)} request(s))")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hits", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds the server adds to each request")
+    parser.add_argument("--texts", type=int, default=1000)
+    args = parser.parse_args()
+
+    from openai_magics.config import Secret
+    from openai_magics.offline import OfflineServer, find_openapi_document
+    from openai_magics.session import session
+
+    shell = shell_with_extension()
+    with tempfile.TemporaryDirectory() as tmp, OfflineServer(find_openapi_document(), args.latency) as server:
+        path = Path(tmp) / "bench.sqlite"
+        s = session()
+        s.configure(base_url=server.base_url, api_key=Secret("sk-offline", "offline server"), offline=True)
+        run_cell(shell, f"%openai cache on {path}")
+        bench_chat(shell, s, args.hits)
+        bench_embed(shell, path, server.base_url, args.texts)
+        session().cache.close()
+
+
+if __name__ == "__main__":
+    main()

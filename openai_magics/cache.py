@@ -93,6 +93,7 @@ class ResponseCache:
         self.hits = self.misses = self.stored = 0
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
         self._open()
@@ -129,7 +130,17 @@ class ResponseCache:
         except BaseException:
             conn.close()
             raise
+        self._inode = self.path.stat().st_ino
         return conn
+
+    def _moved(self) -> bool:
+        """True when the file at our path is no longer the one we have open (set aside by another kernel)."""
+        if self._inode is None:
+            return False
+        try:
+            return self.path.stat().st_ino != self._inode
+        except FileNotFoundError:
+            return True
 
     def _set_aside(self, exc: Exception) -> None:
         if self._conn is not None:
@@ -147,6 +158,9 @@ class ResponseCache:
     def _run(self, sql: str, args=(), many: bool = False):
         """Run one statement; a file damaged while in use is set aside and the statement tried once more."""
         with self._lock:
+            if self._moved():
+                self._conn.close()
+                self._open()
             for attempt in (1, 2):
                 try:
                     if many:

@@ -232,6 +232,27 @@ def test_a_damaged_database_is_recovered(tmp_path, capsys):
     cache.close()
 
 
+def test_when_one_kernel_sets_a_damaged_file_aside_the_other_follows_it_to_the_fresh_one(tmp_path, capsys):
+    from openai_magics.cache import ResponseCache
+
+    path = tmp_path / "shared.sqlite"
+    first = ResponseCache(path)  # two connections stand for two kernels
+    for i in range(200):
+        first.put(f"k{i}", "chat", "m", {"text": "x" * 500})
+    first._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096 * 2:4096 * 30] = b"\xff" * (4096 * 28)
+    path.write_bytes(bytes(data))
+    second = ResponseCache(path)
+    assert "set aside" in capsys.readouterr().err
+    second.put("from-second", "chat", "m", {"text": "2"})
+    assert first.get("from-second") == {"text": "2"}  # not writing on into the file set aside
+    first.put("from-first", "chat", "m", {"text": "1"})
+    assert second.get("from-first") == {"text": "1"}
+    first.close()
+    second.close()
+
+
 def test_the_key_never_reaches_the_cache_file(cached, session, cache_path):
     assert session.config.api_key.reveal() == TEST_KEY
     cached.run(CELL)
@@ -285,3 +306,28 @@ def test_a_hit_costs_zero_in_the_ledger_but_keeps_its_tokens(cached, session):
     paid, hit = session.ledger.records
     assert hit.usage == paid.usage and hit.model == paid.model
     assert hit.as_row()["cost"] == 0.0 and Decimal(str(hit.as_row()["saved"])) == paid.cost
+
+
+def test_a_structured_answer_from_the_cache_is_parsed_again(cached, offline):
+    from test_chat_structured import MODELS
+
+    cached.run(MODELS)
+    first = cached.run("%%chat --schema Person -o ada\nWho was Ada Lovelace?")
+    again = cached.run("%%chat --schema Person -o ada2\nWho was Ada Lovelace?")
+    assert len(offline.requests) == 1 and again.result.record.cache_hit
+    assert type(cached.ns["ada2"]).__name__ == "Person" and cached.ns["ada2"] == cached.ns["ada"]
+    assert answer_of(again) == answer_of(first)
+
+
+def test_a_tool_cell_replays_its_final_answer_without_running_the_tools_again(cached, offline):
+    from test_chat_structured import MODELS
+
+    cached.run(MODELS)
+    cell = "%%chat --tools get_weather --no-stream\nWhat is the weather in Paris?"
+    first = cached.run(cell)
+    assert len(offline.requests) == 2 and len(cached.ns["calls"]) == 1  # two rounds, one tool call
+    again = cached.run(cell)
+    assert len(offline.requests) == 2 and len(cached.ns["calls"]) == 1
+    assert again.result.text == first.result.text and again.result.record.cache_hit
+    changed = cached.run(cell.replace("get_weather", "get_weather,get_population"))  # other tools offered
+    assert changed.result.record.cache_hit is False and len(offline.requests) > 2

@@ -331,3 +331,14 @@ def test_a_tool_cell_replays_its_final_answer_without_running_the_tools_again(ca
     assert again.result.text == first.result.text and again.result.record.cache_hit
     changed = cached.run(cell.replace("get_weather", "get_weather,get_population"))  # other tools offered
     assert changed.result.record.cache_hit is False and len(offline.requests) > 2
+
+
+def test_a_cut_or_truncated_answer_is_not_cached(cached, offline):
+    offline.cut_stream(after_chunks=3)
+    cut = cached.run("%%chat\nExplain streaming")
+    assert cut.result.incomplete
+    whole = cached.run("%%chat\nExplain streaming")
+    assert len(offline.requests) == 2 and not whole.result.incomplete and not whole.result.record.cache_hit
+    cached.run("%chat --no-stream --max-tokens 5 hi")
+    cached.run("%chat --no-stream --max-tokens 5 hi")
+    assert len(offline.requests) == 4  # stopped at the token limit: asked again, not replayed

@@ -47,7 +47,10 @@ def plan(body: dict, answer_text) -> Plan | None:
         return Plan("".join(c["function"]["arguments"] for c in calls), "tool_calls", calls)
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
-        return Plan(json.dumps(instance(fmt["json_schema"].get("schema", {})), ensure_ascii=False))
+        value = instance(fmt["json_schema"].get("schema", {}))
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and _names_in(asked):
+            value["name"] = _names_in(asked)[0]  # who or what the prompt is about
+        return Plan(json.dumps(value, ensure_ascii=False))
     if fmt.get("type") == "json_object":
         if not any("json" in message_text(m).lower() for m in messages):
             raise RequestError("'messages' must contain the word 'json' in some form, to use 'response_format' "

@@ -75,7 +75,7 @@ def answer_markdown(result) -> str:
 
 def answer_text(result) -> str:
     """The same for a terminal."""
-    lines = [f"{'⚠' if c.error else '🔧'} {call_signature(c)} → {_short(c.result)} ({c.seconds * 1000:,.0f} ms)"
+    lines = [f"{'⚠' if c.error else '🔧'} {call_signature(c)} → {_short(c.result)} (⏱ {c.seconds * 1000:,.0f} ms)"
              for c in result.tool_calls]
     if result.refusal:
         lines.append(f"Refused: {result.refusal}")

@@ -258,3 +258,15 @@ def test_format_code_puts_the_answers_code_into_a_new_cell(nb, offline):
 def test_key_never_in_a_dry_run(nb):
     ran = nb.run("%%chat --dry-run\nHi")
     assert TEST_KEY not in ran.text + repr(ran.result.body)
+
+
+def test_a_cached_structured_answer_replays_as_the_object(defs, offline, session, tmp_path):
+    defs.run(f"%openai cache on {tmp_path / 'cache.sqlite'}")
+    try:
+        defs.run("%%chat --schema Person -t 0 --no-stream -o first\nWho was Ada Lovelace?")
+        ran = defs.run("%%chat --schema Person -t 0 --no-stream -o again\nWho was Ada Lovelace?")
+        assert len(chat_requests(offline)) == 1 and session.ledger.records[-1].cache_hit
+        assert defs.ns["again"] == defs.ns["first"] and type(defs.ns["again"]).__name__ == "Person"
+        assert ran.outputs[-1]["text/markdown"].startswith("**Person**")
+    finally:
+        defs.run("%openai cache off")

@@ -126,3 +126,16 @@ def test_a_corrupt_data_url_is_refused_by_the_server_like_the_api(pics, offline)
     pics.ns["broken"] = "data:image/png;base64,iVBORw0KGgoAAAA"
     ran = pics.run("%%chat --image broken\nWhat is this?")
     assert "UsageError" in ran.stderr and "does not hold an image" in ran.stderr and offline.requests == []
+
+
+def test_the_budget_counts_image_tokens_before_sending(pics, offline):
+    pics.run("%openai budget 0.01")
+    try:
+        # 2×1 tiles on gpt-4o: ≈434 tokens in + 300 out is $0.0041; eight such images (≈3,400 in) would pass $0.01
+        assert pics.run("%%chat -m gpt-4o --no-stream --max-tokens 300 --image pil --detail high\nColour?").error is None
+        many = " ".join(["--image pil"] * 8)
+        ran = pics.run(f"%%chat -m gpt-4o --no-stream --max-tokens 300 {many} --detail high\nColours?")
+        assert "Refused before sending" in ran.stderr and "3," in ran.stderr
+        assert len(offline.requests) == 1
+    finally:
+        pics.run("%openai budget off")

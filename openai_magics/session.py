@@ -48,6 +48,7 @@ class Session:
         self.budget: Decimal | None = None
         self.http = HttpWatcher()
         self.threads = None  # set by the chat module on first use
+        self.vector_cache = None  # embedding vectors by (model, dimensions, text), set by embed.py on first use
         self.cache = _cache_from_env()  # the response cache, when turned on
         self.offline_server = None
         self.last_result = None
@@ -111,6 +112,15 @@ class Session:
 
     def model_for(self, kind: str, requested: str | None = None) -> str:
         return requested or self.config.models[kind]
+
+    def embed(self, texts, model: str | None = None, dimensions: int | None = None, truncate: bool = False,
+              concurrency: int | None = None, progress=None):
+        """Embed a str, a list of str or a pandas Series: an EmbedResult, vectors in input order (SPEC §4)."""
+        from .embed import DEFAULT_CONCURRENCY, EmbedRequest, as_texts, run_embed
+
+        request = EmbedRequest(as_texts(texts), self.model_for("embed", model), dimensions, truncate,
+                               concurrency or DEFAULT_CONCURRENCY)
+        return run_embed(self, request, progress)
 
     # -- money --
     def check_budget(self, model: str, input_tokens: int, max_output: int) -> None:

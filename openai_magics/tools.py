@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .chat import _ChatCompletions
 from .errors import UsageError
 from .structured import check_json_mode, parse_answer, prompt_tokens, response_format, wire_format
-from .tokens import count_messages, count_text
+from .tokens import count_text
 from .usage import Usage
 
 DEFAULT_MAX_ROUNDS = 8
@@ -88,8 +88,12 @@ def _arguments_model(function, name: str, arg_docs: dict[str, str]):
         hints = typing.get_type_hints(function, include_extras=True)
     except Exception:  # unresolvable forward references: fall back to the raw annotations
         hints = getattr(function, "__annotations__", {})
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        raise UsageError(f"--tools {name}: its signature cannot be read; wrap it in a def with type hints.") from None
     fields = {}
-    for param in inspect.signature(function).parameters.values():
+    for param in parameters:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         description = arg_docs.get(param.name, "")
@@ -234,7 +238,7 @@ class ToolLoop(_ChatCompletions):
             usage = Usage.from_chat(completion.usage)
         else:  # a server that sends no usage: count it ourselves, and say so
             self.estimated = True
-            usage = Usage(input_tokens=count_messages(self.messages, self.model).tokens,
+            usage = Usage(input_tokens=self.prompt_tokens().tokens,
                           output_tokens=count_text(completion.choices[0].message.content or "", self.model).tokens)
         self.usage = usage if self.usage is None else self.usage + usage
         self.usage.images = len(self.request.images)

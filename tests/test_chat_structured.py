@@ -270,3 +270,33 @@ def test_a_cached_structured_answer_replays_as_the_object(defs, offline, session
         assert ran.outputs[-1]["text/markdown"].startswith("**Person**")
     finally:
         defs.run("%openai cache off")
+
+
+def test_the_offline_model_fills_rich_schemas_validly(nb, offline):
+    nb.run('''
+from datetime import date
+from enum import Enum
+from typing import Literal, Optional
+from pydantic import BaseModel, Field
+
+class Colour(str, Enum):
+    red = "red"
+    blue = "blue"
+
+class Line(BaseModel):
+    sku: str = Field(min_length=5, max_length=8)
+    quantity: int = Field(ge=10, le=20)
+    price: float = Field(gt=0, lt=1)
+
+class Order(BaseModel):
+    placed: date
+    colour: Colour
+    kind: Literal["retail", "trade"]
+    note: Optional[str]
+    lines: list[Line] = Field(min_length=3)
+''')
+    ran = nb.run("%%chat --schema Order -o order\nAn order")
+    order = nb.ns["order"]
+    assert type(order).__name__ == "Order" and len(order.lines) >= 3 and order.colour.value in ("red", "blue")
+    assert all(10 <= line.quantity <= 20 and 0 < line.price < 1 for line in order.lines)
+    assert ran.error is None and all_valid(offline)

@@ -114,9 +114,14 @@ class VectorCache:
         return len(self._vectors)
 
 
-def vector_cache(session) -> VectorCache:
+def vector_cache(session):
+    """The session's vectors; with the response cache on (`%openai cache on`), backed by its file."""
     if session.vector_cache is None:
         session.vector_cache = VectorCache()
+    if getattr(session, "cache", None) is not None:
+        from .cache import PersistentVectors
+
+        return PersistentVectors(session, session.vector_cache)
     return session.vector_cache
 
 
@@ -182,6 +187,8 @@ def run_embed(session, request: EmbedRequest, progress=None):
     sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits)
     hits.update(cache.get_many(request.model, request.dimensions, [s for s in tokens if s not in hits]))
     missing = {s: n for s, n in tokens.items() if s not in hits}
+    if missing and hasattr(cache, "before_sending"):
+        cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
     outcome = _send(session, request, missing, limits, progress or NullProgress()) if missing else Outcome()
     vectors = {**hits, **outcome.vectors}
     rows = [vectors[sent.get(t, t)] for t in request.texts]

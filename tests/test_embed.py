@@ -171,6 +171,27 @@ def test_embedding_the_same_texts_again_sends_no_request(session, offline):
     assert resized.shape == (300, 256) and len(embedding_requests(offline)) == resized.requests > 0
 
 
+def test_with_the_response_cache_on_vectors_outlive_the_session(nb, offline, tmp_path):
+    from openai_magics.session import reset_session
+
+    path = tmp_path / "responses.sqlite"
+    nb.ns["docs"] = [f"line {i}" for i in range(10)]
+    nb.run(f"%openai cache on {path}")
+    first = nb.run("%embed --input docs").result
+    nb.run("%openai cache off")
+    s = reset_session()  # a new kernel: the session's own vectors are gone, the file is not
+    s.configure(base_url=offline.base_url)
+    offline.clear_log()
+    nb.run(f"%openai replay {path}")
+    again = nb.run("%embed --input docs")
+    assert embedding_requests(offline) == [] and np.array_equal(again.result.vectors, first.vectors)
+    nb.ns["docs"] = ["never embedded"]
+    miss = nb.run("%embed --input docs")
+    one_line_error(miss, "Not in the replay cache", "never embedded")
+    assert embedding_requests(offline) == []
+    nb.run("%openai replay off")
+
+
 def test_a_500_is_retried_and_charged_once(session, offline):
     offline.fail(500)
     texts = [f"sentence {i}" for i in range(600)]

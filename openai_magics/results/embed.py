@@ -70,7 +70,7 @@ class EmbedResult:
         if self.requests > 1:
             parts.append(f"{self.requests} requests")
         if self.records and self.hit_record is not None:
-            parts.append(f"{self.hit_record.usage.input_tokens:,} tokens from the session cache")
+            parts.append(f"{self.hit_record.usage.input_tokens:,} tokens from the cache")
         if self.truncated:
             parts.append(f"{len(self.truncated)} truncated to fit")
         return " · ".join(parts)

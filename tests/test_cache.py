@@ -342,3 +342,61 @@ def test_a_cut_or_truncated_answer_is_not_cached(cached, offline):
     cached.run("%chat --no-stream --max-tokens 5 hi")
     cached.run("%chat --no-stream --max-tokens 5 hi")
     assert len(offline.requests) == 4  # stopped at the token limit: asked again, not replayed
+
+
+# --- %%embed: vectors cached per (endpoint, model, dimensions, text) in the same file ---
+
+def restarted_kernel(offline):
+    """A new session, as after a kernel restart: the session's own vectors are gone, the file stays."""
+    from openai_magics.config import Secret
+    from openai_magics.session import reset_session
+
+    s = reset_session()
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
+    return s
+
+
+def embedding_requests(offline):
+    return [r for r in offline.requests if r.path.endswith("/embeddings")]
+
+
+def test_embeddings_come_back_from_the_file_after_a_restart(cached, offline, cache_path):
+    import numpy as np
+
+    cached.ns["texts"] = [f"note {i}: rivers and bridges" for i in range(1000)]
+    first = cached.run("%embed --input texts").result
+    sent = len(embedding_requests(offline))
+    restarted_kernel(offline)
+    cached.run(f"%openai cache on {cache_path}")
+    again = cached.run("%embed --input texts")
+    assert len(embedding_requests(offline)) == sent  # nothing sent
+    assert np.array_equal(again.result.vectors, first.vectors)
+    record = again.result.record
+    assert record.cache_hit and record.cost == 0 and record.saved == sum(r.cost for r in first.records)
+    assert "$0 (cached)" in again.outputs[-1]["text/plain"]
+    assert "1,000 embeddings" in cached.run("%openai cache stats").stdout
+
+
+def test_other_dimensions_or_texts_are_asked_for_and_only_the_new_texts_are_sent(cached, offline, cache_path):
+    cached.run("%%embed\nalpha\nbeta")
+    restarted_kernel(offline)
+    cached.run(f"%openai cache on {cache_path}")
+    cached.run("%%embed --dimensions 256\nalpha\nbeta")
+    cached.run("%%embed\nalpha\nbeta\ngamma")
+    first, shorter, more = (r.body for r in embedding_requests(offline))
+    assert shorter["input"] == ["alpha", "beta"] and shorter["dimensions"] == 256
+    assert more["input"] == ["gamma"]
+
+
+def test_replay_of_an_embedding_not_recorded_names_the_cell_and_sends_nothing(nb, offline, cache_path):
+    nb.run(f"%openai cache on {cache_path}")
+    nb.run("%%embed\nalpha\nbeta")
+    restarted_kernel(offline)
+    nb.run(f"%openai replay {cache_path}")
+    offline.clear_log()
+    assert nb.run("%%embed\nalpha\nbeta").result.record.cache_hit
+    ran = nb.run("%%embed\nalpha\ndelta\nepsilon")
+    line = ran.stderr.strip()
+    assert "UsageError" in line and len(line.splitlines()) == 1 and "Traceback" not in line
+    assert "embed text-embedding-3-small “delta” and 1 more text" in line and "Nothing was sent" in line
+    assert offline.requests == []

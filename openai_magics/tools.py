@@ -74,7 +74,11 @@ def tool_from_function(function, name: str | None = None) -> Tool:
     name = name or function.__name__
     summary, arg_docs = _docstring(function)
     model = _arguments_model(function, name, arg_docs)
-    return Tool(function, name, pydantic_function_tool(model, name=name, description=summary or None))
+    try:
+        param = pydantic_function_tool(model, name=name, description=summary or None)
+    except Exception as exc:  # a type hint pydantic cannot describe in JSON schema
+        raise _unusable(name, exc) from None
+    return Tool(function, name, param)
 
 
 def _arguments_model(function, name: str, arg_docs: dict[str, str]):
@@ -103,8 +107,13 @@ def _arguments_model(function, name: str, arg_docs: dict[str, str]):
         fields[param.name] = (hint, Field(..., description=description or None))
     try:
         return create_model(f"{name}_arguments", **fields)
-    except Exception as exc:
-        raise UsageError(f"--tools {name}: its signature cannot become a tool schema ({exc}).") from None
+    except Exception as exc:  # a type pydantic does not know (arbitrary classes)
+        raise _unusable(name, exc) from None
+
+
+def _unusable(name: str, exc: Exception) -> UsageError:
+    reason = str(exc).strip().splitlines()[0].rstrip(".")
+    return UsageError(f"--tools {name}: its signature cannot become a tool schema ({reason}).")
 
 
 def _docstring(function) -> tuple[str, dict[str, str]]:

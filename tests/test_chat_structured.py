@@ -300,3 +300,10 @@ class Order(BaseModel):
     assert type(order).__name__ == "Order" and len(order.lines) >= 3 and order.colour.value in ("red", "blue")
     assert all(10 <= line.quantity <= 20 and 0 < line.price < 1 for line in order.lines)
     assert ran.error is None and all_valid(offline)
+
+
+def test_a_function_whose_types_cannot_be_described_is_one_line(nb, offline):
+    nb.run("class Opaque: pass\ndef inspect_it(thing: Opaque) -> str:\n    return 'x'")
+    ran = nb.run("%%chat --tools inspect_it\nGo")
+    assert "UsageError" in ran.stderr and "--tools inspect_it: its signature cannot become a tool schema" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1 and offline.requests == []

@@ -303,9 +303,8 @@ def lookup(session, call, api: str, params: dict, *, enabled: bool = True, what:
     cache = session.cache
     if cache is None:
         return Lookup(None)
-    if cache.replay and not enabled:
-        raise UsageError("Replay mode answers only from the cache: --no-cache would go to the network. "
-                         "Leave replay with `%openai replay off`.")
+    if not enabled:
+        check_bypass(session)
     sampled = api in SAMPLING_APIS and params.get("temperature", 1) != 0
     if not enabled or (sampled and not cache.sampled and not cache.replay):
         return Lookup(None)
@@ -318,6 +317,13 @@ def lookup(session, call, api: str, params: dict, *, enabled: bool = True, what:
     if cache.replay:
         raise replay_miss(cache, (call.cell, call.cell_id), call.magic, params.get("model"), what)
     return found
+
+
+def check_bypass(session) -> None:
+    """`--no-cache` asks the API: refused in replay mode, which never goes to the network."""
+    if session.cache is not None and session.cache.replay:
+        raise UsageError("Replay mode answers only from the cache: --no-cache would go to the network. "
+                         "Leave replay with `%openai replay off`.")
 
 
 def replay_miss(cache: ResponseCache, cell: tuple, magic: str, model, what: str) -> UsageError:

@@ -132,6 +132,7 @@ class EmbedRequest:
     dimensions: int | None = None
     truncate: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
+    cache: bool = True  # False: --no-cache, ask the API for every text
 
 
 @dataclass
@@ -182,7 +183,11 @@ def run_embed(session, request: EmbedRequest, progress=None):
     limits = embedding_limits(request.model)
     _check_dimensions(request)
     unique = list(dict.fromkeys(request.texts))
-    cache = vector_cache(session)
+    if not request.cache:
+        from .cache import check_bypass
+
+        check_bypass(session)
+    cache = vector_cache(session) if request.cache else VectorCache()
     hits = cache.get_many(request.model, request.dimensions, unique)
     sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits)
     hits.update(cache.get_many(request.model, request.dimensions, [s for s in tokens if s not in hits]))

@@ -114,12 +114,12 @@ class Session:
         return requested or self.config.models[kind]
 
     def embed(self, texts, model: str | None = None, dimensions: int | None = None, truncate: bool = False,
-              concurrency: int | None = None, progress=None):
+              concurrency: int | None = None, progress=None, cache: bool = True):
         """Embed a str, a list of str or a pandas Series: an EmbedResult, vectors in input order (SPEC §4)."""
         from .embed import DEFAULT_CONCURRENCY, EmbedRequest, as_texts, run_embed
 
         request = EmbedRequest(as_texts(texts), self.model_for("embed", model), dimensions, truncate,
-                               concurrency or DEFAULT_CONCURRENCY)
+                               concurrency or DEFAULT_CONCURRENCY, cache=cache)
         return run_embed(self, request, progress)
 
     # -- money --

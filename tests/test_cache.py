@@ -400,3 +400,13 @@ def test_replay_of_an_embedding_not_recorded_names_the_cell_and_sends_nothing(nb
     assert "UsageError" in line and len(line.splitlines()) == 1 and "Traceback" not in line
     assert "embed text-embedding-3-small “delta” and 1 more text" in line and "Nothing was sent" in line
     assert offline.requests == []
+
+
+def test_embed_no_cache_asks_the_api_for_every_text_and_is_refused_in_replay(cached, offline, cache_path):
+    cached.run("%%embed\nalpha\nbeta")
+    again = cached.run("%%embed --no-cache\nalpha\nbeta")
+    assert [r.body["input"] for r in embedding_requests(offline)] == [["alpha", "beta"]] * 2
+    assert not again.result.record.cache_hit and again.result.record.cost > 0
+    cached.run(f"%openai replay {cache_path}")
+    refused = cached.run("%%embed --no-cache\nalpha\nbeta")
+    assert "--no-cache would go to the network" in refused.stderr and len(embedding_requests(offline)) == 2

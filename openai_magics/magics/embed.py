@@ -23,6 +23,7 @@ class EmbedMagics(Magics):
     @argument("-o", "--output", metavar="NAME", help="Also bind the result to this variable.")
     @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
     @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
+    @argument("--no-cache", action="store_true", help="Ask the API for every text, even those already embedded.")
     @argument("text", nargs="*", help="With %%embed (one line): the text.")
     @line_cell_magic
     def embed(self, line: str, cell: str | None = None):
@@ -36,7 +37,7 @@ class EmbedMagics(Magics):
         texts = as_texts(inputs, what)
         progress = None if args.quiet or is_terminal(self.shell) else _progress()
         result = session().embed(texts, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
-                                 concurrency=args.concurrency, progress=progress)
+                                 concurrency=args.concurrency, progress=progress, cache=not args.no_cache)
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 

@@ -199,6 +199,8 @@ def _make_handler(server: OfflineServer):
             return entry
 
         def _json(self, status: int, payload: dict, entry=None, headers: dict | None = None):
+            if entry is not None:  # before answering, so a client that reads the log sees it at once
+                entry.status = status
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -208,8 +210,6 @@ def _make_handler(server: OfflineServer):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
-            if entry is not None:
-                entry.status = status
 
         def _error(self, status, message, code=None, param=None, entry=None):
             fault = Fault(status=status, code=code, message=message)
@@ -229,8 +229,8 @@ def _make_handler(server: OfflineServer):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
             entry.status = 200
+            self.end_headers()
             try:
                 for n, event in enumerate(events):
                     if cut_after is not None and n >= cut_after:

@@ -217,13 +217,14 @@ class ResponseCache:
                   [(k, model, v, now) for k, v in vectors.items()], many=True)
         self.stored += len(vectors)
 
-    def clear(self) -> int:
+    def clear(self) -> dict:
+        """Empty the file; what it held, by kind."""
         if self.replay:
             raise UsageError(f"{self.shown} is open for replay (read-only): turn replay off to clear it.")
-        count = self._run("SELECT count(*) FROM responses")[0][0]
+        held = self.stats().entries
         self._run("DELETE FROM responses")
         self._run("VACUUM")
-        return count
+        return held
 
     # -- what it holds --
     def stats(self) -> CacheStats:
@@ -233,10 +234,9 @@ class ResponseCache:
                           self.stored, size)
 
     def describe(self) -> str:
-        n = self.stats().total
         mode = "replay only (never the network)" if self.replay else "on"
-        sampled = "" if self.sampled or self.replay else ", temperature 0 only"
-        return f"{mode}, {self.shown} ({n:,} answer{'s' * (n != 1)}{sampled})"
+        sampled = "" if self.sampled or self.replay else "; temperature 0 only"
+        return f"{mode}, {self.shown} ({holds_text(self.stats().entries)}{sampled})"
 
     def __repr__(self) -> str:
         return f"<ResponseCache {self.describe()}>"
@@ -342,6 +342,7 @@ class PersistentVectors:
 
     def __init__(self, session, memory):
         self.session, self.memory, self.cache = session, memory, session.cache
+        self._missed: set[str] = set()  # the engine asks again after truncating: count a miss once
 
     def _key(self, model: str, dimensions: int | None, text: str) -> str:
         params = {"model": model, "dimensions": dimensions, "input": text}
@@ -356,8 +357,10 @@ class PersistentVectors:
         fresh = {keys[k]: np.frombuffer(v, dtype="<f4") for k, v in stored.items()}
         if fresh:
             self.memory.put_many(model, dimensions, list(fresh), list(fresh.values()))
-        self.cache.hits += len(fresh)
-        self.cache.misses += len(keys) - len(fresh)
+        missed = set(keys) - set(stored) - self._missed
+        self._missed |= missed
+        self.cache.hits += len(found) + len(fresh)
+        self.cache.misses += len(missed)
         return {**found, **fresh}
 
     def put_many(self, model: str, dimensions: int | None, texts: list[str], vectors) -> None:
@@ -391,7 +394,7 @@ def stats_text(session, path: str | None = None) -> str:
             entries = other.stats().entries
         finally:
             other.close()
-        return f"{path}: {_holds(entries)}"
+        return f"{path}: {holds_text(entries)}"
     if cache is None:
         return "cache: off (`%openai cache on [PATH]`)"
     s = cache.stats()
@@ -399,13 +402,13 @@ def stats_text(session, path: str | None = None) -> str:
 
     return "\n".join([
         f"cache:    {cache.describe()}",
-        f"holds:    {_holds(s.entries)}",
         f"session:  {s.hits:,} hit{'s' * (s.hits != 1)}, {s.misses:,} miss{'es' * (s.misses != 1)}, "
         f"{s.stored:,} stored, {format_usd(session.ledger.total_saved)} saved",
     ])
 
 
-def _holds(entries: dict) -> str:
+def holds_text(entries: dict) -> str:
+    """`{"chat": 2, "embed": 1}` → "2 chat answers, 1 embedding"."""
     names = {"chat": ("chat answer", "chat answers"), "embed": ("embedding", "embeddings")}
     parts = [f"{n:,} {names.get(kind, (kind, kind))[n != 1]}" for kind, n in entries.items()]
-    return ", ".join(parts) or "nothing yet"
+    return ", ".join(parts) or "empty"

@@ -282,12 +282,12 @@ def test_a_closed_cache_is_one_self_contained_file_and_replay_leaves_no_trace(nb
 
 def test_clear_and_stats(cached, cache_path, offline):
     cached.run(CELL)
-    assert "holds:    1 chat answer\n" in cached.run("%openai cache stats").stdout
-    assert "cleared 1 answer" in cached.run("%openai cache clear").stdout
+    assert f"cache:    on, {cache_path} (1 chat answer)\n" in cached.run("%openai cache stats").stdout
+    assert f"cleared {cache_path} (1 chat answer)" in cached.run("%openai cache clear").stdout
     cached.run(CELL)
     assert len(offline.requests) == 2
     status = cached.run("%openai").stdout
-    assert f"cache:    on, {cache_path} (1 answer)" in status
+    assert f"cache:    on, {cache_path} (1 chat answer)" in status
     cached.run("%openai cache off")
     assert f"{cache_path}: 1 chat answer" in cached.run(f"%openai cache stats {cache_path}").stdout
     assert "cache:    off" in cached.run("%openai").stdout
@@ -374,7 +374,7 @@ def test_embeddings_come_back_from_the_file_after_a_restart(cached, offline, cac
     record = again.result.record
     assert record.cache_hit and record.cost == 0 and record.saved == sum(r.cost for r in first.records)
     assert "$0 (cached)" in again.outputs[-1]["text/plain"]
-    assert "1,000 embeddings" in cached.run("%openai cache stats").stdout
+    assert "(1,000 embeddings)" in cached.run("%openai cache stats").stdout
 
 
 def test_other_dimensions_or_texts_are_asked_for_and_only_the_new_texts_are_sent(cached, offline, cache_path):
@@ -410,3 +410,9 @@ def test_embed_no_cache_asks_the_api_for_every_text_and_is_refused_in_replay(cac
     cached.run(f"%openai replay {cache_path}")
     refused = cached.run("%%embed --no-cache\nalpha\nbeta")
     assert "--no-cache would go to the network" in refused.stderr and len(embedding_requests(offline)) == 2
+
+
+def test_stats_count_each_text_once(cached):
+    cached.run("%%embed\nalpha\nbeta")
+    cached.run("%%embed\nalpha\nbeta\ngamma")
+    assert "session:  2 hits, 3 misses, 3 stored" in cached.run("%openai cache stats").stdout

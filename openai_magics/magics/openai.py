@@ -211,7 +211,7 @@ class OpenAIMagics(Magics):
             print(f"{t.name}: {len(t.turns)} turn{'s' * (len(t.turns) != 1)}")
 
     def _cmd_cache(self, args):
-        from ..cache import ResponseCache, stats_text, use
+        from ..cache import ResponseCache, holds_text, stats_text, use
 
         s = session()
         if args.action == "on":
@@ -224,10 +224,10 @@ class OpenAIMagics(Magics):
         elif args.action == "clear":
             mine = s.cache is not None and (args.path is None or s.cache.shown == args.path)
             cache = s.cache if mine else ResponseCache(args.path)
-            count = cache.clear()
+            held = cache.clear()
             if not mine:
                 cache.close()
-            print(f"cache: cleared {count:,} answer{'s' * (count != 1)} from {cache.shown}")
+            print(f"cache: cleared {cache.shown} ({holds_text(held)})")
         else:
             print(stats_text(s, args.path))
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,17 +71,10 @@ def endpoint_of(session) -> str:
 
 @dataclass
 class CacheStats:
-    path: str
-    mode: str                       # on | replay
-    entries: dict = field(default_factory=dict)   # kind -> count
-    hits: int = 0                   # this session
+    entries: dict = field(default_factory=dict)   # kind -> count, in the file
+    hits: int = 0                                 # the rest: this session
     misses: int = 0
     stored: int = 0
-    size: int = 0                   # bytes on disk
-
-    @property
-    def total(self) -> int:
-        return sum(self.entries.values())
 
 
 class ResponseCache:
@@ -97,10 +91,10 @@ class ResponseCache:
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
         self._open()
-        _open_caches.add(self)
 
     # -- the file --
     def _open(self) -> None:
+        _open_caches.add(self)
         try:
             self._conn = self._connect()
         except sqlite3.DatabaseError as exc:
@@ -111,7 +105,7 @@ class ResponseCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self.replay:
-            uri = f"file:{self.path}?mode=ro" if self.path.is_file() else "file::memory:"
+            uri = f"{self.path.resolve().as_uri()}?mode=ro" if self.path.is_file() else "file::memory:"
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             if self.path.is_file() and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
@@ -158,8 +152,9 @@ class ResponseCache:
     def _run(self, sql: str, args=(), many: bool = False):
         """Run one statement; a file damaged while in use is set aside and the statement tried once more."""
         with self._lock:
-            if self._moved():
-                self._conn.close()
+            if self._conn is None or self._moved():  # closed meanwhile, or set aside by another kernel
+                if self._conn is not None:
+                    self._conn.close()
                 self._open()
             for attempt in (1, 2):
                 try:
@@ -229,9 +224,7 @@ class ResponseCache:
     # -- what it holds --
     def stats(self) -> CacheStats:
         entries = dict(self._run("SELECT kind, count(*) FROM responses GROUP BY kind ORDER BY kind"))
-        size = sum(Path(f"{self.path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{self.path}{s}").exists())
-        return CacheStats(self.shown, "replay" if self.replay else "on", entries, self.hits, self.misses,
-                          self.stored, size)
+        return CacheStats(entries, self.hits, self.misses, self.stored)
 
     def describe(self) -> str:
         mode = "replay only (never the network)" if self.replay else "on"
@@ -293,8 +286,19 @@ class Lookup:
     hit: dict | None = None
 
     def store(self, kind: str, model: str, value: dict) -> None:
-        if self.cache is not None and self.key is not None and self.hit is None:
+        if self.cache is None or self.key is None or self.hit is not None:
+            return
+        with _not_losing_the_answer(self.cache):
             self.cache.put(self.key, kind, model, value)
+
+
+@contextmanager
+def _not_losing_the_answer(cache: ResponseCache):
+    """A full disk or a file locked too long by another kernel must not cost a paid answer: say so, go on."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        print(f"⚠ Not cached: {cache.shown} could not be written ({exc}).", file=sys.stderr)
 
 
 def lookup(session, call, api: str, params: dict, *, enabled: bool = True, what: str = "") -> Lookup:
@@ -367,8 +371,9 @@ class PersistentVectors:
         import numpy as np
 
         self.memory.put_many(model, dimensions, texts, vectors)
-        self.cache.put_vectors(model, {self._key(model, dimensions, t): np.asarray(v, dtype="<f4").tobytes()
-                                       for t, v in zip(texts, vectors)})
+        blobs = {self._key(model, dimensions, t): np.asarray(v, dtype="<f4").tobytes() for t, v in zip(texts, vectors)}
+        with _not_losing_the_answer(self.cache):
+            self.cache.put_vectors(model, blobs)
 
     def before_sending(self, model: str, texts: list[str]) -> None:
         """In replay mode nothing goes to the network: texts still missing are a miss."""

@@ -416,3 +416,19 @@ def test_stats_count_each_text_once(cached):
     cached.run("%%embed\nalpha\nbeta")
     cached.run("%%embed\nalpha\nbeta\ngamma")
     assert "session:  2 hits, 3 misses, 3 stored" in cached.run("%openai cache stats").stdout
+
+
+def test_a_file_locked_by_another_kernel_costs_no_answer(cached, session, cache_path):
+    other = sqlite3.connect(cache_path, isolation_level=None)  # another kernel, holding the file
+    other.execute("BEGIN EXCLUSIVE")
+    session.cache._conn.execute("PRAGMA busy_timeout = 50")  # instead of waiting 30 s for it
+    try:
+        ran = cached.run("%%chat --no-stream\nHello while locked")
+        embedded = cached.run("%%embed\nlocked text")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert ran.error is None and ran.result.text.startswith("### Offline answer")
+    assert embedded.error is None and embedded.result.vectors.shape == (1, 1536)
+    assert ran.stderr.count("⚠ Not cached") == 1 and "database is locked" in ran.stderr
+    assert session.ledger.records[0].cost > 0

@@ -3,6 +3,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
 
 import pytest
@@ -179,9 +180,11 @@ def test_environment_variables_turn_cache_and_replay_on_for_headless_runs(monkey
 
 
 WRITER = textwrap.dedent("""
-    import sys
+    import sys, time
     from openai_magics.cache import ResponseCache
     cache = ResponseCache(sys.argv[1])
+    while time.time() < float(sys.argv[4]):  # both start writing at the same moment
+        time.sleep(0.001)
     for i in range(int(sys.argv[3])):
         cache.put(f"{sys.argv[2]}-{i}", "chat", "m", {"text": f"answer {i}"})
         assert cache.get(f"{sys.argv[2]}-{i}") == {"text": f"answer {i}"}
@@ -192,8 +195,8 @@ WRITER = textwrap.dedent("""
 def test_two_processes_writing_one_file_lose_nothing(cache_path):
     from openai_magics.cache import ResponseCache
 
-    n = 300
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(cache_path), name, str(n)], cwd=ROOT)
+    n, start = 2000, time.time() + 2
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(cache_path), name, str(n), str(start)], cwd=ROOT)
                for name in ("kernel-a", "kernel-b")]
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
     cache = ResponseCache(cache_path)

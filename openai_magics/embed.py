@@ -141,10 +141,14 @@ class Batch:
     tokens: int
 
 
+def batch_size(texts: int, limits: EmbeddingLimits, concurrency: int) -> int:
+    """Texts per request: enough requests to keep `concurrency` busy, none under MIN_BATCH texts."""
+    return min(limits.max_inputs, max(MIN_BATCH, math.ceil(texts / concurrency)))
+
+
 def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, concurrency: int) -> list[Batch]:
-    """Texts in order, cut into requests within the limits, and into enough requests to keep
-    `concurrency` of them busy (but none smaller than MIN_BATCH texts)."""
-    size = min(limits.max_inputs, max(MIN_BATCH, math.ceil(len(texts) / concurrency)))
+    """Texts in order, cut into requests of `batch_size` texts at most, within the token limit."""
+    size = batch_size(len(texts), limits, concurrency)
     batches: list[Batch] = []
     current, total = [], 0
     for text, n in zip(texts, tokens):
@@ -189,7 +193,8 @@ def run_embed(session, request: EmbedRequest, progress=None):
         check_bypass(session)
     cache = vector_cache(session) if request.cache else VectorCache()
     hits = cache.get_many(request.model, request.dimensions, unique)
-    sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits)
+    exact = session.budget is not None  # a budget is checked on exact counts
+    sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits, exact)
     hits.update(cache.get_many(request.model, request.dimensions, [s for s in tokens if s not in hits]))
     missing = {s: n for s, n in tokens.items() if s not in hits}
     if missing and hasattr(cache, "before_sending"):
@@ -216,10 +221,12 @@ def _check_dimensions(request: EmbedRequest) -> None:
         raise UsageError(f"{request.model} gives at most {native:,} dimensions, not {request.dimensions:,}.")
 
 
-def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits):
+def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits, exact: bool = True):
     """What will be sent for each text (truncated when asked), after checking each fits the model;
-    the tokens of each text sent; the indices of the inputs truncated."""
-    counts, _ = count_tokens(texts, request.model)
+    the tokens of each text sent (or an upper bound); the indices of the inputs truncated."""
+    counts = _token_bounds(texts, request, limits) if not exact else None
+    if counts is None:
+        counts, _ = count_tokens(texts, request.model)
     sent, tokens = {}, {}
     for original, n in zip(texts, counts):
         text = original
@@ -233,6 +240,17 @@ def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits):
         tokens[text] = n
     truncated = [i for i, t in enumerate(request.texts) if sent.get(t, t) != t]
     return sent, tokens, truncated
+
+
+def _token_bounds(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits) -> list[int] | None:
+    """UTF-8 sizes as upper bounds of the token counts (a token is at least one byte), when they settle
+    everything: each text fits, and so would a full batch of the longest. Short texts then skip tiktoken."""
+    sizes = [len(t.encode()) for t in texts]
+    longest = max(sizes, default=0)
+    full = min(len(texts), batch_size(len(texts), limits, request.concurrency))
+    if longest <= limits.max_input_tokens and longest * full <= limits.max_request_tokens:
+        return sizes
+    return None
 
 
 def _send(session, request: EmbedRequest, tokens: dict[str, int], limits: EmbeddingLimits, progress) -> Outcome:
@@ -308,9 +326,12 @@ def _embed_batch(session, client, request: EmbedRequest, batch: Batch):
         response = json.loads(client.post("/embeddings", body=params, cast_to=bytes))
     vectors = _decode(response["data"])
     vector_cache(session).put_many(request.model, request.dimensions, batch.texts, vectors)
-    usage = Usage.from_embeddings(response.get("usage")) if response.get("usage") else None
-    record = call.record(response.get("model") or request.model, usage or Usage(input_tokens=batch.tokens),
-                         estimated=usage is None)
+    if response.get("usage"):
+        usage, estimated = Usage.from_embeddings(response["usage"]), False
+    else:  # a compatible server that does not say: count them ourselves
+        counts, exact = count_tokens(batch.texts, request.model)
+        usage, estimated = Usage(input_tokens=sum(counts)), not exact
+    record = call.record(response.get("model") or request.model, usage, estimated=estimated)
     return vectors, record
 
 

@@ -20,23 +20,25 @@ def _bar_class():
 
 
 class WidgetProgress:
+    """One step per request; the label counts texts."""
+
     def __init__(self, display=None):
         self._display = display
         self.bar = None
-        self._texts = 0
+        self.texts = self.done = 0
 
     def start(self, requests: int, texts: int) -> None:
         from IPython.display import display
 
-        self._texts = texts
-        self.bar = _bar_class()(value=0, min=0, max=requests, description=f"0/{texts:,}",
+        self.texts, self.done = texts, 0
+        self.bar = _bar_class()(value=0, min=0, max=requests, description=f"0/{texts:,} texts",
                                 style={"description_width": "initial"})
         (self._display or display)(self.bar)
 
     def advance(self, texts: int) -> None:
+        self.done += texts
         self.bar.value += 1
-        done = int(self.bar.description.split("/")[0].replace(",", "")) + texts
-        self.bar.description = f"{done:,}/{self._texts:,}"
+        self.bar.description = f"{self.done:,}/{self.texts:,} texts"
 
     def finish(self, ok: bool) -> None:
         self.bar.bar_style = "success" if ok else "danger"

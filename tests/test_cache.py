@@ -435,3 +435,15 @@ def test_a_file_locked_by_another_kernel_costs_no_answer(cached, session, cache_
     assert embedded.error is None and embedded.result.vectors.shape == (1, 1536)
     assert ran.stderr.count("⚠ Not cached") == 1 and "database is locked" in ran.stderr
     assert session.ledger.records[0].cost > 0
+
+
+def test_a_replay_variable_naming_a_missing_file_is_one_clear_line(monkeypatch, tmp_path):
+    from IPython.core.error import UsageError
+
+    from openai_magics.session import reset_session
+
+    monkeypatch.setenv("OPENAI_MAGICS_REPLAY", str(tmp_path / "typo.sqlite"))
+    with pytest.raises(UsageError, match="No cache file at .*typo.sqlite to replay from"):
+        reset_session()
+    monkeypatch.delenv("OPENAI_MAGICS_REPLAY")
+    reset_session()

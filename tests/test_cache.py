@@ -447,3 +447,11 @@ def test_a_replay_variable_naming_a_missing_file_is_one_clear_line(monkeypatch, 
         reset_session()
     monkeypatch.delenv("OPENAI_MAGICS_REPLAY")
     reset_session()
+
+
+def test_without_a_path_the_cache_lives_in_the_users_cache_folder(nb, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ran = nb.run("%openai cache on")
+    expected = tmp_path / "openai-magics" / "responses.sqlite"
+    assert f"cache: on, {expected} (empty)" in ran.stdout and expected.is_file()
+    nb.run("%openai cache off")

@@ -5,7 +5,7 @@ Plain Python: `openai_magics.session().embed(texts)` returns the same EmbedResul
 """
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import math
 import threading
@@ -343,7 +343,7 @@ def _decode(data: list[dict]) -> list:
     for item in sorted(data, key=lambda d: d["index"]):
         value = item["embedding"]
         if isinstance(value, str):
-            rows.append(np.frombuffer(base64.b64decode(value), dtype="<f4"))
+            rows.append(np.frombuffer(binascii.a2b_base64(value), dtype="<f4"))
         else:
             rows.append(np.asarray(value, dtype=np.float32))
     return rows

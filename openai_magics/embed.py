@@ -224,17 +224,18 @@ def _check_dimensions(request: EmbedRequest) -> None:
 def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits, exact: bool = True):
     """What will be sent for each text (truncated when asked), after checking each fits the model;
     the tokens of each text sent (or an upper bound); the indices of the inputs truncated."""
-    counts = _token_bounds(texts, request, limits) if not exact else None
+    counts, counted = (_token_bounds(texts, request, limits) if not exact else None), True
     if counts is None:
-        counts, _ = count_tokens(texts, request.model)
+        counts, counted = count_tokens(texts, request.model)
     sent, tokens = {}, {}
     for original, n in zip(texts, counts):
         text = original
         if n > limits.max_input_tokens:
             if not request.truncate:
                 raise UsageError(
-                    f"Input {request.texts.index(text)} is {n:,} tokens, over {request.model}'s limit of "
-                    f"{limits.max_input_tokens:,} tokens per input: shorten it, or pass --truncate to cut it to fit.")
+                    f"Input {request.texts.index(text)} is {'' if counted else '≈'}{n:,} tokens, over "
+                    f"{request.model}'s limit of {limits.max_input_tokens:,} tokens per input: shorten it, "
+                    "or pass --truncate to cut it to fit.")
             text, n = truncate(original, limits.max_input_tokens, request.model), limits.max_input_tokens
         sent[original] = text
         tokens[text] = n

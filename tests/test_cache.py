@@ -67,6 +67,8 @@ def test_usage_shows_the_money_the_cache_saved(cached, session):
     assert "hit (saved" in table["text/html"]
     stats = cached.run("%openai cache stats").stdout
     assert "2 hits, 1 miss" in stats and f"{format_usd(saved)} saved" in stats
+    status = cached.run("%openai").stdout
+    assert f"session:  3 calls, {format_usd(saved / 2)} spent, {format_usd(saved)} saved by the cache" in status
 
 
 @pytest.mark.parametrize("change", [

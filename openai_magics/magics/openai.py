@@ -114,7 +114,8 @@ class OpenAIMagics(Magics):
             f"budget:   {format_usd(s.budget) + ' (' + format_usd(s.budget - s.ledger.total_cost) + ' left)' if s.budget is not None else 'off'}",
             f"cache:    {s.cache.describe() if s.cache else 'off'}",
             f"session:  {len(s.ledger)} calls, {format_usd(s.ledger.total_cost)} spent"
-            + (f" (+{s.ledger.unknown_calls} at unknown prices)" if s.ledger.unknown_calls else ""),
+            + (f" (+{s.ledger.unknown_calls} at unknown prices)" if s.ledger.unknown_calls else "")
+            + (f", {format_usd(s.ledger.total_saved)} saved by the cache" if s.ledger.total_saved else ""),
         ]
         print("\n".join(lines))
 

@@ -41,10 +41,11 @@ def test_cell_lines_become_vectors_in_order_with_a_usage_line(nb, offline):
 
 
 def test_line_magic_embeds_the_rest_of_the_line(nb, offline):
-    ran = nb.run("%embed -m text-embedding-3-large hello {who}")
+    nb.ns["who"] = "world"
+    ran = nb.run("%embed -m text-embedding-3-large hello {who} and {nobody_by_that_name}")
     assert ran.error is None
-    assert embedding_requests(offline)[0].body == {"model": "text-embedding-3-large", "input": ["hello {who}"],
-                                                   "encoding_format": "base64"}
+    assert embedding_requests(offline)[0].body == {"model": "text-embedding-3-large", "encoding_format": "base64",
+                                                   "input": ["hello world and {nobody_by_that_name}"]}
     assert ran.result.shape == (1, 3072)
 
 

@@ -226,13 +226,30 @@ def test_a_permanent_error_stops_what_was_not_sent(session, offline):
     assert len(embedding_requests(offline)) == 1 and session.ledger.records == []
 
 
-def test_rate_limits_reported_by_the_server_cap_concurrency(session, offline):
+@pytest.mark.parametrize("header", ["x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens"])
+def test_rate_limits_reported_by_the_server_cap_concurrency(session, offline, header):
     import httpx2
 
     offline.latency = 0.02
-    session.http.on_response(httpx2.Response(200, headers={"x-ratelimit-remaining-requests": "1"}))
+    session.http.on_response(httpx2.Response(200, headers={header: "1"}))  # as a response would report them
     result = session.embed([f"sentence {i}" for i in range(1000)], concurrency=4)
     assert result.requests == 4 and result.peak_concurrency == 1
+
+
+def test_an_interrupt_keeps_what_arrived_and_sends_nothing_more(session, offline):
+    class StopButton:  # the kernel's interrupt arrives while the first answer is being taken in
+        def start(self, requests, texts): ...
+        def advance(self, texts): raise KeyboardInterrupt
+        def finish(self, ok): self.ok = ok
+
+    texts = [f"sentence {i}" for i in range(2100)]
+    stop = StopButton()
+    with pytest.raises(KeyboardInterrupt):
+        session.embed(texts, concurrency=1, progress=stop)
+    assert stop.ok is False and len(embedding_requests(offline)) == 1 and len(session.ledger.records) == 1
+    offline.clear_log()
+    session.embed(texts, concurrency=1)
+    assert sum(len(r.body["input"]) for r in embedding_requests(offline)) == 2100 - 2048
 
 
 # --- the result ----------------------------------------------------------------------------------

@@ -96,4 +96,7 @@ def ipython():
 
 @pytest.fixture
 def nb(ipython, session):
-    return Notebook(ipython)
+    yield Notebook(ipython)
+    # One shell serves every test: forget what this test defined, so no test sees another's variables.
+    for name in [n for n in ipython.user_ns if n not in ipython.user_ns_hidden and not n.startswith("_")]:
+        del ipython.user_ns[name]

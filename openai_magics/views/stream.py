@@ -84,8 +84,9 @@ class WidgetStreamView:
         self._step_aside()
 
     def _step_aside(self) -> None:
-        self._handle.update(HIDDEN_WIDGET, raw=True)
+        # Close first: JupyterLab logs a DOM error ("removeChild") if the view is removed after its output was.
         self.widget.close()
+        self._handle.update(HIDDEN_WIDGET, raw=True)
 
 
 class TerminalStreamView:

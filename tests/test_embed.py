@@ -107,8 +107,10 @@ def test_truncate_cuts_an_over_long_input_to_fit(nb, offline):
 def test_a_progress_bar_shows_only_when_several_requests_are_needed(nb, offline):
     nb.ns["many"] = [f"sentence number {i}" for i in range(600)]
     ran = nb.run("%embed --input many --concurrency 3")
-    bars = [o for o in ran.outputs if "application/vnd.jupyter.widget-view+json" in o]
-    assert len(bars) == 1 and bars[0]["text/plain"] == ""  # the saved notebook holds nothing that varies
+    widget = "application/vnd.jupyter.widget-view+json"
+    bar, retired = [o for o in ran.outputs if widget in o]
+    assert bar[widget]["model_id"] and bar["text/plain"] == ""  # the saved notebook holds nothing that varies
+    assert retired[widget]["model_id"] == ""  # and once done the bar steps aside
     assert ran.result.requests == 3 and "3 requests" in ran.outputs[-1]["text/plain"]
     few = nb.run("%%embed\none\ntwo")
     assert not any("application/vnd.jupyter.widget-view+json" in o for o in few.outputs)

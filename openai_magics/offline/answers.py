@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 
 from ..models import is_reasoning, model_info
@@ -90,17 +89,3 @@ class PromptCache:
         if not cached:
             return 0
         return (min(cached, total_tokens) // CACHE_STEP) * CACHE_STEP
-
-
-def embedding(text: str, dimensions: int) -> list[float]:
-    """A unit vector from hashed words and character trigrams: similar texts get similar vectors."""
-    vector = [0.0] * dimensions
-    lowered = text.lower()
-    features = re.findall(r"\w+", lowered)
-    features += [lowered[i : i + 3] for i in range(max(0, len(lowered) - 2))]
-    for feature in features:
-        digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-        index = int.from_bytes(digest[:4], "little") % dimensions
-        vector[index] += 1.0 if digest[7] & 1 else -1.0
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return [v / norm for v in vector]

@@ -17,3 +17,31 @@ def widget_asset(name: str) -> Path:
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f"widget asset {name} not found")
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# JupyterLab's widget renderer hides a widget output whose model_id is "", while one whose model is gone
+# (a reopened notebook without saved widget state) shows "Error displaying widget: model not found".
+HIDDEN_WIDGET = {WIDGET_MIME: {"model_id": "", "version_major": 2, "version_minor": 1}, "text/plain": ""}
+
+
+class LiveWidget:
+    """A widget shown only while work runs, of which a saved notebook keeps nothing.
+
+    Its text/plain is blank (static viewers and headless re-runs see nothing of it) and, once retired,
+    its output is replaced by a hidden one, so a live run saves exactly what a headless run saves.
+    """
+
+    def __init__(self, widget):
+        from IPython.display import display
+
+        bundle = widget._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/plain"] = ""
+        self.widget = widget
+        self._handle = display(data, raw=True, display_id=True)
+
+    def retire(self) -> None:
+        # Close first: JupyterLab logs a DOM error ("removeChild") if the view is removed after its output was.
+        self.widget.close()
+        self._handle.update(HIDDEN_WIDGET, raw=True)

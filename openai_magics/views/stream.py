@@ -6,10 +6,9 @@ import time
 
 from ..prices import format_usd, token_prices
 from ..usage import Usage
-from . import widget_asset
+from . import LiveWidget, widget_asset
 
 MAX_MESSAGES_PER_SECOND = 20
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def _widget_class():
@@ -32,18 +31,12 @@ def _widget_class():
     return StreamWidget
 
 
-# A widget output whose model_id is "" is hidden by JupyterLab's widget renderer. Replacing the live
-# view's output with it when the answer is complete means a reopened notebook shows no "model not found"
-# error, and a headless re-run saves exactly what a live run saves.
-HIDDEN_WIDGET = {WIDGET_MIME: {"model_id": "", "version_major": 2, "version_minor": 1}, "text/plain": ""}
-
-
 class WidgetStreamView:
     """Sends deltas, coalesced to at most MAX_MESSAGES_PER_SECOND, with live counters."""
 
     def __init__(self):
         self.widget = None
-        self._handle = None
+        self._live = None
         self._pending: list[str] = []
         self._last_flush = 0.0
         self._tokens = 0
@@ -51,11 +44,9 @@ class WidgetStreamView:
         self._prices = None
 
     def start(self, request) -> None:
-        from IPython.display import display
-
         self.widget = _widget_class()(model_name=request.model)
         self._prices = token_prices(request.model)
-        self._handle = display(self.widget, display_id=True)
+        self._live = LiveWidget(self.widget)
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self._pending.append(text)
@@ -76,17 +67,12 @@ class WidgetStreamView:
         if self._pending:
             self._flush(time.monotonic())
         self.widget.status = "interrupted" if result.interrupted else "done"
-        self._step_aside()
+        self._live.retire()  # the result that follows is the persistent output
 
     def abort(self) -> None:
         """The call failed before any answer: the error line says it all."""
         self.widget.status = "done"
-        self._step_aside()
-
-    def _step_aside(self) -> None:
-        # Close first: JupyterLab logs a DOM error ("removeChild") if the view is removed after its output was.
-        self.widget.close()
-        self._handle.update(HIDDEN_WIDGET, raw=True)
+        self._live.retire()
 
 
 class TerminalStreamView:

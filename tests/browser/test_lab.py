@@ -88,6 +88,7 @@ def check_usage(run) -> list[str]:
 STREAM = ViewCase("stream", [SETUP, CHAT], check_stream, probe=STREAM_PROBE)
 USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%%chat -m gpt-4o-mini\nWhat is Euler's identity?",
                            "%%chat -m gpt-4o-mini\nAnd in one line?", "%openai usage"], check_usage)
+# A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 CASES = [STREAM, USAGE]
 
 

@@ -38,6 +38,7 @@ CELL_JS = """(i) => {
     rows: table ? [...table.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent)) : null,
     header: table ? [...table.querySelectorAll('thead th')].map(c => c.textContent) : null,
     text: cell.querySelector('.jp-OutputArea')?.innerText ?? '',
+    html: cell.querySelector('.jp-OutputArea')?.innerHTML ?? '',
   };
 }"""
 
@@ -85,11 +86,37 @@ def check_usage(run) -> list[str]:
     return problems
 
 
+EMBED_SETUP = """%load_ext openai_magics
+%openai offline
+import openai_magics
+openai_magics.session().offline_server.latency = 1.0  # each request takes a second: the bar stays up
+texts = [f"sentence number {i}" for i in range(1000)]"""
+# The embedding progress bar (an ipywidgets IntProgress) while the requests are out: its label.
+PROGRESS_PROBE = """() => {
+  const bar = document.querySelector('.jp-CodeCell:nth-child(2) .widget-hprogress');
+  return bar && {label: bar.querySelector('.widget-label').textContent, shown: bar.offsetParent !== null};
+}"""
+
+
+def check_progress(run) -> list[str]:
+    problems = []
+    labels = {s["label"] for s in run.samples if s["shown"]}
+    if not any(re.fullmatch(r"\d+/1,000 texts", label) for label in labels):
+        problems.append(f"no progress bar counting the texts while the requests ran: {run.samples[:3]}")
+    out = cell(run, 1)
+    if "widget-hprogress" in out["html"]:
+        problems.append("the progress bar did not step aside when done")
+    if "1,000" not in out["text"] or "oaim-embed" not in out["html"]:
+        problems.append(f"no embedding result under the cell: {out['text'][:300]!r}")
+    return problems
+
+
 STREAM = ViewCase("stream", [SETUP, CHAT], check_stream, probe=STREAM_PROBE)
+PROGRESS = ViewCase("embed-progress", [EMBED_SETUP, "%embed --input texts"], check_progress, probe=PROGRESS_PROBE)
 USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%%chat -m gpt-4o-mini\nWhat is Euler's identity?",
                            "%%chat -m gpt-4o-mini\nAnd in one line?", "%openai usage"], check_usage)
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
-CASES = [STREAM, USAGE]
+CASES = [STREAM, USAGE, PROGRESS]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

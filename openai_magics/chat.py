@@ -102,6 +102,11 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     return result
 
 
+def given(**params) -> dict:
+    """The parameters that were set: None and empty values are left out of the request."""
+    return {name: value for name, value in params.items() if value is not None and value != []}
+
+
 def _chat_runner(request: ChatRequest):
     if not request.chat_only:
         return _ChatCompletions
@@ -198,20 +203,11 @@ class _ChatCompletions(_Runner):
     api = "chat"
 
     def params(self) -> dict:
-        r, config = self.request, self.session.config
-        params = {"model": r.model, "messages": self.messages}
-        if r.temperature is not None:
-            params["temperature"] = r.temperature
-        if self.max_out:
-            # OpenAI wants max_completion_tokens (o-series refuse max_tokens); most compatible servers know max_tokens.
-            params["max_completion_tokens" if config.is_openai else "max_tokens"] = self.max_out
-        if r.stop:
-            params["stop"] = r.stop
-        if r.seed is not None:
-            params["seed"] = r.seed
-        if r.reasoning_effort:
-            params["reasoning_effort"] = r.reasoning_effort
-        return params
+        r = self.request
+        # OpenAI wants max_completion_tokens (o-series refuse max_tokens); most compatible servers know max_tokens.
+        max_key = "max_completion_tokens" if self.session.config.is_openai else "max_tokens"
+        return given(model=r.model, messages=self.messages, temperature=r.temperature, stop=r.stop,
+                     seed=r.seed, reasoning_effort=r.reasoning_effort, **{max_key: self.max_out})
 
     def open_stream(self):
         return self.session.client.chat.completions.create(
@@ -249,18 +245,10 @@ class _Responses(_Runner):
         turns = [m for m in self.messages if m["role"] != "system"]
         if self.previous_id:
             turns = turns[-1:]
-        params = {"model": r.model, "input": turns}
-        if system:
-            params["instructions"] = system[-1]
-        if self.previous_id:
-            params["previous_response_id"] = self.previous_id
-        if r.temperature is not None:
-            params["temperature"] = r.temperature
-        if self.max_out:
-            params["max_output_tokens"] = self.max_out
-        if r.reasoning_effort:
-            params["reasoning"] = {"effort": r.reasoning_effort}
-        return params
+        return given(model=r.model, input=turns, instructions=system[-1] if system else None,
+                     previous_response_id=self.previous_id, temperature=r.temperature,
+                     max_output_tokens=self.max_out,
+                     reasoning={"effort": r.reasoning_effort} if r.reasoning_effort else None)
 
     def open_stream(self):
         return self.session.client.responses.create(**self.params(), stream=True)

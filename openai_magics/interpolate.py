@@ -9,7 +9,7 @@ import re
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]{}]*\])*)\}")
 _STEP = re.compile(r"\.([A-Za-z_]\w*)|\[([^\[\]]*)\]")
-_MISSING = object()
+MISSING = object()  # what resolve() returns for an expression that does not resolve
 
 
 def interpolate(text: str, namespace: dict) -> str:
@@ -20,22 +20,22 @@ def interpolate(text: str, namespace: dict) -> str:
         if token == "}}":
             return "}"
         value = resolve(match.group(1), namespace)
-        return token if value is _MISSING else str(value)
+        return token if value is MISSING else str(value)
 
     return _TOKEN.sub(replace, text)
 
 
 def resolve(expression: str, namespace: dict):
-    """The value of `name(.attr|[key])*`, or _MISSING. Nothing is evaluated: only lookups."""
+    """The value of `name(.attr|[key])*`, or MISSING. Nothing is evaluated: only lookups."""
     name = re.match(r"[A-Za-z_]\w*", expression).group(0)
     if name not in namespace:
-        return _MISSING
+        return MISSING
     value = namespace[name]
     for attr, key in _STEP.findall(expression[len(name):]):
         try:
             value = getattr(value, attr) if attr else _subscript(value, key)
         except (AttributeError, LookupError, TypeError, ValueError):
-            return _MISSING
+            return MISSING
     return value
 
 
@@ -49,7 +49,3 @@ def _subscript(value, key: str):
         except (LookupError, TypeError):
             pass
     return value[key]
-
-
-def is_resolvable(expression: str, namespace: dict) -> bool:
-    return resolve(expression, namespace) is not _MISSING

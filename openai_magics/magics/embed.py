@@ -54,14 +54,15 @@ class EmbedMagics(Magics):
         return [t for t in body.splitlines() if t.strip()], "the cell"
 
     def _variable(self, name: str):
-        from ..interpolate import is_resolvable, resolve
+        from ..interpolate import MISSING, resolve
 
         expression = name.strip()
         if expression[:1] == "{" and expression[-1:] == "}":
             expression = expression[1:-1]
-        if not expression[:1].isidentifier() or not is_resolvable(expression, self.shell.user_ns):
+        value = resolve(expression, self.shell.user_ns) if expression[:1].isidentifier() else MISSING
+        if value is MISSING:
             raise UsageError(f"--input {name}: no such variable (or column) in the namespace.")
-        return resolve(expression, self.shell.user_ns)
+        return value
 
 
 def _progress():

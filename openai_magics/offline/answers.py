@@ -39,12 +39,11 @@ def answer_text(prompt: str, model: str) -> str:
     )
     match = LENGTH_DIRECTIVE.search(prompt)
     target = int(match.group(1)) if match else DEFAULT_ANSWER_TOKENS
-    tokens = tokenize(text, model)
-    if len(tokens) < target:
+    if len(tokenize(text, model)) < target:
         text += "\n"
         while len(tokenize(text, model)) < target:
             text += FILLER
-        text = detokenize(tokenize(text, model)[:target], model)
+        text = "".join(tokenize(text, model)[:target])
     return text
 
 
@@ -54,10 +53,6 @@ def tokenize(text: str, model: str) -> list[str]:
     if enc is None:
         return re.findall(r"\s*\S+|\s+", text)
     return [enc.decode([t]) for t in enc.encode(text, disallowed_special=())]
-
-
-def detokenize(tokens: list[str], model: str) -> str:
-    return "".join(tokens)
 
 
 def prompt_tokens(messages: list[dict], model: str) -> int:

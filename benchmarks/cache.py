@@ -55,8 +55,8 @@ def run_cell(shell, cell: str):
 
 
 def bench_chat(shell, session, hits: int) -> float:
-    from openai_magics.cache import endpoint_of, request_key
-    from openai_magics.chat import ChatRequest, run_chat
+    from openai_magics.cache.keys import endpoint_of, request_key
+    from openai_magics.chat.engine import ChatRequest, run_chat
 
     cell = f"%%chat --no-stream\n{PROMPT}"
     started = time.perf_counter()
@@ -84,12 +84,12 @@ def bench_chat(shell, session, hits: int) -> float:
 
 def bench_embed(shell, path: Path, base_url: str, texts: int) -> None:
     try:
-        from openai_magics import embed  # noqa: F401  (the %%embed engine)
+        from openai_magics.embed import engine as embed
     except ImportError:
         print("%%embed: not available in this checkout; skipped")
         return
-    from openai_magics.config import Secret
-    from openai_magics.session import reset_session
+    from openai_magics.core.config import Secret
+    from openai_magics.core.session import reset_session
 
     print(f"%%embed of {texts:,} texts")
     shell.user_ns["texts"] = [f"note {i}: the river bank at dawn, entry {i * 7 % 101}" for i in range(texts)]
@@ -112,9 +112,9 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=1000)
     args = parser.parse_args()
 
-    from openai_magics.config import Secret
+    from openai_magics.core.config import Secret
     from openai_magics.offline import OfflineServer, find_openapi_document
-    from openai_magics.session import session
+    from openai_magics.core.session import session
 
     shell = shell_with_extension()
     with tempfile.TemporaryDirectory() as tmp, OfflineServer(find_openapi_document(), args.latency) as server:

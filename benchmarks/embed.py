@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+import openai_magics
+
 MODEL = "text-embedding-3-small"
 SERVER = """
 import sys
@@ -106,8 +108,9 @@ def time_per_text(server: Server, texts: list[str], sample: int) -> float:
 def compare(server: Server, texts: list[str], dimensions: int | None, repeat: int, per_text: float) -> None:
     import openai
 
-    from openai_magics.config import Secret
-    from openai_magics.session import Session
+    from openai_magics.core.config import Secret
+    from openai_magics.core.session import Session
+    from openai_magics.embed.engine import VectorCache
 
     extra = {"dimensions": dimensions} if dimensions else {}
     sdk = openai.OpenAI(base_url=server.base_url, api_key="sk-offline")
@@ -119,12 +122,12 @@ def compare(server: Server, texts: list[str], dimensions: int | None, repeat: in
     session.configure(base_url=server.base_url, api_key=Secret("sk-offline", "benchmark"))
 
     def ours():
-        session.vector_cache.clear()  # each run starts cold
-        return session.embed(texts, **extra)
+        session.part(VectorCache).clear()  # each run starts cold
+        return openai_magics.embed(texts, session=session, **extra)
 
-    session.embed(texts[:1], **extra)
+    openai_magics.embed(texts[:1], session=session, **extra)
     t_ours, result = best_of(repeat, ours)
-    t_again, again = best_of(1, lambda: session.embed(texts, **extra))
+    t_again, again = best_of(1, lambda: openai_magics.embed(texts, session=session, **extra))
 
     print(f"{result.shape[1]:,} dimensions:")
     print(f"  sequential 2,048-input batches:   {t_batches:8.2f} s   ({-(-len(texts) // 2048)} requests)")

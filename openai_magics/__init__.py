@@ -1,27 +1,53 @@
 """openai-magics: the whole OpenAI platform one notebook cell away.
 
-`%load_ext openai_magics` registers the magics; `openai_magics.session()` is the kernel's shared session.
+`%load_ext openai_magics` registers the magics; `openai_magics.session()` is the kernel's shared session;
+`openai_magics.chat("…")` and `openai_magics.embed(texts)` do from plain Python what the magics do.
 Loading is light on purpose: openai, widgets, numpy, pandas and the price tables load on first use.
+
+This module is the composition root: the one place that knows every capability.
 """
-from .session import session
+import importlib
+
+from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["session", "chat", "embed", "load_ipython_extension", "unload_ipython_extension"]
+
+# Each capability's Magics class, as "module:Class", imported when the extension loads.
+MAGICS = (
+    "openai_magics.magics.openai.magic:OpenAIMagics",
+    "openai_magics.magics.tokens:TokensMagics",
+    "openai_magics.chat.magic:ChatMagics",
+    "openai_magics.embed.magic:EmbedMagics",
+)
+CAPABILITIES = ("chat", "embed")
 
 _registered: list = []
 
 
+def __getattr__(name: str):
+    """`openai_magics.chat(…)`: a capability package, imported on first use (it is callable)."""
+    if name in CAPABILITIES:
+        return importlib.import_module(f"openai_magics.{name}")
+    raise AttributeError(f"module 'openai_magics' has no attribute {name!r}")
+
+
+def _magics_classes():
+    for target in MAGICS:
+        module, name = target.split(":")
+        yield getattr(importlib.import_module(module), name)
+
+
 def load_ipython_extension(ipython) -> None:
-    from .magics import MAGICS
-    from .magics.base import keep_question_marks
-    from .session import on_pre_run_cell
+    from openai_magics.core.cell import on_pre_run_cell
+    from openai_magics.magics.kit import keep_question_marks
 
     if on_pre_run_cell not in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.register("pre_run_cell", on_pre_run_cell)
     if keep_question_marks not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.insert(0, keep_question_marks)
 
-    for magics_class in MAGICS:
+    for magics_class in _magics_classes():
         instance = magics_class(shell=ipython)
         ipython.register_magics(instance)
         if magics_class.class_traits(config=True):
@@ -31,8 +57,8 @@ def load_ipython_extension(ipython) -> None:
 
 
 def unload_ipython_extension(ipython) -> None:
-    from .magics.base import keep_question_marks
-    from .session import on_pre_run_cell
+    from openai_magics.core.cell import on_pre_run_cell
+    from openai_magics.magics.kit import keep_question_marks
 
     if on_pre_run_cell in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.unregister("pre_run_cell", on_pre_run_cell)

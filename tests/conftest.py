@@ -35,8 +35,8 @@ def offline(server):
 @pytest.fixture
 def session(offline):
     """A fresh session pointed at the offline server with a fake key."""
-    from openai_magics.config import Secret
-    from openai_magics.session import reset_session
+    from openai_magics.core.config import Secret
+    from openai_magics.core.session import reset_session
 
     s = reset_session()
     s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3)

@@ -59,7 +59,7 @@ def test_usage_shows_the_money_the_cache_saved(cached, session):
     cached.run(CELL)
     cached.run(CELL)
     table = cached.run("%openai usage").outputs[-1]
-    from openai_magics.prices import format_usd
+    from openai_magics.core.pricing import format_usd
 
     saved = session.ledger.total_saved
     assert saved == 2 * session.ledger.records[0].cost
@@ -91,7 +91,7 @@ def test_a_different_prompt_or_conversation_misses(cached, offline):
 
 
 def test_streaming_or_the_endpoint_spelling_is_not_part_of_the_key(cached, offline, session):
-    from openai_magics.cache import request_key
+    from openai_magics.cache.keys import request_key
 
     cached.run(CELL)
     cached.run(CELL.replace(" --no-stream", ""))
@@ -161,21 +161,23 @@ def test_replay_needs_an_existing_file(nb, tmp_path):
 
 
 def test_environment_variables_turn_cache_and_replay_on_for_headless_runs(monkeypatch, offline, cache_path):
-    from openai_magics.config import Secret
-    from openai_magics.session import reset_session
+    from openai_magics.core.config import Secret
+    from openai_magics.core.session import reset_session
 
     monkeypatch.setenv("OPENAI_MAGICS_CACHE", str(cache_path))
+    from openai_magics.cache.policy import current
+
     s = reset_session()
-    assert s.cache is not None and not s.cache.replay and s.cache.path == cache_path
+    assert current(s) is not None and not s.cache.replay and s.cache.path == cache_path
     s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
-    from openai_magics.chat import ChatRequest, run_chat
+    from openai_magics.chat.engine import ChatRequest, run_chat
 
     run_chat(s, ChatRequest(prompt="hi", model="gpt-4o-mini", stream=False))
     monkeypatch.delenv("OPENAI_MAGICS_CACHE")
     monkeypatch.setenv("OPENAI_MAGICS_REPLAY", str(cache_path))
     s = reset_session()
     s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
-    assert s.cache.replay
+    assert current(s).replay
     offline.clear_log()
     assert run_chat(s, ChatRequest(prompt="hi", model="gpt-4o-mini", stream=False)).record.cache_hit
     assert offline.requests == []
@@ -183,7 +185,7 @@ def test_environment_variables_turn_cache_and_replay_on_for_headless_runs(monkey
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from openai_magics.cache import ResponseCache
+    from openai_magics.cache.store import ResponseCache
     cache = ResponseCache(sys.argv[1])
     while time.time() < float(sys.argv[4]):  # both start writing at the same moment
         time.sleep(0.001)
@@ -195,7 +197,7 @@ WRITER = textwrap.dedent("""
 
 
 def test_two_processes_writing_one_file_lose_nothing(cache_path):
-    from openai_magics.cache import ResponseCache
+    from openai_magics.cache.store import ResponseCache
 
     n, start = 2000, time.time() + 2
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(cache_path), name, str(n), str(start)], cwd=ROOT)
@@ -219,7 +221,7 @@ def test_a_garbage_file_is_set_aside_with_a_warning_and_the_cache_starts_afresh(
 
 
 def test_a_damaged_database_is_recovered(tmp_path, capsys):
-    from openai_magics.cache import ResponseCache
+    from openai_magics.cache.store import ResponseCache
 
     path = tmp_path / "c.sqlite"
     cache = ResponseCache(path)
@@ -238,7 +240,7 @@ def test_a_damaged_database_is_recovered(tmp_path, capsys):
 
 
 def test_when_one_kernel_sets_a_damaged_file_aside_the_other_follows_it_to_the_fresh_one(tmp_path, capsys):
-    from openai_magics.cache import ResponseCache
+    from openai_magics.cache.store import ResponseCache
 
     path = tmp_path / "shared.sqlite"
     first = ResponseCache(path)  # two connections stand for two kernels
@@ -353,8 +355,8 @@ def test_a_cut_or_truncated_answer_is_not_cached(cached, offline):
 
 def restarted_kernel(offline):
     """A new session, as after a kernel restart: the session's own vectors are gone, the file stays."""
-    from openai_magics.config import Secret
-    from openai_magics.session import reset_session
+    from openai_magics.core.config import Secret
+    from openai_magics.core.session import reset_session
 
     s = reset_session()
     s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
@@ -442,11 +444,13 @@ def test_a_file_locked_by_another_kernel_costs_no_answer(cached, session, cache_
 def test_a_replay_variable_naming_a_missing_file_is_one_clear_line(monkeypatch, tmp_path):
     from IPython.core.error import UsageError
 
-    from openai_magics.session import reset_session
+    from openai_magics.core.session import reset_session
+
+    from openai_magics.cache.policy import current
 
     monkeypatch.setenv("OPENAI_MAGICS_REPLAY", str(tmp_path / "typo.sqlite"))
     with pytest.raises(UsageError, match="No cache file at .*typo.sqlite to replay from"):
-        reset_session()
+        current(reset_session())  # the first call that needs the cache says so
     monkeypatch.delenv("OPENAI_MAGICS_REPLAY")
     reset_session()
 

@@ -190,8 +190,8 @@ def test_bad_options_are_one_line_and_send_nothing(nb, offline, session):
 def test_terminal_view_streams_text_then_usage_line(session):
     import io
 
-    from openai_magics.chat import ChatRequest, run_chat
-    from openai_magics.views.stream import TerminalStreamView
+    from openai_magics.chat.engine import ChatRequest, run_chat
+    from openai_magics.chat.stream_view import TerminalStreamView
 
     out = io.StringIO()
     result = run_chat(session, ChatRequest(prompt="hi", model="gpt-4o-mini"), TerminalStreamView(out))

@@ -6,7 +6,7 @@ import pytest
 
 from test_chat_structured import all_valid
 
-from openai_magics.images import image_tokens
+from openai_magics.chat.vision import image_tokens
 
 SETUP = '''
 import io, pathlib

@@ -4,8 +4,10 @@ import openai
 import pandas as pd
 import pytest
 
-from openai_magics.embed import EmbeddingLimits, plan_batches
-from openai_magics.offline.embeddings import vectors as server_vectors
+import openai_magics
+from openai_magics.embed.engine import plan_batches
+from openai_magics.embed.request import EmbeddingLimits
+from openai_magics.offline.api.embeddings import vectors as server_vectors
 
 MODEL = "text-embedding-3-small"
 
@@ -128,7 +130,7 @@ def test_budget_refuses_before_sending(nb, offline):
 def test_order_is_kept_across_batches_and_concurrency(session, offline):
     offline.latency = 0.05
     texts = [f"item {i}: {'alpha beta gamma'[i % 7:]} {i * 31 % 97}" for i in range(1500)]
-    result = session.embed(texts, concurrency=4)
+    result = openai_magics.embed(texts, concurrency=4)
     assert result.requests == 4 and result.peak_concurrency == 4
     assert np.allclose(result.vectors, server_vectors(texts, 1536), atol=1e-6)
     assert [len(r.body["input"]) for r in embedding_requests(offline)] == [375] * 4
@@ -137,11 +139,11 @@ def test_order_is_kept_across_batches_and_concurrency(session, offline):
 
 def test_requests_stay_within_the_api_limits(session, offline):
     many = [f"t{i}" for i in range(5000)]
-    session.embed(many, concurrency=1)
+    openai_magics.embed(many, concurrency=1)
     assert [len(r.body["input"]) for r in embedding_requests(offline)] == [2048, 2048, 904]
     offline.clear_log()
     long = [f"{i} " + "word " * 8100 for i in range(38)]  # 38 × ~8,100 tokens: over 300,000 in all
-    result = session.embed(long, concurrency=1)
+    result = openai_magics.embed(long, concurrency=1)
     assert result.requests == 2
     assert all(r.usage.input_tokens <= 300_000 for r in session.ledger.records[-2:])
 
@@ -154,7 +156,7 @@ def test_plan_batches_follows_limits_given_as_data():
 
 
 def test_duplicates_are_embedded_once(session, offline):
-    result = session.embed(["tea", "coffee", "tea", "tea"])
+    result = openai_magics.embed(["tea", "coffee", "tea", "tea"])
     [request] = embedding_requests(offline)
     assert request.body["input"] == ["tea", "coffee"]
     assert np.array_equal(result.vectors[0], result.vectors[2]) and np.array_equal(result.vectors[0], result.vectors[3])
@@ -162,20 +164,20 @@ def test_duplicates_are_embedded_once(session, offline):
 
 def test_embedding_the_same_texts_again_sends_no_request(session, offline):
     texts = [f"line {i}" for i in range(300)]
-    first = session.embed(texts)
+    first = openai_magics.embed(texts)
     offline.clear_log()
-    again = session.embed(list(reversed(texts)))
+    again = openai_magics.embed(list(reversed(texts)))
     assert embedding_requests(offline) == []
     assert np.array_equal(again.vectors, first.vectors[::-1])
     assert again.requests == 0 and "$0 (cached)" in again.usage_line
     hit = session.ledger.records[-1]
     assert hit.cache_hit and hit.cost == 0 and hit.saved > 0
-    resized = session.embed(texts, dimensions=256)  # another size is another vector
+    resized = openai_magics.embed(texts, dimensions=256)  # another size is another vector
     assert resized.shape == (300, 256) and len(embedding_requests(offline)) == resized.requests > 0
 
 
 def test_with_the_response_cache_on_vectors_outlive_the_session(nb, offline, tmp_path):
-    from openai_magics.session import reset_session
+    from openai_magics.core.session import reset_session
 
     path = tmp_path / "responses.sqlite"
     nb.ns["docs"] = [f"line {i}" for i in range(10)]
@@ -198,7 +200,7 @@ def test_with_the_response_cache_on_vectors_outlive_the_session(nb, offline, tmp
 def test_a_500_is_retried_and_charged_once(session, offline):
     offline.fail(500)
     texts = [f"sentence {i}" for i in range(600)]
-    result = session.embed(texts, concurrency=2)
+    result = openai_magics.embed(texts, concurrency=2)
     assert sorted(r.status for r in embedding_requests(offline)) == [200] * result.requests + [500]
     assert len(session.ledger.records) == result.requests == 2
     assert np.allclose(result.vectors, server_vectors(texts, 1536), atol=1e-6)
@@ -220,11 +222,11 @@ def test_a_permanent_error_fails_and_charges_only_what_succeeded(nb, session, of
 
 
 def test_a_permanent_error_stops_what_was_not_sent(session, offline):
-    from openai_magics.errors import CallFailed
+    from openai_magics.core.errors import CallFailed
 
     offline.fail(400)
     with pytest.raises(CallFailed):
-        session.embed([f"sentence {i}" for i in range(2100)], concurrency=1)
+        openai_magics.embed([f"sentence {i}" for i in range(2100)], concurrency=1)
     assert len(embedding_requests(offline)) == 1 and session.ledger.records == []
 
 
@@ -234,7 +236,7 @@ def test_rate_limits_reported_by_the_server_cap_concurrency(session, offline, he
 
     offline.latency = 0.02
     session.http.on_response(httpx2.Response(200, headers={header: "1"}))  # as a response would report them
-    result = session.embed([f"sentence {i}" for i in range(1000)], concurrency=4)
+    result = openai_magics.embed([f"sentence {i}" for i in range(1000)], concurrency=4)
     assert result.requests == 4 and result.peak_concurrency == 1
 
 
@@ -247,10 +249,10 @@ def test_an_interrupt_keeps_what_arrived_and_sends_nothing_more(session, offline
     texts = [f"sentence {i}" for i in range(2100)]
     stop = StopButton()
     with pytest.raises(KeyboardInterrupt):
-        session.embed(texts, concurrency=1, progress=stop)
+        openai_magics.embed(texts, concurrency=1, progress=stop)
     assert stop.ok is False and len(embedding_requests(offline)) == 1 and len(session.ledger.records) == 1
     offline.clear_log()
-    session.embed(texts, concurrency=1)
+    openai_magics.embed(texts, concurrency=1)
     assert sum(len(r.body["input"]) for r in embedding_requests(offline)) == 2100 - 2048
 
 
@@ -262,7 +264,7 @@ CORPUS = ["The cat sleeps on the warm windowsill.", "A kitten chases a ball of y
 
 
 def test_search_returns_the_nearest_texts_first(session):
-    result = session.embed(CORPUS)
+    result = openai_magics.embed(CORPUS)
     found = result.search("the cat is sleeping on a windowsill", k=3)
     assert isinstance(found, pd.DataFrame) and list(found.columns) == ["text", "score"]
     assert found.index[0] == 0 and found.iloc[0]["text"] == CORPUS[0]
@@ -271,7 +273,7 @@ def test_search_returns_the_nearest_texts_first(session):
 
 
 def test_similarity_and_to_pandas(session):
-    result = session.embed(CORPUS)
+    result = openai_magics.embed(CORPUS)
     sim = result.similarity()
     assert sim.shape == (6, 6) and np.allclose(np.diag(sim), 1, atol=1e-5)
     assert np.allclose(sim, sim.T, atol=1e-6)

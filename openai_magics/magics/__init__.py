@@ -1,7 +1,2 @@
-"""The IPython magics, one Magics class per group. Thin: parse, interpolate, call the session, display."""
-from .chat import ChatMagics
-from .embed import EmbedMagics
-from .openai import OpenAIMagics
-from .tokens import TokensMagics
-
-MAGICS = (OpenAIMagics, ChatMagics, TokensMagics, EmbedMagics)
+"""The magic kit every capability's magic is built from (`kit`), and the magics that belong to no single
+capability: `%openai` (the session) and `%tokens`."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..session import session
-from .base import expand, parse, require_text
+from openai_magics.core.session import session
+from openai_magics.magics.kit import expand, parse, require_text
 
 
 class TokenReport:
     def __init__(self, text: str, model: str):
-        from ..models import model_info
-        from ..prices import token_prices
-        from ..tokens import count_text
+        from openai_magics.core.models import model_info
+        from openai_magics.core.pricing import token_prices
+        from openai_magics.core.tokens import count_text
 
         self.model, self.count = model, count_text(text, model)
         self.window = model_info(model).context_window
@@ -24,7 +24,7 @@ class TokenReport:
         return self.count.tokens
 
     def __str__(self) -> str:
-        from ..prices import format_usd
+        from openai_magics.core.pricing import format_usd
 
         parts = [f"{self.count} tokens ({self.model})"]
         if self.window:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import chat, embeddings
-from .answers import PromptCache
-from .chat import RequestError
-from .faults import Fault, FaultQueue
+from openai_magics.offline.api import chat, embeddings
+from openai_magics.offline.api.answers import PromptCache
+from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.faults import Fault, FaultQueue
 
 OPENAPI_ENV = "OPENAI_MAGICS_OPENAPI"
 MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-5-mini", "o4-mini", "o3-mini",
@@ -84,7 +84,7 @@ class OfflineServer:
     # -- lifecycle --
     def start(self) -> "OfflineServer":
         if self.openapi:
-            from .validation import load_validator
+            from openai_magics.offline.validation import load_validator
 
             self._validator = load_validator(str(self.openapi))
         self._httpd = _QuietServer(("127.0.0.1", 0), _make_handler(self))

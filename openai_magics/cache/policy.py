@@ -1,0 +1,141 @@
+"""When the cache answers: the session's cache (turned on by `%openai cache`, or the environment), lookups
+that honour `--no-cache` and replay mode, and storing an answer without ever losing a paid one.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from openai_magics.cache.keys import endpoint_of, request_key
+from openai_magics.cache.store import ResponseCache, holds_text
+from openai_magics.core.errors import UsageError
+
+CACHE_ENV, REPLAY_ENV = "OPENAI_MAGICS_CACHE", "OPENAI_MAGICS_REPLAY"
+SAMPLING_APIS = frozenset({"chat", "responses"})  # answers drawn at a temperature (default 1)
+
+
+def from_env(environ=None) -> ResponseCache | None:
+    """`OPENAI_MAGICS_REPLAY=PATH` (replay) or `OPENAI_MAGICS_CACHE=PATH` (cache on), for headless runs."""
+    env = os.environ if environ is None else environ
+    if env.get(REPLAY_ENV):
+        return ResponseCache(env[REPLAY_ENV], replay=True)
+    if env.get(CACHE_ENV):
+        return ResponseCache(env[CACHE_ENV])
+    return None
+
+
+def current(session) -> ResponseCache | None:
+    """The session's cache: the one `%openai cache`/`replay` set, else the environment's (read once)."""
+    if session.cache_from_env:
+        session.cache_from_env = False
+        if session.cache is None:
+            session.cache = from_env()
+    return session.cache
+
+
+def use(session, cache: ResponseCache | None) -> None:
+    """Make `cache` the session's (None: off), closing the one it replaces."""
+    session.cache_from_env = False
+    if session.cache is not None and session.cache is not cache:
+        session.cache.close()
+    session.cache = cache
+
+
+@dataclass
+class Lookup:
+    """One request's place in the cache: its key, and the cached answer when there is one."""
+
+    cache: ResponseCache | None
+    key: str | None = None
+    hit: dict | None = None
+
+    def store(self, kind: str, model: str, value: dict) -> None:
+        if self.cache is None or self.key is None or self.hit is not None:
+            return
+        with not_losing_the_answer(self.cache):
+            self.cache.put(self.key, kind, model, value)
+
+
+@contextmanager
+def not_losing_the_answer(cache: ResponseCache):
+    """A full disk or a file locked too long by another kernel must not cost a paid answer: say so, go on."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        print(f"⚠ Not cached: {cache.shown} could not be written ({exc}).", file=sys.stderr)
+
+
+def through(session, call, api: str, params: dict, send, *, kind: str, enabled: bool = True,
+            what: str = "") -> tuple[dict, bool]:
+    """The one seam for a request whose answer is JSON: the cached answer when there is one (True), else
+    what `send()` returns, stored for next time (False). Replay mode never calls `send`."""
+    found = lookup(session, call, api, params, enabled=enabled, what=what)
+    if found.hit is not None:
+        return found.hit, True
+    value = send()
+    found.store(kind, str(params.get("model")), value)
+    return value, False
+
+
+def lookup(session, call, api: str, params: dict, *, enabled: bool = True, what: str = "") -> Lookup:
+    """Find a request's answer. In replay mode a miss is a one-line UsageError naming the cell and the request,
+    and nothing is sent. `enabled=False` (`--no-cache`) and, when the user asked so, sampled answers bypass it."""
+    cache = current(session)
+    if cache is None:
+        return Lookup(None)
+    if not enabled:
+        check_bypass(session)
+    sampled = api in SAMPLING_APIS and params.get("temperature", 1) != 0
+    if not enabled or (sampled and not cache.sampled and not cache.replay):
+        return Lookup(None)
+    found = Lookup(cache, request_key(endpoint_of(session), api, params))
+    found.hit = cache.get(found.key)
+    if found.hit is not None:
+        cache.hits += 1
+        return found
+    cache.misses += 1
+    if cache.replay:
+        raise replay_miss(cache, (call.cell, call.cell_id), call.magic, params.get("model"), what)
+    return found
+
+
+def check_bypass(session) -> None:
+    """`--no-cache` asks the API: refused in replay mode, which never goes to the network."""
+    cache = current(session)
+    if cache is not None and cache.replay:
+        raise UsageError("Replay mode answers only from the cache: --no-cache would go to the network. "
+                         "Leave replay with `%openai replay off`.")
+
+
+def replay_miss(cache: ResponseCache, cell: tuple, magic: str, model, what: str) -> UsageError:
+    """The one line a replay miss shows: which cell, which request, and that nothing was sent."""
+    number, cell_id = cell
+    where = (f"cell [{number}]" if number is not None else "this call") + (f" (id {cell_id})" if cell_id else "")
+    return UsageError(f"Not in the replay cache {cache.shown}: {where} asks {magic} {model} {what}. "
+                      f"Nothing was sent; record it once with `%openai cache on {cache.shown}` and a key.")
+
+
+def stats_text(session, path: str | None = None) -> str:
+    """What `%openai cache stats [PATH]` prints: the session's cache, or (read-only) the file at PATH."""
+    cache = current(session)
+    if path is not None and (cache is None or cache.shown != path):
+        other = ResponseCache(path, replay=True)
+        try:
+            entries = other.stats().entries
+        finally:
+            other.close()
+        return f"{path}: {holds_text(entries)}"
+    if cache is None:
+        return "cache: off (`%openai cache on [PATH]`)"
+    s = cache.stats()
+    from openai_magics.core.pricing import format_usd
+
+    return "\n".join([
+        f"cache:    {cache.describe()}",
+        f"session:  {s.hits:,} hit{'s' * (s.hits != 1)}, {s.misses:,} miss{'es' * (s.misses != 1)}, "
+        f"{s.stored:,} stored, {format_usd(session.ledger.total_saved)} saved",
+    ])
+

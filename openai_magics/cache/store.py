@@ -1,0 +1,234 @@
+"""The cache's file: one SQLite database (standard library) of answers by request key.
+
+While in use the file is in WAL mode, so two kernels can share it; closed by its last user it goes back to
+a single self-contained file that can ship beside a notebook and be replayed read-only. A damaged file is
+set aside with a warning.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openai_magics.core.errors import UsageError
+
+CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,   -- sha256 of the normalised request
+    kind TEXT NOT NULL,     -- chat | embed
+    model TEXT NOT NULL,    -- the model asked for
+    body BLOB NOT NULL,     -- the response: JSON, or float32 bytes of a vector
+    created REAL NOT NULL
+)"""
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "openai-magics" / "responses.sqlite"
+
+
+@dataclass
+class CacheStats:
+    entries: dict = field(default_factory=dict)   # kind -> count, in the file
+    hits: int = 0                                 # the rest: this session
+    misses: int = 0
+    stored: int = 0
+
+
+class ResponseCache:
+    """`get`/`put` by request key; `replay=True` opens the file read-only and answers only from it."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, replay: bool = False, sampled: bool = True):
+        self.path = Path(path).expanduser() if path else default_path()
+        self.shown = str(path) if path else str(self.path)  # as the user wrote it (notebook outputs stay stable)
+        self.replay, self.sampled = replay, sampled
+        self.hits = self.misses = self.stored = 0
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
+        if replay and not self.path.is_file():
+            raise UsageError(f"No cache file at {self.shown} to replay from.")
+        self._open()
+
+    # -- the file --
+    def _open(self) -> None:
+        _open_caches.add(self)
+        try:
+            self._conn = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corrupt(exc):
+                raise
+            self._set_aside(exc)
+            self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.replay:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro" if self.path.is_file() else "file::memory:"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            if self.path.is_file() and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            if not self.path.is_file():
+                conn.execute(SCHEMA)
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")   # readers never block the writer, two kernels can share
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable enough for a cache, and fast
+            conn.execute(SCHEMA)
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
+        except BaseException:
+            conn.close()
+            raise
+        self._inode = self.path.stat().st_ino
+        return conn
+
+    def _moved(self) -> bool:
+        """True when the file at our path is no longer the one we have open (set aside by another kernel)."""
+        if self._inode is None:
+            return False
+        try:
+            return self.path.stat().st_ino != self._inode
+        except FileNotFoundError:
+            return True
+
+    def _set_aside(self, exc: Exception) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):  # a stale WAL would be replayed into the fresh file
+            part = Path(f"{self.path}{suffix}")
+            if part.exists():
+                part.replace(f"{aside}{suffix}")
+        # Straight to stderr: a warnings filter must not hide it the second time.
+        print(f"⚠ The cache file {self.shown} was damaged ({exc}); it was set aside as {aside.name} "
+              "and the cache starts afresh.", file=sys.stderr)
+
+    def _run(self, sql: str, args=(), many: bool = False):
+        """Run one statement; a file damaged while in use is set aside and the statement tried once more."""
+        with self._lock:
+            if self._conn is None or self._moved():  # closed meanwhile, or set aside by another kernel
+                if self._conn is not None:
+                    self._conn.close()
+                self._open()
+            for attempt in (1, 2):
+                try:
+                    if many:
+                        with _transaction(self._conn):
+                            self._conn.executemany(sql, args)
+                        return None
+                    return self._conn.execute(sql, args).fetchall()
+                except sqlite3.DatabaseError as exc:
+                    if attempt == 2 or not _is_corrupt(exc):
+                        raise
+                    self._set_aside(exc)
+                    self._open()
+
+    def close(self) -> None:
+        """Close; the last user of the file turns it back into one self-contained file."""
+        with self._lock:
+            if self._conn is None:
+                return
+            if not self.replay:
+                try:
+                    self._conn.execute("PRAGMA journal_mode = DELETE")  # refused while another kernel has it open
+                except sqlite3.OperationalError:
+                    pass
+            self._conn.close()
+            self._conn = None
+            _open_caches.discard(self)
+
+    # -- answers --
+    def get(self, key: str) -> dict | None:
+        rows = self._run("SELECT body FROM responses WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def put(self, key: str, kind: str, model: str, value: dict) -> None:
+        if self.replay:
+            return
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        self._run("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", (key, kind, model, body, time.time()))
+        self.stored += 1
+
+    def get_vectors(self, keys: list[str]) -> dict[str, bytes]:
+        """Cached embeddings (float32 bytes) of the keys that have one."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+            part = keys[start:start + 500]
+            rows = self._run(f"SELECT key, body FROM responses WHERE key IN ({','.join('?' * len(part))})", part)
+            found.update((k, bytes(b)) for k, b in rows)
+        return found
+
+    def put_vectors(self, model: str, vectors: dict[str, bytes]) -> None:
+        if self.replay or not vectors:
+            return
+        now = time.time()
+        self._run("INSERT OR REPLACE INTO responses VALUES (?, 'embed', ?, ?, ?)",
+                  [(k, model, v, now) for k, v in vectors.items()], many=True)
+        self.stored += len(vectors)
+
+    def clear(self) -> dict:
+        """Empty the file; what it held, by kind."""
+        if self.replay:
+            raise UsageError(f"{self.shown} is open for replay (read-only): turn replay off to clear it.")
+        held = self.stats().entries
+        self._run("DELETE FROM responses")
+        self._run("VACUUM")
+        return held
+
+    # -- what it holds --
+    def stats(self) -> CacheStats:
+        entries = dict(self._run("SELECT kind, count(*) FROM responses GROUP BY kind ORDER BY kind"))
+        return CacheStats(entries, self.hits, self.misses, self.stored)
+
+    def describe(self) -> str:
+        mode = "replay only (never the network)" if self.replay else "on"
+        sampled = "" if self.sampled or self.replay else "; temperature 0 only"
+        return f"{mode}, {self.shown} ({holds_text(self.stats().entries)}{sampled})"
+
+    def __repr__(self) -> str:
+        return f"<ResponseCache {self.describe()}>"
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in CORRUPT or "malformed" in str(exc)
+
+
+class _transaction:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, *rest):
+        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+_open_caches: "weakref.WeakSet[ResponseCache]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for cache in list(_open_caches):
+        cache.close()
+
+
+def holds_text(entries: dict) -> str:
+    """`{"chat": 2, "embed": 1}` → "2 chat answers, 1 embedding"."""
+    names = {"chat": ("chat answer", "chat answers"), "embed": ("embedding", "embeddings")}
+    parts = [f"{n:,} {names.get(kind, (kind, kind))[n != 1]}" for kind, n in entries.items()]
+    return ", ".join(parts) or "empty"
+

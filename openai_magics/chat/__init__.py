@@ -1,0 +1,7 @@
+"""Chat on Chat Completions or the Responses API: `%%chat`, and `openai_magics.chat("…")` from plain Python.
+
+request (what is asked, checked, and its body) → engine (sends, streams, records) → result (what shows).
+"""
+from openai_magics.core.facade import make_callable
+
+make_callable(__name__, "openai_magics.chat.facade:chat")

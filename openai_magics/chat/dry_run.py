@@ -1,0 +1,69 @@
+"""`--dry-run`: the exact request a cell would send, its tokens and worst-case cost; nothing is sent."""
+from __future__ import annotations
+
+import copy
+import html
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from openai_magics.core.pricing import format_usd, token_prices
+from openai_magics.core.tokens import TokenCount
+from openai_magics.core.usage import Usage
+
+DATA_URL = re.compile(r"(data:[\w/+.-]+;base64,)([A-Za-z0-9+/=]{24})[A-Za-z0-9+/=]+")
+ENDPOINTS = {"chat": "/chat/completions", "responses": "/responses"}
+DEFAULT_MAX_OUTPUT = 16384
+
+
+@dataclass
+class DryRun:
+    api: str
+    body: dict                    # exactly what would be POSTed (data URLs in full)
+    input_tokens: TokenCount
+    max_output: int
+    worst_case: Decimal | None    # None: the model's price is unknown
+    max_rounds: int = 1           # a tool loop may make this many requests
+
+    @classmethod
+    def of(cls, runner) -> "DryRun":
+        from openai_magics.core.models import model_info
+
+        request = runner.request
+        body = runner.wire_params() if hasattr(runner, "wire_params") else runner.params()
+        if request.stream:
+            body["stream"] = True
+            if runner.api == "chat":
+                body["stream_options"] = {"include_usage": True}
+        tokens = runner.prompt_tokens()
+        max_output = runner.max_out or model_info(request.model).max_output or DEFAULT_MAX_OUTPUT
+        prices = token_prices(request.model)
+        worst = prices.cost(Usage(input_tokens=tokens.tokens, output_tokens=max_output)) if prices else None
+        return cls(runner.api, copy.deepcopy(body), tokens, max_output, worst,
+                   request.max_rounds if request.tools else 1)
+
+    @property
+    def endpoint(self) -> str:
+        return ENDPOINTS[self.api]
+
+    @property
+    def summary(self) -> str:
+        cost = format_usd(self.worst_case, approx=not self.input_tokens.exact)
+        line = (f"{self.body['model']} · {self.input_tokens} tokens in · up to {self.max_output:,} out · "
+                f"worst case {cost}")
+        if self.max_rounds > 1:
+            line += f" per request (tools: up to {self.max_rounds} requests)"
+        return line + " · nothing sent"
+
+    def shown_body(self) -> str:
+        """The body as JSON, long data URLs shortened to their first characters."""
+        text = json.dumps(self.body, indent=2, ensure_ascii=False, default=str)
+        return DATA_URL.sub(lambda m: f"{m.group(1)}{m.group(2)}…({len(m.group(0)):,} chars)", text)
+
+    def _repr_markdown_(self) -> str:
+        return (f"**Dry run** · POST `{self.endpoint}`\n\n```json\n{self.shown_body()}\n```\n\n"
+                f"<sub>{html.escape(self.summary)}</sub>")
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(f"Dry run · POST {self.endpoint}\n{self.shown_body()}\n\n{self.summary}")

@@ -1,0 +1,291 @@
+"""Function calling: namespace functions → strict tool schemas, and the call loop over Chat Completions.
+
+A function's signature and type hints become a pydantic model (so nested models, enums, Literal… work),
+turned into a strict tool by the SDK's `pydantic_function_tool`; arguments are checked by `validate_call`.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+from openai_magics.chat.engine import _ChatCompletions
+from openai_magics.core.errors import UsageError
+from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens, response_format, wire_format
+from openai_magics.core.tokens import count_text
+from openai_magics.core.usage import Usage
+
+DEFAULT_MAX_ROUNDS = 8
+_ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+
+
+@dataclass
+class Tool:
+    function: object
+    name: str
+    param: dict  # the `tools` entry sent to the API
+
+    def run(self, arguments: str) -> tuple[object, str, bool]:
+        """(the value, the text the model gets back, whether it failed). A failure goes back to the model."""
+        from pydantic import validate_call
+
+        try:
+            args = json.loads(arguments or "{}")
+            value = validate_call(self.function)(**args)
+        except Exception as exc:  # the model reads the error and can correct itself
+            return exc, f"Error: {type(exc).__name__}: {exc}", True
+        return value, _as_text(value), False
+
+
+@dataclass
+class ToolCall:
+    """One call the model asked for, as shown under the answer."""
+
+    name: str
+    arguments: str
+    result: str
+    error: bool
+    seconds: float
+    round: int
+    id: str = ""
+    value: object = field(default=None, repr=False)
+
+
+def find_tools(names: str, namespace: dict) -> list[Tool]:
+    """`--tools f,g`: each name a function in the namespace."""
+    tools = []
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        function = namespace.get(name)
+        if function is None:
+            raise UsageError(f"--tools {name}: no such function in the notebook.")
+        if not callable(function) or isinstance(function, type):
+            raise UsageError(f"--tools {name}: a {type(function).__name__} is not a function.")
+        tools.append(tool_from_function(function, name))
+    if not tools:
+        raise UsageError("--tools needs at least one function name, e.g. --tools get_weather,convert.")
+    return tools
+
+
+def tool_from_function(function, name: str | None = None) -> Tool:
+    from openai import pydantic_function_tool
+
+    name = name or function.__name__
+    summary, arg_docs = _docstring(function)
+    model = _arguments_model(function, name, arg_docs)
+    try:
+        param = pydantic_function_tool(model, name=name, description=summary or None)
+    except Exception as exc:  # a type hint pydantic cannot describe in JSON schema
+        raise _unusable(name, exc) from None
+    return Tool(function, name, param)
+
+
+def _arguments_model(function, name: str, arg_docs: dict[str, str]):
+    """A pydantic model of the function's parameters. Strict tools must send every argument, so a default
+    is told to the model in the description rather than left out."""
+    import typing
+
+    from pydantic import Field, create_model
+
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception:  # unresolvable forward references: fall back to the raw annotations
+        hints = getattr(function, "__annotations__", {})
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        raise UsageError(f"--tools {name}: its signature cannot be read; wrap it in a def with type hints.") from None
+    fields = {}
+    for param in parameters:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        description = arg_docs.get(param.name, "")
+        if param.default is not param.empty and param.default is not None:
+            description = f"{description} (default: {param.default!r})".strip()
+        hint = hints.get(param.name, str)
+        fields[param.name] = (hint, Field(..., description=description or None))
+    try:
+        return create_model(f"{name}_arguments", **fields)
+    except Exception as exc:  # a type pydantic does not know (arbitrary classes)
+        raise _unusable(name, exc) from None
+
+
+def _unusable(name: str, exc: Exception) -> UsageError:
+    reason = str(exc).strip().splitlines()[0].rstrip(".")
+    return UsageError(f"--tools {name}: its signature cannot become a tool schema ({reason}).")
+
+
+def _docstring(function) -> tuple[str, dict[str, str]]:
+    """The summary (everything before an Args:/Parameters: section) and per-argument descriptions."""
+    doc = inspect.getdoc(function) or ""
+    parts = re.split(r"^(?:Args|Arguments|Parameters):?\s*$", doc, maxsplit=1, flags=re.M)
+    summary, rest = parts[0], parts[1] if len(parts) > 1 else ""
+    args = {}
+    for line in rest.splitlines():
+        match = _ARG_LINE.match(line)
+        if match:
+            args[match.group(1).lstrip("*")] = match.group(2).strip()
+    return summary.strip(), args
+
+
+def _as_text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "model_dump_json"):
+        return value.model_dump_json()
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[ToolCall]:
+    """Run the calls of one round, in the order the model gave them."""
+    done = []
+    for call in tool_calls:
+        name, arguments = call.function.name, call.function.arguments
+        started = time.perf_counter()
+        tool = tools.get(name)
+        if tool is None:
+            value, text, failed = None, f"Error: there is no tool named {name!r}.", True
+        else:
+            value, text, failed = tool.run(arguments)
+        done.append(ToolCall(name, arguments, text, failed, time.perf_counter() - started, round_number,
+                             call.id, value))
+    return done
+
+
+class ToolLoop(_ChatCompletions):
+    """Chat Completions through the SDK's parse/stream helpers: a schema, JSON mode, images, tools.
+
+    Every round is one request; the rounds add up to one ledger record for the cell."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        r = self.request
+        if r.json_mode:
+            check_json_mode(self.messages)
+        self.format = response_format(r.schema, r.schema_name, r.json_mode)
+        self.tools = {t.name: t for t in r.tools}
+        self.calls: list[ToolCall] = []
+        self.rounds = 0
+        self.estimated = False
+        self.refusal = self.parsed = self.problem = None
+
+    def params(self) -> dict:
+        params = super().params()
+        if self.format is not None:
+            params["response_format"] = self.format
+        if self.tools:
+            params["tools"] = [t.param for t in self.tools.values()]
+        return params
+
+    def wire_params(self) -> dict:
+        """The body as the SDK sends it: a pydantic schema turned into its strict json_schema."""
+        params = self.params()
+        if "response_format" in params:
+            params["response_format"] = wire_format(params["response_format"])
+        return params
+
+    def prompt_tokens(self):
+        return prompt_tokens(self.wire_params(), self.request.model)
+
+    def create(self):
+        import openai
+
+        for _ in range(self.request.max_rounds):
+            with self.session.api_errors(self.request.model):
+                try:
+                    completion = self.session.client.chat.completions.parse(**self.params())
+                except openai.LengthFinishReasonError as exc:
+                    completion = exc.completion
+            if not self.after_round(completion):
+                break
+        return completion
+
+    def on_complete(self, completion) -> None:
+        self.model, self.response_id = completion.model or self.model, completion.id
+        self.emit(completion.choices[0].message.content or "")
+
+    def open_stream(self):
+        return _Rounds(self)
+
+    def on_event(self, event) -> None:
+        if event.type == "content.delta":
+            self.emit(event.delta)
+        elif event.type == "chunk":
+            self.model, self.response_id = event.chunk.model or self.model, event.chunk.id
+
+    def after_round(self, completion) -> bool:
+        """Add up the round's usage; run the tools it asked for. True: another round follows."""
+        self.rounds += 1
+        self._add_usage(completion)
+        choice = completion.choices[0]
+        message, self.finish_reason = choice.message, choice.finish_reason
+        if message.tool_calls and self.rounds < self.request.max_rounds:
+            self._answer_calls(message)
+            self.pieces.clear()  # what a tool round said is not the answer
+            return True
+        if message.tool_calls:
+            self.problem = f"it stopped after {self.rounds} rounds of tool calls (raise --max-rounds)"
+        self.refusal = getattr(message, "refusal", None)
+        self.parsed, problem = parse_answer(message.content or "", message, self.format)
+        self.problem = self.problem or problem
+        return False
+
+    def _answer_calls(self, message) -> None:
+        calls = run_calls(self.tools, message.tool_calls, self.rounds)
+        self.calls += calls
+        self.messages.append({"role": "assistant", "content": message.content, "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls]})
+        self.messages += [{"role": "tool", "tool_call_id": c.id, "content": c.result} for c in calls]
+
+    def _add_usage(self, completion) -> None:
+        if completion.usage:
+            usage = Usage.from_chat(completion.usage)
+        else:  # a server that sends no usage: count it ourselves, and say so
+            self.estimated = True
+            usage = Usage(input_tokens=self.prompt_tokens().tokens,
+                          output_tokens=count_text(completion.choices[0].message.content or "", self.model).tokens)
+        self.usage = usage if self.usage is None else self.usage + usage
+        self.usage.images = len(self.request.images)
+
+    def extend(self, result) -> None:
+        if self.cached is not None and self.cached.hit is not None:  # a replayed answer: parse it again
+            self.parsed, self.problem = parse_answer(result.text, None, self.format)
+        result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        result.incomplete = result.incomplete or self.problem
+
+
+class _Rounds:
+    """The events of every streamed round in turn, running the tools between rounds."""
+
+    def __init__(self, loop: ToolLoop):
+        self.loop, self.stream = loop, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.stream is not None:
+            self.stream.close()
+
+    def __iter__(self):
+        import openai
+
+        loop = self.loop
+        for _ in range(loop.request.max_rounds):
+            with loop.session.api_errors(loop.request.model):
+                self.stream = loop.session.client.chat.completions.stream(
+                    **loop.params(), stream_options={"include_usage": True}).__enter__()
+            try:
+                yield from self.stream
+                completion = self.stream.get_final_completion()
+            except openai.LengthFinishReasonError as exc:
+                completion = exc.completion
+            finally:
+                self.stream.close()
+            if not loop.after_round(completion):
+                return

@@ -1,0 +1,91 @@
+"""The usage ledger: one record per API call, in tokens and dollars."""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from openai_magics.core.pricing import format_usd
+from openai_magics.core.usage import Usage
+
+
+@dataclass
+class UsageRecord:
+    magic: str
+    model: str                      # the model that answered (a dated snapshot when the API says so)
+    usage: Usage = field(default_factory=Usage)
+    cost: Decimal | None = None     # None: price unknown
+    latency: float = 0.0
+    cell: int | None = None         # execution count
+    cell_id: str | None = None      # the frontend's cell id, when it sends one
+    cache_hit: bool = False
+    saved: Decimal | None = None    # what a cache hit would have cost
+    estimated: bool = False         # token counts estimated (no usage from the server, or interrupted)
+    interrupted: bool = False
+    batch: bool = False
+    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def as_row(self) -> dict:
+        row = {k: v for k, v in asdict(self).items() if k != "usage"}
+        row.update(asdict(self.usage))
+        row["cost"] = float(self.cost) if self.cost is not None else None
+        row["saved"] = float(self.saved) if self.saved is not None else None
+        return row
+
+    @property
+    def cost_text(self) -> str:
+        if self.cache_hit:
+            return "$0 (cached)"
+        return format_usd(self.cost, approx=self.estimated)
+
+
+COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
+           "images", "audio_seconds", "characters", "cost", "latency", "cache_hit", "saved", "estimated",
+           "interrupted", "batch", "cell_id", "time"]
+
+
+class Ledger:
+    """Thread-safe list of UsageRecords (embedding batches record from worker threads)."""
+
+    def __init__(self) -> None:
+        self._records: list[UsageRecord] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: UsageRecord) -> UsageRecord:
+        with self._lock:
+            self._records.append(record)
+        return record
+
+    @property
+    def records(self) -> list[UsageRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def rows(self) -> list[dict]:
+        return [r.as_row() for r in self.records]
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(), columns=COLUMNS)
+
+    @property
+    def total_cost(self) -> Decimal:
+        """What we know was spent (unknown prices count as 0 here; `unknown_calls` says how many)."""
+        return sum((r.cost for r in self.records if r.cost is not None and not r.cache_hit), Decimal(0))
+
+    @property
+    def unknown_calls(self) -> int:
+        return sum(1 for r in self.records if r.cost is None and not r.cache_hit)
+
+    @property
+    def total_saved(self) -> Decimal:
+        return sum((r.saved for r in self.records if r.saved is not None), Decimal(0))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def __len__(self) -> int:
+        return len(self.records)

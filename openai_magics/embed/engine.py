@@ -1,0 +1,295 @@
+"""Embeddings at speed (SPEC §4): each text once, token-aware batches within the API's limits, sent
+concurrently within the rate limits the server reports, vectors kept for the session.
+
+Plain Python: `openai_magics.embed(texts)` returns the same EmbedResult as `%%embed`.
+"""
+from __future__ import annotations
+
+import binascii
+import json
+import math
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from openai_magics.core.errors import UsageError
+from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, embedding_limits
+from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
+from openai_magics.core.usage import Usage
+
+# Below this many texts per request, splitting work across more requests costs more round trips than it saves.
+MIN_BATCH = 256
+
+
+def count_tokens(texts: list[str], model: str) -> tuple[list[int], bool]:
+    """Token counts of many texts, and whether they are exact (tiktoken's batch encoder is slower for
+    short texts: its thread pool costs more than it saves)."""
+    enc = get_encoding(model)
+    if enc is None:
+        return [estimate_tokens(t) for t in texts], False
+    return [len(enc.encode_ordinary(t)) for t in texts], True
+
+
+def truncate(text: str, limit: int, model: str) -> str:
+    """The longest start of `text` that fits in `limit` tokens."""
+    enc = get_encoding(model)
+    if enc is not None:
+        text = enc.decode(enc.encode_ordinary(text)[:limit])
+    while (n := count_text(text, model).tokens) > limit:  # a cut multi-byte character, or an estimate
+        text = text[: max(0, len(text) * limit // n - 1)]
+    return text
+
+
+class VectorCache:
+    """Vectors by (model, dimensions, text), for the session.
+
+    The seam for a persistent cache: `get_many` and `put_many` are all the engine uses.
+    """
+
+    def __init__(self) -> None:
+        self._vectors: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, model: str, dimensions: int | None, texts: list[str]) -> dict[str, object]:
+        with self._lock:
+            found = ((t, self._vectors.get((model, dimensions, t))) for t in texts)
+            return {t: v for t, v in found if v is not None}
+
+    def put_many(self, model: str, dimensions: int | None, texts: list[str], vectors) -> None:
+        with self._lock:
+            for text, vector in zip(texts, vectors):
+                self._vectors[(model, dimensions, text)] = vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+def vector_cache(session):
+    """The session's vectors; with the response cache on (`%openai cache on`), backed by its file."""
+    from openai_magics.cache.policy import current
+
+    memory = session.part(VectorCache)
+    if current(session) is not None:
+        from openai_magics.cache.vectors import PersistentVectors
+
+        return PersistentVectors(session, memory)
+    return memory
+
+
+@dataclass
+class Batch:
+    texts: list[str]
+    tokens: int
+
+
+def batch_size(texts: int, limits: EmbeddingLimits, concurrency: int) -> int:
+    """Texts per request: enough requests to keep `concurrency` busy, none under MIN_BATCH texts."""
+    return min(limits.max_inputs, max(MIN_BATCH, math.ceil(texts / concurrency)))
+
+
+def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, concurrency: int) -> list[Batch]:
+    """Texts in order, cut into requests of `batch_size` texts at most, within the token limit."""
+    size = batch_size(len(texts), limits, concurrency)
+    batches: list[Batch] = []
+    current, total = [], 0
+    for text, n in zip(texts, tokens):
+        if current and (len(current) == size or total + n > limits.max_request_tokens):
+            batches.append(Batch(current, total))
+            current, total = [], 0
+        current.append(text)
+        total += n
+    if current:
+        batches.append(Batch(current, total))
+    return batches
+
+
+class NullProgress:
+    def start(self, requests: int, texts: int) -> None: ...
+    def advance(self, texts: int) -> None: ...
+    def finish(self, ok: bool) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """What the requests of one embed brought back."""
+
+    vectors: dict = field(default_factory=dict)   # text sent → vector
+    records: list = field(default_factory=list)   # one ledger record per request
+    peak_concurrency: int = 0
+
+
+def run_embed(session, request: EmbedRequest, progress=None):
+    """Embed `request.texts`; vectors come back in input order as one float32 array."""
+    import numpy as np
+
+    from openai_magics.embed.result import EmbedResult
+
+    started = time.perf_counter()
+    limits = embedding_limits(request.model)
+    unique = list(dict.fromkeys(request.texts))
+    if not request.cache:
+        from openai_magics.cache.policy import check_bypass
+
+        check_bypass(session)
+    cache = vector_cache(session) if request.cache else VectorCache()
+    hits = cache.get_many(request.model, request.dimensions, unique)
+    exact = session.budget is not None  # a budget is checked on exact counts
+    sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits, exact)
+    hits.update(cache.get_many(request.model, request.dimensions, [s for s in tokens if s not in hits]))
+    missing = {s: n for s, n in tokens.items() if s not in hits}
+    if missing and hasattr(cache, "before_sending"):
+        cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
+    outcome = _send(session, request, missing, limits, progress or NullProgress()) if missing else Outcome()
+    vectors = {**hits, **outcome.vectors}
+    rows = [vectors[sent.get(t, t)] for t in request.texts]
+    hit_record = _record_hits(session, request, [t for t in unique if sent.get(t, t) in hits])
+    return EmbedResult(
+        vectors=np.vstack(rows).astype(np.float32, copy=False), texts=list(request.texts), model=request.model,
+        dimensions=request.dimensions, records=outcome.records, hit_record=hit_record,
+        elapsed=time.perf_counter() - started, truncated=truncated, peak_concurrency=outcome.peak_concurrency,
+        session=session,
+    )
+
+
+def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits, exact: bool = True):
+    """What will be sent for each text (truncated when asked), after checking each fits the model;
+    the tokens of each text sent (or an upper bound); the indices of the inputs truncated."""
+    counts, counted = (_token_bounds(texts, request, limits) if not exact else None), True
+    if counts is None:
+        counts, counted = count_tokens(texts, request.model)
+    sent, tokens = {}, {}
+    for original, n in zip(texts, counts):
+        text = original
+        if n > limits.max_input_tokens:
+            if not request.truncate:
+                raise UsageError(
+                    f"Input {request.texts.index(text)} is {'' if counted else '≈'}{n:,} tokens, over "
+                    f"{request.model}'s limit of {limits.max_input_tokens:,} tokens per input: shorten it, "
+                    "or pass --truncate to cut it to fit.")
+            text, n = truncate(original, limits.max_input_tokens, request.model), limits.max_input_tokens
+        sent[original] = text
+        tokens[text] = n
+    truncated = [i for i, t in enumerate(request.texts) if sent.get(t, t) != t]
+    return sent, tokens, truncated
+
+
+def _token_bounds(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits) -> list[int] | None:
+    """UTF-8 sizes as upper bounds of the token counts (a token is at least one byte), when they settle
+    everything: each text fits, and so would a full batch of the longest. Short texts then skip tiktoken."""
+    sizes = [len(t.encode()) for t in texts]
+    longest = max(sizes, default=0)
+    full = min(len(texts), batch_size(len(texts), limits, request.concurrency))
+    if longest <= limits.max_input_tokens and longest * full <= limits.max_request_tokens:
+        return sizes
+    return None
+
+
+def _send(session, request: EmbedRequest, tokens: dict[str, int], limits: EmbeddingLimits, progress) -> Outcome:
+    session.check_budget(request.model, sum(tokens.values()), 0)
+    texts = list(tokens)
+    batches = plan_batches(texts, list(tokens.values()), limits, request.concurrency)
+    client = session.client  # built once, here: worker threads share it (the SDK client is thread-safe)
+    progress = progress if len(batches) > 1 else NullProgress()
+    progress.start(len(batches), len(texts))
+    outcome, ok = Outcome(), False
+    try:
+        _dispatch(session, client, request, batches, outcome, progress)
+        ok = True
+    finally:
+        progress.finish(ok)
+    return outcome
+
+
+def _dispatch(session, client, request, batches: list[Batch], outcome: Outcome, progress) -> None:
+    """Keep up to `concurrency` requests in flight, fewer when the server's rate limits say so.
+
+    Whatever succeeded is kept (in the session cache too) even when another request fails for good,
+    so that re-running pays only for the rest; what was not sent yet is never sent.
+    """
+    pending = list(reversed(batches))
+    running: dict = {}
+    with ThreadPoolExecutor(max_workers=min(request.concurrency, len(batches)),
+                            thread_name_prefix="openai-magics-embed") as pool:
+        try:
+            while pending or running:
+                while pending and _room(session, request, running.values(), pending[-1]):
+                    batch = pending.pop()
+                    running[pool.submit(_embed_batch, session, client, request, batch)] = batch
+                outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch = running.pop(future)
+                    vectors, record = future.result()
+                    outcome.vectors.update(zip(batch.texts, vectors))
+                    outcome.records.append(record)
+                    progress.advance(len(batch.texts))
+        except BaseException:
+            pending.clear()
+            for future in running:
+                future.cancel()
+            raise
+
+
+def _room(session, request: EmbedRequest, running, batch: Batch) -> bool:
+    """One more request fits: under our concurrency and the server's remaining requests and tokens."""
+    running = list(running)
+    if not running:
+        return True
+    limits = session.http.rate_limits
+    allowed = request.concurrency
+    if limits.remaining_requests is not None:
+        allowed = min(allowed, limits.remaining_requests)
+    if len(running) >= allowed:
+        return False
+    in_flight = sum(b.tokens for b in running) + batch.tokens
+    return limits.remaining_tokens is None or in_flight <= limits.remaining_tokens
+
+
+def _embed_batch(session, client, request: EmbedRequest, batch: Batch):
+    """One request (the SDK retries 429/5xx); its vectors in order, and its ledger record."""
+    call = session.begin("embed")
+    params = {"model": request.model, "input": batch.texts, "encoding_format": "base64"}
+    if request.dimensions is not None:
+        params["dimensions"] = request.dimensions
+    with session.api_errors(request.model):
+        # The SDK's own POST (auth, retries, errors) without its per-item input transform and pydantic
+        # objects: thousands of texts go out as they are, thousands of vectors straight into numpy.
+        response = json.loads(client.post("/embeddings", body=params, cast_to=bytes))
+    vectors = _decode(response["data"])
+    vector_cache(session).put_many(request.model, request.dimensions, batch.texts, vectors)
+    if response.get("usage"):
+        usage, estimated = Usage.from_embeddings(response["usage"]), False
+    else:  # a compatible server that does not say: count them ourselves
+        counts, exact = count_tokens(batch.texts, request.model)
+        usage, estimated = Usage(input_tokens=sum(counts)), not exact
+    record = call.record(response.get("model") or request.model, usage, estimated=estimated)
+    return vectors, record
+
+
+def _decode(data: list[dict]) -> list:
+    """Base64 float32 (what we ask for) or plain floats (what some compatible servers send anyway)."""
+    import numpy as np
+
+    rows = []
+    for item in sorted(data, key=lambda d: d["index"]):
+        value = item["embedding"]
+        if isinstance(value, str):
+            rows.append(np.frombuffer(binascii.a2b_base64(value), dtype="<f4"))
+        else:
+            rows.append(np.asarray(value, dtype=np.float32))
+    return rows
+
+
+def _record_hits(session, request: EmbedRequest, texts: list[str]):
+    """Texts served from the session cache: a $0 ledger line that says what it saved."""
+    if not texts:
+        return None
+    tokens, exact = count_tokens(texts, request.model)
+    call = session.begin("embed")
+    return call.record(request.model, Usage(input_tokens=sum(tokens)), estimated=not exact, cache_hit=True,
+                       latency=0.0)

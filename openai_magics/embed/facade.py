@@ -1,0 +1,16 @@
+"""`openai_magics.embed(texts)`: what `%%embed` does, from plain Python, returning the same EmbedResult."""
+from __future__ import annotations
+
+from openai_magics.core.session import session as current_session
+
+
+def embed(texts, *, model: str | None = None, dimensions: int | None = None, truncate: bool = False,
+          concurrency: int | None = None, cache: bool = True, progress=None, session=None):
+    """Embed a str, a list of str or a pandas Series; vectors come back in input order."""
+    from openai_magics.embed.engine import run_embed
+    from openai_magics.embed.request import DEFAULT_CONCURRENCY, EmbedRequest, as_texts
+
+    s = session or current_session()
+    request = EmbedRequest(as_texts(texts), s.model_for("embed", model), dimensions, truncate,
+                           concurrency or DEFAULT_CONCURRENCY, cache=cache)
+    return run_embed(s, request, progress)

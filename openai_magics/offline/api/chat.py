@@ -1,0 +1,200 @@
+"""Chat Completions and Responses, non-streamed and streamed, from deterministic answers."""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from openai_magics.core.models import model_info
+from openai_magics.offline.api import answers, structured
+from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.api.tokens import definition_tokens, image_size, image_tokens, message_text
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Completion:
+    """What the model 'said', before it is shaped into either API's wire format."""
+
+    model: str
+    tokens: list[str]
+    finish_reason: str
+    prompt_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+    kind: str = "content"             # content | refusal | tool_calls (offline/structured.py decides)
+    tool_calls: list[dict] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.tokens) + self.reasoning_tokens
+
+
+def complete(state, messages: list[dict], model: str, max_tokens: int | None, effort: str | None,
+             text: str | None = None) -> Completion:
+    prompt = "\n".join(message_text(m) for m in messages)
+    n_prompt = answers.prompt_tokens(messages, model)
+    window = model_info(model).context_window
+    if window and n_prompt > window:
+        raise RequestError(
+            f"This model's maximum context length is {window} tokens. However, your messages resulted in "
+            f"{n_prompt} tokens. Please reduce the length of the messages.",
+            code="context_length_exceeded", param="messages")
+    last_user = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    tokens = answers.tokenize(answers.answer_text(last_user, model) if text is None else text, model)
+    reasoning = answers.reasoning_tokens(model, effort)
+    finish = "stop"
+    if max_tokens is not None and reasoning + len(tokens) > max_tokens:
+        tokens, finish = tokens[: max(0, max_tokens - reasoning)], "length"
+    with state.lock:
+        cached = state.prompt_cache.cached_tokens(prompt, n_prompt)
+    return Completion(answers.snapshot(model), tokens, finish, n_prompt, cached, min(reasoning, max_tokens or reasoning))
+
+
+# --- Chat Completions ---------------------------------------------------------------------------
+
+def chat_usage(c: Completion) -> dict:
+    return {
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.output_tokens,
+        "total_tokens": c.prompt_tokens + c.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": c.cached_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": c.reasoning_tokens, "audio_tokens": 0,
+                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+    }
+
+
+def chat_completion(state, body: dict):
+    plan = structured.plan(body, lambda prompt: answers.answer_text(prompt, body["model"]))
+    c = complete(state, body["messages"], body["model"],
+                 body.get("max_completion_tokens", body.get("max_tokens")), body.get("reasoning_effort"),
+                 text=plan.text if plan else None)
+    c.prompt_tokens += _extra_prompt_tokens(body)
+    if plan and plan.kind != "content":
+        c.kind, c.tool_calls = plan.kind, plan.tool_calls
+        c.finish_reason = "tool_calls" if plan.tool_calls else c.finish_reason
+    base = {"id": f"chatcmpl-offline{next(_ids)}", "created": int(time.time()), "model": c.model,
+            "system_fingerprint": "fp_offline", "service_tier": "default"}
+    if not body.get("stream"):
+        message = {"role": "assistant", "content": c.text if c.kind == "content" else None,
+                   "refusal": c.text if c.kind == "refusal" else None, "annotations": []}
+        if c.tool_calls:
+            message["tool_calls"] = c.tool_calls
+        return {**base, "object": "chat.completion", "usage": chat_usage(c),
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": c.finish_reason}]}
+    include_usage = (body.get("stream_options") or {}).get("include_usage", False)
+    return _chat_chunks(base, c, include_usage)
+
+
+def _chat_chunks(base: dict, c: Completion, include_usage: bool):
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**base, "object": "chat.completion.chunk", "choices": [choice]}
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    if c.tool_calls:
+        for index, call in enumerate(c.tool_calls):
+            yield chunk({"tool_calls": [{"index": index, **call}]})
+    else:
+        for token in c.tokens:
+            yield chunk({"refusal" if c.kind == "refusal" else "content": token})
+    yield chunk({}, c.finish_reason)
+    if include_usage:
+        yield {**base, "object": "chat.completion.chunk", "choices": [], "usage": chat_usage(c)}
+
+
+def _extra_prompt_tokens(body: dict) -> int:
+    """Image parts, tool definitions and a response schema count as prompt tokens, as the client reckons."""
+    for message in body["messages"]:
+        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+            url = (part.get("image_url") or {}).get("url", "") if isinstance(part, dict) else ""
+            if url.startswith("data:") and image_size(url) is None:
+                raise RequestError("You uploaded an unsupported image. Please make sure your image is valid.",
+                                   code="invalid_image_format", param="messages")
+    return image_tokens(body["messages"], body["model"]) + definition_tokens(body, body["model"])
+
+
+# --- Responses ----------------------------------------------------------------------------------
+
+def _input_messages(state, body: dict) -> list[dict]:
+    messages = []
+    if body.get("previous_response_id"):
+        previous = state.responses.get(body["previous_response_id"])
+        if previous is None:
+            raise RequestError(f"Previous response with id '{body['previous_response_id']}' not found.",
+                               param="previous_response_id")
+        messages += previous
+    if body.get("instructions"):
+        messages.append({"role": "system", "content": body["instructions"]})
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    for item in items or []:
+        content = item.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if "role" in item:
+            messages.append({"role": item["role"], "content": content or ""})
+    return messages
+
+
+def responses_usage(c: Completion) -> dict:
+    return {
+        "input_tokens": c.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": c.cached_tokens},
+        "output_tokens": c.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": c.reasoning_tokens},
+        "total_tokens": c.prompt_tokens + c.output_tokens,
+    }
+
+
+def response(state, body: dict):
+    messages = _input_messages(state, body)
+    effort = (body.get("reasoning") or {}).get("effort")
+    c = complete(state, messages, body["model"], body.get("max_output_tokens"), effort)
+    rid, mid = f"resp_offline{next(_ids)}", f"msg_offline{next(_ids)}"
+    with state.lock:
+        state.responses[rid] = messages + [{"role": "assistant", "content": c.text}]
+    incomplete = c.finish_reason == "length"
+    part = {"type": "output_text", "text": c.text, "annotations": [], "logprobs": []}
+    item = {"type": "message", "id": mid, "status": "incomplete" if incomplete else "completed",
+            "role": "assistant", "content": [part]}
+    final = {
+        "id": rid, "object": "response", "created_at": int(time.time()), "model": c.model,
+        "status": "incomplete" if incomplete else "completed", "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "instructions": body.get("instructions"), "output": [item], "parallel_tool_calls": True,
+        "previous_response_id": body.get("previous_response_id"), "temperature": body.get("temperature", 1.0),
+        "tool_choice": "auto", "tools": [], "top_p": 1.0, "text": {"format": {"type": "text"}},
+        "usage": responses_usage(c), "metadata": {}, "store": True,
+    }
+    if not body.get("stream"):
+        return final
+    return _response_events(final, item, c)
+
+
+def _response_events(final: dict, item: dict, c: Completion):
+    seq = itertools.count()
+    pending = {**final, "status": "in_progress", "output": [], "usage": None}
+    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+
+    def event(kind: str, **fields) -> dict:
+        return {"type": kind, "sequence_number": next(seq), **fields}
+
+    yield event("response.created", response=pending)
+    yield event("response.in_progress", response=pending)
+    yield event("response.output_item.added", output_index=0, item={**item, "status": "in_progress", "content": []})
+    empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    yield event("response.content_part.added", **where, part=empty)
+    for token in c.tokens:
+        yield event("response.output_text.delta", **where, delta=token, logprobs=[])
+    yield event("response.output_text.done", **where, text=c.text, logprobs=[])
+    yield event("response.content_part.done", **where, part=item["content"][0])
+    yield event("response.output_item.done", output_index=0, item=item)
+    kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
+    yield event(kind, response=final)

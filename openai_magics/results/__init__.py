@@ -1,1 +1,0 @@
-"""Result objects: what each magic returns, with rich reprs for notebooks and good plain text."""

@@ -1,0 +1,47 @@
+"""Views: how a call shows while it runs (live widget, terminal text) and the widgets behind them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WIDGETS_DIR_ENV = "OPENAI_MAGICS_WIDGETS_DIR"
+
+
+def widget_asset(name: str) -> Path:
+    """A front-end module from `widgets/`: beside the package in a checkout, inside it in a wheel.
+
+    `$OPENAI_MAGICS_WIDGETS_DIR` replaces both (the browser tier serves a deliberately broken copy from it)."""
+    package = Path(__file__).resolve().parent.parent
+    override = os.environ.get(WIDGETS_DIR_ENV)
+    for folder in (Path(override),) if override else (package / "widgets", package.parent / "widgets"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"widget asset {name} not found")
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# JupyterLab's widget renderer hides a widget output whose model_id is "", while one whose model is gone
+# (a reopened notebook without saved widget state) shows "Error displaying widget: model not found".
+HIDDEN_WIDGET = {WIDGET_MIME: {"model_id": "", "version_major": 2, "version_minor": 1}, "text/plain": ""}
+
+
+class LiveWidget:
+    """A widget shown only while work runs, of which a saved notebook keeps nothing.
+
+    Its text/plain is blank (static viewers and headless re-runs see nothing of it) and, once retired,
+    its output is replaced by a hidden one, so a live run saves exactly what a headless run saves.
+    """
+
+    def __init__(self, widget):
+        from IPython.display import display
+
+        bundle = widget._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/plain"] = ""
+        self.widget = widget
+        self._handle = display(data, raw=True, display_id=True)
+
+    def retire(self) -> None:
+        # Close first: JupyterLab logs a DOM error ("removeChild") if the view is removed after its output was.
+        self.widget.close()
+        self._handle.update(HIDDEN_WIDGET, raw=True)

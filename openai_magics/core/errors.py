@@ -10,7 +10,7 @@ from openai_magics.core.models import model_info
 
 # Bad input and refused budgets raise IPython's own UsageError: IPython shows exactly that class as one
 # line with no traceback (a subclass would get a traceback).
-__all__ = ["UsageError", "CallFailed", "explain", "api_errors"]
+__all__ = ["UsageError", "CallFailed", "explain", "api_errors", "missing_feature"]
 
 
 class CallFailed(Exception):
@@ -36,7 +36,10 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     status = getattr(exc, "status_code", None)
     code = getattr(exc, "code", None)
     body_message = _server_message(exc)
-    if isinstance(exc, openai.AuthenticationError):
+    lacking = missing_feature(status, _request_path(exc), _full_message(exc)) if status else None
+    if lacking:
+        text = lacking
+    elif isinstance(exc, openai.AuthenticationError):
         text = ("The API key was rejected (401). Set a valid one with `%openai key` or OPENAI_API_KEY, "
                 "or run `%openai offline` to try things without a key.")
     elif isinstance(exc, openai.RateLimitError) and code == "insufficient_quota":
@@ -67,13 +70,52 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     return CallFailed(text, status=status, code=code)
 
 
-def _server_message(exc: Exception) -> str:
+def _full_message(exc: Exception) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        message = body.get("message") or error.get("message") or body.get("detail")
         if message:
-            return str(message).rstrip(".") + "."
+            return str(message)
     return str(getattr(exc, "message", "") or exc)
+
+
+def _server_message(exc: Exception, limit: int = 200) -> str:
+    """The server's message as one line (servers send tracebacks and multi-line validation reports)."""
+    lines = [line.strip() for line in _full_message(exc).splitlines() if line.strip()] or [""]
+    line = lines[0] if len(lines[0]) <= limit else lines[0][: limit - 1] + "…"
+    return line.rstrip(".") + ("." if line else "") + (" …" if len(lines) > 1 else "")
+
+
+def _request_path(exc: Exception) -> str:
+    request = getattr(exc, "request", None)
+    try:
+        return request.url.path
+    except AttributeError:
+        return ""
+
+
+def missing_feature(status: int, path: str, message: str) -> str | None:
+    """One line naming the feature a server lacks and what to do instead, or None when the error is not
+    that (a refusal retrying cannot change)."""
+    from openai_magics.core.http import VALIDATION_MARKERS
+
+    if path.rstrip("/").endswith("/responses") and status in (404, 405, 501):
+        return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
+                "`%config OpenAIMagics.api = \"chat\"` for every cell.")
+    text = message.lower()
+    if status < 400 or not any(marker in text for marker in VALIDATION_MARKERS):
+        return None
+    if "json_object" in text:
+        return "This server does not support JSON mode (response_format json_object): drop --json."
+    if any(word in text for word in ("json_schema", "response_format", "text.format")):
+        return ("This server does not support structured outputs (json_schema): drop --schema, or use --json "
+                "and describe the fields in the prompt.")
+    if "tool" in text or "function" in text:
+        return "This server does not support function tools: drop --tools (or use a model that calls tools)."
+    if "image" in text:
+        return "This server or model does not take images: drop --image, or pick a vision model."
+    return None
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from openai_magics.core.config import Config, Secret
 from openai_magics.core.errors import UsageError, api_errors
-from openai_magics.core.http import HttpWatcher
+from openai_magics.core.http import HttpWatcher, no_regeneration
 from openai_magics.core.ledger import Ledger, UsageRecord
 from openai_magics.core.pricing import format_usd, token_cost, token_prices
 from openai_magics.core.usage import Usage
@@ -86,6 +86,7 @@ class Session:
             raise UsageError("No API key. Run `%openai key`, set OPENAI_API_KEY, "
                                   "or try everything without one: `%openai offline`.")
         http_client = openai.DefaultHttpxClient(event_hooks={"response": [self.http.on_response]})
+        http_client._transport = no_regeneration(http_client._transport)
         common = dict(api_key=key or NO_KEY_PLACEHOLDER, organization=config.organization,
                       project=config.project, timeout=config.timeout, max_retries=config.max_retries,
                       http_client=http_client)

@@ -5,7 +5,6 @@ Plain Python: `openai_magics.embed(texts)` returns the same EmbedResult as `%%em
 """
 from __future__ import annotations
 
-import binascii
 import json
 import math
 import threading
@@ -13,8 +12,9 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from openai_magics.core.errors import UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, embedding_limits
+from openai_magics.embed.validate import checked_vectors, same_length
 from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
 from openai_magics.core.usage import Usage
 
@@ -146,13 +146,13 @@ def run_embed(session, request: EmbedRequest, progress=None):
         cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
     outcome = _send(session, request, missing, limits, progress or NullProgress()) if missing else Outcome()
     vectors = {**hits, **outcome.vectors}
-    rows = [vectors[sent.get(t, t)] for t in request.texts]
+    rows = same_length([vectors[sent.get(t, t)] for t in request.texts])
     hit_record = _record_hits(session, request, [t for t in unique if sent.get(t, t) in hits])
     return EmbedResult(
         vectors=np.vstack(rows).astype(np.float32, copy=False), texts=list(request.texts), model=request.model,
         dimensions=request.dimensions, records=outcome.records, hit_record=hit_record,
         elapsed=time.perf_counter() - started, truncated=truncated, peak_concurrency=outcome.peak_concurrency,
-        session=session,
+        session=session, pool=request.pool,
     )
 
 
@@ -259,30 +259,28 @@ def _embed_batch(session, client, request: EmbedRequest, batch: Batch):
     with session.api_errors(request.model):
         # The SDK's own POST (auth, retries, errors) without its per-item input transform and pydantic
         # objects: thousands of texts go out as they are, thousands of vectors straight into numpy.
-        response = json.loads(client.post("/embeddings", body=params, cast_to=bytes))
-    vectors = _decode(response["data"])
-    vector_cache(session).put_many(request.model, request.dimensions, batch.texts, vectors)
-    if response.get("usage"):
-        usage, estimated = Usage.from_embeddings(response["usage"]), False
-    else:  # a compatible server that does not say: count them ourselves
+        raw = client.post("/embeddings", body=params, cast_to=bytes)
+    response = _json_answer(raw)
+    usage = Usage.from_embeddings(response["usage"]) if isinstance(response.get("usage"), dict) else None
+    estimated = usage is None
+    if usage is None:  # a compatible server that does not say, or says nonsense: count them ourselves
         counts, exact = count_tokens(batch.texts, request.model)
-        usage, estimated = Usage(input_tokens=sum(counts)), not exact
-    record = call.record(response.get("model") or request.model, usage, estimated=estimated)
+        usage, estimated = Usage(input_tokens=sum(counts)), True
+    model = response.get("model") if isinstance(response.get("model"), str) else request.model
+    record = call.record(model or request.model, usage, estimated=estimated)  # paid, whatever came back
+    vectors = checked_vectors(response, len(batch.texts), pool=request.pool)
+    vector_cache(session).put_many(request.model, request.dimensions, batch.texts, vectors)
     return vectors, record
 
 
-def _decode(data: list[dict]) -> list:
-    """Base64 float32 (what we ask for) or plain floats (what some compatible servers send anyway)."""
-    import numpy as np
-
-    rows = []
-    for item in sorted(data, key=lambda d: d["index"]):
-        value = item["embedding"]
-        if isinstance(value, str):
-            rows.append(np.frombuffer(binascii.a2b_base64(value), dtype="<f4"))
-        else:
-            rows.append(np.asarray(value, dtype=np.float32))
-    return rows
+def _json_answer(raw: bytes) -> dict:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise CallFailed(f"The server's embeddings answer is not a JSON object ({raw[:60]!r}…); nothing was kept.")
+    return answer
 
 
 def _record_hits(session, request: EmbedRequest, texts: list[str]):

@@ -19,6 +19,8 @@ class EmbedMagics(Magics):
                    "or a DataFrame column (df.text or df['text']).")
     @argument("--truncate", action="store_true", help="Cut inputs over the model's token limit to fit.")
     @argument("--concurrency", type=int, help="Most requests in flight at once (default 8).")
+    @argument("--pool", choices=("mean",),
+              help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
     @argument("-o", "--output", metavar="NAME", help="Also bind the result to this variable.")
     @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
     @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
@@ -37,7 +39,8 @@ class EmbedMagics(Magics):
         texts = as_texts(inputs, what)
         progress = None if args.quiet or is_terminal(self.shell) else _progress()
         result = embed(texts, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
-                                 concurrency=args.concurrency, progress=progress, cache=not args.no_cache)
+                                 concurrency=args.concurrency, progress=progress, cache=not args.no_cache,
+                       pool=args.pool)
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 

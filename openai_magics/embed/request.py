@@ -63,6 +63,7 @@ class EmbedRequest:
     truncate: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
     cache: bool = True  # False: --no-cache, ask the API for every text
+    pool: str | None = None  # "mean": average a server's per-token vectors into one per text
 
     def __post_init__(self) -> None:
         self.validate()
@@ -73,6 +74,8 @@ class EmbedRequest:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise UsageError(f"--{name} must be a positive whole number, not {value!r}.")
+        if self.pool not in (None, "mean"):
+            raise UsageError(f"--pool takes mean, not {self.pool!r}.")
         if self.dimensions is None:
             return
         if not embedding_limits(self.model).dimensions_param:

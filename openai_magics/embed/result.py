@@ -27,6 +27,7 @@ class EmbedResult:
     truncated: list[int] = field(default_factory=list)        # indices of inputs cut to fit
     peak_concurrency: int = 0
     session: object = None
+    pool: str | None = None             # "mean": token vectors averaged (a server that does not pool)
 
     # -- numbers --
     @property
@@ -87,7 +88,7 @@ class EmbedResult:
                 raise UsageError("This result has no session to embed the query with: pass vectors instead.")
             from openai_magics.embed.facade import embed
 
-            return embed(query, model=self.model, dimensions=self.dimensions, session=self.session).vectors
+            return embed(query, model=self.model, dimensions=self.dimensions, session=self.session, pool=self.pool).vectors
         return np.atleast_2d(np.asarray(query, dtype=np.float32))
 
     def similarity(self, other=None):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from openai_magics.offline import quirks as quirk_hooks
 from openai_magics.offline.api import chat, embeddings
 from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.errors import RequestError
@@ -71,8 +72,11 @@ def find_openapi_document() -> Path | None:
 class OfflineServer:
     """Start with `start()` (or as a context manager); `base_url` is what the SDK needs."""
 
-    def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0):
+    def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
+                 quirks=()):
         self.openapi = Path(openapi) if openapi else None
+        self.default_quirks = quirk_hooks.expand(quirks)
+        self.quirks = self.default_quirks  # behave like a real compatible server (see offline/quirks.py)
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
         self.stream_usage = True        # False: behave like the many compatible servers that never send it
@@ -136,7 +140,13 @@ class OfflineServer:
         self.faults.clear()
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
+        self.quirks = self.default_quirks
         self.clear_log()
+
+    def behave_like(self, *names: str) -> frozenset[str]:
+        """Take on these quirks or profiles (until `reset()`), e.g. `behave_like("llama.cpp")`."""
+        self.quirks = quirk_hooks.expand(names)
+        return self.quirks
 
     def __repr__(self) -> str:
         state = self.base_url if self.running else "stopped"
@@ -153,7 +163,8 @@ def _make_handler(server: OfflineServer):
         def do_GET(self):
             self._log(None)
             if self.path.rstrip("/") == "/v1/models":
-                return self._json(200, {"object": "list", "data": [_model(m) for m in MODELS]})
+                served = quirk_hooks.served_models(server.quirks, MODELS)
+                return self._json(200, {"object": "list", "data": [_model(m) for m in served]})
             if self.path.startswith("/v1/models/"):
                 return self._json(200, _model(self.path.rsplit("/", 1)[1]))
             self._json(404, {"error": {"message": f"Unknown path {self.path}", "type": "invalid_request_error",
@@ -181,10 +192,14 @@ def _make_handler(server: OfflineServer):
             fault = server.faults.take(self.path, bool(body.get("stream")))
             if fault and fault.status:
                 return self._fault(fault, entry)
+            refused = quirk_hooks.refusal(server.quirks, self.path, body)
+            if refused:
+                return self._json(*refused, entry)
             if not server.stream_usage:
                 body = {**body, "stream_options": None}
+            asked = quirk_hooks.before(server.quirks, self.path, body)
             try:
-                result = handler(server.state, body)
+                result = quirk_hooks.after(server.quirks, self.path, asked, handler(server.state, asked))
             except RequestError as e:
                 return self._error(400, str(e), code=e.code, param=e.param, entry=entry)
             if isinstance(result, dict):
@@ -232,6 +247,7 @@ def _make_handler(server: OfflineServer):
             entry.status = 200
             self.end_headers()
             try:
+                n = -1
                 for n, event in enumerate(events):
                     if cut_after is not None and n >= cut_after:
                         self.close_connection = True
@@ -239,7 +255,8 @@ def _make_handler(server: OfflineServer):
                     if server.chunk_delay:
                         time.sleep(server.chunk_delay)
                     self._chunk(_sse(event))
-                self._chunk(b"data: [DONE]\n\n")
+                if n >= 0:  # an empty stream ends without [DONE], as llama.cpp's does
+                    self._chunk(b"data: [DONE]\n\n")
                 self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client went away (an interrupted cell)

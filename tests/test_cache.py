@@ -1,4 +1,5 @@
 """The response cache and replay mode (issue 7, SPEC §7): re-running a notebook is free and offline-able."""
+import html
 import sqlite3
 import subprocess
 import sys
@@ -16,11 +17,11 @@ CELL = "%%chat --no-stream\nName three rivers of Europe."
 
 def answer_of(ran) -> str:
     """The shown answer without its usage line (the one part that differs between a call and a hit)."""
-    return ran.outputs[-1]["text/markdown"].rsplit("<sub>", 1)[0]
+    return ran.outputs[-1]["text/markdown"].rsplit("<sub", 1)[0]
 
 
 def usage_of(ran) -> str:
-    return ran.outputs[-1]["text/markdown"].rsplit("<sub>", 1)[1]
+    return html.unescape(ran.outputs[-1]["text/markdown"].rsplit("<sub", 1)[1])
 
 
 @pytest.fixture

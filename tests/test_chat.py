@@ -18,7 +18,7 @@ def test_streams_into_a_live_view_then_shows_markdown_and_usage(nb, offline):
     stepped_aside = [o for o in ran.outputs if o.get(WIDGET, {}).get("model_id") == ""]
     assert stepped_aside, "when done, the live view's output is replaced by a hidden one"
     assert final["text/markdown"].startswith("### Offline answer")
-    assert "<sub>gpt-4o-mini-2024-07-18 · " in final["text/markdown"]
+    assert '<sub class="mathjax_ignore tex2jax_ignore">gpt-4o-mini-2024-07-18 · ' in final["text/markdown"]
     assert "$e^{i\\pi} + 1 = 0$" in final["text/markdown"]
     assert offline.requests[-1].body["stream"] is True
     assert offline.requests[-1].body["stream_options"] == {"include_usage": True}

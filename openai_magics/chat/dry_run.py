@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from decimal import Decimal
 from openai_magics.core.pricing import format_usd, token_prices
 from openai_magics.core.tokens import TokenCount
 from openai_magics.core.usage import Usage
+from openai_magics.views.markup import usage_sub
 
 DATA_URL = re.compile(r"(data:[\w/+.-]+;base64,)([A-Za-z0-9+/=]{24})[A-Za-z0-9+/=]+")
 ENDPOINTS = {"chat": "/chat/completions", "responses": "/responses"}
@@ -63,7 +63,7 @@ class DryRun:
 
     def _repr_markdown_(self) -> str:
         return (f"**Dry run** · POST `{self.endpoint}`\n\n```json\n{self.shown_body()}\n```\n\n"
-                f"<sub>{html.escape(self.summary)}</sub>")
+                f"{usage_sub(self.summary)}")
 
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(f"Dry run · POST {self.endpoint}\n{self.shown_body()}\n\n{self.summary}")

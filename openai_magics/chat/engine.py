@@ -174,6 +174,8 @@ class _Runner:
         """What a runner adds to the result (a parsed object, tool calls…)."""
 
     def emit(self, text: str) -> None:
+        if self.request.stream:
+            self.call.token_arrived()
         self.pieces.append(text)
         self.view.delta(text, len(self.pieces), self.call.elapsed)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 import json
 
+from openai_magics.views.markup import NO_MATHS, figures
+
 SHORT = 80
 
 
@@ -48,18 +50,22 @@ def call_signature(call) -> str:
     return f"{call.name}({inner})"
 
 
+def _mark(call) -> str:
+    """A word, not an icon: an emoji needs a font that many machines lack."""
+    return "tool error" if call.error else "tool"
+
+
 def tool_call_html(call) -> str:
     """One call, collapsed to a line (name, arguments, result, time); open it for everything."""
-    mark = "⚠" if call.error else "🔧"
-    summary = (f"{mark} <code>{html.escape(_short(call_signature(call)))}</code> → "
-               f"<code>{html.escape(_short(call.result))}</code> · ⏱ {call.seconds * 1000:,.0f} ms")
+    summary = (f"<b>{_mark(call)}</b> <code>{figures(_short(call_signature(call)))}</code> → "
+               f"<code>{figures(_short(call.result))}</code> · {call.seconds * 1000:,.0f} ms")
     try:
         arguments = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
     except ValueError:
         arguments = call.arguments
-    return (f"<details><summary>{summary}</summary>\n<p>round {call.round} · arguments</p>"
-            f"<pre>{html.escape(arguments)}</pre>\n<p>{'raised' if call.error else 'returned'}</p>"
-            f"<pre>{html.escape(call.result)}</pre></details>\n")
+    return (f'<details class="{NO_MATHS}"><summary>{summary}</summary>\n<p>round {call.round} · arguments</p>'
+            f"<pre>{figures(arguments)}</pre>\n<p>{'raised' if call.error else 'returned'}</p>"
+            f"<pre>{figures(call.result)}</pre></details>\n")
 
 
 def answer_markdown(result) -> str:
@@ -75,7 +81,7 @@ def answer_markdown(result) -> str:
 
 def answer_text(result) -> str:
     """The same for a terminal."""
-    lines = [f"{'⚠' if c.error else '🔧'} {call_signature(c)} → {_short(c.result)} (⏱ {c.seconds * 1000:,.0f} ms)"
+    lines = [f"{_mark(c)}: {call_signature(c)} → {_short(c.result)} ({c.seconds * 1000:,.0f} ms)"
              for c in result.tool_calls]
     if result.refusal:
         lines.append(f"Refused: {result.refusal}")

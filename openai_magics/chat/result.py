@@ -5,7 +5,10 @@ import html
 from dataclasses import dataclass, field
 
 from openai_magics.core.ledger import UsageRecord
+from openai_magics.views.markup import usage_sub
 from openai_magics.views.usage_line import usage_line
+
+PREVIEW_CHARS = 200  # the plain-text fallback beside the Markdown: a preview, not a second copy
 
 
 @dataclass
@@ -47,9 +50,14 @@ class ChatResult:
         notes = "".join(f"**{html.escape(n)}**\n\n" for n in self.notes)
         from openai_magics.chat.render import answer_markdown
 
-        return f"{notes}{answer_markdown(self)}\n\n<sub>{html.escape(self.usage_line)}</sub>"
+        return f"{notes}{answer_markdown(self)}\n\n{usage_sub(self.usage_line)}"
 
     def _repr_pretty_(self, p, cycle) -> None:
+        """All of a plain-text answer; beside Markdown, which frontends prefer, only its start."""
         from openai_magics.chat.render import answer_text
 
-        p.text("\n".join([*self.notes, answer_text(self), "", self.usage_line]))
+        text = answer_text(self)
+        if self.format != "text" and len(text) > PREVIEW_CHARS:
+            cut = text[:PREVIEW_CHARS].rsplit(" ", 1)[0]
+            text = f"{cut} … ({len(text) - len(cut):,} more characters: print() it for all)"
+        p.text("\n".join([*self.notes, text, "", self.usage_line]))

@@ -17,6 +17,7 @@ class UsageRecord:
     usage: Usage = field(default_factory=Usage)
     cost: Decimal | None = None     # None: price unknown
     latency: float = 0.0
+    first_token: float | None = None  # seconds until the first piece of a streamed answer
     cell: int | None = None         # execution count
     cell_id: str | None = None      # the frontend's cell id, when it sends one
     cache_hit: bool = False
@@ -41,7 +42,7 @@ class UsageRecord:
 
 
 COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
-           "images", "audio_seconds", "characters", "cost", "latency", "cache_hit", "saved", "estimated",
+           "images", "audio_seconds", "characters", "cost", "latency", "first_token", "cache_hit", "saved", "estimated",
            "interrupted", "batch", "cell_id", "time"]
 
 

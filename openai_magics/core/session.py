@@ -27,17 +27,24 @@ class Call:
         self.cell, self.cell_id = current_cell()
         self.trace = session.http.begin()
         self.started = time.perf_counter()
+        self.first_token: float | None = None
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    def token_arrived(self) -> None:
+        """The first piece of a streamed answer: the wait users feel most."""
+        if self.first_token is None:
+            self.first_token = self.elapsed
 
     def record(self, model: str, usage: Usage, *, estimated: bool = False, interrupted: bool = False,
                cache_hit: bool = False, batch: bool = False, latency: float | None = None) -> UsageRecord:
         cost = token_cost(model, usage, batch=batch)
         record = UsageRecord(
             magic=self.magic, model=model, usage=usage, latency=self.elapsed if latency is None else latency,
-            cell=self.cell, cell_id=self.cell_id, estimated=estimated, interrupted=interrupted, batch=batch,
+            cell=self.cell, cell_id=self.cell_id, first_token=None if cache_hit else self.first_token,
+            estimated=estimated, interrupted=interrupted, batch=batch,
             cache_hit=cache_hit, cost=Decimal(0) if cache_hit else cost, saved=cost if cache_hit else None,
         )
         return self.session.ledger.add(record)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import csv
-import html
+import re
 from decimal import Decimal
 
 from openai_magics.core.ledger import Ledger, UsageRecord
 from openai_magics.core.pricing import format_usd
+from openai_magics.views.markup import NO_MATHS, figures
 
 NUMBERS = ("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens", "images", "audio_seconds",
            "characters")
@@ -14,6 +15,17 @@ HEADERS = {"cell": "cell", "magic": "magic", "model": "model", "calls": "calls",
            "cached_tokens": "cached", "output_tokens": "out", "reasoning_tokens": "reasoning", "images": "images",
            "audio_seconds": "audio s", "characters": "chars", "cost": "USD", "cumulative": "cumulative",
            "latency": "latency", "cache_hit": "cache"}
+TEXT_COLUMNS = {"cell", "magic", "model", "cache_hit"}  # left-aligned; every other column is a figure
+SHOWN_ROWS = 200   # past this many rows the table shows its first and last HEAD_TAIL rows
+HEAD_TAIL = 50
+CHART_POINTS = 120  # the cumulative chart samples at most this many calls: its size does not grow with the ledger
+# The notebook's own table style wraps cells at any hyphen and spreads columns evenly (`table-layout: fixed`);
+# the selectors are specific enough to win over it.
+STYLE = ("<style>div.oaim-usage-view table.oaim-usage{table-layout:auto;margin:0 0 .5em 0}"
+         "div.oaim-usage-view table.oaim-usage th,div.oaim-usage-view table.oaim-usage td"
+         "{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums;padding:.25em .6em}"
+         "div.oaim-usage-view table.oaim-usage .t{text-align:left}"
+         "div.oaim-usage-view{overflow-x:auto}</style>")
 
 
 class UsageTable:
@@ -24,15 +36,18 @@ class UsageTable:
 
     @staticmethod
     def _group(records: list[UsageRecord], by: str) -> list[dict]:
+        """One pass over the records: each row's cells are an ordered set, so grouping stays linear."""
         groups: dict = {}
         for i, r in enumerate(records):
             key = i if by == "call" else (r.cell_id or r.cell) if by == "cell" else getattr(r, by)
-            row = groups.setdefault(key, {"cell": [], "magic": r.magic, "model": r.model, "calls": 0,
-                                          **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
-                                          "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0)})
+            row = groups.get(key)
+            if row is None:
+                row = groups[key] = {"cells": {}, "magic": r.magic, "model": r.model, "calls": 0,
+                                     **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
+                                     "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0)}
             row["calls"] += 1
-            if r.cell is not None and r.cell not in row["cell"]:
-                row["cell"].append(r.cell)
+            if r.cell is not None:
+                row["cells"][r.cell] = None
             for n in NUMBERS:
                 row[n] += getattr(r.usage, n)
             row["latency"] += r.latency
@@ -45,6 +60,7 @@ class UsageTable:
                 row["cost"] += r.cost
         rows, running = list(groups.values()), Decimal(0)
         for row in rows:
+            row["cell"] = list(row.pop("cells"))
             running += row["cost"]
             row["cumulative"] = running
         return rows
@@ -81,43 +97,108 @@ class UsageTable:
     def saved(self) -> Decimal:
         return sum((row["saved"] for row in self.rows), Decimal(0))
 
+    @property
+    def unknown_calls(self) -> int:
+        return sum(1 for r in self.records if r.cost is None)
+
     def summary(self) -> str:
-        unknown = sum(1 for r in self.records if r.cost is None)
-        text = f"{len(self.records)} calls · {format_usd(self.total)}"
-        if unknown:
-            text += f" · {unknown} at unknown prices"
+        text = f"{len(self.records):,} calls · {format_usd(self.total)}"
+        if self.unknown_calls:
+            text += f" · {self.unknown_calls:,} at unknown prices"
         if self.saved:
             text += f" · {format_usd(self.saved)} saved by the cache"
         return text
 
+    def _shown(self) -> tuple[list[dict], list[dict]]:
+        """The rows shown before and after the gap: all of them, or the first and last HEAD_TAIL."""
+        if len(self.rows) <= SHOWN_ROWS:
+            return self.rows, []
+        return self.rows[:HEAD_TAIL], self.rows[-HEAD_TAIL:]
+
+    @property
+    def _gap(self) -> str:
+        hidden = len(self.rows) - 2 * HEAD_TAIL
+        return (f"… {hidden:,} more rows not shown: `%openai usage -o t` then `t.to_pandas()`, "
+                f"or `--csv PATH`, for all {len(self.rows):,}")
+
     def _repr_html_(self) -> str:
         cols = self.columns
-        head = "".join(f"<th>{HEADERS.get(c, c)}</th>" for c in cols)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(self._cell(r, c))}</td>" for c in cols) + "</tr>"
-                       for r in self.rows)
-        return (f'<table class="oaim-usage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-                f"<p><b>Total:</b> {html.escape(self.summary())}</p>{self._cumulative_svg()}")
+        aligned = {c: ' class="t"' if c in TEXT_COLUMNS else "" for c in cols}
+        head = "".join(f"<th{aligned[c]}>{HEADERS.get(c, c)}</th>" for c in cols)
 
-    def _cumulative_svg(self, width: int = 320, height: int = 60) -> str:
-        """The running total as a small step chart: where the money went, at a glance."""
-        totals = [float(r["cumulative"]) for r in self.rows]
-        if len(totals) < 2 or not totals[-1]:
-            return ""
-        step = width / len(totals)
-        points = ["0,%d" % height]
-        for i, total in enumerate(totals):
-            y = height - total / totals[-1] * (height - 4)
-            points += [f"{i * step:.1f},{y:.1f}", f"{(i + 1) * step:.1f},{y:.1f}"]
-        label = html.escape(f"cumulative cost, {format_usd(self.total)} after {len(totals)} rows")
-        return (f'<svg class="oaim-usage-cumulative" width="{width}" height="{height}" role="img" '
-                f'aria-label="{label}"><title>{label}</title><polyline fill="none" stroke="currentColor" '
-                f'stroke-width="1.5" points="{" ".join(points)}"/></svg>')
+        def body(rows):
+            return "".join("<tr>" + "".join(f"<td{aligned[c]}>{figures(self._cell(r, c))}</td>" for c in cols)
+                           + "</tr>" for r in rows)
+
+        before, after = self._shown()
+        gap = re.sub(r"`([^`]+)`", r"<code>\1</code>", figures(self._gap))
+        gap = f'<tr><td class="t" colspan="{len(cols)}">{gap}</td></tr>' if after else ""
+        return (f'<div class="oaim-usage-view {NO_MATHS}">{STYLE}<table class="oaim-usage"><thead><tr>{head}</tr>'
+                f"</thead><tbody>{body(before)}{gap}{body(after)}</tbody></table>"
+                f"<p><b>Total:</b> {figures(self.summary())}</p>{self._chart()}</div>")
+
+    def _cumulative_points(self) -> list[tuple[int, float]]:
+        """(call number, running total) at up to CHART_POINTS calls of known price, the last one included."""
+        known = [r for r in self.records if r.cost is not None]
+        running, totals = 0.0, []
+        for r in known:
+            running += float(r.cost)
+            totals.append(running)
+        if not totals:
+            return []
+        step = max(1, len(totals) // CHART_POINTS)
+        picked = list(range(0, len(totals), step))
+        if picked[-1] != len(totals) - 1:
+            picked.append(len(totals) - 1)
+        return [(i + 1, totals[i]) for i in picked]
+
+    def _chart(self, width: int = 420, height: int = 150) -> str:
+        """The running total of calls of known price: calls on x, cumulative USD on y, the last value labelled."""
+        points = self._cumulative_points()
+        unknown = self.unknown_calls
+        left_out = (f"{unknown:,} call{'s' * (unknown != 1)} at unknown prices left out of the chart."
+                    if unknown else "")
+        if len(points) < 2 or not points[-1][1]:
+            return f'<p class="oaim-usage-note">{figures(left_out)}</p>' if left_out else ""
+        left, right, top, bottom = 64, 76, 10, 34
+        plot_w, plot_h = width - left - right, height - top - bottom
+        calls, peak = points[-1][0], points[-1][1]
+
+        def x(n: int) -> float:
+            return left + (n - 1) / max(calls - 1, 1) * plot_w
+
+        def y(v: float) -> float:
+            return top + plot_h - v / peak * plot_h
+
+        line = " ".join(f"{x(n):.1f},{y(v):.1f}" for n, v in points)
+        last = format_usd(peak)
+        x_axis, y_axis = top + plot_h, left
+        label = f"cumulative cost: {last} after {calls:,} calls of known price"
+        svg = (f'<svg class="oaim-usage-cumulative" width="{width}" height="{height}" role="img" '
+               f'aria-label="{figures(label)}" font-size="11" fill="currentColor">'
+               f"<title>{figures(label)}</title>"
+               f'<g stroke="currentColor" stroke-opacity="0.5"><line x1="{y_axis}" y1="{top}" x2="{y_axis}" '
+               f'y2="{x_axis}"/><line x1="{y_axis}" y1="{x_axis}" x2="{left + plot_w}" y2="{x_axis}"/></g>'
+               f'<text x="{y_axis - 4}" y="{x_axis}" text-anchor="end">{figures(format_usd(0))}</text>'
+               f'<text x="{y_axis - 4}" y="{top + 8}" text-anchor="end">{figures(last)}</text>'
+               f'<text x="{y_axis}" y="{x_axis + 13}" text-anchor="middle">1</text>'
+               f'<text x="{left + plot_w}" y="{x_axis + 13}" text-anchor="middle">{calls:,}</text>'
+               f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle">calls</text>'
+               f'<text x="{y_axis - 4}" y="{top + plot_h / 2 + 4}" text-anchor="end">USD</text>'
+               f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
+               f'<circle cx="{x(calls):.1f}" cy="{y(peak):.1f}" r="2.5"/>'
+               f'<text x="{x(calls) + 6:.1f}" y="{y(peak) + 4:.1f}">{figures(last)}</text></svg>')
+        note = f'<p class="oaim-usage-note">{figures(left_out)}</p>' if left_out else ""
+        return svg + note
 
     def _repr_pretty_(self, p, cycle) -> None:
         cols = self.columns
-        cells = [[HEADERS.get(c, c) for c in cols]] + [[self._cell(r, c) for c in cols] for r in self.rows]
+        before, after = self._shown()
+        cells = [[HEADERS.get(c, c) for c in cols]] + [[self._cell(r, c) for c in cols] for r in before + after]
         widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
         lines = ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+        if after:
+            lines.insert(1 + len(before), self._gap)
         p.text("\n".join(lines + [f"Total: {self.summary()}"]))
 
     def to_csv(self, path: str) -> None:

@@ -1,0 +1,18 @@
+"""HTML and Markdown pieces every view shares: figures that no maths typesetter may touch."""
+from __future__ import annotations
+
+import html
+
+# MathJax 3/4 (JupyterLab, Notebook 7) skips elements of class mathjax_ignore, MathJax 2 (nbviewer) tex2jax_ignore:
+# without them, the text between two dollar amounts is typeset as maths.
+NO_MATHS = "mathjax_ignore tex2jax_ignore"
+
+
+def figures(text: str) -> str:
+    """Text for HTML or Markdown: escaped, each `$` an entity, so Markdown's maths pass never pairs them."""
+    return html.escape(text).replace("$", "&#36;")
+
+
+def usage_sub(text: str) -> str:
+    """The small line under a result (model, tokens, dollars, time)."""
+    return f'<sub class="{NO_MATHS}">{figures(text)}</sub>'

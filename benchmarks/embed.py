@@ -119,7 +119,7 @@ def compare(server: Server, texts: list[str], dimensions: int | None, repeat: in
         for d in sdk.embeddings.create(model=MODEL, input=texts[i:i + 2048], **extra).data]))
 
     session = Session()
-    session.configure(base_url=server.base_url, api_key=Secret("sk-offline", "benchmark"))
+    session.configure(base_url=server.base_url, api_key=Secret("sk-offline", "benchmark"), bills="openai")
 
     def ours():
         session.part(VectorCache).clear()  # each run starts cold

@@ -12,7 +12,7 @@ from openai_magics.core.config import Config, Secret
 from openai_magics.core.errors import UsageError, api_errors
 from openai_magics.core.http import HttpWatcher, no_regeneration
 from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import format_usd, token_cost, token_prices
+from openai_magics.core.pricing import TokenPrices, batch_cost, format_usd, token_prices
 from openai_magics.core.usage import Usage
 from openai_magics.core.cell import current_cell
 
@@ -40,7 +40,7 @@ class Call:
 
     def record(self, model: str, usage: Usage, *, estimated: bool = False, interrupted: bool = False,
                cache_hit: bool = False, batch: bool = False, latency: float | None = None) -> UsageRecord:
-        cost = token_cost(model, usage, batch=batch)
+        cost = self.session.cost_of(model, usage, batch=batch)
         record = UsageRecord(
             magic=self.magic, model=model, usage=usage, latency=self.elapsed if latency is None else latency,
             cell=self.cell, cell_id=self.cell_id, first_token=None if cache_hit else self.first_token,
@@ -60,6 +60,7 @@ class Session:
         self.cache_from_env = True    # OPENAI_MAGICS_CACHE / _REPLAY still to be read on first use
         self.offline_server = None    # the bundled server, when `%openai offline` started one
         self.last_result = None
+        self.prices: dict[str, TokenPrices] = {}  # set by `%openai price MODEL IN OUT`, first in line
         self._client = None
         self._parts: dict[type, object] = {}
         self._parts_lock = threading.Lock()
@@ -133,11 +134,25 @@ class Session:
         return requested or self.config.models[kind]
 
     # -- money --
+    def prices_for(self, model: str) -> TokenPrices | None:
+        """The prices a call to `model` is charged at here: the user's, else OpenAI's where the endpoint
+        bills like OpenAI, else None (unknown: a local server's model echoing an OpenAI name costs nothing
+        OpenAI's table says)."""
+        if model in self.prices:
+            return self.prices[model]
+        return token_prices(model) if self.config.bills_like_openai else None
+
+    def cost_of(self, model: str, usage: Usage, batch: bool = False):
+        prices = self.prices_for(model)
+        if prices is None:
+            return None
+        return batch_cost(prices.cost(usage)) if batch else prices.cost(usage)
+
     def check_budget(self, model: str, input_tokens: int, max_output: int) -> None:
         """Refuse, before sending, a call whose worst case would take spending over the budget."""
         if self.budget is None:
             return
-        prices = token_prices(model)
+        prices = self.prices_for(model)
         if prices is None:
             raise UsageError(f"A budget of {format_usd(self.budget)} is set and the price of {model} is "
                                  "unknown, so this call's cost cannot be bounded. Turn it off with "

@@ -40,7 +40,7 @@ def _magics_classes():
 
 def load_ipython_extension(ipython) -> None:
     from openai_magics.core.cell import on_pre_run_cell
-    from openai_magics.magics.kit import keep_question_marks
+    from openai_magics.magics.kit import guard_all, keep_question_marks
 
     if on_pre_run_cell not in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.register("pre_run_cell", on_pre_run_cell)
@@ -49,6 +49,7 @@ def load_ipython_extension(ipython) -> None:
 
     for magics_class in _magics_classes():
         instance = magics_class(shell=ipython)
+        guard_all(instance)
         ipython.register_magics(instance)
         if magics_class.class_traits(config=True):
             ipython.configurables.append(instance)  # so that %config OpenAIMagics.… reaches it

@@ -13,7 +13,18 @@ DEFAULT_MODELS = {
     "speech": "gpt-4o-mini-tts",
 }
 OPENAI_HOST = "api.openai.com"
-BILLS_ENV = "OPENAI_MAGICS_BILLS"  # "openai": the endpoint (a proxy or gateway) bills like OpenAI
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+def _host(url: str) -> tuple[str, str]:
+    """(host, scheme) of a URL, lower case; ("", "") when it cannot be read."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower(), parts.scheme.lower()
+    except ValueError:
+        return "", ""
 
 
 class Secret:
@@ -32,6 +43,10 @@ class Secret:
         tail = self._value[-4:] if len(self._value) >= 20 else ""
         return f"…{tail} (from {self.source})" if tail else f"set (from {self.source})"
 
+    def redact(self, text: str) -> str:
+        """`text` with every occurrence of the key replaced."""
+        return text.replace(self._value, "sk-…(redacted)") if self._value else text
+
     def __repr__(self) -> str:
         return f"<Secret {self.masked}>"
 
@@ -44,17 +59,18 @@ class Secret:
 @dataclass
 class Config:
     models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
-    api_key: Secret | None = field(default=None, repr=False)
+    api_key: Secret | None = field(default=None, repr=False)       # OpenAI's key: sent to OpenAI or Azure only
+    endpoint_key: Secret | None = field(default=None, repr=False)  # the key given for `base_url`, if any
     base_url: str | None = None
     organization: str | None = None
     project: str | None = None
     api: str = "auto"                # auto | chat | responses
-    timeout: float = 120.0
+    timeout: float = 60.0            # seconds to wait for an answer to start, and the longest silence in a stream
+    connect_timeout: float = 10.0
     max_retries: int = 4
     max_tokens: int | None = None    # a default cap for chat answers
     tool_rounds: int = 8
     offline: bool = False
-    bills: str | None = None         # "openai": a compatible endpoint that bills like OpenAI (a proxy to it)
 
     @classmethod
     def from_env(cls, environ=None) -> "Config":
@@ -67,26 +83,29 @@ class Config:
         if env.get("OPENAI_API_KEY"):
             config.api_key = Secret(env["OPENAI_API_KEY"], "OPENAI_API_KEY")
         config.base_url = env.get("OPENAI_BASE_URL") or None
+        if config.base_url and config.api_key:  # both set together: the SDK's convention for that endpoint
+            config.endpoint_key = config.api_key
         config.organization = env.get("OPENAI_ORG_ID") or None
         config.project = env.get("OPENAI_PROJECT_ID") or None
-        config.bills = env.get(BILLS_ENV) or None
         return config
 
     @property
     def is_openai(self) -> bool:
-        """True on OpenAI's own endpoint (no base URL, or api.openai.com)."""
-        return not self.base_url or OPENAI_HOST in self.base_url
-
-    @property
-    def bills_like_openai(self) -> bool:
-        """OpenAI's prices apply: its own endpoint, the offline server (it teaches costs), or an endpoint
-        the user said bills like OpenAI. Anywhere else a price is unknown until the user sets one."""
-        return self.is_openai or self.offline or self.bills == "openai"
+        """True on OpenAI's own endpoint (no base URL, or https://api.openai.com)."""
+        return not self.base_url or _host(self.base_url) == (OPENAI_HOST, "https")
 
     @property
     def is_azure(self) -> bool:
-        return bool(self.base_url) and ".openai.azure.com" in self.base_url
+        host, scheme = _host(self.base_url) if self.base_url else ("", "")
+        return scheme == "https" and host.endswith(AZURE_HOSTS)
+
+    def key_to_send(self) -> Secret | None:
+        """The key this endpoint may see: OpenAI's own key goes to OpenAI (or Azure) only; any other server
+        gets the key given for it, or none."""
+        if self.is_openai or self.is_azure:
+            return self.api_key
+        return self.endpoint_key
 
     def as_dict(self) -> dict:
-        """Everything but the key."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
+        """Everything but the keys."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_key")}

@@ -5,12 +5,13 @@ from contextlib import contextmanager
 
 from IPython.core.error import UsageError
 
+from openai_magics.core.http import NoAnswer, page_summary
 from openai_magics.core.models import model_info
 
 
 # Bad input and refused budgets raise IPython's own UsageError: IPython shows exactly that class as one
 # line with no traceback (a subclass would get a traceback).
-__all__ = ["UsageError", "CallFailed", "explain", "api_errors", "missing_feature"]
+__all__ = ["UsageError", "CallFailed", "explain", "api_errors", "missing_feature", "boundary", "unexpected"]
 
 
 class CallFailed(Exception):
@@ -25,7 +26,7 @@ class CallFailed(Exception):
 
 
 def _retries(trace) -> str:
-    n = trace.retries if trace else 0
+    n = trace.retries if trace else 0  # as the SDK numbered its attempts: max_retries at most
     return f" (retried {n} time{'s' * (n != 1)} with backoff)" if n else ""
 
 
@@ -60,11 +61,21 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = f"The server failed ({status}){_retries(trace)}: {body_message} Try again in a moment."
     elif isinstance(exc, openai.APIStatusError):
         text = f"The request was refused ({status}): {body_message}"
+    elif isinstance(exc, NoAnswer):
+        text = (f"No answer from {base_url or 'the API'} within {exc.seconds:g} s: the server took the request "
+                "and said nothing (not retried). Check that it is up, or wait longer with "
+                f"`%config OpenAIMagics.timeout = {max(120, int(exc.seconds * 4))}`.")
     elif isinstance(exc, openai.APITimeoutError):
-        text = f"The request timed out{_retries(trace)}. Re-run, or raise the timeout with `%config OpenAIMagics.timeout = 300`."
+        text = (f"The request timed out{_retries(trace)}. Re-run, or raise the timeout with "
+                "`%config OpenAIMagics.timeout = 300`.")
     elif isinstance(exc, openai.APIConnectionError):
         text = (f"Could not reach {base_url or 'the API'}{_retries(trace)}. "
                 "Check the endpoint (`%openai endpoint`) and the network, or run `%openai offline`.")
+    elif isinstance(exc, openai.APIResponseValidationError):
+        text = (f"{base_url or 'The server'} answered in a shape this client cannot read ({exc}). "
+                "Is the endpoint really OpenAI-compatible? `%openai endpoint` shows where calls go.")
+    elif isinstance(exc, openai.APIError):  # an error event inside a stream
+        text = f"The server sent an error instead of an answer: {body_message} Try again in a moment."
     else:
         text = f"{type(exc).__name__}: {exc}"
     return CallFailed(text, status=status, code=code)
@@ -77,6 +88,10 @@ def _full_message(exc: Exception) -> str:
         message = body.get("message") or error.get("message") or body.get("detail")
         if message:
             return str(message)
+    response = getattr(exc, "response", None)
+    kind = response.headers.get("content-type", "") if response is not None else ""
+    if "html" in kind or isinstance(body, str) and "<html" in body[:500].lower():
+        return f"an HTML page, {page_summary(body if isinstance(body, str) else '')}"
     return str(getattr(exc, "message", "") or exc)
 
 
@@ -128,3 +143,63 @@ def api_errors(session, model: str | None = None):
     except openai.OpenAIError as exc:
         failed = explain(exc, model=model, trace=session.http.trace, base_url=session.base_url)
         raise CallFailed(session.redact(str(failed)), failed.status, failed.code) from None
+
+
+@contextmanager
+def boundary(session_of):
+    """The one error boundary around everything a magic or facade does: whatever goes wrong shows as one
+    line (IPython's UsageError or our CallFailed), with no key in it and no traceback whose frames could
+    show one, even under `%xmode Verbose`. An interrupt stays an interrupt.
+
+    `session_of` gives the session."""
+    session_of().http.forget()
+    failed = None
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: B036 - turned into one line below
+        failed = _one_line(exc, session_of())
+    if failed is not None:
+        raise failed  # outside the except: the original, and its frames, are not even its context
+
+
+def _one_line(exc: BaseException, session) -> Exception:
+    """The one-line error for `exc`, redacted."""
+    import sys
+
+    redact = session.redact if session is not None else (lambda text: text)
+    openai = sys.modules.get("openai")
+    if isinstance(exc, UsageError):
+        return UsageError(redact(str(exc)))
+    if isinstance(exc, CallFailed):
+        return CallFailed(redact(str(exc)), exc.status, exc.code)
+    if openai is not None and isinstance(exc, openai.OpenAIError):
+        failed = explain(exc, trace=session.http.trace if session else None,
+                         base_url=session.base_url if session else None)
+        return CallFailed(redact(str(failed)), failed.status, failed.code)
+    trace = session.http.trace if session is not None else None
+    if trace is not None and trace.answered:
+        return CallFailed(redact(unreadable(exc, session.base_url)))
+    return CallFailed(redact(unexpected(exc)))
+
+
+def _detail(exc: BaseException) -> str:
+    try:
+        detail = str(exc)
+    except Exception:  # an exception whose __str__ itself fails
+        detail = ""
+    detail = " ".join(detail.split())[:300]
+    return f"{type(exc).__name__}{': ' + detail if detail else ''}"
+
+
+def unexpected(exc: BaseException) -> str:
+    """What an error nobody planned for says: what it was, that nothing more was sent, where to look."""
+    return (f"Something unexpected failed ({_detail(exc)}). "
+            "Nothing more was sent; what was paid is in `%openai usage`. If it happens again, please report it.")
+
+
+def unreadable(exc: BaseException, base_url: str) -> str:
+    """A server answered (2xx) and its answer broke on reading: say so, not 'could not reach'."""
+    return (f"The answer from {base_url} could not be read ({_detail(exc)}). Is it an OpenAI-compatible API? "
+            "`%openai endpoint` shows where calls go; what was paid is in `%openai usage`.")

@@ -1,9 +1,11 @@
-"""What we watch on the wire: retries per call, rate-limit headers, and quota errors not worth retrying.
+"""What we watch and bound on the wire: retries per call, rate-limit headers, quota errors not worth retrying,
+and how long a silent server is waited for.
 
-The SDK does the retrying (with backoff, honouring Retry-After); an httpx event hook lets us see it.
+The SDK does the retrying (with backoff, honouring Retry-After); httpx event hooks let us see it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -14,13 +16,19 @@ VALIDATION_MARKERS = ("validation error", "extra inputs are not permitted", "ext
 GENERATION_PATHS = ("/chat/completions", "/responses")
 
 
+# What an OpenAI-compatible API may answer with; a 2xx page of anything else is a proxy or a wrong URL.
+NOT_AN_API = ("text/html", "text/plain", "application/xml", "text/xml")
+
+
 @dataclass
 class Trace:
     statuses: list[int] = field(default_factory=list)
+    retries: int = 0  # of the latest request: the SDK numbers each attempt in x-stainless-retry-count
 
     @property
-    def retries(self) -> int:
-        return max(0, len(self.statuses) - 1)
+    def answered(self) -> bool:
+        """The latest response was a success: what goes wrong now is in reading its answer."""
+        return bool(self.statuses) and 200 <= self.statuses[-1] < 300
 
 
 @dataclass
@@ -47,6 +55,16 @@ class HttpWatcher:
     def trace(self) -> Trace | None:
         return getattr(self._local, "trace", None)
 
+    def forget(self) -> None:
+        """This thread has no call under way (a new cell starts: an old trace must not explain its errors)."""
+        self._local.trace = None
+
+    def on_request(self, request) -> None:
+        trace = self.trace
+        attempt = request.headers.get("x-stainless-retry-count", "0")
+        if trace is not None and attempt.isdigit():
+            trace.retries = int(attempt)
+
     def on_response(self, response) -> None:
         trace = self.trace
         if trace is not None:
@@ -56,6 +74,9 @@ class HttpWatcher:
             response.read()
             if not retry_can_help(response.status_code, response.content):
                 response.headers["x-should-retry"] = "false"  # the SDK obeys this header
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if 200 <= response.status_code < 300 and kind in NOT_AN_API:
+            raise _not_an_api(response, kind)
 
     def _read_rate_limits(self, headers) -> None:
         for name in ("limit_requests", "remaining_requests", "limit_tokens", "remaining_tokens"):
@@ -91,22 +112,89 @@ def generation_seconds(base: float, max_output_tokens: int) -> float:
     return base + max_output_tokens / 10
 
 
-def no_regeneration(transport):
-    """`transport`, except that a non-streamed generation that timed out is not sent again: the server may
-    still be writing the first answer (the SDK re-sends timeouts, but passes an OpenAIError through)."""
+def http_client(watcher: HttpWatcher, connect: float, answer: float):
+    """The SDK's httpx client with our hooks, connect and answer timeouts, and a transport that does not
+    retry a server that took the request and never answered (retrying would multiply the wait)."""
     import httpx2
     import openai
+    from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    class NoRegeneration(httpx2.BaseTransport):
-        def handle_request(self, request):
-            try:
-                return transport.handle_request(request)
-            except httpx2.TimeoutException as exc:
-                if is_generation(request):
-                    raise openai.APITimeoutError(request=request) from exc
-                raise
+    transport = _SilenceIsFinal(httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS), answer)
+    return openai.DefaultHttpxClient(
+        transport=transport, timeout=httpx2.Timeout(answer, connect=connect),
+        event_hooks={"request": [watcher.on_request], "response": [watcher.on_response]})
 
-        def close(self) -> None:
-            transport.close()
 
-    return NoRegeneration()
+class NoAnswer(Exception):
+    """Marker base: the server accepted the request and sent nothing back in time (see `_SilenceIsFinal`)."""
+
+
+class _SilenceIsFinal:
+    """Wraps the transport: a read timeout before the answer starts, or any timeout of a non-streamed
+    generation, becomes the SDK's APITimeoutError, which the SDK passes through without retrying."""
+
+    def __init__(self, inner, seconds: float):
+        self.inner, self.seconds = inner, seconds
+
+    def handle_request(self, request):
+        import httpx2
+
+        try:
+            return self.inner.handle_request(request)
+        except httpx2.ReadTimeout:
+            raise _no_answer(request, self.seconds) from None
+        except httpx2.TimeoutException as exc:
+            if is_generation(request):  # the server may still be writing the first answer: not sent again
+                raise _openai().APITimeoutError(request=request) from exc
+            raise
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self):
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.__exit__(*exc)
+
+
+def _no_answer(request, seconds: float):
+    error = _server_silent()(request=request)
+    error.seconds = seconds
+    return error
+
+
+@functools.cache
+def _server_silent() -> type:
+    """The SDK's timeout error, marked as a silent server (made on first use: openai loads lazily)."""
+    import openai
+
+    return type("ServerSilent", (openai.APITimeoutError, NoAnswer), {})
+
+
+def _not_an_api(response, kind: str):
+    """A success that is a web page, not an API answer: the SDK's own validation error (it passes it through
+    without retrying), with what the page says."""
+    import openai
+
+    response.read()
+    response.close()
+    return openai.APIResponseValidationError(
+        response, None, message=f"a {kind} page instead of JSON: {page_summary(response.text)}")
+
+
+def page_summary(text: str, limit: int = 120) -> str:
+    """A web page's title, or the start of its text, on one line."""
+    import re
+
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.S | re.I)
+    plain = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
+    plain = " ".join(plain.split())
+    return f"“{plain[:limit]}{'…' if len(plain) > limit else ''}”" if plain else "an empty page"
+
+
+def _openai():
+    import openai
+
+    return openai

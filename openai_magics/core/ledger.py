@@ -58,6 +58,15 @@ class Ledger:
             self._records.append(record)
         return record
 
+    def replace(self, old: UsageRecord, new: UsageRecord) -> None:
+        """Bring a record up to date in place (a call that paid again since it was first recorded)."""
+        with self._lock:
+            for i, record in enumerate(self._records):
+                if record is old:
+                    self._records[i] = new
+                    return
+            self._records.append(new)
+
     @property
     def records(self) -> list[UsageRecord]:
         with self._lock:

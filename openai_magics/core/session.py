@@ -4,19 +4,23 @@ Everything a magic does goes through here, so it is usable from plain Python wit
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 from openai_magics.core.config import Config, Secret
 from openai_magics.core.errors import UsageError, api_errors
-from openai_magics.core.http import HttpWatcher, no_regeneration
+from openai_magics.core.http import HttpWatcher
 from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import TokenPrices, batch_cost, format_usd, token_prices
+from openai_magics.core.pricing import format_usd, token_cost, token_prices
 from openai_magics.core.usage import Usage
 from openai_magics.core.cell import current_cell
 
 NO_KEY_PLACEHOLDER = "sk-no-key-needed"  # compatible servers (Ollama, vLLM…) want some bearer token
+OFFLINE_KEY = "sk-offline"
+_BEARER = re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]+", re.I)
 
 
 class Call:
@@ -28,6 +32,7 @@ class Call:
         self.trace = session.http.begin()
         self.started = time.perf_counter()
         self.first_token: float | None = None
+        self.recorded: UsageRecord | None = None
 
     @property
     def elapsed(self) -> float:
@@ -40,14 +45,21 @@ class Call:
 
     def record(self, model: str, usage: Usage, *, estimated: bool = False, interrupted: bool = False,
                cache_hit: bool = False, batch: bool = False, latency: float | None = None) -> UsageRecord:
-        cost = self.session.cost_of(model, usage, batch=batch)
+        """The call's ledger record. Recorded again (a tool loop after each paid round), the same record is
+        brought up to date: what was paid is in the ledger whatever fails after it."""
+        cost = token_cost(model, usage, batch=batch)
         record = UsageRecord(
             magic=self.magic, model=model, usage=usage, latency=self.elapsed if latency is None else latency,
             cell=self.cell, cell_id=self.cell_id, first_token=None if cache_hit else self.first_token,
             estimated=estimated, interrupted=interrupted, batch=batch,
             cache_hit=cache_hit, cost=Decimal(0) if cache_hit else cost, saved=cost if cache_hit else None,
         )
-        return self.session.ledger.add(record)
+        if self.recorded is None:
+            self.recorded = self.session.ledger.add(record)
+        else:
+            self.session.ledger.replace(self.recorded, record)
+            self.recorded = record
+        return record
 
 
 class Session:
@@ -60,10 +72,11 @@ class Session:
         self.cache_from_env = True    # OPENAI_MAGICS_CACHE / _REPLAY still to be read on first use
         self.offline_server = None    # the bundled server, when `%openai offline` started one
         self.last_result = None
-        self.prices: dict[str, TokenPrices] = {}  # set by `%openai price MODEL IN OUT`, first in line
         self._client = None
         self._parts: dict[type, object] = {}
         self._parts_lock = threading.Lock()
+        self._budget_lock = threading.Lock()  # one budget for every thread
+        self._held = Decimal(0)               # worst cases of the requests in flight
 
     def part(self, kind: type):
         """The session's one instance of `kind`: the state a capability keeps for the kernel (chat threads,
@@ -88,22 +101,30 @@ class Session:
     def _build_client(self):
         import openai
 
+        from openai_magics.core.http import http_client
+
         config = self.config
-        key = config.api_key.reveal() if config.api_key else None
-        if key is None and config.is_openai:
+        if config.api_key is None and config.is_openai:
             raise UsageError("No API key. Run `%openai key`, set OPENAI_API_KEY, "
                                   "or try everything without one: `%openai offline`.")
-        http_client = openai.DefaultHttpxClient(event_hooks={"response": [self.http.on_response]})
-        http_client._transport = no_regeneration(http_client._transport)
-        common = dict(api_key=key or NO_KEY_PLACEHOLDER, organization=config.organization,
-                      project=config.project, timeout=config.timeout, max_retries=config.max_retries,
-                      http_client=http_client)
+        options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
+                       max_retries=config.max_retries,
+                       http_client=http_client(self.http, config.connect_timeout, config.timeout))
         if config.is_azure:
-            return openai.AzureOpenAI(azure_endpoint=config.base_url, api_version="2024-10-21", **common)
-        return openai.OpenAI(base_url=config.base_url, **common)
+            client = openai.AzureOpenAI(azure_endpoint=config.base_url, api_version="2024-10-21", **options)
+        else:  # the URL always given: the SDK would otherwise read OPENAI_BASE_URL behind our back
+            client = openai.OpenAI(base_url=self.base_url, **options)
+        # Set after construction, straight from the Secret: no frame of ours or the SDK's holds the key in a
+        # local that a verbose traceback could show.
+        if config.key_to_send() is not None:
+            client.api_key = config.key_to_send().reveal()
+        return client
 
     def configure(self, **changes) -> None:
-        """Change endpoint, key, models…; the client is rebuilt on next use."""
+        """Change endpoint, key, models…; the client is rebuilt on next use. A new endpoint forgets the key
+        given for the old one (unless `endpoint_key` comes with it)."""
+        if "base_url" in changes and changes["base_url"] != self.config.base_url:
+            changes.setdefault("endpoint_key", None)
         for name, value in changes.items():
             if not hasattr(self.config, name):
                 raise AttributeError(name)
@@ -120,8 +141,12 @@ class Session:
         return self.config.base_url or "https://api.openai.com/v1"
 
     def redact(self, text: str) -> str:
-        key = self.config.api_key.reveal() if self.config.api_key else None
-        return text.replace(key, "sk-…(redacted)") if key else text
+        """`text` without any key of this session, nor any bearer token a server echoed."""
+        text = _BEARER.sub("Bearer …(redacted)", text)
+        for secret in (self.config.api_key, self.config.endpoint_key):
+            if secret is not None:
+                text = secret.redact(text)
+        return text
 
     # -- calls --
     def begin(self, magic: str) -> Call:
@@ -134,42 +159,48 @@ class Session:
         return requested or self.config.models[kind]
 
     # -- money --
-    def prices_for(self, model: str) -> TokenPrices | None:
-        """The prices a call to `model` is charged at here: the user's, else OpenAI's where the endpoint
-        bills like OpenAI, else None (unknown: a local server's model echoing an OpenAI name costs nothing
-        OpenAI's table says)."""
-        if model in self.prices:
-            return self.prices[model]
-        return token_prices(model) if self.config.bills_like_openai else None
-
-    def cost_of(self, model: str, usage: Usage, batch: bool = False):
-        prices = self.prices_for(model)
-        if prices is None:
-            return None
-        return batch_cost(prices.cost(usage)) if batch else prices.cost(usage)
-
     def check_budget(self, model: str, input_tokens: int, max_output: int) -> None:
         """Refuse, before sending, a call whose worst case would take spending over the budget."""
+        with self.spending(model, input_tokens, max_output):
+            pass
+
+    @contextmanager
+    def spending(self, model: str, input_tokens: int, max_output: int):
+        """Around one request: refuse it when its worst case, on top of what was spent and what requests in
+        flight (in any thread) may still spend, would go over the budget; else hold that worst case until
+        the request is done (and recorded)."""
         if self.budget is None:
+            yield
             return
-        prices = self.prices_for(model)
+        worst = self._worst_case(model, input_tokens, max_output)
+        with self._budget_lock:
+            spent, held = self.ledger.total_cost, self._held
+            if spent + held + worst > self.budget:
+                raise UsageError(
+                    f"Refused before sending: worst case {format_usd(worst)} ({input_tokens:,} tokens in + up "
+                    f"to {max_output:,} out on {model}) would bring spending to {format_usd(spent + held + worst)}, "
+                    f"over the budget of {format_usd(self.budget)} ({format_usd(spent)} spent"
+                    + (f", {format_usd(held)} held by requests in flight" if held else "")
+                    + "). Lower --max-tokens, shorten the prompt, or raise the budget with `%openai budget USD`.")
+            self._held += worst
+        try:
+            yield
+        finally:
+            with self._budget_lock:
+                self._held -= worst
+
+    def _worst_case(self, model: str, input_tokens: int, max_output: int) -> Decimal:
+        prices = token_prices(model)
         if prices is None:
             raise UsageError(f"A budget of {format_usd(self.budget)} is set and the price of {model} is "
                                  "unknown, so this call's cost cannot be bounded. Turn it off with "
                                  "`%openai budget off` to send it anyway.")
-        worst = prices.cost(Usage(input_tokens=input_tokens, output_tokens=max_output))
-        spent = self.ledger.total_cost
-        if spent + worst > self.budget:
-            raise UsageError(
-                f"Refused before sending: worst case {format_usd(worst)} ({input_tokens:,} tokens in + up to "
-                f"{max_output:,} out on {model}) would bring spending to {format_usd(spent + worst)}, over the "
-                f"budget of {format_usd(self.budget)} ({format_usd(spent)} spent). Lower --max-tokens, "
-                "shorten the prompt, or raise the budget with `%openai budget USD`.")
+        return prices.cost(Usage(input_tokens=input_tokens, output_tokens=max_output))
 
     def attach_offline(self, server) -> None:
         """Point the session at a running offline server (anything with `base_url`, `running` and `stop()`)."""
         self.offline_server = server
-        self.configure(base_url=server.base_url, api_key=Secret("sk-offline", "offline server"), offline=True)
+        self.configure(base_url=server.base_url, endpoint_key=Secret(OFFLINE_KEY, "offline server"), offline=True)
 
     def __repr__(self) -> str:
         where = "offline server" if self.config.offline else self.base_url

@@ -256,18 +256,19 @@ def _embed_batch(session, client, request: EmbedRequest, batch: Batch):
     params = {"model": request.model, "input": batch.texts, "encoding_format": "base64"}
     if request.dimensions is not None:
         params["dimensions"] = request.dimensions
-    with session.api_errors(request.model):
-        # The SDK's own POST (auth, retries, errors) without its per-item input transform and pydantic
-        # objects: thousands of texts go out as they are, thousands of vectors straight into numpy.
-        raw = client.post("/embeddings", body=params, cast_to=bytes)
-    response = _json_answer(raw)
-    usage = Usage.from_embeddings(response["usage"]) if isinstance(response.get("usage"), dict) else None
-    estimated = usage is None
-    if usage is None:  # a compatible server that does not say, or says nonsense: count them ourselves
-        counts, exact = count_tokens(batch.texts, request.model)
-        usage, estimated = Usage(input_tokens=sum(counts)), True
-    model = response.get("model") if isinstance(response.get("model"), str) else request.model
-    record = call.record(model or request.model, usage, estimated=estimated)  # paid, whatever came back
+    with session.spending(request.model, batch.tokens, 0):  # the budget, checked for each request
+        with session.api_errors(request.model):
+            # The SDK's own POST (auth, retries, errors) without its per-item input transform and pydantic
+            # objects: thousands of texts go out as they are, thousands of vectors straight into numpy.
+            raw = client.post("/embeddings", body=params, cast_to=bytes)
+        response = _json_answer(raw)
+        usage = Usage.from_embeddings(response["usage"]) if isinstance(response.get("usage"), dict) else None
+        estimated = usage is None
+        if usage is None:  # a compatible server that does not say, or says nonsense: count them ourselves
+            counts, exact = count_tokens(batch.texts, request.model)
+            usage, estimated = Usage(input_tokens=sum(counts)), True
+        model = response.get("model") if isinstance(response.get("model"), str) else request.model
+        record = call.record(model or request.model, usage, estimated=estimated)  # paid, whatever came back
     vectors = checked_vectors(response, len(batch.texts), pool=request.pool)
     vector_cache(session).put_many(request.model, request.dimensions, batch.texts, vectors)
     return vectors, record

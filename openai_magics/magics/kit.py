@@ -74,3 +74,25 @@ def keep_question_marks(lines: list[str]) -> list[str]:
             line = f"{indent}get_ipython().run_line_magic({name!r}, {rest!r})\n"
         out.append(line)
     return out
+
+
+def guarded(magic_fn):
+    """A registered magic inside the one error boundary: whatever fails shows as one line, key redacted."""
+    import functools
+
+    from openai_magics.core.errors import boundary
+    from openai_magics.core.session import session
+
+    @functools.wraps(magic_fn)
+    def run(*args, **kwargs):
+        with boundary(session):
+            return magic_fn(*args, **kwargs)
+
+    return run
+
+
+def guard_all(magics) -> None:
+    """Put every magic of a Magics instance inside the boundary (before it is registered)."""
+    for table in magics.magics.values():
+        for name, magic_fn in table.items():
+            table[name] = guarded(magic_fn)

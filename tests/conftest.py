@@ -39,8 +39,7 @@ def session(offline):
     from openai_magics.core.session import reset_session
 
     s = reset_session()
-    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3,
-                bills="openai")  # the offline server bills like OpenAI
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3)
     return s
 
 

@@ -39,7 +39,8 @@ def session(offline):
     from openai_magics.core.session import reset_session
 
     s = reset_session()
-    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3)
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3,
+                bills="openai")  # the offline server bills like OpenAI
     return s
 
 

@@ -170,14 +170,14 @@ def test_environment_variables_turn_cache_and_replay_on_for_headless_runs(monkey
 
     s = reset_session()
     assert current(s) is not None and not s.cache.replay and s.cache.path == cache_path
-    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
     from openai_magics.chat.engine import ChatRequest, run_chat
 
     run_chat(s, ChatRequest(prompt="hi", model="gpt-4o-mini", stream=False))
     monkeypatch.delenv("OPENAI_MAGICS_CACHE")
     monkeypatch.setenv("OPENAI_MAGICS_REPLAY", str(cache_path))
     s = reset_session()
-    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
     assert current(s).replay
     offline.clear_log()
     assert run_chat(s, ChatRequest(prompt="hi", model="gpt-4o-mini", stream=False)).record.cache_hit
@@ -360,7 +360,7 @@ def restarted_kernel(offline):
     from openai_magics.core.session import reset_session
 
     s = reset_session()
-    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"))
+    s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
     return s
 
 

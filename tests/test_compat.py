@@ -93,3 +93,61 @@ def test_a_plain_500_is_still_retried(nb, offline):
     offline.fail(500, times=1)
     assert nb.run("%chat hi").error is None
     assert [r.status for r in posts(offline, "/chat/completions")] == [500, 200]
+
+
+# --- price worlds ---------------------------------------------------------------------------------
+
+def test_a_compatible_endpoint_is_priced_unknown_and_says_what_it_serves(nb, session, offline):
+    offline.behave_like("echo_model")
+    ran = nb.run(f"%openai endpoint {offline.base_url}")
+    assert "prices:   unknown on this endpoint" in ran.stdout and "--bills openai" in ran.stdout
+    assert "the default chat model gpt-4o-mini is not served here (it serves gemma-3-1b-it)" in ran.stdout
+    assert "the default embed model text-embedding-3-small is not served here" in ran.stdout
+    chat = nb.run("%chat --no-stream hi")
+    assert chat.error is None and "price unknown" in chat.result.usage_line
+    [record] = session.ledger.records
+    assert record.model == "gpt-4o-mini" and record.cost is None, "a local model echoing an OpenAI name was charged"
+    assert "(+1 at unknown prices)" in nb.run("%openai status").stdout
+    nb.run("%openai budget 0.01")
+    one_line(nb.run("%chat hi"), "price of gpt-4o-mini is unknown")
+
+
+def test_an_endpoint_that_bills_like_openai_is_priced_by_its_table(nb, session, offline):
+    ran = nb.run(f"%openai endpoint {offline.base_url} --bills openai")
+    assert "OpenAI's (you said this endpoint bills like OpenAI)" in ran.stdout
+    assert "models:   serves" in ran.stdout
+    nb.run("%chat hi")
+    assert session.ledger.records[-1].cost > 0
+
+
+def test_headless_runs_say_it_bills_like_openai_in_the_environment():
+    from openai_magics.core.config import Config
+
+    config = Config.from_env({"OPENAI_BASE_URL": "http://proxy.local/v1", "OPENAI_MAGICS_BILLS": "openai"})
+    assert config.bills_like_openai
+    assert not Config.from_env({"OPENAI_BASE_URL": "http://proxy.local/v1"}).bills_like_openai
+
+
+def test_a_price_the_user_sets_prices_a_local_model(nb, session, offline):
+    nb.run(f"%openai endpoint {offline.base_url}")
+    one_line(nb.run("%openai price gemma-3-1b-it cheap"), "two amounts in USD per million tokens")
+    shown = nb.run("%openai price gemma-3-1b-it 1 2").stdout
+    assert "input $1" in shown and "output $2" in shown
+    nb.run("%chat -m gemma-3-1b-it --no-stream hi")
+    record = session.ledger.records[-1]
+    expected = (record.usage.input_tokens * 1 + record.usage.output_tokens * 2) / 1_000_000
+    assert float(record.cost) == pytest.approx(expected)
+
+
+def test_token_counts_for_a_model_with_its_own_tokenizer_are_marked_estimates(nb):
+    shown = str(nb.run("%tokens -m gemma-3-1b-it Hello there, how are you?").result)
+    assert shown.startswith("≈") and "gemma-3-1b-it has its own" in shown
+    assert not str(nb.run("%tokens -m gpt-4o-mini Hello there").result).startswith("≈")
+
+
+def test_the_offline_server_bills_like_openai_and_says_so(nb, session):
+    ran = nb.run("%openai offline")
+    assert "costs show what OpenAI would bill" in ran.stdout
+    assert "as OpenAI bills" in nb.run("%openai status").stdout
+    nb.run("%chat hi")
+    assert session.ledger.records[-1].cost > 0

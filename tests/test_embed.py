@@ -185,7 +185,7 @@ def test_with_the_response_cache_on_vectors_outlive_the_session(nb, offline, tmp
     first = nb.run("%embed --input docs").result
     nb.run("%openai cache off")
     s = reset_session()  # a new kernel: the session's own vectors are gone, the file is not
-    s.configure(base_url=offline.base_url)
+    s.configure(base_url=offline.base_url, bills="openai")
     offline.clear_log()
     nb.run(f"%openai replay {path}")
     again = nb.run("%embed --input docs")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from openai_magics.core.pricing import format_usd, token_prices
+from openai_magics.core.pricing import format_usd
 from openai_magics.core.tokens import TokenCount
 from openai_magics.core.usage import Usage
 from openai_magics.views.markup import usage_sub
@@ -38,7 +38,7 @@ class DryRun:
                 body["stream_options"] = {"include_usage": True}
         tokens = runner.prompt_tokens()
         max_output = runner.max_out or model_info(request.model).max_output or DEFAULT_MAX_OUTPUT
-        prices = token_prices(request.model)
+        prices = runner.session.prices_for(request.model)
         worst = prices.cost(Usage(input_tokens=tokens.tokens, output_tokens=max_output)) if prices else None
         return cls(runner.api, copy.deepcopy(body), tokens, max_output, worst,
                    request.max_rounds if request.tools else 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from openai_magics.core.pricing import format_usd, token_prices
+from openai_magics.core.pricing import format_usd
 from openai_magics.core.usage import Usage
 from openai_magics.views.live import LiveWidget, widget_asset
 
@@ -45,7 +45,9 @@ class WidgetStreamView:
 
     def start(self, request) -> None:
         self.widget = _widget_class()(model_name=request.model)
-        self._prices = token_prices(request.model)
+        from openai_magics.core.session import session
+
+        self._prices = session().prices_for(request.model)
         self._live = LiveWidget(self.widget)
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:

@@ -13,6 +13,7 @@ DEFAULT_MODELS = {
     "speech": "gpt-4o-mini-tts",
 }
 OPENAI_HOST = "api.openai.com"
+BILLS_ENV = "OPENAI_MAGICS_BILLS"  # "openai": the endpoint (a proxy or gateway) bills like OpenAI
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 
 
@@ -71,6 +72,7 @@ class Config:
     max_tokens: int | None = None    # a default cap for chat answers
     tool_rounds: int = 8
     offline: bool = False
+    bills: str | None = None         # "openai": a compatible endpoint that bills like OpenAI (a proxy to it)
 
     @classmethod
     def from_env(cls, environ=None) -> "Config":
@@ -87,12 +89,19 @@ class Config:
             config.endpoint_key = config.api_key
         config.organization = env.get("OPENAI_ORG_ID") or None
         config.project = env.get("OPENAI_PROJECT_ID") or None
+        config.bills = env.get(BILLS_ENV) or None
         return config
 
     @property
     def is_openai(self) -> bool:
         """True on OpenAI's own endpoint (no base URL, or https://api.openai.com)."""
         return not self.base_url or _host(self.base_url) == (OPENAI_HOST, "https")
+
+    @property
+    def bills_like_openai(self) -> bool:
+        """OpenAI's prices apply: its own endpoint, the offline server (it teaches costs), or an endpoint
+        the user said bills like OpenAI. Anywhere else a price is unknown until the user sets one."""
+        return self.is_openai or self.offline or self.bills == "openai"
 
     @property
     def is_azure(self) -> bool:

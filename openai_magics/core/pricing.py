@@ -71,11 +71,15 @@ def _mtok(value) -> Decimal:
 
 
 def token_cost(model: str, usage: Usage, batch: bool = False) -> Decimal | None:
+    """What OpenAI charges for this usage of `model`, or None when its price is unknown."""
     prices = token_prices(model)
     if prices is None:
         return None
-    cost = prices.cost(usage)
-    return cost * Decimal(str(extra_prices()["batch_discount"])) if batch else cost
+    return batch_cost(prices.cost(usage)) if batch else prices.cost(usage)
+
+
+def batch_cost(cost: Decimal) -> Decimal:
+    return cost * Decimal(str(extra_prices()["batch_discount"]))
 
 
 def format_usd(amount: Decimal | float | None, approx: bool = False) -> str:

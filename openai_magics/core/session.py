@@ -14,7 +14,7 @@ from openai_magics.core.config import Config, Secret
 from openai_magics.core.errors import UsageError, api_errors
 from openai_magics.core.http import HttpWatcher
 from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import format_usd, token_cost, token_prices
+from openai_magics.core.pricing import TokenPrices, batch_cost, format_usd, token_prices
 from openai_magics.core.usage import Usage
 from openai_magics.core.cell import current_cell
 
@@ -47,7 +47,7 @@ class Call:
                cache_hit: bool = False, batch: bool = False, latency: float | None = None) -> UsageRecord:
         """The call's ledger record. Recorded again (a tool loop after each paid round), the same record is
         brought up to date: what was paid is in the ledger whatever fails after it."""
-        cost = token_cost(model, usage, batch=batch)
+        cost = self.session.cost_of(model, usage, batch=batch)
         record = UsageRecord(
             magic=self.magic, model=model, usage=usage, latency=self.elapsed if latency is None else latency,
             cell=self.cell, cell_id=self.cell_id, first_token=None if cache_hit else self.first_token,
@@ -72,6 +72,7 @@ class Session:
         self.cache_from_env = True    # OPENAI_MAGICS_CACHE / _REPLAY still to be read on first use
         self.offline_server = None    # the bundled server, when `%openai offline` started one
         self.last_result = None
+        self.prices: dict[str, TokenPrices] = {}  # set by `%openai price MODEL IN OUT`, first in line
         self._client = None
         self._parts: dict[type, object] = {}
         self._parts_lock = threading.Lock()
@@ -159,6 +160,20 @@ class Session:
         return requested or self.config.models[kind]
 
     # -- money --
+    def prices_for(self, model: str) -> TokenPrices | None:
+        """The prices a call to `model` is charged at here: the user's, else OpenAI's where the endpoint
+        bills like OpenAI, else None (unknown: a local server's model echoing an OpenAI name costs nothing
+        OpenAI's table says)."""
+        if model in self.prices:
+            return self.prices[model]
+        return token_prices(model) if self.config.bills_like_openai else None
+
+    def cost_of(self, model: str, usage: Usage, batch: bool = False):
+        prices = self.prices_for(model)
+        if prices is None:
+            return None
+        return batch_cost(prices.cost(usage)) if batch else prices.cost(usage)
+
     def check_budget(self, model: str, input_tokens: int, max_output: int) -> None:
         """Refuse, before sending, a call whose worst case would take spending over the budget."""
         with self.spending(model, input_tokens, max_output):
@@ -190,7 +205,7 @@ class Session:
                 self._held -= worst
 
     def _worst_case(self, model: str, input_tokens: int, max_output: int) -> Decimal:
-        prices = token_prices(model)
+        prices = self.prices_for(model)
         if prices is None:
             raise UsageError(f"A budget of {format_usd(self.budget)} is set and the price of {model} is "
                                  "unknown, so this call's cost cannot be bounded. Turn it off with "

@@ -48,6 +48,12 @@ def encoding_name(model: str) -> str:
     return "o200k_base"
 
 
+def is_openai_model(model: str) -> bool:
+    """A model whose tokenizer tiktoken knows (OpenAI's names); any other model counts its own way."""
+    name = model.removeprefix("ft:").split(":")[0]
+    return name.startswith(_O200K_PREFIXES + _CL100K_PREFIXES)
+
+
 def _cache_dir() -> str:
     return os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
         tempfile.gettempdir(), "data-gym-cache"
@@ -90,7 +96,8 @@ def count_text(text: str, model: str) -> TokenCount:
     enc = get_encoding(model)
     if enc is None:
         return TokenCount(estimate_tokens(text), exact=False)
-    return TokenCount(len(enc.encode(text, disallowed_special=())), exact=True, encoding=enc.name)
+    exact = is_openai_model(model)  # another model's tokenizer gives other counts: tiktoken's is an estimate
+    return TokenCount(len(enc.encode(text, disallowed_special=())), exact=exact, encoding=enc.name)
 
 
 def message_text(message: dict) -> str:

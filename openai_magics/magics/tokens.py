@@ -8,15 +8,24 @@ from openai_magics.core.session import session
 from openai_magics.magics.kit import expand, parse, require_text
 
 
+def estimate_reason(model: str) -> str:
+    from openai_magics.core.tokens import is_openai_model
+
+    if not is_openai_model(model):
+        return f"estimated: counted with OpenAI's tokenizer, {model} has its own"
+    return "estimated: tiktoken's encoding is not available offline"
+
+
 class TokenReport:
     def __init__(self, text: str, model: str):
         from openai_magics.core.models import model_info
-        from openai_magics.core.pricing import token_prices
         from openai_magics.core.tokens import count_text
 
         self.model, self.count = model, count_text(text, model)
         self.window = model_info(model).context_window
-        prices = token_prices(model)
+        from openai_magics.core.session import session
+
+        prices = session().prices_for(model)
         self.cost = prices.input * self.count.tokens / 1_000_000 if prices else None
 
     @property
@@ -31,7 +40,7 @@ class TokenReport:
             parts.append(f"{self.count.tokens / self.window:.2%} of the {self.window:,}-token window")
         parts.append(f"{format_usd(self.cost, approx=not self.count.exact)} as input")
         if not self.count.exact:
-            parts.append("estimated: tiktoken's encoding is not available offline")
+            parts.append(estimate_reason(self.model))
         return " · ".join(parts)
 
     def _repr_pretty_(self, p, cycle):

@@ -28,6 +28,9 @@ def _parser() -> MagicArgumentParser:
     endpoint.add_argument("--key-env", metavar="VAR", help="The key for this server, from this environment variable.")
     endpoint.add_argument("--send-openai-key", action="store_true",
                           help="Send your OpenAI key to this server too (a proxy you trust in front of OpenAI).")
+    endpoint.add_argument("--bills", choices=("openai",),
+                          help="openai: it bills like OpenAI (a proxy or gateway in front of it): price calls "
+                               "by OpenAI's table. Otherwise prices are unknown unless `%%openai price` sets them.")
     model = sub.add_parser("model", help="Default model: `model NAME` (chat) or `model KIND NAME`.")
     model.add_argument("words", nargs="+", metavar="[KIND] NAME")
     sub.add_parser("offline", help="Start the bundled offline server and use it (no key needed).")
@@ -37,8 +40,9 @@ def _parser() -> MagicArgumentParser:
     usage.add_argument("--csv", metavar="PATH")
     budget = sub.add_parser("budget", help="A hard spending cap in USD, or 'off'.")
     budget.add_argument("amount", nargs="?")
-    price = sub.add_parser("price", help="Token prices of a model.")
+    price = sub.add_parser("price", help="Token prices of a model; `price MODEL IN OUT` sets them (USD per million).")
     price.add_argument("model")
+    price.add_argument("rates", nargs="*", metavar="IN OUT", help="USD per million input and output tokens.")
     sub.add_parser("models", help="The models the endpoint offers.")
     sub.add_parser("threads", help="The named conversations.")
     cache = sub.add_parser("cache", help="The persistent response cache: on|off|clear|stats [PATH].")
@@ -51,6 +55,33 @@ def _parser() -> MagicArgumentParser:
     reset = sub.add_parser("reset", help="Forget one thread, or all of them.")
     reset.add_argument("name", nargs="?")
     return parser
+
+
+UNKNOWN_HINT = ("If the endpoint bills like OpenAI (a proxy in front of it): `%openai endpoint URL --bills openai`; "
+                "or set a price: `%openai price MODEL IN OUT` (USD per million tokens).")
+
+
+def prices_text(s) -> str:
+    mine = f"; yours for {', '.join(s.prices)}" if s.prices else ""
+    if s.config.offline:
+        return "as OpenAI bills (the offline server teaches costs; nothing is charged)" + mine
+    if s.config.is_openai:
+        return "OpenAI's" + mine
+    if s.config.bills_like_openai:
+        return "OpenAI's (you said this endpoint bills like OpenAI)" + mine
+    return "unknown on this endpoint" + mine + ". " + UNKNOWN_HINT
+
+
+def _user_prices(model: str, rates: list[str]):
+    from openai_magics.core.pricing import TokenPrices
+
+    try:
+        given = [Decimal(r.lstrip("$")) for r in rates]
+    except InvalidOperation:
+        given = []
+    if len(given) != 2 or any(r < 0 or not r.is_finite() for r in given):
+        raise UsageError(f"`%openai price {model} IN OUT`: two amounts in USD per million tokens, e.g. 0.15 0.60.")
+    return TokenPrices(model=model, input=given[0], cached_input=given[0], output=given[1])
 
 
 @magics_class
@@ -117,6 +148,7 @@ class OpenAIMagics(Magics):
             f"key:      {_key_line(c)}",
             "models:   " + ", ".join(f"{k} {v}" for k, v in c.models.items()),
             f"api:      {c.api}",
+            f"prices:   {prices_text(s)}",
             f"budget:   {format_usd(s.budget) + ' (' + format_usd(s.budget - s.ledger.total_cost) + ' left)' if s.budget is not None else 'off'}",
             f"cache:    {cache.describe() if cache else 'off'}",
             f"session:  {len(s.ledger)} calls, {format_usd(s.ledger.total_cost)} spent"
@@ -147,8 +179,9 @@ class OpenAIMagics(Magics):
         if args.url == "default":
             if args.key_env or args.send_openai_key:
                 raise UsageError("OpenAI's own endpoint gets your OpenAI key (`%openai key`): no --key-env here.")
-            s.configure(base_url=None, offline=False)
+            s.configure(base_url=None, offline=False, bills=None)
             print(f"endpoint: {s.base_url}")
+            print(f"prices:   {prices_text(s)}")
             return
         url = _checked_url(args.url)
         if args.key_env and args.send_openai_key:
@@ -163,9 +196,14 @@ class OpenAIMagics(Magics):
             if s.config.api_key is None:
                 raise UsageError("No OpenAI key to send: set one with `%openai key` first.")
             key = s.config.api_key
-        s.configure(base_url=url, offline=False, endpoint_key=key)
+        s.configure(base_url=url, offline=False, endpoint_key=key, bills=args.bills)
         sent = s.config.key_to_send()
         print(f"endpoint: {s.base_url} (key: {sent.masked if sent else 'none sent'})")
+        print(f"prices:   {prices_text(s)}")
+        if not s.config.is_openai:
+            from openai_magics.magics.openai.served import served_check
+
+            print(served_check(s))
 
     def _cmd_model(self, args):
         words = args.words
@@ -182,8 +220,8 @@ class OpenAIMagics(Magics):
         from openai_magics.offline import start_for
 
         start_for(session())
-        print("Using the bundled offline server: deterministic answers, no key, no cost. "
-              "Nothing it answers comes from OpenAI.")
+        print("Using the bundled offline server: deterministic answers, no key, nothing charged. "
+              "Nothing it answers comes from OpenAI; costs show what OpenAI would bill.")
 
     def _cmd_usage(self, args):
         from openai_magics.views.usage_table import UsageTable
@@ -214,11 +252,12 @@ class OpenAIMagics(Magics):
         print(f"budget: {format_usd(amount)} ({format_usd(max(Decimal(0), amount - s.ledger.total_cost))} left)")
 
     def _cmd_price(self, args):
-        from openai_magics.core.pricing import token_prices
-
-        prices = token_prices(args.model)
+        s = session()
+        if args.rates:
+            s.prices[args.model] = _user_prices(args.model, args.rates)
+        prices = s.prices_for(args.model)
         if prices is None:
-            print(f"{args.model}: price unknown")
+            print(f"{args.model}: price unknown here. {UNKNOWN_HINT}")
             return
         print(f"{args.model} (priced as {prices.model}), per million tokens: input ${prices.input}, "
               f"cached input ${prices.cached_input}, output ${prices.output}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -19,9 +19,21 @@ DEFAULT_MESSAGES = {
 DEFAULT_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
 
 
+HTML_PAGE = ("<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway"
+             "</h1></center><hr><center>nginx</center></body></html>")
+NOT_JSON = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+BROKEN_EVENT = b'data: {"id": "chatcmpl-broken", "choices": [{"delta": {"content": "Hel\n\n'
+
+# What a fault does besides (or instead of) an HTTP error status.
+HANG = "hang"              # never answer: hold the connection for `hang_seconds`, then drop it
+NOT_JSON_BODY = "not_json"  # 200 whose body is not JSON although it says it is
+HTML_ERROR = "html"         # an error page from a proxy in front of the API, in HTML
+BAD_STREAM = "bad_stream"   # a 200 stream whose events after `cut_after` are not JSON
+
+
 @dataclass
 class Fault:
-    """One fault: an HTTP error (`status`), or a stream cut after `cut_after` chunks."""
+    """One fault: an HTTP error (`status`), a stream cut after `cut_after` chunks, or one of the kinds above."""
 
     status: int | None = None
     code: str | None = None
@@ -30,9 +42,15 @@ class Fault:
     cut_after: int | None = None
     path: str | None = None
     times: int = 1
+    kind: str | None = field(default=None, repr=False)  # repr: as before kinds existed, for saved notebooks
+    hang_seconds: float = field(default=0.0, repr=False)
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.endswith(self.path)
+
+    @property
+    def streams_only(self) -> bool:
+        return self.cut_after is not None or self.kind == BAD_STREAM
 
     def error_body(self) -> dict:
         status = self.status or 500
@@ -57,7 +75,7 @@ class FaultQueue:
     def take(self, path: str, streaming: bool) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path) and (fault.cut_after is None or streaming):
+                if fault.matches(path) and (streaming or not fault.streams_only):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

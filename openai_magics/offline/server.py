@@ -1,8 +1,10 @@
-"""An OpenAI-compatible HTTP server on 127.0.0.1 that answers deterministically (SPEC §9).
+"""An OpenAI-compatible HTTP server on 127.0.0.1 that answers deterministically.
 
-Real HTTP, real SSE: the openai SDK talks to it exactly as it talks to OpenAI. It logs every request
-(without headers, so never a key), can validate bodies against OpenAI's OpenAPI document, and injects
-faults on demand.
+Real HTTP, real SSE: the openai SDK talks to it exactly as it talks to OpenAI. Requests are routed by
+method and path (with path parameters) to the endpoint modules in `offline/api/`; JSON and
+multipart/form-data bodies are validated against OpenAI's OpenAPI document; answers are JSON, raw bytes
+or event streams, each with `x-ratelimit-*` headers. It logs every request (without headers, so never a
+key), and injects faults on demand.
 """
 from __future__ import annotations
 
@@ -10,25 +12,22 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from openai_magics.offline import quirks as quirk_hooks
-from openai_magics.offline.api import chat, embeddings
 from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.errors import RequestError
-from openai_magics.offline.faults import Fault, FaultQueue
+from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
+                                          NOT_JSON_BODY, Fault, FaultQueue)
+from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
+from openai_magics.offline.router import discover
+from openai_magics.offline.wire import BadBody, Binary, Request, media_type, read_body, split_query
 
 OPENAPI_ENV = "OPENAI_MAGICS_OPENAPI"
-MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-5-mini", "o4-mini", "o3-mini",
-          "text-embedding-3-small", "text-embedding-3-large"]
-
-POST_ROUTES = {
-    "/v1/chat/completions": chat.chat_completion,
-    "/v1/responses": chat.response,
-    "/v1/embeddings": embeddings.embeddings,
-}
+DEFAULT_HANG_SECONDS = 30.0  # a hang ends by itself, so a test that forgets it still finishes
 
 
 @dataclass
@@ -37,14 +36,26 @@ class LoggedRequest:
     path: str
     body: dict | None
     status: int = 0
+    files: dict = field(default_factory=dict)  # multipart uploads: field → Upload (or a list of them)
 
 
 @dataclass
 class ServerState:
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    """What the server remembers between requests. Endpoint modules keep theirs with `part(kind)`."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
     prompt_cache: PromptCache = field(default_factory=PromptCache)
     responses: dict = field(default_factory=dict)
     log: list[LoggedRequest] = field(default_factory=list)
+    parts: dict = field(default_factory=dict)
+    quirks: frozenset = frozenset()  # the compatible-server quirks in force (see offline/quirks.py)
+
+    def part(self, kind: type):
+        """The server's one instance of `kind` (the files store, the batches…), made on first use."""
+        with self.lock:
+            if kind not in self.parts:
+                self.parts[kind] = kind()
+            return self.parts[kind]
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -75,13 +86,16 @@ class OfflineServer:
     def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
                  quirks=()):
         self.openapi = Path(openapi) if openapi else None
-        self.default_quirks = quirk_hooks.expand(quirks)
-        self.quirks = self.default_quirks  # behave like a real compatible server (see offline/quirks.py)
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
         self.stream_usage = True        # False: behave like the many compatible servers that never send it
         self.faults = FaultQueue()
+        self.limits = RateLimiter()
         self.state = ServerState()
+        self.default_quirks = quirk_hooks.expand(quirks)
+        self.quirks = self.default_quirks  # behave like a real compatible server (see offline/quirks.py)
+        self.router = discover()
+        self._released = threading.Event()  # set to end every hanging request at once
         self._validator = None
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -96,6 +110,7 @@ class OfflineServer:
         return self
 
     def stop(self) -> None:
+        self._release_hangs()
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -106,6 +121,14 @@ class OfflineServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+    @property
+    def quirks(self) -> frozenset:
+        return self.state.quirks
+
+    @quirks.setter
+    def quirks(self, quirks) -> None:
+        self.state.quirks = frozenset(quirks)
 
     @property
     def running(self) -> bool:
@@ -136,8 +159,33 @@ class OfflineServer:
         """The next streamed response stops after this many chunks, without its end."""
         return self.faults.add(Fault(cut_after=after_chunks, path=path, times=times))
 
+    def hang(self, seconds: float = DEFAULT_HANG_SECONDS, *, times: int = 1, path: str | None = None) -> Fault:
+        """The next requests are never answered: the connection stays silent for `seconds` (or until
+        `reset()`), then closes."""
+        return self.faults.add(Fault(kind=HANG, hang_seconds=seconds, path=path, times=times))
+
+    def answer_not_json(self, *, times: int = 1, path: str | None = None) -> Fault:
+        """The next requests get a 200 whose body is not JSON (a broken proxy's answer)."""
+        return self.faults.add(Fault(kind=NOT_JSON_BODY, status=200, path=path, times=times))
+
+    def html_error(self, status: int = 502, *, times: int = 1, path: str | None = None) -> Fault:
+        """The next requests get an HTML error page, as a proxy or load balancer in front of the API sends."""
+        return self.faults.add(Fault(kind=HTML_ERROR, status=status, path=path, times=times))
+
+    def malformed_stream(self, after_chunks: int = 2, *, times: int = 1, path: str | None = None) -> Fault:
+        """The next streamed responses send `after_chunks` good events, then one that is not JSON."""
+        return self.faults.add(Fault(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times))
+
+    def enforce_limits(self, requests: float | None = None, tokens: float | None = None, *,
+                       requests_per: float = 1.0, tokens_per: float = 60.0) -> None:
+        """Refuse, with 429 and Retry-After, more than `requests` requests per `requests_per` seconds or
+        `tokens` tokens per `tokens_per` seconds (until `reset()`)."""
+        self.limits.enforce(requests, tokens, requests_per=requests_per, tokens_per=tokens_per)
+
     def reset(self) -> None:
         self.faults.clear()
+        self._release_hangs()
+        self.limits.reset()
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
         self.quirks = self.default_quirks
@@ -148,6 +196,10 @@ class OfflineServer:
         self.quirks = quirk_hooks.expand(names)
         return self.quirks
 
+    def _release_hangs(self) -> None:
+        released, self._released = self._released, threading.Event()
+        released.set()
+
     def __repr__(self) -> str:
         state = self.base_url if self.running else "stopped"
         return f"<OfflineServer {state} validating={'yes' if self._validator else 'no'}>"
@@ -156,75 +208,97 @@ class OfflineServer:
 def _make_handler(server: OfflineServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait on the client's delayed ACK
+        wbufsize = 1 << 16              # headers and body leave in one write
 
         def log_message(self, *args):  # quiet: tests and notebooks read the request log instead
             pass
 
         def do_GET(self):
-            self._log(None)
-            if self.path.rstrip("/") == "/v1/models":
-                served = quirk_hooks.served_models(server.quirks, MODELS)
-                return self._json(200, {"object": "list", "data": [_model(m) for m in served]})
-            if self.path.startswith("/v1/models/"):
-                return self._json(200, _model(self.path.rsplit("/", 1)[1]))
-            self._json(404, {"error": {"message": f"Unknown path {self.path}", "type": "invalid_request_error",
-                                       "param": None, "code": "unknown_url"}})
+            self._handle()
 
         def do_POST(self):
+            self._handle()
+
+        def do_DELETE(self):
+            self._handle()
+
+        def _handle(self):
+            self.limit_headers = server.limits.peek()
+            path, query = split_query(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             try:
-                body = json.loads(raw) if raw else {}
-            except ValueError:
-                return self._error(400, "We could not parse the JSON body of your request.")
-            entry = self._log(body)
+                body, files = read_body(self.headers.get("Content-Type"), raw)
+            except BadBody as e:
+                return self._error(400, str(e), entry=self._log(None))
+            entry = self._log(body, files)
             if server.latency:
                 time.sleep(server.latency)
-            handler = POST_ROUTES.get(self.path.split("?")[0])
-            if handler is None:
-                return self._error(404, f"Unknown path {self.path}", code="unknown_url", entry=entry)
+            match = server.router.match(self.command, path)
+            if match.route is None:
+                return self._error(404, f"Invalid URL ({self.command} {path})", code="unknown_url", entry=entry)
             if server._validator:
-                violation = server._validator.violation(self.path[len("/v1"):].split("?")[0], body)
+                violation = server._validator.violation(match.route.path, body, self.command,
+                                                        media_type(self.headers.get("Content-Type")), files)
                 if violation:
                     return self._error(400, f"Invalid request body: {violation}", entry=entry)
             if not self.headers.get("Authorization", "").startswith("Bearer "):
                 return self._error(401, "You didn't provide an API key.", entry=entry)
-            fault = server.faults.take(self.path, bool(body.get("stream")))
-            if fault and fault.status:
+            verdict = server.limits.take(estimate_tokens(raw, body) if isinstance(body, dict) else 0)
+            self.limit_headers = verdict.headers
+            if verdict.retry_after is not None:
+                return self._fault(Fault(status=429, retry_after=verdict.retry_after), entry)
+            streaming = isinstance(body, dict) and bool(body.get("stream"))
+            fault = server.faults.take(path, streaming)
+            if fault and (fault.status or fault.kind == HANG):
                 return self._fault(fault, entry)
-            refused = quirk_hooks.refusal(server.quirks, self.path, body)
-            if refused:
-                return self._json(*refused, entry)
-            if not server.stream_usage:
+            if not server.stream_usage and isinstance(body, dict):
                 body = {**body, "stream_options": None}
-            asked = quirk_hooks.before(server.quirks, self.path, body)
+            quirky = bool(server.quirks) and bool(quirk_hooks.endpoint(path)) and isinstance(body, dict)
+            if quirky:
+                refused = quirk_hooks.refusal(server.quirks, path, body)
+                if refused:
+                    return self._json(*refused, entry)
+                body = quirk_hooks.before(server.quirks, path, body)
+            request = Request(self.command, path, match.params, query, body, files,
+                              media_type(self.headers.get("Content-Type")), raw)
             try:
-                result = quirk_hooks.after(server.quirks, self.path, asked, handler(server.state, asked))
+                result = match.route.handler(server.state, request)
+                if quirky:
+                    result = quirk_hooks.after(server.quirks, path, body, result)
             except RequestError as e:
-                return self._error(400, str(e), code=e.code, param=e.param, entry=entry)
+                return self._error(e.status, str(e), code=e.code, param=e.param, entry=entry)
+            except Exception as e:  # a bug in an endpoint: a 500 that says so, not a dropped connection
+                return self._error(500, f"The offline server failed: {type(e).__name__}: {e}", entry=entry)
             if isinstance(result, dict):
                 return self._json(200, result, entry)
-            self._stream(result, fault.cut_after if fault else None, entry)
+            if isinstance(result, Binary):
+                return self._send(200, result.content_type, result.data, entry, result.headers)
+            self._stream(result, fault, entry)
 
         # -- responses --
-        def _log(self, body):
-            entry = LoggedRequest(self.command, self.path, body)
+        def _log(self, body, files=None):
+            entry = LoggedRequest(self.command, self.path, body, files=files or {})
             with server.state.lock:
                 server.state.log.append(entry)
             return entry
 
-        def _json(self, status: int, payload: dict, entry=None, headers: dict | None = None):
+        def _send(self, status: int, content_type: str, data: bytes, entry=None, headers: dict | None = None):
             if entry is not None:  # before answering, so a client that reads the log sees it at once
                 entry.status = status
-            data = json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-request-id", "req_offline")
-            for name, value in (headers or {}).items():
+            for name, value in {**self.limit_headers, **(headers or {})}.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+            self.wfile.flush()
+
+        def _json(self, status: int, payload: dict, entry=None, headers: dict | None = None):
+            self._send(status, "application/json", json.dumps(payload).encode(), entry, headers)
 
         def _error(self, status, message, code=None, param=None, entry=None):
             fault = Fault(status=status, code=code, message=message)
@@ -233,23 +307,41 @@ def _make_handler(server: OfflineServer):
             self._json(status, body, entry)
 
         def _fault(self, fault: Fault, entry):
+            if fault.kind == HANG:
+                return self._hang(fault, entry)
+            if fault.kind == HTML_ERROR:
+                page = HTML_PAGE.format(status=fault.status).encode()
+                return self._send(fault.status, "text/html", page, entry)
+            if fault.kind == NOT_JSON_BODY:
+                return self._send(200, "application/json", NOT_JSON.encode(), entry)
             headers = {}
             if fault.retry_after is not None:
-                headers = {"retry-after": f"{fault.retry_after:g}",
+                headers = {"retry-after": f"{fault.retry_after:.3g}",
                            "retry-after-ms": str(int(fault.retry_after * 1000))}
             self._json(fault.status, fault.error_body(), entry, headers)
 
-        def _stream(self, events, cut_after: int | None, entry):
+        def _hang(self, fault: Fault, entry):
+            server._released.wait(fault.hang_seconds)
+            self.close_connection = True  # nothing was answered: the connection just closes
+
+        def _stream(self, events: Iterator[dict], fault: Fault | None, entry):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
+            for name, value in self.limit_headers.items():
+                self.send_header(name, value)
             entry.status = 200
             self.end_headers()
+            self.wfile.flush()
+            cut_after = fault.cut_after if fault else None
             try:
                 n = -1
                 for n, event in enumerate(events):
                     if cut_after is not None and n >= cut_after:
+                        if fault.kind == BAD_STREAM:
+                            self._chunk(BROKEN_EVENT)
+                            break
                         self.close_connection = True
                         return self.wfile.flush()  # no terminating chunk: the connection just drops
                     if server.chunk_delay:
@@ -258,6 +350,7 @@ def _make_handler(server: OfflineServer):
                 if n >= 0:  # an empty stream ends without [DONE], as llama.cpp's does
                     self._chunk(b"data: [DONE]\n\n")
                 self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client went away (an interrupted cell)
 
@@ -271,7 +364,3 @@ def _make_handler(server: OfflineServer):
 def _sse(event: dict) -> bytes:
     prefix = f"event: {event['type']}\n" if "sequence_number" in event else ""
     return f"{prefix}data: {json.dumps(event)}\n\n".encode()
-
-
-def _model(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 1700000000, "owned_by": "openai-magics-offline"}

@@ -1,4 +1,9 @@
-"""Validate request bodies against OpenAI's published OpenAPI document, as the real API would."""
+"""Validate request bodies against OpenAI's published OpenAPI document, as the real API would.
+
+JSON bodies are checked as they are. A multipart/form-data body arrives as text fields and files: each
+field is first read as the type its schema wants (`n=2` as an integer, `stream=true` as a boolean), and
+each file stands in as its file name (the schema calls files `string`, `format: binary`).
+"""
 from __future__ import annotations
 
 import json
@@ -6,10 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 
 DOCUMENT_URI = "urn:openai-openapi"
+MULTIPART = "multipart/form-data"
 
 
 class RequestValidator:
-    """Checks a JSON request body against the schema the document gives for that path."""
+    """Checks a request body against the schema the document gives for that operation and media type."""
 
     def __init__(self, document_path: str | Path):
         from jsonschema import Draft202012Validator
@@ -20,29 +26,40 @@ class RequestValidator:
         resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
         self._registry = Registry().with_resource(DOCUMENT_URI, resource)
         self._validator_class = Draft202012Validator
-        self._validators: dict[str, object] = {}
+        self._validators: dict[tuple, object] = {}
 
-    def _validator_for(self, path: str):
-        if path not in self._validators:
-            operation = self.document["paths"].get(path, {}).get("post", {})
-            content = operation.get("requestBody", {}).get("content", {})
-            schema = content.get("application/json", {}).get("schema")
+    def schema_for(self, path: str, method: str = "post", media: str = "application/json") -> dict | None:
+        """The request schema of `method path` (an OpenAPI path such as `/files/{file_id}`), or None."""
+        operation = self.document["paths"].get(path, {}).get(method.lower(), {})
+        content = operation.get("requestBody", {}).get("content", {})
+        return content.get(media, {}).get("schema")
+
+    def _validator_for(self, path: str, method: str, media: str):
+        key = (path, method, media)
+        if key not in self._validators:
+            schema = self.schema_for(path, method, media)
             if schema is None:
-                self._validators[path] = None
+                self._validators[key] = None
             else:
                 ref = schema.get("$ref", "")
                 wrapped = {"$ref": DOCUMENT_URI + ref} if ref.startswith("#") else schema
-                self._validators[path] = self._validator_class(wrapped, registry=self._registry)
-        return self._validators[path]
+                self._validators[key] = self._validator_class(wrapped, registry=self._registry)
+        return self._validators[key]
 
-    def violation(self, path: str, body: object) -> str | None:
-        """The first violation of the body against the path's schema, as one line; None when valid."""
-        validator = self._validator_for(path)
+    def violation(self, path: str, body: object, method: str = "post", media: str = "application/json",
+                  files: dict | None = None) -> str | None:
+        """The first violation of the body against the operation's schema, as one line; None when valid."""
+        validator = self._validator_for(path, method, media)
         if validator is None:
             return None
+        if media == MULTIPART:
+            body = self.form_instance(self.schema_for(path, method, media), body, files or {})
         errors = sorted(validator.iter_errors(body), key=lambda e: (len(list(e.absolute_path)), e.message))
         if not errors:
             return None
+        if errors[0].validator == "required":
+            missing = next(name for name in errors[0].validator_value if name not in errors[0].instance)
+            return f"Missing required parameter: '{missing}'."
         leaves = _deepest_leaves(errors[0])
         best = leaves[0]
         where = "/".join(str(p) for p in best.absolute_path) or "(body)"
@@ -51,6 +68,60 @@ class RequestValidator:
         if allowed and all(leaf.validator in ("enum", "const") for leaf in leaves):
             return f"{where}: {best.instance!r} is not one of {sorted(set(map(str, allowed)))}"
         return f"{where}: {_short(best.message)}"
+
+    # -- multipart/form-data --
+    def form_instance(self, schema: dict, fields: dict, files: dict) -> dict:
+        """The form as the JSON value its schema describes: typed fields, files as their names."""
+        instance = {name: self._typed(self._property(schema, name), value) for name, value in fields.items()}
+        for name, upload in files.items():
+            instance[name] = [u.filename for u in upload] if isinstance(upload, list) else upload.filename
+        return instance
+
+    def _resolve(self, schema: dict | None) -> dict:
+        while schema and "$ref" in schema:
+            node = self.document
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                node = node[part]
+            schema = node
+        return schema or {}
+
+    def _alternatives(self, schema: dict | None) -> list[dict]:
+        schema = self._resolve(schema)
+        options = schema.get("anyOf") or schema.get("oneOf")
+        if not options:
+            return [schema]
+        return [alt for option in options for alt in self._alternatives(option)]
+
+    def _property(self, schema: dict | None, name: str) -> dict:
+        for option in self._alternatives(schema):
+            found = (option.get("properties") or {}).get(name)
+            if found is not None:
+                return found
+        return {}
+
+    def _typed(self, schema: dict, value):
+        """A form value read as the type its schema wants, when it does not want a string."""
+        if isinstance(value, list):
+            items = next((o.get("items") for o in self._alternatives(schema) if o.get("items")), {})
+            return [self._typed(items, v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._typed(self._property(schema, k), v) for k, v in value.items()}
+        types = {o.get("type") for o in self._alternatives(schema)}
+        if "string" in types or not types - {None}:
+            return value
+        for kind, convert in (("integer", int), ("number", float), ("boolean", _boolean)):
+            if kind in types:
+                try:
+                    return convert(value)
+                except ValueError:
+                    pass
+        return value
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise ValueError(text)
 
 
 def _deepest_leaves(error):

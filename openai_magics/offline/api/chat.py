@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from openai_magics.core.models import model_info
 from openai_magics.offline.api import answers, structured
 from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.router import Route
 from openai_magics.offline.api.tokens import definition_tokens, image_size, image_tokens, message_text
 
 _ids = itertools.count(1)
@@ -198,3 +199,9 @@ def _response_events(final: dict, item: dict, c: Completion):
     yield event("response.output_item.done", output_index=0, item=item)
     kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
     yield event(kind, response=final)
+
+
+ROUTES = [
+    Route("POST", "/chat/completions", lambda state, request: chat_completion(state, request.body)),
+    Route("POST", "/responses", lambda state, request: response(state, request.body)),
+]

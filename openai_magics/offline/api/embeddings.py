@@ -11,6 +11,7 @@ from openai_magics.core.data import load
 from openai_magics.offline.api.tokens import count
 from openai_magics.core.models import model_info
 from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.router import Route
 
 DEFAULT_DIMENSIONS = 1536
 INVALID_INPUT = "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference."
@@ -118,3 +119,6 @@ def _mix(codes):
     h ^= h >> np.uint64(13)
     h = (h * np.uint64(0xC2B2AE35)) & mask
     return h ^ (h >> np.uint64(16))
+
+
+ROUTES = [Route("POST", "/embeddings", lambda state, request: embeddings(state, request.body))]

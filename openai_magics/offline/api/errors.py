@@ -2,8 +2,13 @@
 
 
 class RequestError(Exception):
-    """A 400 the real API would give, with its error code."""
+    """A 4xx the real API would give (400 unless said otherwise), with its error code."""
 
-    def __init__(self, message: str, code: str | None = None, param: str | None = None):
+    def __init__(self, message: str, code: str | None = None, param: str | None = None, status: int = 400):
         super().__init__(message)
-        self.code, self.param = code, param
+        self.code, self.param, self.status = code, param, status
+
+
+def not_found(kind: str, identifier: str, param: str | None = None) -> RequestError:
+    """What the API says for an id it does not know: `No such File object: file-abc`."""
+    return RequestError(f"No such {kind} object: {identifier}", param=param, status=404)

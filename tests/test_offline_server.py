@@ -1,0 +1,146 @@
+"""The offline server over real HTTP: routes with ids, multipart uploads, binary answers, rate limits, faults."""
+import time
+
+import httpx
+import openai
+import pytest
+
+from conftest import TEST_KEY
+
+EVERY_BYTE = bytes(range(256)) * 64 + b"\r\n--not-a-boundary\r\n\r\n" + bytes(range(255, -1, -1))
+AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
+
+
+def client(offline, **options):
+    return openai.OpenAI(base_url=offline.base_url, api_key=TEST_KEY, **options)
+
+
+# --- files: multipart in, binary out, ids in the path --------------------------------------------
+
+def test_upload_list_retrieve_download_delete(offline):
+    sdk = client(offline)
+    uploaded = sdk.files.create(file=("data.bin", EVERY_BYTE, "application/octet-stream"), purpose="batch")
+    assert uploaded.filename == "data.bin" and uploaded.bytes == len(EVERY_BYTE) and uploaded.purpose == "batch"
+    assert offline.requests[-1].files["file"].data == EVERY_BYTE
+    assert uploaded.id in [f.id for f in sdk.files.list()]
+    assert sdk.files.retrieve(uploaded.id).filename == "data.bin"
+    assert sdk.files.content(uploaded.id).content == EVERY_BYTE  # byte-exact, through the SDK's binary path
+    deleted = sdk.files.delete(uploaded.id)
+    assert deleted.deleted and deleted.id == uploaded.id
+    assert [r.method for r in offline.requests[-2:]] == ["GET", "DELETE"]
+    with pytest.raises(openai.NotFoundError, match=f"No such File object: {uploaded.id}"):
+        sdk.files.retrieve(uploaded.id)
+
+
+def test_list_filters_by_purpose_and_pages(offline):
+    sdk = client(offline)
+    ids = [sdk.files.create(file=(f"f{i}.jsonl", b"{}\n"), purpose="fine-tune").id for i in range(3)]
+    page = sdk.files.list(purpose="fine-tune", limit=2, order="asc", extra_query={})
+    listed = [f.id for f in page.data]
+    assert listed == [i for i in ids if i in listed] and len(listed) == 2 and page.has_more
+
+
+def test_nested_form_fields_are_typed_by_the_schema(offline):
+    uploaded = client(offline).files.create(file=("a.jsonl", b"{}\n"), purpose="batch",
+                                            expires_after={"anchor": "created_at", "seconds": 3600})
+    assert uploaded.expires_at == uploaded.created_at + 3600
+    assert offline.requests[-1].body["expires_after"] == {"anchor": "created_at", "seconds": "3600"}
+
+
+def test_a_missing_form_field_is_a_400_that_names_it(offline):
+    answer = httpx.post(f"{offline.base_url}/files", headers=AUTH, files={"file": ("a.jsonl", b"{}\n")})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "Invalid request body: Missing required parameter: 'purpose'."
+    wrong = httpx.post(f"{offline.base_url}/files", headers=AUTH, files={"file": ("a.jsonl", b"{}\n")},
+                       data={"purpose": "lunch"})
+    assert wrong.status_code == 400 and "'lunch' is not one of" in wrong.json()["error"]["message"]
+    no_file = httpx.post(f"{offline.base_url}/files", headers=AUTH, files={"purpose": (None, "batch")})
+    assert no_file.status_code == 400 and "'file'" in no_file.json()["error"]["message"]
+
+
+def test_unknown_paths_and_methods_are_404s(offline):
+    assert httpx.get(f"{offline.base_url}/nowhere", headers=AUTH).status_code == 404
+    answer = httpx.delete(f"{offline.base_url}/chat/completions", headers=AUTH)
+    assert answer.status_code == 404 and "DELETE /v1/chat/completions" in answer.json()["error"]["message"]
+
+
+def test_a_body_that_is_not_json_is_a_400(offline):
+    answer = httpx.post(f"{offline.base_url}/chat/completions", headers=AUTH, content=b"{not json")
+    assert answer.status_code == 400 and "could not parse the JSON body" in answer.json()["error"]["message"]
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+LIMIT_HEADERS = ["x-ratelimit-limit-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
+                 "x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+
+
+def test_every_answer_carries_rate_limit_headers(offline):
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    answers = [httpx.post(f"{offline.base_url}/chat/completions", headers=AUTH, json=body),
+               httpx.post(f"{offline.base_url}/chat/completions", headers=AUTH, json={**body, "stream": True}),
+               httpx.get(f"{offline.base_url}/models", headers=AUTH),
+               httpx.get(f"{offline.base_url}/files/file-missing", headers=AUTH)]
+    for answer in answers:
+        assert all(name in answer.headers for name in LIMIT_HEADERS), answer.headers
+
+
+def test_enforced_limits_refuse_a_burst_with_retry_after_and_count_down(offline):
+    offline.enforce_limits(requests=3, requests_per=3)  # a burst of three, then one a second
+    burst = [httpx.get(f"{offline.base_url}/models", headers=AUTH) for _ in range(5)]
+    assert [a.status_code for a in burst] == [200, 200, 200, 429, 429]
+    remaining = [int(a.headers["x-ratelimit-remaining-requests"]) for a in burst[:3]]
+    assert remaining == [2, 1, 0] and burst[0].headers["x-ratelimit-limit-requests"] == "3"
+    wait = float(burst[3].headers["retry-after"])
+    assert 0 < wait <= 1 and burst[3].headers["x-ratelimit-remaining-requests"] == "0" and burst[3].json()["error"]["code"] == "rate_limit_exceeded"
+    time.sleep(wait)
+    assert httpx.get(f"{offline.base_url}/models", headers=AUTH).status_code == 200
+
+
+def test_enforced_token_limit_counts_the_output_asked_for(offline):
+    offline.enforce_limits(tokens=1_000)  # per minute
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 600}
+    first = httpx.post(f"{offline.base_url}/chat/completions", headers=AUTH, json=body)
+    second = httpx.post(f"{offline.base_url}/chat/completions", headers=AUTH, json=body)
+    assert first.status_code == 200 and int(first.headers["x-ratelimit-remaining-tokens"]) < 400
+    assert second.status_code == 429 and float(second.headers["retry-after"]) > 1
+
+
+def test_the_sdk_waits_out_an_enforced_limit(nb, offline):
+    offline.enforce_limits(requests=1)
+    ran = [nb.run("%chat --no-stream hi") for _ in range(2)]
+    assert all(r.error is None for r in ran)
+    assert [r.status for r in offline.requests] == [200, 429, 200]
+
+
+# --- faults, as a user sees them ---------------------------------------------------------------
+
+def test_a_request_that_never_answers_times_out_in_one_line(nb, session, offline):
+    session.configure(timeout=0.3, max_retries=0)
+    offline.hang()
+    ran = nb.run("%chat hi")
+    assert "timed out" in ran.stdout and "Traceback" not in ran.stdout
+    assert len(session.ledger) == 0
+
+
+def test_a_body_that_is_not_json_is_one_line(nb, session, offline):
+    session.configure(max_retries=0)
+    offline.answer_not_json()
+    ran = nb.run("%chat --no-stream hi")
+    assert "is not the JSON the API sends" in ran.stdout and "Traceback" not in ran.stdout
+
+
+def test_an_html_error_page_is_one_line_without_the_html(nb, session, offline):
+    session.configure(max_retries=0)
+    offline.html_error(502)
+    ran = nb.run("%chat hi")
+    assert "(502)" in ran.stdout and "HTML error page" in ran.stdout and "<html>" not in ran.stdout
+
+
+def test_a_malformed_stream_keeps_what_arrived(nb, session, offline):
+    offline.malformed_stream(after_chunks=4)
+    ran = nb.run("%chat hi")
+    assert ran.error is None and "stream was cut" in ran.result.incomplete and ran.result.text
+    offline.malformed_stream(after_chunks=0)
+    broken = nb.run("%chat hi")
+    assert "is not the JSON the API sends" in broken.stdout and "Traceback" not in broken.stdout

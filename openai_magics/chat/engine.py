@@ -161,8 +161,7 @@ class _Runner:
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
             if not self.request.stream or not self.pieces:
                 self.view.abort()
-                with self.session.api_errors(self.request.model):  # one line, whatever broke
-                    raise
+                raise
             incomplete = f"the stream was cut ({type(exc).__name__}); only part of the answer arrived"
         if self.finish_reason == "length":
             incomplete = f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"

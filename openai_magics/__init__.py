@@ -21,6 +21,8 @@ MAGICS = (
     "openai_magics.embed.magic:EmbedMagics",
 )
 CAPABILITIES = ("chat", "embed")
+# Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).
+OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands")
 
 _registered: list = []
 
@@ -47,6 +49,10 @@ def load_ipython_extension(ipython) -> None:
     if keep_question_marks not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.insert(0, keep_question_marks)
 
+    from openai_magics.magics.openai.router import register_module
+
+    for module in OPENAI_COMMANDS:
+        register_module(module)
     for magics_class in _magics_classes():
         instance = magics_class(shell=ipython)
         guard_all(instance)

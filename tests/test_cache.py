@@ -1,4 +1,4 @@
-"""The response cache and replay mode (issue 7, SPEC §7): re-running a notebook is free and offline-able."""
+"""The response cache and replay mode: re-running a notebook is free and offline-able."""
 import html
 import sqlite3
 import subprocess

@@ -38,7 +38,7 @@ def test_cell_lines_become_vectors_in_order_with_a_usage_line(nb, offline):
     assert f"{MODEL} · {e.tokens:,} in · $" in shown
     [request] = embedding_requests(offline)
     assert request.body["input"] == e.texts and request.body["encoding_format"] == "base64"
-    [record] = e.session.ledger.records
+    [record] = openai_magics.session().ledger.records
     assert record.magic == "embed" and record.usage.input_tokens == e.tokens > 0 and record.cost > 0
 
 

@@ -31,7 +31,7 @@ class DryRun:
         from openai_magics.core.models import model_info
 
         request = runner.request
-        body = runner.wire_params() if hasattr(runner, "wire_params") else runner.params()
+        body = runner.body()
         if request.stream:
             body["stream"] = True
             if runner.api == "chat":

@@ -1,4 +1,4 @@
-"""`%%chat` / `%chat`: the cell is the user message (SPEC §3)."""
+"""`%%chat` / `%chat`: the cell is the user message."""
 from __future__ import annotations
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
@@ -6,19 +6,17 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
-from openai_magics.magics.kit import bind, check_positive, expand, is_terminal, parse, require_text
+from openai_magics.chat.request import APIS, DETAILS, EFFORTS
+from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options, variable
 
-APIS = ("auto", "chat", "responses")
-EFFORTS = ("minimal", "low", "medium", "high")
 FORMATS = ("markdown", "text", "code")
-DETAILS = ("auto", "low", "high")
 
 
 @magics_class
 class ChatMagics(Magics):
     @no_var_expand
     @magic_arguments()
-    @argument("-m", "--model", help="Model (default: %%openai model, or OpenAIMagics.chat_model).")
+    @shared_options("model")
     @argument("-s", "--system", help="System prompt.")
     @argument("-t", "--temperature", type=float, help="Sampling temperature, 0 to 2.")
     @argument("--max-tokens", type=int, help="Most tokens the answer may use (reasoning included).")
@@ -31,10 +29,7 @@ class ChatMagics(Magics):
     @argument("--no-stream", action="store_true", help="Wait for the whole answer instead of streaming it.")
     @argument("--format", choices=FORMATS, default="markdown",
               help="markdown (rendered), text (plain), or code (the answer's code into a new cell below).")
-    @argument("-o", "--output", metavar="NAME", help="Also bind the result to this variable.")
-    @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
-    @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
-    @argument("--no-cache", action="store_true", help="Ask the API even when the response cache holds the answer.")
+    @shared_options("output", "quiet", "no_interpolate", "no_cache")
     @argument("--schema", metavar="NAME", help="Structured output: a pydantic model or JSON-schema dict; -o binds the object.")
     @argument("--json", action="store_true", help="JSON mode: the answer parsed into Python (say 'JSON' in the prompt).")
     @argument("--tools", metavar="F,G", help="Functions the model may call; the call loop runs them.")
@@ -42,33 +37,31 @@ class ChatMagics(Magics):
     @argument("--image", action="append", default=[], metavar="SRC",
               help="An image: path, URL, or a variable (PIL image, numpy array, figure, bytes, Path). Repeatable.")
     @argument("--detail", choices=DETAILS, help="Image detail: low is cheap (85 tokens), high reads small print.")
-    @argument("--dry-run", action="store_true", help="Show what would be sent, its tokens and worst-case cost; send nothing.")
+    @shared_options("dry_run")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
         """Ask a chat model; the cell body (or the rest of the line) is the user message."""
         args = parse(self.chat, line)
+        if args is None:
+            return None
         if cell is not None and args.prompt:
             raise UsageError(f"Unexpected text on the %%chat line: {' '.join(args.prompt)!r}.")
         return self._run(args, cell if cell is not None else " ".join(args.prompt))
 
     def _run(self, args, body: str):
-        from openai_magics.chat.engine import ChatRequest, run_chat
+        from openai_magics.chat.engine import run_chat
+        from openai_magics.chat.request import ChatRequest
 
         interpolating = not args.no_interpolate
         prompt = require_text(expand(body, self.shell, interpolating))
-        check_positive(args.max_tokens, "--max-tokens")
-        if args.temperature is not None and not 0 <= args.temperature <= 2:
-            raise UsageError(f"--temperature must be between 0 and 2, not {args.temperature}.")
-        if args.new and not args.thread:
-            raise UsageError("--new starts a --thread afresh: name the thread too.")
         s = session()
         request = ChatRequest(
             prompt=prompt, model=s.model_for("chat", args.model), system=expand(args.system, self.shell, interpolating),
             temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
             reasoning_effort=args.reasoning_effort, api=args.api or "auto", stream=not args.no_stream,
             thread=args.thread, new_thread=args.new, turn_key=_turn_key(self.shell, body), cache=not args.no_cache,
-            **self._features(args),
+            dry_run=args.dry_run, **self._features(args),
         )
         if args.dry_run:
             result = run_chat(s, request)
@@ -89,29 +82,22 @@ class ChatMagics(Magics):
         return result
 
     def _features(self, args) -> dict:
-        """--schema, --json, --tools, --image: looked up in the notebook and checked before anything is sent."""
-        ns = self.shell.user_ns
-        check_positive(args.max_rounds, "--max-rounds")
-        if args.schema and args.json:
-            raise UsageError("--schema and --json: pick one (--schema already answers in JSON).")
-        if args.detail and not args.image:
-            raise UsageError("--detail goes with --image.")
-        features = {"json_mode": args.json, "detail": args.detail, "dry_run": args.dry_run}
-        if args.max_rounds:
+        """--schema, --json, --tools, --image: looked up in the notebook before anything is sent."""
+        features = {"json_mode": args.json, "detail": args.detail}
+        if args.max_rounds is not None:
             features["max_rounds"] = args.max_rounds
         if args.schema:
             from openai_magics.chat.structured import find_schema
 
-            features.update(schema=find_schema(args.schema, ns), schema_name=args.schema)
-        if args.tools:
+            features.update(schema=find_schema(args.schema, self.shell.user_ns), schema_name=args.schema)
+        if args.tools is not None:
             from openai_magics.chat.tools import find_tools
 
-            features["tools"] = find_tools(args.tools, ns)
+            features["tools"] = find_tools(args.tools, self.shell.user_ns)
         if args.image:
             from openai_magics.chat.vision import encode
 
-            features["images"] = [encode(ns[src] if src.isidentifier() and src in ns else src, src)
-                                  for src in args.image]
+            features["images"] = [encode(_image_source(self.shell, src), src) for src in args.image]
         return features
 
     def _view(self, args):
@@ -122,8 +108,15 @@ class ChatMagics(Magics):
         return TerminalStreamView() if is_terminal(self.shell) else WidgetStreamView()
 
 
+def _image_source(shell, source: str):
+    """A notebook variable when one has that name, else the path or URL as written."""
+    if source.isidentifier() and source in shell.user_ns:
+        return variable(shell, source, "--image")
+    return source
+
+
 def _turn_key(shell, body: str) -> str:
-    from openai_magics.core.session import current_cell
+    from openai_magics.core.cell import current_cell
 
     cell_id = current_cell()[1]
     return cell_id or body

@@ -14,7 +14,8 @@ PREVIEW_CHARS = 200  # the plain-text fallback beside the Markdown: a preview, n
 @dataclass
 class ChatResult:
     text: str
-    model: str
+    model: str                        # the model that answered (a dated snapshot when the server says so)
+    requested_model: str | None = None  # the name that was asked for (an alias, often)
     record: UsageRecord | None = None
     api: str = "chat"
     finish_reason: str | None = None

@@ -5,14 +5,15 @@ import json
 import re
 
 from openai_magics.core.errors import UsageError
+from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.core.tokens import TokenCount, count_text
 
 
 def find_schema(name: str, namespace: dict):
     """`--schema NAME`: a pydantic model class or a JSON-schema dict from the namespace."""
-    if name not in namespace:
+    value = resolve(name, namespace) if name[:1].isidentifier() else MISSING
+    if value is MISSING:
         raise UsageError(f"--schema {name}: no such variable in the notebook.")
-    value = namespace[name]
     if isinstance(value, dict):
         schema = value.get("schema", value) if "name" in value and "schema" in value else value
         if not isinstance(schema, dict) or schema.get("type", "object") != "object":

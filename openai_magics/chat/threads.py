@@ -1,4 +1,4 @@
-"""Named conversations that follow the notebook: re-running a cell replaces its own turn (SPEC §3)."""
+"""Named conversations that follow the notebook: re-running a cell replaces its own turn."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -11,9 +11,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.chat.engine import _ChatCompletions
+from openai_magics.chat.runners import ChatCompletionsRunner
 from openai_magics.core.errors import UsageError
-from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens, response_format, wire_format
+from openai_magics.core.namespace import MISSING, resolve
+from openai_magics.chat.request import response_format_of
+from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
 from openai_magics.core.tokens import count_text
 from openai_magics.core.usage import Usage
 
@@ -57,8 +59,8 @@ def find_tools(names: str, namespace: dict) -> list[Tool]:
     """`--tools f,g`: each name a function in the namespace."""
     tools = []
     for name in filter(None, (n.strip() for n in names.split(","))):
-        function = namespace.get(name)
-        if function is None:
+        function = resolve(name, namespace) if name[:1].isidentifier() else MISSING
+        if function is MISSING or function is None:
             raise UsageError(f"--tools {name}: no such function in the notebook.")
         if not callable(function) or isinstance(function, type):
             raise UsageError(f"--tools {name}: a {type(function).__name__} is not a function.")
@@ -156,7 +158,7 @@ def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[Too
     return done
 
 
-class ToolLoop(_ChatCompletions):
+class ToolLoop(ChatCompletionsRunner):
     """Chat Completions through the SDK's parse/stream helpers: a schema, JSON mode, images, tools.
 
     Every round is one request; the rounds add up to one ledger record for the cell."""
@@ -166,7 +168,7 @@ class ToolLoop(_ChatCompletions):
         r = self.request
         if r.json_mode:
             check_json_mode(self.messages)
-        self.format = response_format(r.schema, r.schema_name, r.json_mode)
+        self.format = response_format_of(r)
         self.tools = {t.name: t for t in r.tools}
         self.calls: list[ToolCall] = []
         self.rounds = 0
@@ -174,22 +176,14 @@ class ToolLoop(_ChatCompletions):
         self.refusal = self.parsed = self.problem = None
 
     def params(self) -> dict:
-        params = super().params()
+        """The body with `response_format` as the SDK's parse helpers take it (a pydantic class stays one)."""
+        params = self.body()
         if self.format is not None:
             params["response_format"] = self.format
-        if self.tools:
-            params["tools"] = [t.param for t in self.tools.values()]
-        return params
-
-    def wire_params(self) -> dict:
-        """The body as the SDK sends it: a pydantic schema turned into its strict json_schema."""
-        params = self.params()
-        if "response_format" in params:
-            params["response_format"] = wire_format(params["response_format"])
         return params
 
     def prompt_tokens(self):
-        return prompt_tokens(self.wire_params(), self.request.model)
+        return prompt_tokens(self.body(), self.request.model)
 
     def create(self):
         import openai
@@ -205,7 +199,7 @@ class ToolLoop(_ChatCompletions):
         return completion
 
     def on_complete(self, completion) -> None:
-        self.model, self.response_id = completion.model or self.model, completion.id
+        self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
         self.emit(completion.choices[0].message.content or "")
 
     def open_stream(self):
@@ -215,7 +209,7 @@ class ToolLoop(_ChatCompletions):
         if event.type == "content.delta":
             self.emit(event.delta)
         elif event.type == "chunk":
-            self.model, self.response_id = event.chunk.model or self.model, event.chunk.id
+            self.answered_model, self.response_id = event.chunk.model or self.answered_model, event.chunk.id
 
     def after_round(self, completion) -> bool:
         """Add up the round's usage; run the tools it asked for. True: another round follows."""
@@ -248,7 +242,7 @@ class ToolLoop(_ChatCompletions):
         else:  # a server that sends no usage: count it ourselves, and say so
             self.estimated = True
             usage = Usage(input_tokens=self.prompt_tokens().tokens,
-                          output_tokens=count_text(completion.choices[0].message.content or "", self.model).tokens)
+                          output_tokens=count_text(completion.choices[0].message.content or "", self.answered_model).tokens)
         self.usage = usage if self.usage is None else self.usage + usage
         self.usage.images = len(self.request.images)
 

@@ -1,4 +1,4 @@
-"""Errors as one readable line that says what to do (SPEC §2): no traceback, never the key."""
+"""Errors as one readable line that says what to do: no traceback, never the key."""
 from __future__ import annotations
 
 from contextlib import contextmanager

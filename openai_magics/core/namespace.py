@@ -1,4 +1,4 @@
-"""`{name}`, `{name.attr}`, `{name[key]}`, `{In[3]}` from the user namespace, in one pass (SPEC §2).
+"""`{name}`, `{name.attr}`, `{name[key]}`, `{In[3]}` from the user namespace, in one pass.
 
 A brace expression that does not resolve is left exactly as written (prompts hold code and JSON);
 `{{` and `}}` are literal braces. The result is never interpolated again.

@@ -1,4 +1,4 @@
-"""Embeddings at speed (SPEC §4): each text once, token-aware batches within the API's limits, sent
+"""Embeddings at speed: each text once, token-aware batches within the API's limits, sent
 concurrently within the rate limits the server reports, vectors kept for the session.
 
 Plain Python: `openai_magics.embed(texts)` returns the same EmbedResult as `%%embed`.
@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from openai_magics.core.errors import CallFailed, UsageError
-from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, embedding_limits
+from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
 from openai_magics.embed.validate import checked_vectors, same_length
 from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
 from openai_magics.core.usage import Usage
@@ -152,7 +152,10 @@ def run_embed(session, request: EmbedRequest, progress=None):
         vectors=np.vstack(rows).astype(np.float32, copy=False), texts=list(request.texts), model=request.model,
         dimensions=request.dimensions, records=outcome.records, hit_record=hit_record,
         elapsed=time.perf_counter() - started, truncated=truncated, peak_concurrency=outcome.peak_concurrency,
-        session=session, pool=request.pool,
+        pool=request.pool,
+        embedder=lambda more: run_embed(session, EmbedRequest(
+            as_texts(more), request.model, request.dimensions, request.truncate, request.concurrency,
+            pool=request.pool)).vectors,
     )
 
 

@@ -1,18 +1,18 @@
-"""`%%embed` / `%embed`: the cell's non-empty lines (or `--input NAME`) as vectors (SPEC §4)."""
+"""`%%embed` / `%embed`: the cell's non-empty lines (or `--input NAME`) as vectors."""
 from __future__ import annotations
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import UsageError
-from openai_magics.magics.kit import bind, check_positive, expand, is_terminal, parse
+from openai_magics.magics.kit import bind, expand, is_terminal, parse, shared_options, variable
 
 
 @magics_class
 class EmbedMagics(Magics):
     @no_var_expand
     @magic_arguments()
-    @argument("-m", "--model", help="Model (default: %%openai model embed NAME, or OpenAIMagics.embed_model).")
+    @shared_options("model")
     @argument("--dimensions", type=int, help="Shorter vectors (text-embedding-3 models).")
     @argument("--input", metavar="NAME",
               help="Embed this variable instead of the cell: a str, a list of str, a pandas Series, "
@@ -21,25 +21,20 @@ class EmbedMagics(Magics):
     @argument("--concurrency", type=int, help="Most requests in flight at once (default 8).")
     @argument("--pool", choices=("mean",),
               help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
-    @argument("-o", "--output", metavar="NAME", help="Also bind the result to this variable.")
-    @argument("-q", "--quiet", action="store_true", help="Display nothing and return nothing (use with -o).")
-    @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
-    @argument("--no-cache", action="store_true", help="Ask the API for every text, even those already embedded.")
+    @shared_options("output", "quiet", "no_interpolate", "no_cache")
     @argument("text", nargs="*", help="With %%embed (one line): the text.")
     @line_cell_magic
     def embed(self, line: str, cell: str | None = None):
         """Embed each non-empty line of the cell (or the rest of the line, or --input NAME)."""
-        args = parse(self.embed, line)
-        check_positive(args.dimensions, "--dimensions")
-        check_positive(args.concurrency, "--concurrency")
-        inputs, what = self._inputs(args, cell)
         from openai_magics.embed.facade import embed
-        from openai_magics.embed.request import as_texts
 
-        texts = as_texts(inputs, what)
+        args = parse(self.embed, line)
+        if args is None:
+            return None
+        inputs, what = self._inputs(args, cell)
         progress = None if args.quiet or is_terminal(self.shell) else _progress()
-        result = embed(texts, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
-                                 concurrency=args.concurrency, progress=progress, cache=not args.no_cache,
+        result = embed(inputs, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
+                       concurrency=args.concurrency, progress=progress, cache=not args.no_cache, what=what,
                        pool=args.pool)
         bind(self.shell, args.output, result)
         return None if args.quiet else result
@@ -50,22 +45,11 @@ class EmbedMagics(Magics):
         if args.input:
             if body.strip():
                 raise UsageError("Give the texts either in the cell or with --input, not both.")
-            return self._variable(args.input), args.input
+            return variable(self.shell, args.input, "--input"), args.input
         body = expand(body, self.shell, not args.no_interpolate)
         if cell is None:
             return [body] if body.strip() else [], "the line"
         return [t for t in body.splitlines() if t.strip()], "the cell"
-
-    def _variable(self, name: str):
-        from openai_magics.core.namespace import MISSING, resolve
-
-        expression = name.strip()
-        if expression[:1] == "{" and expression[-1:] == "}":
-            expression = expression[1:-1]
-        value = resolve(expression, self.shell.user_ns) if expression[:1].isidentifier() else MISSING
-        if value is MISSING:
-            raise UsageError(f"--input {name}: no such variable (or column) in the namespace.")
-        return value
 
 
 def _progress():

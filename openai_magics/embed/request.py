@@ -73,7 +73,7 @@ class EmbedRequest:
         for name in ("dimensions", "concurrency"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise UsageError(f"--{name} must be a positive whole number, not {value!r}.")
+                raise UsageError(f"--{name} must be positive, not {value!r}.")
         if self.pool not in (None, "mean"):
             raise UsageError(f"--pool takes mean, not {self.pool!r}.")
         if self.dimensions is None:

@@ -26,8 +26,12 @@ class EmbedResult:
     elapsed: float = 0.0
     truncated: list[int] = field(default_factory=list)        # indices of inputs cut to fit
     peak_concurrency: int = 0
-    session: object = None
     pool: str | None = None             # "mean": token vectors averaged (a server that does not pool)
+    embedder: object = None  # embeds more texts the same way (model, dimensions, session): for queries
+
+    def __getstate__(self) -> dict:
+        """Pickled without the embedder (it holds the session): a loaded result searches with vectors."""
+        return {**self.__dict__, "embedder": None}
 
     # -- numbers --
     @property
@@ -84,11 +88,14 @@ class EmbedResult:
         if isinstance(query, EmbedResult):
             return query.vectors
         if isinstance(query, str) or isinstance(query, (list, tuple)) and all(isinstance(q, str) for q in query):
-            if self.session is None:
+            if self.embedder is None:
                 raise UsageError("This result has no session to embed the query with: pass vectors instead.")
-            from openai_magics.embed.facade import embed
+    pool: str | None = None             # "mean": token vectors averaged (a server that does not pool)
+    embedder: object = None  # embeds more texts the same way (model, dimensions, session): for queries
 
-            return embed(query, model=self.model, dimensions=self.dimensions, session=self.session, pool=self.pool).vectors
+    def __getstate__(self) -> dict:
+        """Pickled without the embedder (it holds the session): a loaded result searches with vectors."""
+        return {**self.__dict__, "embedder": None}
         return np.atleast_2d(np.asarray(query, dtype=np.float32))
 
     def similarity(self, other=None):

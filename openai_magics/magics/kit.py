@@ -1,26 +1,54 @@
-"""What every magic shares: interpolation, binding -o, choosing a view (SPEC §2)."""
+"""What every magic shares: one parse path, the shared options, interpolation, one way to find a notebook
+variable, binding `-o`, and whether the frontend is a terminal."""
 from __future__ import annotations
 
+from IPython.core.magic_arguments import argument
+
 from openai_magics.core.errors import UsageError
-from openai_magics.core.namespace import interpolate
+from openai_magics.core.namespace import MISSING, interpolate, resolve
+from openai_magics.magics import parsing
+
+# The options several magics take, declared once: (flags, argparse keywords).
+SHARED = {
+    "model": (("-m", "--model"), {"metavar": "MODEL", "help": "Model (default: `%%openai model KIND NAME`)."}),
+    "output": (("-o", "--output"), {"metavar": "NAME", "help": "Also bind the result to this variable."}),
+    "quiet": (("-q", "--quiet"), {"action": "store_true", "help": "Display nothing and return nothing (use with -o)."}),
+    "no_interpolate": (("--no-interpolate",), {"action": "store_true", "help": "Send {braces} as written."}),
+    "no_cache": (("--no-cache",), {"action": "store_true",
+                                   "help": "Ask the API even when the response cache holds the answer."}),
+    "dry_run": (("--dry-run",), {"action": "store_true",
+                                 "help": "Show what would be sent, its tokens and worst-case cost; send nothing."}),
+}
+
+
+def shared_options(*names: str):
+    """Decorator: add the named SHARED options, in the order given, to a `magic_arguments` magic."""
+    def apply(function):
+        for name in reversed(names):
+            flags, keywords = SHARED[name]
+            function = argument(*flags, **keywords)(function)
+        return function
+    return apply
 
 
 def parse(magic_fn, line: str):
-    """magic_arguments parsing, with quotes taken off values (IPython splits without removing them)."""
-    from IPython.core.magic_arguments import parse_argstring
-
-    args = parse_argstring(magic_fn, line)
-    for name, value in vars(args).items():
-        if isinstance(value, str):
-            setattr(args, name, unquote(value))
-        elif isinstance(value, list):
-            setattr(args, name, [unquote(v) if isinstance(v, str) else v for v in value])
+    """The magic's options (see parsing.parse); None when help was shown. A bad `-o NAME` is refused here,
+    before anything is sent."""
+    args = parsing.parse(magic_fn, line)
+    output = getattr(args, "output", None)
+    if output is not None and not output.isidentifier():
+        raise UsageError(f"-o needs a Python name, not {output!r}.")
     return args
 
 
-def unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
+def variable(shell, expression: str, option: str):
+    """The notebook value an option names (`df`, `df.text`, `df['text']`, `{df}`): one clear line if none."""
+    name = expression.strip()
+    if name[:1] == "{" and name[-1:] == "}":
+        name = name[1:-1].strip()
+    value = resolve(name, shell.user_ns) if name[:1].isidentifier() else MISSING
+    if value is MISSING:
+        raise UsageError(f"{option} {expression}: no such variable (or column) in the notebook.")
     return value
 
 

@@ -5,7 +5,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.session import session
-from openai_magics.magics.kit import expand, parse, require_text
+from openai_magics.magics.kit import expand, parse, require_text, shared_options
 
 
 def estimate_reason(model: str) -> str:
@@ -51,13 +51,14 @@ class TokenReport:
 class TokensMagics(Magics):
     @no_var_expand
     @magic_arguments()
-    @argument("-m", "--model", help="Count for this model (default: the chat model).")
-    @argument("--no-interpolate", action="store_true")
-    @argument("text", nargs="*")
+    @shared_options("model", "no_interpolate")
+    @argument("text", nargs="*", help="With %%tokens (one line): the text.")
     @line_cell_magic
     def tokens(self, line: str, cell: str | None = None):
-        """Count the tokens of the cell (or of the rest of the line)."""
+        """Count the tokens of the cell (or of the rest of the line) for a model (default: the chat model)."""
         args = parse(self.tokens, line)
+        if args is None:
+            return None
         body = cell if cell is not None else " ".join(args.text)
         text = require_text(expand(body, self.shell, not args.no_interpolate), "the text")
         return TokenReport(text, session().model_for("chat", args.model))

@@ -1,4 +1,4 @@
-"""The one compact line shown after every call (SPEC §2)."""
+"""The one compact line shown after every call."""
 from __future__ import annotations
 
 from openai_magics.core.ledger import UsageRecord

@@ -1,4 +1,4 @@
-"""`%openai usage`: the ledger as a table with totals and the cumulative cost (SPEC §7)."""
+"""`%openai usage`: the ledger as a table with totals and the cumulative cost."""
 from __future__ import annotations
 
 import csv

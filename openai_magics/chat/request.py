@@ -1,0 +1,143 @@
+"""What a chat call asks: the request (checked as it is made, so plain Python gets the same clear errors as
+the magic) and the one pure function that turns it into the JSON body either API receives."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from openai_magics.core.errors import UsageError
+
+APIS = ("auto", "chat", "responses")
+EFFORTS = ("minimal", "low", "medium", "high")
+DETAILS = ("auto", "low", "high")
+
+
+@dataclass
+class ChatRequest:
+    prompt: str
+    model: str
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    reasoning_effort: str | None = None
+    api: str = "auto"
+    stream: bool = True
+    thread: str | None = None
+    new_thread: bool = False
+    turn_key: str | None = None
+    cache: bool = True               # False: --no-cache
+    schema: object = None            # --schema: a pydantic model class or a JSON-schema dict
+    schema_name: str | None = None
+    json_mode: bool = False          # --json
+    tools: list = field(default_factory=list)   # --tools: tools.Tool
+    max_rounds: int = 8              # tool-call rounds before giving up
+    images: list = field(default_factory=list)  # --image: vision.EncodedImage, encoded once
+    detail: str | None = None
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Every check that needs no network: one clear UsageError, nothing sent."""
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise UsageError("Nothing to send: the prompt is empty.")
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise UsageError("Name a model, e.g. -m gpt-4o-mini.")
+        _positive(self.max_tokens, "--max-tokens")
+        _positive(self.max_rounds, "--max-rounds")
+        if self.temperature is not None and not (_is_number(self.temperature) and 0 <= self.temperature <= 2):
+            raise UsageError(f"--temperature must be between 0 and 2, not {self.temperature}.")
+        _choice(self.api, APIS, "--api")
+        if self.reasoning_effort is not None:
+            _choice(self.reasoning_effort, EFFORTS, "--reasoning-effort")
+        if self.detail is not None:
+            _choice(self.detail, DETAILS, "--detail")
+        if self.new_thread and not self.thread:
+            raise UsageError("--new starts a --thread afresh: name the thread too.")
+        if self.schema is not None and self.json_mode:
+            raise UsageError("--schema and --json: pick one (--schema already answers in JSON).")
+        if self.detail and not self.images:
+            raise UsageError("--detail goes with --image.")
+        if self.api == "responses" and self.chat_only:
+            raise UsageError("--schema, --json, --tools and --image use Chat Completions: drop --api responses.")
+        if self.api == "responses" and (self.stop or self.seed is not None):
+            raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
+
+    @property
+    def chat_only(self) -> bool:
+        """Structured outputs, tools and images go through Chat Completions' parse helpers."""
+        return bool(self.schema is not None or self.json_mode or self.tools or self.images)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive(value, option: str) -> None:
+    if value is not None and not (_is_number(value) and value == int(value) and value > 0):
+        raise UsageError(f"{option} must be positive, not {value}.")
+
+
+def _choice(value, choices: tuple, option: str) -> None:
+    if value not in choices:
+        raise UsageError(f"{option} must be one of {', '.join(choices)}, not {value!r}.")
+
+
+def choose_api(request: ChatRequest, config) -> str:
+    """auto: the Responses API on OpenAI's own endpoint, Chat Completions elsewhere (most compatible servers
+    lack /responses) and for what only Chat Completions' helpers do here."""
+    if request.chat_only:
+        return "chat"
+    if request.api != "auto":
+        return request.api
+    if config.api != "auto":
+        return config.api
+    use_responses = config.is_openai and not (request.stop or request.seed is not None)
+    return "responses" if use_responses else "chat"
+
+
+def given(**params) -> dict:
+    """The parameters that were set: None and empty values are left out of the request."""
+    return {name: value for name, value in params.items() if value is not None and value != []}
+
+
+def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out: int | None,
+               previous_id: str | None = None, openai_endpoint: bool = True) -> dict:
+    """The JSON body of the request, exactly as it goes on the wire (streaming flags aside): what is sent,
+    what the cache key and `--dry-run` show, and what a batch line holds."""
+    if api == "responses":
+        return _responses_body(request, messages, max_out, previous_id)
+    # OpenAI wants max_completion_tokens (o-series refuse max_tokens); most compatible servers know max_tokens.
+    max_key = "max_completion_tokens" if openai_endpoint else "max_tokens"
+    body = given(model=request.model, messages=messages, temperature=request.temperature, stop=request.stop,
+                 seed=request.seed, reasoning_effort=request.reasoning_effort, **{max_key: max_out})
+    fmt = response_format_of(request)
+    if fmt is not None:
+        from openai_magics.chat.structured import wire_format
+
+        body["response_format"] = wire_format(fmt)
+    if request.tools:
+        body["tools"] = [t.param for t in request.tools]
+    return body
+
+
+def response_format_of(request: ChatRequest):
+    """What `response_format` holds for the SDK: a pydantic class (parsed by the SDK), a dict, or None."""
+    if request.schema is None and not request.json_mode:
+        return None
+    from openai_magics.chat.structured import response_format
+
+    return response_format(request.schema, request.schema_name, request.json_mode)
+
+
+def _responses_body(request: ChatRequest, messages: list[dict], max_out: int | None, previous_id) -> dict:
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    turns = [m for m in messages if m["role"] != "system"]
+    if previous_id:
+        turns = turns[-1:]
+    return given(model=request.model, input=turns, instructions=system[-1] if system else None,
+                 previous_response_id=previous_id, temperature=request.temperature, max_output_tokens=max_out,
+                 reasoning={"effort": request.reasoning_effort} if request.reasoning_effort else None)

@@ -1,0 +1,172 @@
+"""The runners: one chat call on either API, streamed or not, into any view. Interrupts and cut streams keep
+what arrived; every answer, partial or whole, is recorded in the ledger."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from openai_magics.chat.request import build_body
+from openai_magics.chat.result import ChatResult
+from openai_magics.core.tokens import count_messages, count_text
+from openai_magics.core.usage import Usage
+
+
+class Runner:
+    api = "chat"
+    estimated = False  # True when some of the usage had to be counted here
+
+    def __init__(self, session, request, messages, max_out, previous_id, view, call):
+        self.session, self.request, self.messages = session, request, messages
+        self.max_out, self.previous_id, self.view, self.call = max_out, previous_id, view, call
+        self.pieces: list[str] = []
+        self.usage: Usage | None = None
+        self.answered_model = request.model  # the snapshot the server says answered
+        self.finish_reason = None
+        self.response_id = None
+        self.cached = None  # this request's place in the response cache
+
+    def from_cache(self) -> ChatResult | None:
+        """The cached answer replayed through the same view, or None when it must be asked."""
+        from openai_magics.cache.keys import preview
+        from openai_magics.cache.policy import lookup
+
+        self.cached = lookup(self.session, self.call, self.api, self.params(), enabled=self.request.cache,
+                             what=preview(self.request.prompt))
+        hit = self.cached.hit
+        if hit is None:
+            return None
+        self.view.start(self.request)
+        self.answered_model, self.response_id = hit["model"], hit["response_id"]
+        self.finish_reason = hit["finish_reason"]
+        self.usage = Usage(**hit["usage"]) if hit["usage"] else None
+        self.emit(hit["text"])
+        return self.finish(False, None)
+
+    def run(self) -> ChatResult:
+        interrupted, incomplete = False, None
+        self.view.start(self.request)
+        try:
+            with self.session.api_errors(self.request.model):
+                if not self.request.stream:
+                    self.on_complete(self.create())
+                else:
+                    stream = self.open_stream()
+            if self.request.stream:
+                with stream:
+                    for event in stream:
+                        self.on_event(event)
+        except KeyboardInterrupt:
+            interrupted = True
+        except Exception as exc:  # the connection dropped mid-stream: keep what arrived
+            if not self.request.stream or not self.pieces:
+                self.view.abort()
+                raise
+            incomplete = f"the stream was cut ({type(exc).__name__}); only part of the answer arrived"
+        if self.finish_reason == "length":
+            incomplete = f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
+        return self.finish(interrupted, incomplete)
+
+    def body(self) -> dict:
+        """The wire body (see request.build_body)."""
+        raise NotImplementedError
+
+    def params(self) -> dict:
+        """What the SDK call receives, and what the cache key is made of: the wire body, by default."""
+        return self.body()
+
+    def prompt_tokens(self):
+        return count_messages(self.messages, self.request.model)
+
+    def extend(self, result: ChatResult) -> None:
+        """What a runner adds to the result (a parsed object, tool calls…)."""
+
+    def emit(self, text: str) -> None:
+        if self.request.stream:
+            self.call.token_arrived()
+        self.pieces.append(text)
+        self.view.delta(text, len(self.pieces), self.call.elapsed)
+
+    def finish(self, interrupted: bool, incomplete: str | None) -> ChatResult:
+        text = "".join(self.pieces)
+        estimated = self.usage is None or self.estimated
+        usage = self.usage or Usage(
+            input_tokens=count_messages(self.messages, self.answered_model).tokens,
+            output_tokens=count_text(text, self.answered_model).tokens,
+        )
+        hit = bool(self.cached and self.cached.hit)
+        record = self.call.record(self.answered_model, usage, estimated=estimated, interrupted=interrupted, cache_hit=hit)
+        if self.cached and not interrupted and not incomplete and self.finish_reason == "stop":
+            self.cached.store("chat", self.request.model, {
+                "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
+                "finish_reason": self.finish_reason, "response_id": self.response_id})
+        result = ChatResult(text=text, model=self.answered_model, requested_model=self.request.model,
+                            record=record, api=self.api,
+                            finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
+                            response_id=self.response_id, messages=self.messages)
+        self.extend(result)
+        self.view.finish(result)
+        return result
+
+
+class ChatCompletionsRunner(Runner):
+    api = "chat"
+
+    def body(self) -> dict:
+        return build_body(self.request, self.messages, api="chat", max_out=self.max_out,
+                          openai_endpoint=self.session.config.is_openai)
+
+    def open_stream(self):
+        return self.session.client.chat.completions.create(
+            **self.params(), stream=True, stream_options={"include_usage": True})
+
+    def create(self):
+        return self.session.client.chat.completions.create(**self.params())
+
+    def on_event(self, chunk) -> None:
+        self.answered_model = chunk.model or self.answered_model
+        self.response_id = chunk.id
+        if chunk.usage:
+            self.usage = Usage.from_chat(chunk.usage)
+        for choice in chunk.choices:
+            if choice.delta and choice.delta.content:
+                self.emit(choice.delta.content)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+    def on_complete(self, completion) -> None:
+        self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
+        choice = completion.choices[0]
+        self.finish_reason = choice.finish_reason
+        self.emit(choice.message.content or "")
+        if completion.usage:
+            self.usage = Usage.from_chat(completion.usage)
+
+
+class ResponsesRunner(Runner):
+    api = "responses"
+
+    def body(self) -> dict:
+        return build_body(self.request, self.messages, api="responses", max_out=self.max_out,
+                          previous_id=self.previous_id)
+
+    def open_stream(self):
+        return self.session.client.responses.create(**self.params(), stream=True)
+
+    def create(self):
+        return self.session.client.responses.create(**self.params())
+
+    def on_event(self, event) -> None:
+        if event.type == "response.output_text.delta":
+            self.emit(event.delta)
+        elif event.type in ("response.completed", "response.incomplete"):
+            self._final(event.response)
+
+    def on_complete(self, response) -> None:
+        self.emit(response.output_text or "")
+        self._final(response)
+
+    def _final(self, response) -> None:
+        self.answered_model, self.response_id = response.model or self.answered_model, response.id
+        if response.usage:
+            self.usage = Usage.from_responses(response.usage)
+        details = response.incomplete_details
+        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"

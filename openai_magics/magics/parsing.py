@@ -1,0 +1,133 @@
+"""One parse path for every magic: options as the shell would split them (quotes removed), free text after
+the options exactly as typed, `-h`/`--help` everywhere, and "did you mean --model?" for a slip.
+
+IPython's own splitter keeps quotes on values and breaks on a lone apostrophe (`-s 'It's fine'`), so the
+line is tokenised here and handed to the magic's `magic_arguments` parser as a ready argument list.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+
+from openai_magics.core.errors import UsageError
+
+HELP = ("-h", "--help")
+
+
+def words(line: str):
+    """(start, end, raw, value) of each shell-like word. A quoted value runs to the matching quote that ends
+    the word, so `'It's fine'` is `It's fine`; an unquoted word (`df['text']`) is kept as written."""
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        end, value = _word_at(line, i)
+        yield i, end, line[i:end], value
+        i = end
+
+
+def _word_at(line: str, i: int) -> tuple[int, str]:
+    match = re.match(r"(--?[A-Za-z][\w-]*=)(['\"])", line[i:])
+    if match:  # --option="quoted value"
+        end, value = _quoted(line, i + len(match.group(1)))
+        return end, match.group(1) + value
+    if line[i] in "'\"":
+        return _quoted(line, i)
+    end = re.compile(r"\S+").match(line, i).end()
+    return end, line[i:end]
+
+
+def _quoted(line: str, i: int) -> tuple[int, str]:
+    quote, j = line[i], i + 1
+    while True:
+        k = line.find(quote, j)
+        if k == -1:  # unbalanced: the rest of the line is the value
+            return len(line), line[i + 1:]
+        if quote == '"' and line[k - 1] == "\\":
+            j = k + 1
+            continue
+        if k + 1 == len(line) or line[k + 1].isspace():
+            value = line[i + 1:k]
+            return k + 1, value.replace('\\"', '"') if quote == '"' else value
+        j = k + 1
+
+
+def parse(magic_fn, line: str):
+    """The options of `magic_fn` (a `magic_arguments` function) read from `line`; None after showing help."""
+    parser = magic_fn.parser
+    argv = split(parser, line)
+    if argv is None:
+        print(parser.format_help())
+        return None
+    return parser.parse_args(argv)
+
+
+def split(parser, line: str) -> list[str] | None:
+    """The argument list for `parser`, None when help is asked for. Options and their values are unquoted.
+    A magic whose one positional is free text (the prompt of `%chat`) gets the text that follows its options
+    as one argument, byte for byte; other positionals get one word each."""
+    options = parser._option_string_actions
+    free_text = _takes_free_text(parser)
+    argv: list[str] = []
+    position, expecting_value = 0, None
+    for _start, end, raw, value in words(line):
+        if expecting_value is not None:
+            argv.append(value)
+            expecting_value, position = None, end
+            continue
+        if raw in HELP:
+            return None
+        if raw == "--":
+            position = end
+            break
+        if not _looks_like_option(raw):
+            if free_text:
+                break
+            argv.append(value)
+            position = end
+            continue
+        name = raw.split("=", 1)[0]
+        action = options.get(name) or _unique_prefix(options, name)
+        if action is None:
+            raise UsageError(unknown_option(parser, name))
+        argv.append(value)
+        if action.nargs != 0 and "=" not in raw:
+            expecting_value = name
+        position = end
+    if expecting_value is not None:
+        raise UsageError(f"%{parser.prog}: {expecting_value} needs a value.")
+    rest = line[position:].strip()
+    if rest:
+        argv.append(rest)
+    return argv
+
+
+def _takes_free_text(parser) -> bool:
+    positionals = [a for a in parser._actions if not a.option_strings]
+    return len(positionals) == 1 and positionals[0].nargs == "*"
+
+
+def _looks_like_option(word: str) -> bool:
+    return bool(re.match(r"--?[A-Za-z]", word))
+
+
+def _unique_prefix(options: dict, name: str):
+    """argparse's own abbreviations (`--max-tok` for `--max-tokens`), when they name one option."""
+    if not name.startswith("--"):
+        return None
+    found = {options[o] for o in options if o.startswith(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def unknown_option(parser, name: str) -> str:
+    known = [o for o in parser._option_string_actions if o.startswith("--")] or list(parser._option_string_actions)
+    guess = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f" did you mean {guess[0]}?" if guess else f" %{parser.prog} -h lists them."
+    return f"%{parser.prog}: unknown option {name}:{hint}"
+
+
+def unknown_word(kind: str, word: str, choices: list[str], prog: str) -> str:
+    guess = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    hint = f"did you mean {guess[0]}?" if guess else f"one of {', '.join(choices)}."
+    return f"{prog}: unknown {kind} {word!r}: {hint}"

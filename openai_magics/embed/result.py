@@ -90,12 +90,7 @@ class EmbedResult:
         if isinstance(query, str) or isinstance(query, (list, tuple)) and all(isinstance(q, str) for q in query):
             if self.embedder is None:
                 raise UsageError("This result has no session to embed the query with: pass vectors instead.")
-    pool: str | None = None             # "mean": token vectors averaged (a server that does not pool)
-    embedder: object = None  # embeds more texts the same way (model, dimensions, session): for queries
-
-    def __getstate__(self) -> dict:
-        """Pickled without the embedder (it holds the session): a loaded result searches with vectors."""
-        return {**self.__dict__, "embedder": None}
+            return self.embedder(query)
         return np.atleast_2d(np.asarray(query, dtype=np.float32))
 
     def similarity(self, other=None):

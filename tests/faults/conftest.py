@@ -36,7 +36,6 @@ def rogue_server():
 def rogue(rogue_server, session, monkeypatch):
     """The misbehaving server, its script empty; the session keeps the offline server until a test moves."""
     rogue_server.script()
-    from conftest import TEST_KEY
 
     monkeypatch.setenv(ROGUE_KEY_ENV, TEST_KEY)
     yield rogue_server

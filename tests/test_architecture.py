@@ -107,11 +107,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_package_keeps_its_layers():
-    assert broken_rules(imports()) == []
+    problems = broken_rules(imports())
+    assert not problems, "\n".join(problems)
 
 
 def test_no_module_imports_itself_around_a_loop():
-    assert cycles(imports()) == []
+    loops = cycles(imports())
+    assert not loops, "\n".join(" -> ".join(loop) for loop in loops)
 
 
 def test_every_capability_is_a_package_beside_the_shared_layers():

@@ -1,4 +1,4 @@
-"""Chat Completions and Responses, non-streamed and streamed, from deterministic answers."""
+"""Chat Completions, non-streamed and streamed, from deterministic answers (Responses: responses.py)."""
 from __future__ import annotations
 
 import itertools
@@ -75,7 +75,7 @@ def chat_completion(state, body: dict):
     c = complete(state, body["messages"], body["model"],
                  body.get("max_completion_tokens", body.get("max_tokens")), body.get("reasoning_effort"),
                  text=plan.text if plan else None)
-    c.prompt_tokens += _extra_prompt_tokens(body)
+    c.prompt_tokens += extra_prompt_tokens(body)
     if plan and plan.kind != "content":
         c.kind, c.tool_calls = plan.kind, plan.tool_calls
         c.finish_reason = "tool_calls" if plan.tool_calls else c.finish_reason
@@ -109,7 +109,7 @@ def _chat_chunks(base: dict, c: Completion, include_usage: bool):
         yield {**base, "object": "chat.completion.chunk", "choices": [], "usage": chat_usage(c)}
 
 
-def _extra_prompt_tokens(body: dict) -> int:
+def extra_prompt_tokens(body: dict) -> int:
     """Image parts, tool definitions and a response schema count as prompt tokens, as the client reckons."""
     for message in body["messages"]:
         for part in message.get("content") if isinstance(message.get("content"), list) else []:
@@ -120,88 +120,6 @@ def _extra_prompt_tokens(body: dict) -> int:
     return image_tokens(body["messages"], body["model"]) + definition_tokens(body, body["model"])
 
 
-# --- Responses ----------------------------------------------------------------------------------
-
-def _input_messages(state, body: dict) -> list[dict]:
-    messages = []
-    if body.get("previous_response_id"):
-        previous = state.responses.get(body["previous_response_id"])
-        if previous is None:
-            raise RequestError(f"Previous response with id '{body['previous_response_id']}' not found.",
-                               param="previous_response_id")
-        messages += previous
-    if body.get("instructions"):
-        messages.append({"role": "system", "content": body["instructions"]})
-    items = body.get("input")
-    if isinstance(items, str):
-        items = [{"role": "user", "content": items}]
-    for item in items or []:
-        content = item.get("content")
-        if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        if "role" in item:
-            messages.append({"role": item["role"], "content": content or ""})
-    return messages
-
-
-def responses_usage(c: Completion) -> dict:
-    return {
-        "input_tokens": c.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": c.cached_tokens},
-        "output_tokens": c.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": c.reasoning_tokens},
-        "total_tokens": c.prompt_tokens + c.output_tokens,
-    }
-
-
-def response(state, body: dict):
-    messages = _input_messages(state, body)
-    effort = (body.get("reasoning") or {}).get("effort")
-    c = complete(state, messages, body["model"], body.get("max_output_tokens"), effort)
-    rid, mid = f"resp_offline{next(_ids)}", f"msg_offline{next(_ids)}"
-    with state.lock:
-        state.responses[rid] = messages + [{"role": "assistant", "content": c.text}]
-    incomplete = c.finish_reason == "length"
-    part = {"type": "output_text", "text": c.text, "annotations": [], "logprobs": []}
-    item = {"type": "message", "id": mid, "status": "incomplete" if incomplete else "completed",
-            "role": "assistant", "content": [part]}
-    final = {
-        "id": rid, "object": "response", "created_at": int(time.time()), "model": c.model,
-        "status": "incomplete" if incomplete else "completed", "error": None,
-        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
-        "instructions": body.get("instructions"), "output": [item], "parallel_tool_calls": True,
-        "previous_response_id": body.get("previous_response_id"), "temperature": body.get("temperature", 1.0),
-        "tool_choice": "auto", "tools": [], "top_p": 1.0, "text": {"format": {"type": "text"}},
-        "usage": responses_usage(c), "metadata": {}, "store": True,
-    }
-    if not body.get("stream"):
-        return final
-    return _response_events(final, item, c)
-
-
-def _response_events(final: dict, item: dict, c: Completion):
-    seq = itertools.count()
-    pending = {**final, "status": "in_progress", "output": [], "usage": None}
-    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
-
-    def event(kind: str, **fields) -> dict:
-        return {"type": kind, "sequence_number": next(seq), **fields}
-
-    yield event("response.created", response=pending)
-    yield event("response.in_progress", response=pending)
-    yield event("response.output_item.added", output_index=0, item={**item, "status": "in_progress", "content": []})
-    empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-    yield event("response.content_part.added", **where, part=empty)
-    for token in c.tokens:
-        yield event("response.output_text.delta", **where, delta=token, logprobs=[])
-    yield event("response.output_text.done", **where, text=c.text, logprobs=[])
-    yield event("response.content_part.done", **where, part=item["content"][0])
-    yield event("response.output_item.done", output_index=0, item=item)
-    kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
-    yield event(kind, response=final)
-
-
 ROUTES = [
     Route("POST", "/chat/completions", lambda state, request: chat_completion(state, request.body)),
-    Route("POST", "/responses", lambda state, request: response(state, request.body)),
 ]

@@ -420,6 +420,44 @@ def test_embed_no_cache_asks_the_api_for_every_text_and_is_refused_in_replay(cac
     assert "--no-cache would go to the network" in refused.stderr and len(embedding_requests(offline)) == 2
 
 
+def test_a_cached_vector_costs_little_more_than_its_own_bytes(cached, session, cache_path):
+    cached.ns["texts"] = [f"entry {i}: a short note" for i in range(2000)]
+    cached.run("%embed --input texts")
+    session.cache.close()
+    vectors = 2000 * 1536 * 4
+    assert cache_path.stat().st_size <= 1.1 * vectors
+
+
+def test_embedding_keys_are_the_request_keys():
+    from openai_magics.cache.keys import embedding_keys, request_key
+
+    texts = ["plain", 'quotes " and \\ backslash', "accents é and emoji 😀", "line\nbreak", "\u2028"]
+    for endpoint, dimensions in (("offline", None), ("https://api.openai.com/v1", 256)):
+        assert embedding_keys(endpoint, "m", dimensions, texts) == [
+            request_key(endpoint, "embeddings", {"model": "m", "dimensions": dimensions, "input": t}) for t in texts]
+
+
+def test_vectors_stored_one_per_entry_by_an_older_version_still_replay(nb, session, offline, cache_path):
+    import numpy as np
+
+    from openai_magics.cache.keys import endpoint_of, request_key
+    from openai_magics.offline.api.embeddings import vectors
+
+    old = sqlite3.connect(cache_path)
+    old.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, kind TEXT NOT NULL, model TEXT NOT NULL, "
+                "body BLOB NOT NULL, created REAL NOT NULL)")
+    key = request_key(endpoint_of(session), "embeddings", {"model": "text-embedding-3-small", "input": "alpha"})
+    old.execute("INSERT INTO responses VALUES (?, 'embed', 'text-embedding-3-small', ?, 0)",
+                (key, vectors(["alpha"], 1536)[0].tobytes()))
+    old.commit()
+    old.close()
+    nb.run(f"%openai replay {cache_path}")
+    replayed = nb.run("%embed alpha")
+    nb.run("%openai replay off")
+    assert replayed.error is None and offline.requests == []
+    assert np.array_equal(replayed.result.vectors, vectors(["alpha"], 1536))
+
+
 def test_stats_count_each_text_once(cached):
     cached.run("%%embed\nalpha\nbeta")
     cached.run("%%embed\nalpha\nbeta\ngamma")

@@ -256,6 +256,37 @@ def test_an_interrupt_keeps_what_arrived_and_sends_nothing_more(session, offline
     assert sum(len(r.body["input"]) for r in embedding_requests(offline)) == 2100 - 2048
 
 
+def test_hits_duplicates_and_new_texts_land_in_their_rows_and_the_rows_are_read_only(session, offline):
+    known = [f"known {i}" for i in range(40)]
+    openai_magics.embed(known)
+    mixed = [f"new {i}" if i % 3 else known[i % 40] for i in range(900)] + known[:5] + ["new 1"]
+    result = openai_magics.embed(mixed, concurrency=3)
+    assert np.allclose(result.vectors, server_vectors(mixed, 1536), atol=1e-6)
+    assert result.vectors.dtype == np.float32 and result.vectors.flags.c_contiguous
+    with pytest.raises(ValueError):  # the session answers the same texts from these rows: they stay as sent
+        result.vectors[0] *= 2
+    again = openai_magics.embed(mixed[::-1])
+    assert again.requests == 0 and np.array_equal(again.vectors, result.vectors[::-1])
+
+
+def test_an_answer_in_any_order_and_layout_is_read_by_index():
+    import base64
+    import json
+
+    from openai_magics.embed.answer import read_answer
+    from openai_magics.embed.validate import checked_vectors
+
+    vectors = np.arange(12, dtype="<f4").reshape(3, 4)
+    data = [{"object": "embedding", "index": i, "embedding": base64.b64encode(vectors[i].tobytes()).decode()}
+            for i in (2, 0, 1)]
+    data[1]["embedding"] = data[1]["embedding"].replace("/", "\\/")  # an escape a JSON encoder may write
+    data[2]["embedding"] = vectors[1].tolist()  # plain floats, as some compatible servers send
+    pretty = json.dumps({"object": "list", "data": data, "model": "m", "usage": {"prompt_tokens": 3}}, indent=2)
+    answer, vector_of = read_answer(pretty.encode())
+    assert answer["usage"] == {"prompt_tokens": 3} and answer["model"] == "m"
+    assert np.array_equal(np.vstack(checked_vectors(answer, 3, resolve=vector_of)), vectors)
+
+
 # --- the result ----------------------------------------------------------------------------------
 
 CORPUS = ["The cat sleeps on the warm windowsill.", "A kitten chases a ball of yarn.",

@@ -21,6 +21,19 @@ def request_key(endpoint: str, api: str, params: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def embedding_keys(endpoint: str, model: str, dimensions: int | None, texts: list[str]) -> list[str]:
+    """`request_key` of each text's embedding request, without building and sorting a request per text:
+    the normalised JSON is the same around every text, so only the text is encoded each time."""
+    marker = "\x00text\x00"
+    params = {"model": model, "dimensions": dimensions, "input": marker}
+    body = {k: v for k, v in params.items() if v is not None}
+    text = json.dumps({"endpoint": endpoint, "api": "embeddings", "request": body}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False, default=str)
+    before, after = (part.encode() for part in text.split(json.dumps(marker, ensure_ascii=False), 1))
+    quote = json.encoder.encode_basestring  # what json.dumps does to a str with ensure_ascii=False
+    return [hashlib.sha256(before + quote(t).encode() + after).hexdigest() for t in texts]
+
+
 def _plain(value):
     """JSON-able form of a request value; a pydantic model class (a schema) by its JSON schema."""
     if isinstance(value, dict):

@@ -26,9 +26,23 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,   -- sha256 of the normalised request
     kind TEXT NOT NULL,     -- chat | embed
     model TEXT NOT NULL,    -- the model asked for
-    body BLOB NOT NULL,     -- the response: JSON, or float32 bytes of a vector
+    body BLOB NOT NULL,     -- the response: JSON (float32 bytes of one vector in files written before blocks)
     created REAL NOT NULL
 )"""
+# Embeddings: the vectors of one request side by side in one block (a text's entry costs its key and two
+# numbers beside its vector, and reading many back reads a few long blobs), found by each text's key.
+VECTOR_SCHEMA = ["""CREATE TABLE IF NOT EXISTS vector_blocks (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    width INTEGER NOT NULL, -- float32 values per vector
+    data BLOB NOT NULL,     -- the vectors, row after row
+    created REAL NOT NULL
+)""", """CREATE TABLE IF NOT EXISTS vectors (
+    key TEXT PRIMARY KEY,   -- sha256 of the normalised request for one text
+    block INTEGER NOT NULL,
+    row INTEGER NOT NULL
+) WITHOUT ROWID"""]
+LOOKUP_PARAMS = 500  # SQLite caps the number of parameters of one statement
 
 
 def default_path() -> Path:
@@ -55,6 +69,7 @@ class ResponseCache:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
+        self._blocks = False  # the file has the vector tables (a file from before them, replayed, does not)
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
         self._open()
@@ -77,7 +92,9 @@ class ResponseCache:
             if self.path.is_file() and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             if not self.path.is_file():
-                conn.execute(SCHEMA)
+                for statement in [SCHEMA, *VECTOR_SCHEMA]:
+                    conn.execute(statement)
+            self._blocks = _has_table(conn, "vectors")
             return conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -85,7 +102,9 @@ class ResponseCache:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")   # readers never block the writer, two kernels can share
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough for a cache, and fast
-            conn.execute(SCHEMA)
+            for statement in [SCHEMA, *VECTOR_SCHEMA]:
+                conn.execute(statement)
+            self._blocks = True
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
         except BaseException:
@@ -118,6 +137,16 @@ class ResponseCache:
 
     def _run(self, sql: str, args=(), many: bool = False):
         """Run one statement; a file damaged while in use is set aside and the statement tried once more."""
+        if many:
+            def write(conn):
+                conn.executemany(sql, args)
+
+            return self._use(write, write=True)
+        return self._use(lambda conn: conn.execute(sql, args).fetchall())
+
+    def _use(self, work, write: bool = False):
+        """`work(connection)`, in one transaction when it writes; a file damaged while in use is set aside
+        and the work tried once more."""
         with self._lock:
             if self._conn is None or self._moved():  # closed meanwhile, or set aside by another kernel
                 if self._conn is not None:
@@ -125,11 +154,10 @@ class ResponseCache:
                 self._open()
             for attempt in (1, 2):
                 try:
-                    if many:
+                    if write:
                         with _transaction(self._conn):
-                            self._conn.executemany(sql, args)
-                        return None
-                    return self._conn.execute(sql, args).fetchall()
+                            return work(self._conn)
+                    return work(self._conn)
                 except sqlite3.DatabaseError as exc:
                     if attempt == 2 or not _is_corrupt(exc):
                         raise
@@ -162,22 +190,45 @@ class ResponseCache:
         self._run("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", (key, kind, model, body, time.time()))
         self.stored += 1
 
-    def get_vectors(self, keys: list[str]) -> dict[str, bytes]:
-        """Cached embeddings (float32 bytes) of the keys that have one."""
-        found: dict[str, bytes] = {}
-        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
-            part = keys[start:start + 500]
-            rows = self._run(f"SELECT key, body FROM responses WHERE key IN ({','.join('?' * len(part))})", part)
-            found.update((k, bytes(b)) for k, b in rows)
+    def find_vectors(self, keys: list[str]) -> dict[str, tuple[int, int]]:
+        """Where the cached embeddings of these keys are: key → (block, row)."""
+        if not self._blocks:
+            return {}
+        found: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(keys), LOOKUP_PARAMS):
+            part = keys[start:start + LOOKUP_PARAMS]
+            rows = self._run(f"SELECT key, block, row FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+            found.update((k, (b, r)) for k, b, r in rows)
         return found
 
-    def put_vectors(self, model: str, vectors: dict[str, bytes]) -> None:
-        if self.replay or not vectors:
+    def vector_block(self, block: int) -> tuple[int, bytes]:
+        """A block's vector length and its float32 bytes."""
+        [(width, data)] = self._run("SELECT width, data FROM vector_blocks WHERE id = ?", (block,))
+        return width, data
+
+    def put_vector_block(self, model: str, keys: list[str], data, width: int) -> None:
+        """Store the vectors of `keys` (float32 bytes, one row of `width` values per key, in order)."""
+        if self.replay or not keys:
             return
-        now = time.time()
-        self._run("INSERT OR REPLACE INTO responses VALUES (?, 'embed', ?, ?, ?)",
-                  [(k, model, v, now) for k, v in vectors.items()], many=True)
-        self.stored += len(vectors)
+
+        def write(conn):
+            block = conn.execute("INSERT INTO vector_blocks (model, width, data, created) VALUES (?, ?, ?, ?)",
+                                 (model, width, data, time.time())).lastrowid
+            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                             ((key, block, row) for row, key in enumerate(keys)))
+
+        self._use(write, write=True)
+        self.stored += len(keys)
+
+    def get_vectors(self, keys: list[str]) -> dict[str, bytes]:
+        """Embeddings stored one per entry, as files written before blocks have them: float32 bytes by key."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), LOOKUP_PARAMS):
+            part = keys[start:start + LOOKUP_PARAMS]
+            rows = self._run(f"SELECT key, body FROM responses WHERE kind = 'embed' AND key IN "
+                             f"({','.join('?' * len(part))})", part)
+            found.update((k, bytes(b)) for k, b in rows)
+        return found
 
     def clear(self) -> dict:
         """Empty the file; what it held, by kind."""
@@ -185,12 +236,17 @@ class ResponseCache:
             raise UsageError(f"{self.shown} is open for replay (read-only): turn replay off to clear it.")
         held = self.stats().entries
         self._run("DELETE FROM responses")
+        self._run("DELETE FROM vectors")
+        self._run("DELETE FROM vector_blocks")
         self._run("VACUUM")
         return held
 
     # -- what it holds --
     def stats(self) -> CacheStats:
         entries = dict(self._run("SELECT kind, count(*) FROM responses GROUP BY kind ORDER BY kind"))
+        vectors = self._run("SELECT count(*) FROM vectors")[0][0] if self._blocks else 0
+        if vectors:
+            entries = dict(sorted({**entries, "embed": entries.get("embed", 0) + vectors}.items()))
         return CacheStats(entries, self.hits, self.misses, self.stored)
 
     def describe(self) -> str:
@@ -200,6 +256,10 @@ class ResponseCache:
 
     def __repr__(self) -> str:
         return f"<ResponseCache {self.describe()}>"
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:

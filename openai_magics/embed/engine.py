@@ -5,21 +5,24 @@ Plain Python: `openai_magics.embed(texts)` returns the same EmbedResult as `%%em
 """
 from __future__ import annotations
 
-import json
 import math
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from openai_magics.core.errors import CallFailed, UsageError
-from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
-from openai_magics.embed.validate import checked_vectors, same_length
+from openai_magics.core.errors import UsageError
+from openai_magics.core.models import model_info
 from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
 from openai_magics.core.usage import Usage
+from openai_magics.embed.answer import read_answer
+from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
+from openai_magics.embed.rows import Rows, VectorCache
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
 MIN_BATCH = 256
+# Answers in flight at once hold at most about this many bytes (a 1,536-dimension vector is 8 KB of base64):
+# more buys no speed, and memory stays close to the result's own size however many texts there are.
+IN_FLIGHT_BYTES = 32 * 2**20
 
 
 def count_tokens(texts: list[str], model: str) -> tuple[list[int], bool]:
@@ -41,34 +44,6 @@ def truncate(text: str, limit: int, model: str) -> str:
     return text
 
 
-class VectorCache:
-    """Vectors by (model, dimensions, text), for the session.
-
-    The seam for a persistent cache: `get_many` and `put_many` are all the engine uses.
-    """
-
-    def __init__(self) -> None:
-        self._vectors: dict[tuple, object] = {}
-        self._lock = threading.Lock()
-
-    def get_many(self, model: str, dimensions: int | None, texts: list[str]) -> dict[str, object]:
-        with self._lock:
-            found = ((t, self._vectors.get((model, dimensions, t))) for t in texts)
-            return {t: v for t, v in found if v is not None}
-
-    def put_many(self, model: str, dimensions: int | None, texts: list[str], vectors) -> None:
-        with self._lock:
-            for text, vector in zip(texts, vectors):
-                self._vectors[(model, dimensions, text)] = vector
-
-    def clear(self) -> None:
-        with self._lock:
-            self._vectors.clear()
-
-    def __len__(self) -> int:
-        return len(self._vectors)
-
-
 def vector_cache(session):
     """The session's vectors; with the response cache on (`%openai cache on`), backed by its file."""
     from openai_magics.cache.policy import current
@@ -85,16 +60,20 @@ def vector_cache(session):
 class Batch:
     texts: list[str]
     tokens: int
+    rows: list[int] = field(default_factory=list)  # where each text's vector goes in the result
 
 
-def batch_size(texts: int, limits: EmbeddingLimits, concurrency: int) -> int:
-    """Texts per request: enough requests to keep `concurrency` busy, none under MIN_BATCH texts."""
-    return min(limits.max_inputs, max(MIN_BATCH, math.ceil(texts / concurrency)))
+def batch_size(texts: int, limits: EmbeddingLimits, concurrency: int, width: int = 1536) -> int:
+    """Texts per request: enough requests to keep `concurrency` busy, none under MIN_BATCH texts, and no
+    more than IN_FLIGHT_BYTES of answers (vectors of `width` values) in flight at once."""
+    in_flight = IN_FLIGHT_BYTES // (concurrency * (width * 16 // 3 + 64))
+    return min(limits.max_inputs, max(MIN_BATCH, min(math.ceil(texts / concurrency), in_flight)))
 
 
-def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, concurrency: int) -> list[Batch]:
+def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, concurrency: int,
+                 width: int = 1536) -> list[Batch]:
     """Texts in order, cut into requests of `batch_size` texts at most, within the token limit."""
-    size = batch_size(len(texts), limits, concurrency)
+    size = batch_size(len(texts), limits, concurrency, width)
     batches: list[Batch] = []
     current, total = [], 0
     for text, n in zip(texts, tokens):
@@ -118,38 +97,46 @@ class NullProgress:
 class Outcome:
     """What the requests of one embed brought back."""
 
-    vectors: dict = field(default_factory=dict)   # text sent → vector
     records: list = field(default_factory=list)   # one ledger record per request
     peak_concurrency: int = 0
 
 
 def run_embed(session, request: EmbedRequest, progress=None):
-    """Embed `request.texts`; vectors come back in input order as one float32 array."""
-    import numpy as np
-
+    """Embed `request.texts`; vectors come back in input order as one float32 array, each written once,
+    straight into its row."""
     from openai_magics.embed.result import EmbedResult
 
     started = time.perf_counter()
     limits = embedding_limits(request.model)
-    unique = list(dict.fromkeys(request.texts))
+    row_of: dict[str, int] = {}  # each text (as sent) → the row its vector is written to
+    for row, text in enumerate(request.texts):
+        row_of.setdefault(text, row)
+    unique = list(row_of)
     if not request.cache:
         from openai_magics.cache.policy import check_bypass
 
         check_bypass(session)
-    cache = vector_cache(session) if request.cache else VectorCache()
-    hits = cache.get_many(request.model, request.dimensions, unique)
+    kept = vector_cache(session)  # what comes back is kept, even for --no-cache
+    cache = kept if request.cache else VectorCache()
+    rows = Rows(len(request.texts))
+    hits = cache.fill(request.model, request.dimensions, unique, rows, list(row_of.values()))
     exact = session.budget is not None  # a budget is checked on exact counts
     sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits, exact)
-    hits.update(cache.get_many(request.model, request.dimensions, [s for s in tokens if s not in hits]))
-    missing = {s: n for s, n in tokens.items() if s not in hits}
+    for original, text in sent.items():  # the truncated ones
+        row_of.setdefault(text, row_of[original])
+    cut = [s for s in dict.fromkeys(sent.values()) if s not in hits]
+    found = cache.fill(request.model, request.dimensions, cut, rows, [row_of[s] for s in cut])
+    hits |= found
+    missing = {s: n for s, n in tokens.items() if s not in found} if found else tokens
     if missing and hasattr(cache, "before_sending"):
         cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
-    outcome = _send(session, request, missing, limits, progress or NullProgress()) if missing else Outcome()
-    vectors = {**hits, **outcome.vectors}
-    rows = same_length([vectors[sent.get(t, t)] for t in request.texts])
+    outcome = Outcome()
+    if missing:
+        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NullProgress())
+    duplicates = [(row, row_of[sent.get(t, t)]) for row, t in enumerate(request.texts) if row_of[sent.get(t, t)] != row]
     hit_record = _record_hits(session, request, [t for t in unique if sent.get(t, t) in hits])
     return EmbedResult(
-        vectors=np.vstack(rows).astype(np.float32, copy=False), texts=list(request.texts), model=request.model,
+        vectors=rows.finish(duplicates), texts=list(request.texts), model=request.model,
         dimensions=request.dimensions, records=outcome.records, hit_record=hit_record,
         elapsed=time.perf_counter() - started, truncated=truncated, peak_concurrency=outcome.peak_concurrency,
         pool=request.pool,
@@ -160,7 +147,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
 
 
 def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits, exact: bool = True):
-    """What will be sent for each text (truncated when asked), after checking each fits the model;
+    """What will be sent instead of each text truncated (when asked), after checking each fits the model;
     the tokens of each text sent (or an upper bound); the indices of the inputs truncated."""
     counts, counted = (_token_bounds(texts, request, limits) if not exact else None), True
     if counts is None:
@@ -175,7 +162,7 @@ def _prepare(texts: list[str], request: EmbedRequest, limits: EmbeddingLimits, e
                     f"{request.model}'s limit of {limits.max_input_tokens:,} tokens per input: shorten it, "
                     "or pass --truncate to cut it to fit.")
             text, n = truncate(original, limits.max_input_tokens, request.model), limits.max_input_tokens
-        sent[original] = text
+            sent[original] = text
         tokens[text] = n
     truncated = [i for i, t in enumerate(request.texts) if sent.get(t, t) != t]
     return sent, tokens, truncated
@@ -186,29 +173,37 @@ def _token_bounds(texts: list[str], request: EmbedRequest, limits: EmbeddingLimi
     everything: each text fits, and so would a full batch of the longest. Short texts then skip tiktoken."""
     sizes = [len(t.encode()) for t in texts]
     longest = max(sizes, default=0)
-    full = min(len(texts), batch_size(len(texts), limits, request.concurrency))
+    full = min(len(texts), batch_size(len(texts), limits, request.concurrency, expected_width(request)))
     if longest <= limits.max_input_tokens and longest * full <= limits.max_request_tokens:
         return sizes
     return None
 
 
-def _send(session, request: EmbedRequest, tokens: dict[str, int], limits: EmbeddingLimits, progress) -> Outcome:
+def expected_width(request: EmbedRequest) -> int:
+    """Values per vector, as far as we can tell before an answer says."""
+    return request.dimensions or model_info(request.model).dimensions or 1536
+
+
+def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[str, int], rows: Rows, cache,
+          limits: EmbeddingLimits, progress) -> Outcome:
     session.check_budget(request.model, sum(tokens.values()), 0)
     texts = list(tokens)
-    batches = plan_batches(texts, list(tokens.values()), limits, request.concurrency)
+    batches = plan_batches(texts, list(tokens.values()), limits, request.concurrency, expected_width(request))
+    for batch in batches:
+        batch.rows = [row_of[t] for t in batch.texts]
     client = session.client  # built once, here: worker threads share it (the SDK client is thread-safe)
     progress = progress if len(batches) > 1 else NullProgress()
     progress.start(len(batches), len(texts))
     outcome, ok = Outcome(), False
     try:
-        _dispatch(session, client, request, batches, outcome, progress)
+        _dispatch(session, client, request, batches, rows, cache, outcome, progress)
         ok = True
     finally:
         progress.finish(ok)
     return outcome
 
 
-def _dispatch(session, client, request, batches: list[Batch], outcome: Outcome, progress) -> None:
+def _dispatch(session, client, request, batches: list[Batch], rows: Rows, cache, outcome: Outcome, progress) -> None:
     """Keep up to `concurrency` requests in flight, fewer when the server's rate limits say so.
 
     Whatever succeeded is kept (in the session cache too) even when another request fails for good,
@@ -222,14 +217,12 @@ def _dispatch(session, client, request, batches: list[Batch], outcome: Outcome, 
             while pending or running:
                 while pending and _room(session, request, running.values(), pending[-1]):
                     batch = pending.pop()
-                    running[pool.submit(_embed_batch, session, client, request, batch)] = batch
+                    running[pool.submit(_embed_batch, session, client, request, batch, rows, cache)] = batch
                 outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     batch = running.pop(future)
-                    vectors, record = future.result()
-                    outcome.vectors.update(zip(batch.texts, vectors))
-                    outcome.records.append(record)
+                    outcome.records.append(future.result())
                     progress.advance(len(batch.texts))
         except BaseException:
             pending.clear()
@@ -253,8 +246,8 @@ def _room(session, request: EmbedRequest, running, batch: Batch) -> bool:
     return limits.remaining_tokens is None or in_flight <= limits.remaining_tokens
 
 
-def _embed_batch(session, client, request: EmbedRequest, batch: Batch):
-    """One request (the SDK retries 429/5xx); its vectors in order, and its ledger record."""
+def _embed_batch(session, client, request: EmbedRequest, batch: Batch, rows: Rows, cache):
+    """One request (the SDK retries 429/5xx), its vectors written into their rows; its ledger record."""
     call = session.begin("embed")
     params = {"model": request.model, "input": batch.texts, "encoding_format": "base64"}
     if request.dimensions is not None:
@@ -262,29 +255,23 @@ def _embed_batch(session, client, request: EmbedRequest, batch: Batch):
     with session.spending(request.model, batch.tokens, 0):  # the budget, checked for each request
         with session.api_errors(request.model):
             # The SDK's own POST (auth, retries, errors) without its per-item input transform and pydantic
-            # objects: thousands of texts go out as they are, thousands of vectors straight into numpy.
+            # objects: thousands of texts go out as they are, thousands of vectors straight into their rows.
             raw = client.post("/embeddings", body=params, cast_to=bytes)
-        response = _json_answer(raw)
-        usage = Usage.from_embeddings(response["usage"]) if isinstance(response.get("usage"), dict) else None
+        answer, vector_of = read_answer(raw)
+        del raw
+        usage = Usage.from_embeddings(answer["usage"]) if isinstance(answer.get("usage"), dict) else None
         estimated = usage is None
         if usage is None:  # a compatible server that does not say, or says nonsense: count them ourselves
             counts, exact = count_tokens(batch.texts, request.model)
             usage, estimated = Usage(input_tokens=sum(counts)), True
-        model = response.get("model") if isinstance(response.get("model"), str) else request.model
+        model = answer.get("model") if isinstance(answer.get("model"), str) else request.model
         record = call.record(model or request.model, usage, estimated=estimated)  # paid, whatever came back
-    vectors = checked_vectors(response, len(batch.texts), pool=request.pool)
-    vector_cache(session).put_many(request.model, request.dimensions, batch.texts, vectors)
-    return vectors, record
-
-
-def _json_answer(raw: bytes) -> dict:
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise CallFailed(f"The server's embeddings answer is not a JSON object ({raw[:60]!r}…); nothing was kept.")
-    return answer
+    vectors = checked_vectors(answer, len(batch.texts), pool=request.pool, resolve=vector_of)
+    rows.write_all(batch.rows, vectors)
+    check_finite(rows.array, batch.rows)
+    cache.keep(request.model, request.dimensions, batch.texts, rows.array, batch.rows,
+               None if estimated else usage.input_tokens)
+    return record
 
 
 def _record_hits(session, request: EmbedRequest, texts: list[str]):

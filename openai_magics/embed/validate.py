@@ -12,9 +12,11 @@ from openai_magics.core.errors import CallFailed
 POOLS = ("mean",)
 
 
-def checked_vectors(answer: object, inputs: int, *, pool: str | None = None) -> list:
-    """The answer's vectors (numpy float32 rows) in input order; CallFailed when the answer is not one
-    flat, finite vector of one length per input. `pool="mean"` averages per-token matrices instead."""
+def checked_vectors(answer: object, inputs: int, *, pool: str | None = None, resolve=lambda value: value) -> list:
+    """The answer's vectors (numpy float32 rows, views of their decoded bytes) in input order; CallFailed
+    when the answer is not one flat vector of one length per input (`check_finite` once they are written).
+    `pool="mean"` averages per-token matrices instead. `resolve` gives each vector's value as sent (the
+    base64 bytes set aside while the rest of the answer was parsed)."""
     import numpy as np
 
     data = answer.get("data") if isinstance(answer, dict) else None
@@ -27,33 +29,34 @@ def checked_vectors(answer: object, inputs: int, *, pool: str | None = None) -> 
         index = item.get("index", position)
         if not isinstance(index, int) or not 0 <= index < inputs or rows[index] is not None:
             raise _bad(f"gives the vector index {index!r} more than once or outside 0–{inputs - 1}")
-        rows[index] = _row(item["embedding"], index, pool)
+        rows[index] = _row(resolve(item["embedding"]), index, pool)
     lengths = {len(r) for r in rows}
     if len(lengths) > 1:
         raise _bad(f"has vectors of different lengths ({', '.join(f'{n:,}' for n in sorted(lengths))})")
-    if not all(np.isfinite(r).all() for r in rows):
+    return rows
+
+
+def check_finite(array, rows: list[int]) -> None:
+    """The rows an answer was written into hold numbers only (one pass over them, not one per vector)."""
+    import numpy as np
+
+    start = rows[0] if rows else 0
+    block = array[start:start + len(rows)] if rows == list(range(start, start + len(rows))) else array[rows]
+    if not np.isfinite(block).all():
         raise _bad("has NaN or infinite numbers in its vectors")
-    return rows
-
-
-def same_length(rows: list) -> list:
-    """Rows from several requests (or the cache) before they are stacked: one length, or one clear line."""
-    lengths = {len(r) for r in rows}
-    if len(lengths) > 1:
-        raise CallFailed(f"The vectors have different lengths ({', '.join(f'{n:,}' for n in sorted(lengths))}): "
-                         "the server answered some requests differently, or the cache holds vectors from "
-                         "another server for this model. Re-run with --no-cache.")
-    return rows
 
 
 def _row(value, index: int, pool: str | None):
     import numpy as np
 
-    if isinstance(value, str):
+    if isinstance(value, (str, memoryview)):
         try:
-            return np.frombuffer(binascii.a2b_base64(value), dtype="<f4")
+            row = np.frombuffer(binascii.a2b_base64(value), dtype="<f4")
         except (binascii.Error, ValueError):
-            raise _bad(f"has vector {index} in base64 that is not float32") from None
+            row = None
+        if row is None or not row.size:
+            raise _bad(f"has vector {index} in base64 that is not float32")
+        return row
     try:
         array = np.asarray(value, dtype=np.float32)
     except (TypeError, ValueError):

@@ -35,6 +35,7 @@ VECTOR_SCHEMA = ["""CREATE TABLE IF NOT EXISTS vector_blocks (
     id INTEGER PRIMARY KEY,
     model TEXT NOT NULL,
     width INTEGER NOT NULL, -- float32 values per vector
+    tokens INTEGER,         -- billed for the request's texts (NULL: not known exactly)
     data BLOB NOT NULL,     -- the vectors, row after row
     created REAL NOT NULL
 )""", """CREATE TABLE IF NOT EXISTS vectors (
@@ -201,19 +202,20 @@ class ResponseCache:
             found.update((k, (b, r)) for k, b, r in rows)
         return found
 
-    def vector_block(self, block: int) -> tuple[int, bytes]:
-        """A block's vector length and its float32 bytes."""
-        [(width, data)] = self._run("SELECT width, data FROM vector_blocks WHERE id = ?", (block,))
-        return width, data
+    def vector_block(self, block: int) -> tuple[int, int | None, bytes]:
+        """A block's vector length, the tokens billed for it, and its float32 bytes."""
+        [(width, tokens, data)] = self._run("SELECT width, tokens, data FROM vector_blocks WHERE id = ?", (block,))
+        return width, tokens, data
 
-    def put_vector_block(self, model: str, keys: list[str], data, width: int) -> None:
-        """Store the vectors of `keys` (float32 bytes, one row of `width` values per key, in order)."""
+    def put_vector_block(self, model: str, keys: list[str], data, width: int, tokens: int | None = None) -> None:
+        """Store the vectors of one request's `keys` (float32 bytes, a row of `width` values per key, in order)
+        and the tokens billed for them."""
         if self.replay or not keys:
             return
 
         def write(conn):
-            block = conn.execute("INSERT INTO vector_blocks (model, width, data, created) VALUES (?, ?, ?, ?)",
-                                 (model, width, data, time.time())).lastrowid
+            block = conn.execute("INSERT INTO vector_blocks (model, width, tokens, data, created) "
+                                 "VALUES (?, ?, ?, ?, ?)", (model, width, tokens, data, time.time())).lastrowid
             conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
                              ((key, block, row) for row, key in enumerate(keys)))
 

@@ -19,54 +19,59 @@ class PersistentVectors:
     def _keys(self, model: str, dimensions: int | None, texts: list[str]) -> list[str]:
         return embedding_keys(endpoint_of(self.session), model, dimensions, texts)
 
-    def fill(self, model: str, dimensions: int | None, texts: list[str], rows, targets: list[int]) -> set[str]:
+    def fill(self, model: str, dimensions: int | None, texts: list[str], rows, targets: list[int]):
         found = self.memory.fill(model, dimensions, texts, rows, targets)
         rest = [i for i, t in enumerate(texts) if t not in found]
         keys = self._keys(model, dimensions, [texts[i] for i in rest])
-        from_file = self._read(keys, rows, [targets[i] for i in rest])
-        fresh = [texts[rest[j]] for j in from_file]
-        if fresh:
-            self.memory.keep(model, dimensions, fresh, rows.array, [targets[rest[j]] for j in from_file])
-        missed = set(keys) - {keys[j] for j in from_file} - self._missed
+        from_file = self._read(model, dimensions, keys, [texts[i] for i in rest], rows, [targets[i] for i in rest], type(found)())
+        missed = {k for k, i in zip(keys, rest) if texts[i] not in from_file} - self._missed
         self._missed |= missed
-        self.cache.hits += len(found) + len(fresh)
+        self.cache.hits += len(found.texts) + len(from_file.texts)
         self.cache.misses += len(missed)
-        return found | set(fresh)
+        found |= from_file
+        return found
 
-    def _read(self, keys: list[str], rows, targets: list[int]) -> list[int]:
-        """Write the stored vector of each `keys[j]` into `rows` at `targets[j]`; the positions j found."""
+    def _read(self, model: str, dimensions: int | None, keys: list[str], texts: list[str], rows,
+              targets: list[int], found):
+        """Write the stored vector of each `keys[j]` (of `texts[j]`) into `rows` at `targets[j]`; the
+        session keeps them from there."""
         import numpy as np
 
         where = self.cache.find_vectors(keys) if keys else {}
-        by_block: dict[int, tuple[list[int], list[int]]] = {}
-        found = []
-        for j, key in enumerate(keys):
+        by_block: dict[int, tuple[list[int], list[int], list[str]]] = {}
+        for key, text, target in zip(keys, texts, targets):
             if key in where:
                 block, row = where[key]
-                source_rows, target_rows = by_block.setdefault(block, ([], []))
+                source_rows, target_rows, of_block = by_block.setdefault(block, ([], [], []))
                 source_rows.append(row)
-                target_rows.append(targets[j])
-                found.append(j)
-        for block, (source_rows, target_rows) in by_block.items():
-            width, data = self.cache.vector_block(block)
-            rows.copy_from(np.frombuffer(data, dtype="<f4").reshape(-1, width), source_rows, target_rows)
+                target_rows.append(target)
+                of_block.append(text)
+        for block, (source_rows, target_rows, of_block) in by_block.items():
+            width, tokens, data = self.cache.vector_block(block)
+            vectors = np.frombuffer(data, dtype="<f4").reshape(-1, width)
+            rows.copy_from(vectors, source_rows, target_rows)
+            found.add(of_block, len(vectors), tokens)
+            whole = len(of_block) == len(vectors)
+            self.memory.keep(model, dimensions, of_block, rows.array, target_rows, tokens if whole else None)
         rest = [j for j, key in enumerate(keys) if key not in where]
         one_by_one = self.cache.get_vectors([keys[j] for j in rest]) if rest else {}  # as older files hold them
         for j in rest:
             if keys[j] in one_by_one:
                 rows.write(targets[j], np.frombuffer(one_by_one[keys[j]], dtype="<f4"))
-                found.append(j)
-        return sorted(found)
+                found.add([texts[j]], 0, None)
+                self.memory.keep(model, dimensions, [texts[j]], rows.array, [targets[j]])
+        return found
 
-    def keep(self, model: str, dimensions: int | None, texts: list[str], array, rows: list[int]) -> None:
+    def keep(self, model: str, dimensions: int | None, texts: list[str], array, rows: list[int],
+             tokens: int | None = None) -> None:
         import numpy as np
 
-        self.memory.keep(model, dimensions, texts, array, rows)
+        self.memory.keep(model, dimensions, texts, array, rows, tokens)
         contiguous = rows == list(range(rows[0], rows[0] + len(rows))) if rows else True
         block = array[rows[0]:rows[0] + len(rows)] if contiguous else array[np.asarray(rows)]
         with not_losing_the_answer(self.cache):
             self.cache.put_vector_block(model, self._keys(model, dimensions, texts), memoryview(block).cast("B"),
-                                        array.shape[1])
+                                        array.shape[1], tokens)
 
     def before_sending(self, model: str, texts: list[str]) -> None:
         """In replay mode nothing goes to the network: texts still missing are a miss."""

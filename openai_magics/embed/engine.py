@@ -16,7 +16,7 @@ from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
 from openai_magics.core.usage import Usage
 from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
-from openai_magics.embed.rows import Rows, VectorCache
+from openai_magics.embed.rows import Found, Rows, VectorCache
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
 MIN_BATCH = 256
@@ -134,7 +134,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
     if missing:
         outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NullProgress())
     duplicates = [(row, row_of[sent.get(t, t)]) for row, t in enumerate(request.texts) if row_of[sent.get(t, t)] != row]
-    hit_record = _record_hits(session, request, [t for t in unique if sent.get(t, t) in hits])
+    hit_record = _record_hits(session, request, hits)
     return EmbedResult(
         vectors=rows.finish(duplicates), texts=list(request.texts), model=request.model,
         dimensions=request.dimensions, records=outcome.records, hit_record=hit_record,
@@ -274,11 +274,12 @@ def _embed_batch(session, client, request: EmbedRequest, batch: Batch, rows: Row
     return record
 
 
-def _record_hits(session, request: EmbedRequest, texts: list[str]):
-    """Texts served from the session cache: a $0 ledger line that says what it saved."""
-    if not texts:
+def _record_hits(session, request: EmbedRequest, hits: Found):
+    """Texts served from the session cache: a $0 ledger line that says what it saved (as billed when their
+    requests were, else counted)."""
+    if not hits:
         return None
-    tokens, exact = count_tokens(texts, request.model)
+    tokens, exact = count_tokens(hits.uncounted, request.model) if hits.uncounted else ([], True)
     call = session.begin("embed")
-    return call.record(request.model, Usage(input_tokens=sum(tokens)), estimated=not exact, cache_hit=True,
-                       latency=0.0)
+    return call.record(request.model, Usage(input_tokens=hits.tokens + sum(tokens)), estimated=not exact,
+                       cache_hit=True, latency=0.0)

@@ -4,6 +4,7 @@ per text)."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 
 from openai_magics.core.errors import CallFailed
 
@@ -61,6 +62,45 @@ class Rows:
         return self.array
 
 
+@dataclass
+class Found:
+    """Texts whose vectors a cache wrote into the result, and what they would have cost."""
+
+    texts: set[str] = field(default_factory=set)
+    tokens: int = 0                                    # of the texts found with every text of their request:
+    uncounted: list[str] = field(default_factory=list)  # as billed then; the others are to be counted
+
+    def add(self, texts: list[str], size: int, tokens: int | None) -> None:
+        """`texts` found, out of the `size` texts of the request that billed `tokens` for them."""
+        self.texts.update(texts)
+        if tokens is not None and len(texts) == size:
+            self.tokens += tokens
+        else:
+            self.uncounted += texts
+
+    def __ior__(self, other: "Found") -> "Found":
+        self.texts |= other.texts
+        self.tokens += other.tokens
+        self.uncounted += other.uncounted
+        return self
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.texts
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+
+@dataclass
+class _Request:
+    """The rows one request's vectors went to."""
+
+    array: object
+    size: int            # texts in the request
+    tokens: int | None   # billed for them (None: not known exactly)
+    live: int = 0        # of its texts, those still known by these rows
+
+
 class VectorCache:
     """Vectors by (model, dimensions, text) for the session, as rows of result arrays.
 
@@ -68,58 +108,55 @@ class VectorCache:
     """
 
     def __init__(self) -> None:
-        # (model, dimensions) → text → where: one int per text (array number << 32 | row), not a tuple
+        # (model, dimensions) → text → where: one int per text (request number << 32 | row), not a tuple
         self._rows: dict[tuple, dict[str, int]] = {}
-        self._arrays: list = []             # by number; None once no text is in it any more
-        self._counts: list[int] = []        # texts in each
-        self._numbers: dict[int, int] = {}  # id(array) → its number
+        self._requests: list[_Request | None] = []  # None once none of its texts is known by its rows
         self._lock = threading.Lock()
 
-    def fill(self, model: str, dimensions: int | None, texts: list[str], rows: Rows, targets: list[int]) -> set[str]:
-        """Write the vector of each known `texts[i]` into `rows` at `targets[i]`; the texts found."""
+    def fill(self, model: str, dimensions: int | None, texts: list[str], rows: Rows, targets: list[int]) -> Found:
+        """Write the vector of each known `texts[i]` into `rows` at `targets[i]`."""
         with self._lock:
             known = self._rows.get((model, dimensions), {})
             found = [(i, known[t]) for i, t in enumerate(texts) if t in known]
-            arrays = list(self._arrays)
-        by_array: dict[int, tuple[list[int], list[int]]] = {}
+            requests = list(self._requests)
+        by_request: dict[int, tuple[list[int], list[int], list[str]]] = {}
         for i, where in found:
-            source_rows, target_rows = by_array.setdefault(where >> 32, ([], []))
+            source_rows, target_rows, of_request = by_request.setdefault(where >> 32, ([], [], []))
             source_rows.append(where & 0xFFFFFFFF)
             target_rows.append(targets[i])
-        for number, (source_rows, target_rows) in by_array.items():
-            rows.copy_from(arrays[number], source_rows, target_rows)
-        return {texts[i] for i, _ in found}
+            of_request.append(texts[i])
+        result = Found()
+        for number, (source_rows, target_rows, of_request) in by_request.items():
+            request = requests[number]
+            rows.copy_from(request.array, source_rows, target_rows)
+            result.add(of_request, request.size, request.tokens)
+        return result
 
-    def keep(self, model: str, dimensions: int | None, texts: list[str], array, rows: list[int]) -> None:
-        """Remember that `texts[i]` is `array[rows[i]]`."""
+    def keep(self, model: str, dimensions: int | None, texts: list[str], array, rows: list[int],
+             tokens: int | None = None) -> None:
+        """Remember that `texts[i]` is `array[rows[i]]`, all of one request that billed `tokens`."""
         with self._lock:
-            number = self._numbers.get(id(array))
-            if number is None:
-                number = self._numbers[id(array)] = len(self._arrays)
-                self._arrays.append(array)  # kept, so its id is never reused while it is known
-                self._counts.append(0)
+            number = len(self._requests)
+            self._requests.append(_Request(array, len(texts), tokens, len(texts)))
             known = self._rows.setdefault((model, dimensions), {})
             high = number << 32
             for text, row in zip(texts, rows):
                 before = known.get(text)
                 known[text] = high | row
-                self._counts[number] += 1
                 if before is not None:
                     self._forget(before >> 32)
 
     def _forget(self, number: int) -> None:
-        """One text less in an array; an array no text is in any more is let go (asked again, --no-cache)."""
-        self._counts[number] -= 1
-        if self._counts[number] == 0:
-            del self._numbers[id(self._arrays[number])]
-            self._arrays[number] = None
+        """One text less known by a request's rows; rows no text is known by any more are let go."""
+        request = self._requests[number]
+        request.live -= 1
+        if request.live == 0:
+            self._requests[number] = None
 
     def clear(self) -> None:
         with self._lock:
             self._rows.clear()
-            self._arrays.clear()
-            self._counts.clear()
-            self._numbers.clear()
+            self._requests.clear()
 
     def __len__(self) -> int:
         return sum(len(known) for known in self._rows.values())

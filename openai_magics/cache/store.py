@@ -43,6 +43,7 @@ VECTOR_SCHEMA = ["""CREATE TABLE IF NOT EXISTS vector_blocks (
     block INTEGER NOT NULL,
     row INTEGER NOT NULL
 ) WITHOUT ROWID"""]
+MMAP_BYTES = 2**31 - 2**16  # as much of the file as SQLite maps by default at most
 LOOKUP_PARAMS = 500  # SQLite caps the number of parameters of one statement
 
 
@@ -96,6 +97,7 @@ class ResponseCache:
                 for statement in [SCHEMA, *VECTOR_SCHEMA]:
                     conn.execute(statement)
             self._blocks = _has_table(conn, "vectors")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             return conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -103,6 +105,7 @@ class ResponseCache:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")   # readers never block the writer, two kernels can share
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough for a cache, and fast
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # vectors read back without a read() per page
             for statement in [SCHEMA, *VECTOR_SCHEMA]:
                 conn.execute(statement)
             self._blocks = True

@@ -50,6 +50,9 @@ class Rows:
         import numpy as np
 
         out = self.of_width(source.shape[1])
+        if _in_a_run(rows) and _in_a_run(source_rows):  # the usual case: a block of rows, in order
+            out[rows[0]:rows[0] + len(rows)] = source[source_rows[0]:source_rows[0] + len(rows)]
+            return
         for start in range(0, len(rows), COPY_ROWS):
             out[np.asarray(rows[start:start + COPY_ROWS])] = source[np.asarray(source_rows[start:start + COPY_ROWS])]
 
@@ -60,6 +63,11 @@ class Rows:
             self.copy_from(self.array, [src for _, src in duplicates], [dst for dst, _ in duplicates])
         self.array.flags.writeable = False
         return self.array
+
+
+def _in_a_run(numbers: list[int]) -> bool:
+    return bool(numbers) and numbers[-1] - numbers[0] == len(numbers) - 1 and numbers == list(
+        range(numbers[0], numbers[0] + len(numbers)))
 
 
 @dataclass

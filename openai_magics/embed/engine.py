@@ -17,6 +17,7 @@ from openai_magics.core.usage import Usage
 from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
 from openai_magics.embed.rows import Found, Rows, VectorCache
+from openai_magics.embed.validate import check_finite, checked_vectors
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
 MIN_BATCH = 256

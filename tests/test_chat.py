@@ -46,21 +46,6 @@ def test_token_limit_says_the_answer_is_incomplete(nb):
     assert "Incomplete answer" in ran.outputs[-1]["text/markdown"]
 
 
-def test_interpolation_single_pass_unresolved_left_and_literal_braces(nb, offline):
-    nb.ns.update(name="Ada", cfg={"k": "v"}, sneaky="{name}")
-    nb.run('%%chat --no-stream\n{name} {cfg[k]} {sneaky} {missing} {"json": 1} {{name}}')
-    assert sent_messages(offline)[-1][-1]["content"] == 'Ada v {name} {missing} {"json": 1} {name}'
-    nb.run("%%chat --no-stream --no-interpolate\n{name}")
-    assert sent_messages(offline)[-1][-1]["content"] == "{name}"
-
-
-def test_in_and_out_interpolate(nb, offline):
-    nb.run("21 * 2")
-    n = nb.shell.execution_count - 1
-    nb.run(f"%chat --no-stream {{In[{n}]}} is {{Out[{n}]}}")
-    assert sent_messages(offline)[-1][-1]["content"] == "21 * 2 is 42"
-
-
 def test_thread_sends_history_rerun_replaces_and_new_resets(nb, offline):
     nb.run("%%chat --thread t\nfirst", cell_id="c1")
     nb.run("%%chat --thread t\nsecond", cell_id="c2")

@@ -55,7 +55,10 @@ def variable(shell, expression: str, option: str):
 def expand(text: str | None, shell, enabled: bool = True) -> str | None:
     if text is None or not enabled or shell is None:
         return text
-    return interpolate(text, shell.user_ns)
+    filled = interpolate(text, shell.user_ns)
+    if filled.left_as_written:  # most likely a misspelt name: say so rather than send it silently
+        print("left as written:", ", ".join(filled.left_as_written))
+    return filled.text
 
 
 def require_text(text: str | None, what: str = "the cell") -> str:

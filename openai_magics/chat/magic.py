@@ -4,7 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.core.errors import UsageError
+from openai_magics.core.errors import Interrupted, UsageError
 from openai_magics.core.session import session
 from openai_magics.chat.request import APIS, DETAILS, EFFORTS
 from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options, variable
@@ -72,14 +72,20 @@ class ChatMagics(Magics):
         result.format = args.format
         bind(self.shell, args.output, result.parsed if args.schema or args.json else result)
         if result.interrupted:
-            if not args.quiet:
-                self.shell.display_pub.publish(_bundle(result))
-            raise KeyboardInterrupt
+            self._keep_partial(args, result)
         if args.format == "code":
             self.shell.set_next_input(_code_of(result.text), replace=False)
         if args.quiet or is_terminal(self.shell) and not args.no_stream:
             return None
         return result
+
+    def _keep_partial(self, args, result):
+        """Show what arrived once (a terminal already streamed it), keep it, and stop the run in one line."""
+        if not args.quiet and not (is_terminal(self.shell) and not args.no_stream):
+            self.shell.display_pub.publish(_bundle(result))
+        if not args.output:
+            self.shell.displayhook.update_user_ns(result)  # `_`, as if the cell had returned it
+        raise Interrupted(f"partial answer kept in {args.output or '_'}")
 
     def _features(self, args) -> dict:
         """--schema, --json, --tools, --image: looked up in the notebook before anything is sent."""

@@ -40,7 +40,7 @@ class ChatResult:
     def notes(self) -> list[str]:
         notes = []
         if self.interrupted:
-            notes.append("⚠ Interrupted: the answer below is partial.")
+            notes.append("⚠ Interrupted: only part of the answer arrived.")
         if self.incomplete:
             notes.append(f"⚠ Incomplete answer: {self.incomplete}.")
         return notes

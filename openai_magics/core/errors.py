@@ -11,7 +11,8 @@ from openai_magics.core.models import model_info
 
 # Bad input and refused budgets raise IPython's own UsageError: IPython shows exactly that class as one
 # line with no traceback (a subclass would get a traceback).
-__all__ = ["UsageError", "CallFailed", "explain", "api_errors", "missing_feature", "boundary", "unexpected"]
+__all__ = ["UsageError", "CallFailed", "Interrupted", "explain", "api_errors", "missing_feature", "boundary",
+           "unexpected"]
 
 
 class CallFailed(Exception):
@@ -23,6 +24,14 @@ class CallFailed(Exception):
 
     def _render_traceback_(self) -> list[str]:  # IPython uses this instead of a traceback
         return [f"\x1b[31mOpenAI error:\x1b[0m {self}"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """The user stopped a call; what arrived is kept. Still a KeyboardInterrupt, so a Run All stops,
+    but shown as one line instead of a traceback through our own code."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"Interrupted: {self}"]
 
 
 def _retries(trace) -> str:

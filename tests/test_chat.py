@@ -40,6 +40,12 @@ def test_options_reach_the_request(nb, offline):
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
 
 
+def test_an_offline_answer_ends_at_a_sentence_boundary(nb):
+    for prompt in ("hi", "Short note (offline: 120 tokens)", "Longer (offline: 333 tokens)"):
+        result = nb.run(f"%chat --no-stream {prompt}").result
+        assert result.text.endswith((".", "```\n")) and result.incomplete is None, result.text[-80:]
+
+
 def test_token_limit_says_the_answer_is_incomplete(nb):
     ran = nb.run("%chat --max-tokens 5 hi")
     assert ran.result.incomplete and "token limit" in ran.result.incomplete

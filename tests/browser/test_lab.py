@@ -69,7 +69,7 @@ def check_stream(run) -> list[str]:
         problems.append(f"no rendered code block in the answer: {out['code']}")
     if not out["maths"] or "$e^" in out["markdown"]:
         problems.append(f"inline maths not rendered by MathJax ({out['maths']} typeset)")
-    if not re.search(r"gpt-4o-mini\S* · \d+ in · 400 out · \$", out["text"]):
+    if not re.search(r"gpt-4o-mini\S* · \d+ in · [\d,]+ out · \$", out["text"]):
         problems.append(f"no usage line under the answer: {out['text'][-300:]!r}")
     return problems
 

@@ -39,12 +39,21 @@ def answer_text(prompt: str, model: str) -> str:
     )
     match = LENGTH_DIRECTIVE.search(prompt)
     target = int(match.group(1)) if match else DEFAULT_ANSWER_TOKENS
+    base = text
     if len(tokenize(text, model)) < target:
         text += "\n"
         while len(tokenize(text, model)) < target:
             text += FILLER
-        text = "".join(tokenize(text, model)[:target])
+        text = _whole_sentences("".join(tokenize(text, model)[:target]), after=len(base))
     return text
+
+
+def _whole_sentences(text: str, after: int) -> str:
+    """The text up to its last full stop past `after`: an answer the model finished, not one cut short."""
+    if text.endswith("."):
+        return text
+    stop = text.rfind(". ", after)
+    return text[:stop + 1] if stop >= 0 else text[:after]
 
 
 def tokenize(text: str, model: str) -> list[str]:

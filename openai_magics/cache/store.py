@@ -20,6 +20,9 @@ from pathlib import Path
 from openai_magics.core.errors import UsageError
 
 CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+LOCK_WAIT = 30.0    # seconds to wait for another kernel's write lock before going on without the cache
+SAY_WAITING = 1.0   # seconds of waiting before saying what we wait for
+BUSY_SLICE_MS = 200  # SQLite waits this long per try; between tries we decide whether to say or give up
 
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS responses (
@@ -68,6 +71,7 @@ class ResponseCache:
         self.shown = str(path) if path else str(self.path)  # as the user wrote it (notebook outputs stay stable)
         self.replay, self.sampled = replay, sampled
         self.hits = self.misses = self.stored = 0
+        self.lock_wait = LOCK_WAIT
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
@@ -100,14 +104,16 @@ class ResponseCache:
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             return conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=BUSY_SLICE_MS / 1000, check_same_thread=False,
+                               isolation_level=None)
         try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")   # readers never block the writer, two kernels can share
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_SLICE_MS}")
+            # readers never block the writer, two kernels can share
+            self._patiently(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough for a cache, and fast
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # vectors read back without a read() per page
             for statement in [SCHEMA, *VECTOR_SCHEMA]:
-                conn.execute(statement)
+                self._patiently(lambda: conn.execute(statement))
             self._blocks = True
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
@@ -159,14 +165,35 @@ class ResponseCache:
             for attempt in (1, 2):
                 try:
                     if write:
-                        with _transaction(self._conn):
-                            return work(self._conn)
-                    return work(self._conn)
+                        def transaction():
+                            with _transaction(self._conn):
+                                return work(self._conn)
+                        return self._patiently(transaction)
+                    return self._patiently(lambda: work(self._conn))
                 except sqlite3.DatabaseError as exc:
                     if attempt == 2 or not _is_corrupt(exc):
                         raise
                     self._set_aside(exc)
                     self._open()
+
+    def _patiently(self, step):
+        """Run `step`; while another kernel holds the file's write lock, wait (saying so after a moment, on
+        stderr) up to `lock_wait` seconds, then give up with an error that says what blocked it."""
+        started, said = time.monotonic(), False
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                waited = time.monotonic() - started
+                if waited >= self.lock_wait:
+                    raise sqlite3.OperationalError(
+                        f"another kernel or process held its lock for {waited:.0f} s; gave up waiting") from None
+                if not said and waited >= min(SAY_WAITING, self.lock_wait / 2):
+                    said = True
+                    print(f"⏳ Waiting for the cache file {self.shown}: another kernel or process is writing to "
+                          f"it (up to {self.lock_wait:g} s, then going on without the cache)…", file=sys.stderr)
 
     def close(self) -> None:
         """Close; the last user of the file turns it back into one self-contained file."""

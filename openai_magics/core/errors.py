@@ -165,7 +165,11 @@ def boundary(session_of):
     failed = None
     try:
         yield
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:  # one line at once: a traceback through a cell of 20,000 texts takes seconds
+        failed = Interrupted("what arrived is kept (see `%openai usage`), nothing more is sent.")
+    except (SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: B036 - turned into one line below
         failed = _one_line(exc, session_of())

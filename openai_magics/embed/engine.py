@@ -6,6 +6,7 @@ Plain Python: `openai_magics.embed(texts)` returns the same EmbedResult as `%%em
 from __future__ import annotations
 
 import math
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -45,11 +46,33 @@ def truncate(text: str, limit: int, model: str) -> str:
     return text
 
 
+class VectorCaches:
+    """The session's vectors, one VectorCache per endpoint: another server's vector for the same text is
+    another vector."""
+
+    def __init__(self) -> None:
+        self._by_endpoint: dict[str, VectorCache] = {}
+        self._lock = threading.Lock()
+
+    def at(self, endpoint: str) -> VectorCache:
+        with self._lock:
+            return self._by_endpoint.setdefault(endpoint, VectorCache())
+
+    def clear(self) -> int:
+        """Forget every vector (the memory goes back); how many there were."""
+        with self._lock:
+            held = sum(len(c) for c in self._by_endpoint.values())
+            self._by_endpoint.clear()
+        return held
+
+
 def vector_cache(session):
-    """The session's vectors; with the response cache on (`%openai cache on`), backed by its file."""
+    """The session's vectors for the current endpoint; with the response cache on (`%openai cache on`),
+    backed by its file."""
+    from openai_magics.cache.keys import endpoint_of
     from openai_magics.cache.policy import current
 
-    memory = session.part(VectorCache)
+    memory = session.part(VectorCaches).at(endpoint_of(session))
     if current(session) is not None:
         from openai_magics.cache.vectors import PersistentVectors
 
@@ -212,24 +235,27 @@ def _dispatch(session, client, request, batches: list[Batch], rows: Rows, cache,
     """
     pending = list(reversed(batches))
     running: dict = {}
-    with ThreadPoolExecutor(max_workers=min(request.concurrency, len(batches)),
-                            thread_name_prefix="openai-magics-embed") as pool:
-        try:
-            while pending or running:
-                while pending and _room(session, request, running.values(), pending[-1]):
-                    batch = pending.pop()
-                    running[pool.submit(_embed_batch, session, client, request, batch, rows, cache)] = batch
-                outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch = running.pop(future)
-                    outcome.records.append(future.result())
-                    progress.advance(len(batch.texts))
-        except BaseException:
-            pending.clear()
-            for future in running:
-                future.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=min(request.concurrency, len(batches)),
+                              thread_name_prefix="openai-magics-embed")
+    try:
+        while pending or running:
+            while pending and _room(session, request, running.values(), pending[-1]):
+                batch = pending.pop()
+                running[pool.submit(_embed_batch, session, client, request, batch, rows, cache)] = batch
+            outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                batch = running.pop(future)
+                outcome.records.append(future.result())
+                progress.advance(len(batch.texts))
+    except KeyboardInterrupt:
+        # Back at once: requests in flight finish in the background, their usage and vectors still kept.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # what is in flight finishes and is kept
+        raise
+    pool.shutdown(wait=True)
 
 
 def _room(session, request: EmbedRequest, running, batch: Batch) -> bool:

@@ -90,21 +90,51 @@ def keep_question_marks(lines: list[str]) -> list[str]:
     """IPython reads a line magic that ends in '?' as a help request; `%chat Is it prime?` is a question.
 
     An input transformer (run before IPython's own) turns such lines into the call IPython would have
-    made, so the '?' reaches the prompt. `%chat?` alone still shows the help.
+    made, so the '?' reaches the prompt. Only lines that are themselves a `%chat`/`%tokens` line magic: not a
+    cell magic's body (`%%writefile`, `%%chat`…), not a line inside a string. `%chat?` alone still shows
+    the help.
     """
     import re
 
     global _QUESTION_LINE
     if _QUESTION_LINE is None:
         _QUESTION_LINE = re.compile(r"^(\s*)%(chat|tokens)\s+(\S.*\?)\s*$")
-    out = []
-    for line in lines:
-        match = _QUESTION_LINE.match(line)
-        if match and not match.group(3).startswith("?"):
-            indent, name, rest = match.groups()
-            line = f"{indent}get_ipython().run_line_magic({name!r}, {rest!r})\n"
-        out.append(line)
+    if not lines or lines[0].lstrip().startswith("%%"):
+        return lines
+    candidates = [i for i, line in enumerate(lines) if _QUESTION_LINE.match(line)]
+    if not candidates:
+        return lines
+    inside = _lines_inside_strings(lines)
+    out = list(lines)
+    for i in candidates:
+        match = _QUESTION_LINE.match(lines[i])
+        if i in inside or match.group(3).startswith("?"):
+            continue
+        indent, name, rest = match.groups()
+        out[i] = f"{indent}get_ipython().run_line_magic({name!r}, {rest!r})\n"
     return out
+
+
+def _lines_inside_strings(lines: list[str]) -> set[int]:
+    """Indices of the lines that continue a multi-line string (or follow a backslash continuation), read
+    with every line magic blanked out; when the cell is not Python, every line but a single-line cell's."""
+    import io
+    import tokenize
+
+    python = "".join(f"{line[:len(line) - len(line.lstrip())]}pass\n" if line.lstrip().startswith("%") else line
+                     for line in lines)
+    inside: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(python).readline):
+            first, last = token.start[0], token.end[0]
+            if last > first:  # a token over several lines: the lines after its first are inside it
+                inside.update(range(first, last))  # 1-based rows → 0-based indices of the rows after
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return set(range(1, len(lines))) if len(lines) > 1 else set()
+    for i, line in enumerate(lines[:-1]):
+        if line.rstrip("\n").endswith("\\"):
+            inside.add(i + 1)
+    return inside
 
 
 def guarded(magic_fn):

@@ -1,0 +1,123 @@
+"""Nothing hangs without a word: silent servers, stalled streams, locked cache files, interrupts."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from tests.faults.checks import no_key, one_line
+from tests.faults.rogue import Answer, chunk, completion, json_answer
+
+SILENT_LINES = {
+    "stream": "%chat hi",
+    "no-stream": "%chat --no-stream hi",
+    "responses": "%chat --api responses hi",
+    "json": "%chat --json answer in JSON",
+    "tools": "%chat --tools add what is 2+3",
+    "embed": "%embed one",
+    "models": "%openai models",
+}
+
+
+def _add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def at(nb, rogue) -> None:
+    nb.ns["add"] = _add
+    nb.run(f"%openai endpoint {rogue.base_url}")
+
+
+@pytest.mark.parametrize("line", list(SILENT_LINES.values()), ids=list(SILENT_LINES))
+def test_a_server_that_takes_the_request_and_never_answers_fails_fast_in_one_line(nb, rogue, fast, line):
+    at(nb, rogue)
+    rogue.script(Answer(stall_before=True))
+    started = time.monotonic()
+    ran = nb.run(line)
+    took = time.monotonic() - started
+    one_line(ran, "No answer from", "within 0.5 s", "not retried")
+    assert len(rogue.seen) == 1 and took < 3  # one attempt: the wait is not multiplied by retries
+
+
+def test_a_stream_that_goes_silent_after_some_text_keeps_it(nb, rogue, fast, session):
+    at(nb, rogue)
+    rogue.script(Answer(events=[chunk("Half an "), chunk("answer"), chunk(" never")], stall_after=2))
+    ran = nb.run("%chat -o part hi")
+    part = nb.ns["part"]
+    assert part.text == "Half an answer" and part.incomplete
+    assert session.ledger.records[-1].estimated  # charged as counted, and said so
+    no_key(ran.text)
+
+
+def test_a_stream_that_goes_silent_before_any_text_is_one_line(nb, rogue, fast):
+    at(nb, rogue)
+    rogue.script(Answer(events=[chunk(""), chunk("late")], stall_after=1))
+    one_line(nb.run("%chat hi"))
+
+
+def test_nothing_listening_says_could_not_reach_with_the_retries_it_made(nb, fast):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    nb.run(f"%openai endpoint http://127.0.0.1:{port}/v1")
+    one_line(nb.run("%chat --no-stream hi"), "Could not reach", "retried 1 time")
+
+
+def test_retries_are_counted_as_made(nb, session, offline):
+    session.configure(max_retries=4)
+    offline.fail(500, times=10)
+    line = one_line(nb.run("%chat --no-stream hi"))
+    assert "retried 4 times" in line and len(offline.requests) == 5
+
+
+def test_a_locked_cache_file_says_what_it_waits_for_then_keeps_the_answer(nb, session, offline, tmp_path):
+    path = tmp_path / "c.sqlite"
+    nb.run(f"%openai cache on {path}")
+    session.cache.lock_wait = 0.6
+    other = sqlite3.connect(path, isolation_level=None)  # another kernel, writing
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        ran = nb.run("%chat --no-stream -t 0 hi")
+        took = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert ran.error is None and ran.result.text  # the paid answer is kept
+    assert "Waiting for the cache file" in ran.stderr and "Not cached" in ran.stderr and took < 3
+    assert len(session.ledger) == 1
+    nb.run("%openai cache off")
+
+
+def test_an_interrupt_during_a_20000_text_embed_returns_within_a_second_keeping_what_finished(nb, session, offline):
+    from openai_magics.embed.engine import VectorCaches
+
+    texts = [f"sentence number {i}" for i in range(20_000)]
+
+    def stop_after_first_answer():
+        while not any(r.path.endswith("/embeddings") and r.status == 200 for r in offline.requests):
+            time.sleep(0.005)
+        offline.latency = 5.0  # every request from now on is slow: the interrupt finds them in flight
+        time.sleep(0.3)
+        stop.at = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stop = threading.Thread(target=stop_after_first_answer)
+    stop.start()
+    ran = nb.run("%%embed --concurrency 2\n" + "\n".join(texts))
+    returned = time.monotonic()
+    stop.join()
+    assert isinstance(ran.error, KeyboardInterrupt) and "Interrupted" in ran.stdout
+    assert returned - stop.at < 1.0 and "Traceback" not in ran.stdout
+    from openai_magics.cache.keys import endpoint_of
+
+    kept = len(session.part(VectorCaches).at(endpoint_of(session)))
+    assert kept >= 2048 and len(session.ledger) >= 1
+    offline.latency = 0

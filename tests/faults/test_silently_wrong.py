@@ -1,0 +1,61 @@
+"""Results that would be wrong without a word: vectors from another server, lines rewritten that were not ours."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from tests.faults.rogue import json_answer
+
+
+def _vectors_answer(seen):
+    texts = seen.body["input"]
+    vector = base64.b64encode(np.full(8, 0.5, dtype="<f4").tobytes()).decode()
+    return json_answer({"object": "list", "model": "text-embedding-3-small",
+                        "data": [{"object": "embedding", "index": i, "embedding": vector} for i in range(len(texts))],
+                        "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}})
+
+
+def test_vectors_are_kept_per_endpoint(nb, rogue, fast):
+    first = nb.run("%embed the same text").result.vectors[0]
+    nb.run(f"%openai endpoint {rogue.base_url}")
+    rogue.script(_vectors_answer)
+    second = nb.run("%embed the same text").result.vectors[0]
+    assert len(rogue.seen) == 1 and not np.array_equal(first[:8], second[:8])  # asked the new server
+
+
+QUESTION_CELLS = {
+    "writefile": ("%%writefile {path}\n%chat why?\n", "file"),
+    "string": ('s = """\n%chat why?\n"""', "s"),
+    "one-line-string": ('s = "%chat why?"', "s"),
+    "continued": ('s = "a" \\\n    "%chat why?"', "s"),
+}
+
+
+@pytest.mark.parametrize("name", list(QUESTION_CELLS))
+def test_question_marks_are_kept_only_on_our_own_lines(nb, offline, tmp_path, name):
+    cell, what = QUESTION_CELLS[name]
+    path = tmp_path / "out.txt"
+    ran = nb.run(cell.format(path=path))
+    assert ran.error is None
+    written = path.read_text() if what == "file" else nb.ns["s"]
+    assert "%chat why?" in written and "run_line_magic" not in written
+    assert not offline.requests
+
+
+def test_a_chat_cell_body_line_is_sent_as_written(nb, offline):
+    nb.run("%%chat --no-stream\nWhat does this do?\n%chat why?")
+    assert offline.requests[-1].body["messages"][-1]["content"] == "What does this do?\n%chat why?"
+
+
+@pytest.mark.parametrize("cell", ["%chat --no-stream Is 7 prime?", "for q in ['a']:\n    %chat --no-stream {q} why?"])
+def test_a_question_on_our_own_line_reaches_the_prompt(nb, offline, cell):
+    nb.run(cell)
+    assert offline.requests[-1].body["messages"][-1]["content"].endswith("?")
+
+
+def test_help_still_shows_help(nb, offline):
+    ran = nb.run("%chat?")
+    assert ran.error is None and not offline.requests

@@ -467,7 +467,7 @@ def test_stats_count_each_text_once(cached):
 def test_a_file_locked_by_another_kernel_costs_no_answer(cached, session, cache_path):
     other = sqlite3.connect(cache_path, isolation_level=None)  # another kernel, holding the file
     other.execute("BEGIN EXCLUSIVE")
-    session.cache._conn.execute("PRAGMA busy_timeout = 50")  # instead of waiting 30 s for it
+    session.cache.lock_wait = 0.3  # instead of waiting 30 s for it
     try:
         ran = cached.run("%%chat --no-stream\nHello while locked")
         embedded = cached.run("%%embed\nlocked text")

@@ -189,7 +189,8 @@ class ResponseCache:
                 waited = time.monotonic() - started
                 if waited >= self.lock_wait:
                     raise sqlite3.OperationalError(
-                        f"another kernel or process held its lock for {waited:.0f} s; gave up waiting") from None
+                        f"database is locked: another kernel or process held it for {waited:.1f} s; gave up "
+                        "waiting") from None
                 if not said and waited >= min(SAY_WAITING, self.lock_wait / 2):
                     said = True
                     print(f"⏳ Waiting for the cache file {self.shown}: another kernel or process is writing to "

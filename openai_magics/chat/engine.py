@@ -6,7 +6,6 @@ from openai_magics.chat.result import ChatResult
 from openai_magics.chat.runners import ChatCompletionsRunner, ResponsesRunner
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
-from openai_magics.core.models import model_info
 
 
 class NullView:
@@ -40,9 +39,7 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
         return DryRun.of(runner)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
     if result is None:
-        session.check_budget(request.model, runner.prompt_tokens().tokens,
-                             max_out or model_info(request.model).max_output or 16384)
-        result = runner.run()
+        result = runner.run()  # the budget is checked before each request it sends
     result.thread = request.thread
     if thread is not None and not result.interrupted and not result.incomplete:
         thread.record(Turn(request.turn_key, user, {"role": "assistant", "content": result.text},

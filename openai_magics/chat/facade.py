@@ -13,6 +13,7 @@ def chat(prompt: str, *, model: str | None = None, system: str | None = None, te
     Other ChatRequest fields (`stop`, `seed`, `reasoning_effort`, `max_rounds`…) pass through `options`."""
     from openai_magics.chat.engine import run_chat
     from openai_magics.chat.request import ChatRequest
+    from openai_magics.core.cell import turn_key
 
     s = session or current_session()
     features = {}
@@ -28,7 +29,7 @@ def chat(prompt: str, *, model: str | None = None, system: str | None = None, te
         features["images"] = [encode(image, _label(image, i)) for i, image in enumerate(images)]
     request = ChatRequest(prompt=prompt, model=s.model_for("chat", model), system=system, temperature=temperature,
                           max_tokens=max_tokens, json_mode=json, detail=detail, thread=thread,
-                          new_thread=new_thread, turn_key=prompt if thread else None, api=api, stream=stream,
+                          new_thread=new_thread, turn_key=turn_key() if thread else None, api=api, stream=stream,
                           cache=cache, **features, **options)
     return run_chat(s, request, view)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from openai_magics.core.cell import turn_key
 from openai_magics.core.errors import Interrupted, UsageError
 from openai_magics.core.session import session
 from openai_magics.chat.request import APIS, DETAILS, EFFORTS
@@ -60,7 +61,7 @@ class ChatMagics(Magics):
             prompt=prompt, model=s.model_for("chat", args.model), system=expand(args.system, self.shell, interpolating),
             temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
             reasoning_effort=args.reasoning_effort, api=args.api or "auto", stream=not args.no_stream,
-            thread=args.thread, new_thread=args.new, turn_key=_turn_key(self.shell, body), cache=not args.no_cache,
+            thread=args.thread, new_thread=args.new, turn_key=turn_key(), cache=not args.no_cache,
             dry_run=args.dry_run, **self._features(args),
         )
         if args.dry_run:
@@ -119,13 +120,6 @@ def _image_source(shell, source: str):
     if source.isidentifier() and source in shell.user_ns:
         return variable(shell, source, "--image")
     return source
-
-
-def _turn_key(shell, body: str) -> str:
-    from openai_magics.core.cell import current_cell
-
-    cell_id = current_cell()[1]
-    return cell_id or body
 
 
 def _bundle(result) -> dict:

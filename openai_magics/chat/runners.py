@@ -42,6 +42,19 @@ class Runner:
         return self.finish(False, None)
 
     def run(self) -> ChatResult:
+        with self.budget_hold():  # refused before sending when over budget; held until recorded
+            return self._run()
+
+    def budget_hold(self):
+        """The budget held for this call's one request (a tool loop holds one per round instead)."""
+        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+
+    def worst_output(self) -> int:
+        from openai_magics.core.models import model_info
+
+        return self.max_out or model_info(self.request.model).max_output or 16384
+
+    def _run(self) -> ChatResult:
         interrupted, incomplete = False, None
         self.view.start(self.request)
         try:

@@ -189,14 +189,32 @@ class ToolLoop(ChatCompletionsRunner):
         import openai
 
         for _ in range(self.request.max_rounds):
-            with self.session.api_errors(self.request.model):
-                try:
-                    completion = self.session.client.chat.completions.parse(**self.params())
-                except openai.LengthFinishReasonError as exc:
-                    completion = exc.completion
+            with self.round_hold():
+                with self.session.api_errors(self.request.model):
+                    try:
+                        completion = self.session.client.chat.completions.parse(**self.params())
+                    except openai.LengthFinishReasonError as exc:
+                        completion = exc.completion
+                self.paid(completion)
             if not self.after_round(completion):
                 break
         return completion
+
+    def budget_hold(self):
+        from contextlib import nullcontext
+
+        return nullcontext()  # each round holds its own
+
+    def round_hold(self):
+        """The budget held for one round: its prompt (grown by the rounds before) and the most it may write."""
+        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+
+    def paid(self, completion) -> None:
+        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends), so
+        that whatever fails in a later round, what was paid is recorded."""
+        self.answered_model = completion.model or self.answered_model
+        self._add_usage(completion)
+        self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
 
     def on_complete(self, completion) -> None:
         self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
@@ -212,9 +230,8 @@ class ToolLoop(ChatCompletionsRunner):
             self.answered_model, self.response_id = event.chunk.model or self.answered_model, event.chunk.id
 
     def after_round(self, completion) -> bool:
-        """Add up the round's usage; run the tools it asked for. True: another round follows."""
+        """Run the tools the round asked for (its usage is in, see `paid`). True: another round follows."""
         self.rounds += 1
-        self._add_usage(completion)
         choice = completion.choices[0]
         message, self.finish_reason = choice.message, choice.finish_reason
         if message.tool_calls and self.rounds < self.request.max_rounds:
@@ -237,9 +254,8 @@ class ToolLoop(ChatCompletionsRunner):
         self.messages += [{"role": "tool", "tool_call_id": c.id, "content": c.result} for c in calls]
 
     def _add_usage(self, completion) -> None:
-        if completion.usage:
-            usage = Usage.from_chat(completion.usage)
-        else:  # a server that sends no usage: count it ourselves, and say so
+        usage = Usage.from_chat(completion.usage) if completion.usage else None
+        if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
             self.estimated = True
             usage = Usage(input_tokens=self.prompt_tokens().tokens,
                           output_tokens=count_text(completion.choices[0].message.content or "", self.answered_model).tokens)
@@ -271,15 +287,17 @@ class _Rounds:
 
         loop = self.loop
         for _ in range(loop.request.max_rounds):
-            with loop.session.api_errors(loop.request.model):
-                self.stream = loop.session.client.chat.completions.stream(
-                    **loop.params(), stream_options={"include_usage": True}).__enter__()
-            try:
-                yield from self.stream
-                completion = self.stream.get_final_completion()
-            except openai.LengthFinishReasonError as exc:
-                completion = exc.completion
-            finally:
-                self.stream.close()
+            with loop.round_hold():
+                with loop.session.api_errors(loop.request.model):
+                    self.stream = loop.session.client.chat.completions.stream(
+                        **loop.params(), stream_options={"include_usage": True}).__enter__()
+                try:
+                    yield from self.stream
+                    completion = self.stream.get_final_completion()
+                except openai.LengthFinishReasonError as exc:
+                    completion = exc.completion
+                finally:
+                    self.stream.close()
+                loop.paid(completion)
             if not loop.after_round(completion):
                 return

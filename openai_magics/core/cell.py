@@ -4,15 +4,33 @@ Ledger rows and thread turns are keyed by it, so re-running a cell is recognised
 """
 from __future__ import annotations
 
+import itertools
+
 _running_cell_id: str | None = None
 _running_in_history = True
+_turns_asked = 0                 # conversation turns the running cell has asked so far
+_anywhere = itertools.count(1)   # for turns asked where no cell can be told apart
 
 
 def on_pre_run_cell(info) -> None:
     """IPython event: remember the id the frontend gave the starting cell, and whether it gets a number."""
-    global _running_cell_id, _running_in_history
+    global _running_cell_id, _running_in_history, _turns_asked
     _running_cell_id = getattr(info, "cell_id", None)
     _running_in_history = getattr(info, "store_history", True)
+    _turns_asked = 0
+
+
+def turn_key() -> str:
+    """The key of a conversation turn the running cell asks: which cell (its id, else its number) and how many
+    turns it asked before. Re-running a notebook cell gives its turns the same keys, so they replace its
+    own; a loop gives each turn its own; terminal IPython (no ids) makes every run a new cell."""
+    global _turns_asked
+    number, cell_id = current_cell()
+    where = cell_id or (f"In[{number}]" if number is not None else None)
+    _turns_asked += 1
+    if where is None:  # nothing tells cells apart: never replace a turn
+        return f"call {next(_anywhere)}"
+    return f"{where} #{_turns_asked}"
 
 
 def current_cell() -> tuple[int | None, str | None]:

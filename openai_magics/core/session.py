@@ -180,13 +180,15 @@ class Session:
             pass
 
     @contextmanager
-    def spending(self, model: str, input_tokens: int, max_output: int):
+    def spending(self, model: str, input_tokens, max_output: int):
         """Around one request: refuse it when its worst case, on top of what was spent and what requests in
         flight (in any thread) may still spend, would go over the budget; else hold that worst case until
         the request is done (and recorded)."""
         if self.budget is None:
             yield
             return
+        if callable(input_tokens):  # counted only when there is a budget to check
+            input_tokens = input_tokens()
         worst = self._worst_case(model, input_tokens, max_output)
         with self._budget_lock:
             spent, held = self.ledger.total_cost, self._held

@@ -59,3 +59,27 @@ def test_a_question_on_our_own_line_reaches_the_prompt(nb, offline, cell):
 def test_help_still_shows_help(nb, offline):
     ran = nb.run("%chat?")
     assert ran.error is None and not offline.requests
+
+
+def test_without_cell_ids_a_second_continue_does_not_replace_the_first(nb, offline):
+    for prompt in ("Tell me a story", "Continue.", "Continue."):
+        nb.run(f"%chat --no-stream --thread story {prompt}")
+    assert "story: 3 turns" in nb.run("%openai threads").stdout
+    sent = offline.requests[-1].body["messages"]
+    assert [m["content"] for m in sent if m["role"] == "user"] == ["Tell me a story", "Continue.", "Continue."]
+
+
+@pytest.mark.parametrize("cell_id", [None, "loop-cell"])
+def test_a_loop_keeps_every_turn(nb, offline, cell_id):
+    nb.ns["qs"] = ["one?", "two?", "three?"]
+    nb.run("for q in qs:\n    %chat --no-stream --thread T {q}", cell_id=cell_id)
+    assert "T: 3 turns" in nb.run("%openai threads").stdout
+    nb.run("for q in qs:\n    %chat --no-stream --thread T {q}", cell_id=cell_id)  # the same cell again
+    assert f"T: {3 if cell_id else 6} turns" in nb.run("%openai threads").stdout
+
+
+def test_re_running_a_notebook_cell_still_replaces_its_own_turn(nb, offline):
+    nb.run("%chat --no-stream --thread R first", cell_id="a")
+    nb.run("%chat --no-stream --thread R second", cell_id="b")
+    nb.run("%chat --no-stream --thread R second, edited", cell_id="b")
+    assert "R: 2 turns" in nb.run("%openai threads").stdout

@@ -1,0 +1,68 @@
+"""Every paid response is in the ledger, whatever fails after it; the budget holds for every tool round."""
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.checks import one_line
+
+MODES = {"stream": "", "no-stream": " --no-stream"}
+
+
+def _tool_that_breaks_the_next_round(offline, failure: dict):
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        offline.fail(**failure)  # the next request (round 2) fails
+        return f"{city}: 42"
+    return lookup
+
+
+FAILURES = {
+    "500": {"status": 500, "times": 10, "retry_after": 0.01},
+    "context": {"status": 400, "code": "context_length_exceeded",
+                "message": "This model's maximum context length is 128000 tokens."},
+    "401": {"status": 401},
+    "404": {"status": 404, "message": "The model does not exist."},
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES), ids=list(MODES))
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_paid_tool_round_stays_in_the_ledger_when_the_next_one_fails(nb, session, offline, failure, mode):
+    session.configure(max_retries=4)
+    nb.ns["lookup"] = _tool_that_breaks_the_next_round(offline, FAILURES[failure])
+    line = one_line(nb.run(f"%chat --tools lookup{MODES[mode]} How big is Oslo?"))
+    records = session.ledger.records
+    assert len(records) == 1 and records[0].usage.input_tokens > 0 and records[0].cost > 0
+    assert records[0].interrupted  # marked: the call did not finish
+    if failure == "500":
+        assert "retried 4 times" in line and len(offline.requests) == 1 + 5
+
+
+def test_a_tool_that_exits_keeps_the_paid_round(nb, session, offline):
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        raise SystemExit(3)
+
+    nb.ns["lookup"] = lookup
+    nb.run("%chat --tools lookup How big is Oslo?")
+    assert len(session.ledger) == 1 and session.ledger.records[0].cost > 0
+
+
+@pytest.mark.parametrize("mode", list(MODES), ids=list(MODES))
+def test_the_budget_is_checked_before_every_tool_round(nb, session, offline, mode):
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        return f"{city}: 42"
+
+    nb.ns["lookup"] = lookup
+    nb.run(f"%chat --tools lookup --max-tokens 50{MODES[mode]} How big is Oslo? (offline: 6 tool rounds)")
+    one_call = session.ledger.total_cost
+    rounds = len(offline.requests)
+    session.ledger.clear()
+    offline.clear_log()
+    nb.run(f"%openai budget {one_call / 2}")
+    ran = nb.run(f"%chat --tools lookup --max-tokens 50{MODES[mode]} How big is Oslo? (offline: 6 tool rounds)")
+    one_line(ran, "Refused before sending")
+    assert session.ledger.total_cost <= session.budget
+    assert 0 < len(offline.requests) < rounds  # some rounds went, the one that could overspend did not
+    assert len(session.ledger) == 1  # and what they cost is recorded

@@ -118,5 +118,5 @@ def test_an_interrupt_during_a_20000_text_embed_returns_within_a_second_keeping_
     stop.join()
     assert isinstance(ran.error, KeyboardInterrupt) and "Interrupted" in ran.stdout
     assert returned - stop.at < 1.0 and "Traceback" not in ran.stdout
-    assert len(vectors) >= 2048 and len(session.ledger) >= 1  # what finished is kept
+    assert len(vectors) >= 256 and len(session.ledger) >= 1  # what finished (a whole request) is kept
     offline.latency = 0

@@ -14,9 +14,13 @@ def sent_messages(offline):
 def test_streams_into_a_live_view_then_shows_markdown_and_usage(nb, offline):
     ran = nb.run("%%chat\nExplain streaming")
     live, final = ran.outputs[0], ran.outputs[-1]
-    assert WIDGET in live and live["text/plain"] == ""  # static viewers and re-runs see nothing of it
+    # The live view fills an empty placeholder: static viewers, re-runs and a notebook saved mid-stream see nothing
+    assert re.fullmatch(r'<div class="oaim-live oaim-live-[0-9a-f]{32} mathjax_ignore tex2jax_ignore"></div>',
+                        live["text/html"])
+    assert live["text/plain"] == "" and WIDGET not in live
     stepped_aside = [o for o in ran.outputs if o.get(WIDGET, {}).get("model_id") == ""]
     assert stepped_aside, "when done, the live view's output is replaced by a hidden one"
+    assert stepped_aside[0]["text/html"] == '<div class="oaim-live mathjax_ignore tex2jax_ignore"></div>'  # no id
     assert final["text/markdown"].startswith("### Offline answer")
     assert '<sub class="mathjax_ignore tex2jax_ignore">gpt-4o-mini-2024-07-18 · ' in final["text/markdown"]
     assert "$e^{i\\pi} + 1 = 0$" in final["text/markdown"]

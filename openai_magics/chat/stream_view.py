@@ -7,8 +7,13 @@ import time
 from openai_magics.core.pricing import format_usd
 from openai_magics.core.usage import Usage
 from openai_magics.views.live import LiveWidget, widget_asset
+from openai_magics.views.usage_line import MIN_GENERATION_SECONDS
 
 MAX_MESSAGES_PER_SECOND = 20
+# The Markdown renderer goes to the browser with this kernel's first live view that lasts long enough for the
+# page to have taken it (a view over sooner may be gone before the browser loaded its module).
+RENDERER_TAKEN_SECONDS = 1.0
+_renderer_sent = False
 
 
 def _widget_class():
@@ -20,15 +25,22 @@ def _widget_class():
         _css = widget_asset("stream.css")
         model_name = traitlets.Unicode("").tag(sync=True)
         status = traitlets.Unicode("streaming").tag(sync=True)
-
-        def _repr_mimebundle_(self, **kwargs):
-            bundle = super()._repr_mimebundle_(**kwargs)
-            data = bundle[0] if isinstance(bundle, tuple) else bundle
-            # Static viewers and headless re-runs see this: nothing, the result that follows says it all.
-            data["text/plain"] = ""
-            return bundle
+        anchor = traitlets.Unicode("").tag(sync=True)    # the placeholder output this model fills
+        renderer = traitlets.Unicode("").tag(sync=True)  # marked's ES module, or "" when the page has it
 
     return StreamWidget
+
+
+def _renderer_once() -> str:
+    return "" if _renderer_sent else widget_asset("marked.esm.js").read_text(encoding="utf-8")
+
+
+def _release_renderer(widget, lived: float) -> None:
+    """Empty the widget's renderer trait: a headless run saves every widget's last state in the notebook."""
+    global _renderer_sent
+    if widget.renderer:
+        widget.renderer = ""
+        _renderer_sent = _renderer_sent or lived >= RENDERER_TAKEN_SECONDS
 
 
 class WidgetStreamView:
@@ -41,26 +53,33 @@ class WidgetStreamView:
         self._last_flush = 0.0
         self._tokens = 0
         self._elapsed = 0.0
+        self._first_token: float | None = None
         self._prices = None
+        self._started = 0.0
 
     def start(self, request) -> None:
-        self.widget = _widget_class()(model_name=request.model)
+        self._live = LiveWidget.anchored(_widget_class(), model_name=request.model, renderer=_renderer_once())
+        self.widget = self._live.widget
+        self._started = time.monotonic()
         from openai_magics.core.session import session
 
         self._prices = session().prices_for(request.model)
-        self._live = LiveWidget(self.widget)
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self._pending.append(text)
         self._tokens, self._elapsed = tokens, elapsed
+        if self._first_token is None:
+            self._first_token = elapsed
         now = time.monotonic()
         if now - self._last_flush >= 1 / MAX_MESSAGES_PER_SECOND:
             self._flush(now)
 
     def _flush(self, now: float) -> None:
         cost = self._prices.cost(Usage(output_tokens=self._tokens)) if self._prices else None
+        generating = self._elapsed - self._first_token
         self.widget.send({"t": "".join(self._pending), "n": self._tokens, "s": round(self._elapsed, 2),
-                          "r": round(self._tokens / self._elapsed) if self._elapsed > 0 else 0,
+                          "f": round(self._first_token, 2),
+                          "r": round(self._tokens / generating) if generating >= MIN_GENERATION_SECONDS else 0,
                           "c": format_usd(cost, approx=True) + " out" if cost is not None else ""})
         self._pending.clear()
         self._last_flush = now
@@ -69,12 +88,16 @@ class WidgetStreamView:
         if self._pending:
             self._flush(time.monotonic())
         self.widget.status = "interrupted" if result.interrupted else "done"
+        self._retire()
+
+    def _retire(self) -> None:
+        _release_renderer(self.widget, time.monotonic() - self._started)
         self._live.retire()  # the result that follows is the persistent output
 
     def abort(self) -> None:
         """The call failed before any answer: the error line says it all."""
         self.widget.status = "done"
-        self._live.retire()
+        self._retire()
 
 
 class TerminalStreamView:

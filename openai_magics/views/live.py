@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
+
+from openai_magics.views.markup import NO_MATHS
 
 WIDGETS_DIR_ENV = "OPENAI_MAGICS_WIDGETS_DIR"
 
@@ -32,16 +35,33 @@ class LiveWidget:
     its output is replaced by a hidden one, so a live run saves exactly what a headless run saves.
     """
 
-    def __init__(self, widget):
+    def __init__(self, widget, data: dict | None = None, retired: dict = HIDDEN_WIDGET):
         from IPython.display import display
 
-        bundle = widget._repr_mimebundle_()
-        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-        data["text/plain"] = ""
+        if data is None:
+            bundle = widget._repr_mimebundle_()
+            data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+            data["text/plain"] = ""
         self.widget = widget
+        self._retired = retired
         self._handle = display(data, raw=True, display_id=True)
+
+    @classmethod
+    def anchored(cls, widget_class, **traits) -> "LiveWidget":
+        """A live view whose output is an empty placeholder that the widget's front end fills (its `anchor`).
+
+        A notebook saved while it runs keeps only the placeholder, so it reopens showing nothing rather than
+        "Error displaying widget: model not found"; the widget's ES module finds the placeholder from its
+        `initialize` hook, which runs for every model, displayed or not."""
+        anchor = uuid.uuid4().hex
+        widget = widget_class(anchor=anchor, **traits)
+        placeholder = '<div class="oaim-live{} %s"></div>' % NO_MATHS
+        # Retired: JupyterLab hides it (the widget part), static viewers show an empty div, and a re-run saves
+        # the same keys as a notebook run live, so output comparisons (nbval) see no difference.
+        return cls(widget, {"text/html": placeholder.format(f" oaim-live-{anchor}"), "text/plain": ""},
+                   retired={**HIDDEN_WIDGET, "text/html": placeholder.format("")})
 
     def retire(self) -> None:
         # Close first: JupyterLab logs a DOM error ("removeChild") if the view is removed after its output was.
         self.widget.close()
-        self._handle.update(HIDDEN_WIDGET, raw=True)
+        self._handle.update(self._retired, raw=True)

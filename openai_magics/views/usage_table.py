@@ -138,7 +138,7 @@ class UsageTable:
                 f"<p><b>Total:</b> {figures(self.summary())}</p>{self._chart()}</div>")
 
     def _cumulative_points(self) -> list[tuple[int, float]]:
-        """(call number, running total) at up to CHART_POINTS calls of known price, the last one included."""
+        """(calls so far, running total) from (0, 0), at up to CHART_POINTS calls of known price, the last included."""
         known = [r for r in self.records if r.cost is not None]
         running, totals = 0.0, []
         for r in known:
@@ -150,7 +150,7 @@ class UsageTable:
         picked = list(range(0, len(totals), step))
         if picked[-1] != len(totals) - 1:
             picked.append(len(totals) - 1)
-        return [(i + 1, totals[i]) for i in picked]
+        return [(0, 0.0)] + [(i + 1, totals[i]) for i in picked]
 
     def _chart(self, width: int = 420, height: int = 150) -> str:
         """The running total of calls of known price: calls on x, cumulative USD on y, the last value labelled."""
@@ -158,14 +158,14 @@ class UsageTable:
         unknown = self.unknown_calls
         left_out = (f"{unknown:,} call{'s' * (unknown != 1)} at unknown prices left out of the chart."
                     if unknown else "")
-        if len(points) < 2 or not points[-1][1]:
+        if len(points) < 3 or not points[-1][1]:
             return f'<p class="oaim-usage-note">{figures(left_out)}</p>' if left_out else ""
         left, right, top, bottom = 64, 76, 10, 34
         plot_w, plot_h = width - left - right, height - top - bottom
         calls, peak = points[-1][0], points[-1][1]
 
         def x(n: int) -> float:
-            return left + (n - 1) / max(calls - 1, 1) * plot_w
+            return left + n / calls * plot_w
 
         def y(v: float) -> float:
             return top + plot_h - v / peak * plot_h
@@ -181,7 +181,7 @@ class UsageTable:
                f'y2="{x_axis}"/><line x1="{y_axis}" y1="{x_axis}" x2="{left + plot_w}" y2="{x_axis}"/></g>'
                f'<text x="{y_axis - 4}" y="{x_axis}" text-anchor="end">{figures(format_usd(0))}</text>'
                f'<text x="{y_axis - 4}" y="{top + 8}" text-anchor="end">{figures(last)}</text>'
-               f'<text x="{y_axis}" y="{x_axis + 13}" text-anchor="middle">1</text>'
+               f'<text x="{y_axis}" y="{x_axis + 13}" text-anchor="middle">0</text>'
                f'<text x="{left + plot_w}" y="{x_axis + 13}" text-anchor="middle">{calls:,}</text>'
                f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle">calls</text>'
                f'<text x="{y_axis - 4}" y="{top + plot_h / 2 + 4}" text-anchor="end">USD</text>'

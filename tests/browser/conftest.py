@@ -55,7 +55,7 @@ def broken_widgets(tmp_path_factory) -> Path:
     for asset in (ROOT / "widgets").iterdir():
         shutil.copy(asset, folder / asset.name)
     source = (folder / "stream.js").read_text()
-    (folder / "stream.js").write_text(source.replace("function render(", "function render((", 1))
+    (folder / "stream.js").write_text(source.replace("function initialize(", "function initialize((", 1))
     return folder
 
 

@@ -26,6 +26,7 @@ SETTINGS = {  # JupyterLab user settings: every cell in the DOM, and no calls to
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 WIDGET_ERROR = "Error displaying widget"
@@ -92,6 +93,12 @@ class JupyterLab:
                 "display_name": name, "language": "python", "env": extra_env})
         for plugin, values in SETTINGS.items():
             _write_json(self.home / "settings" / f"{plugin}.jupyterlab-settings", values)
+        self.set_theme("light")
+
+    def set_theme(self, theme: str) -> None:
+        """The theme of pages opened from now on (JupyterLab reads user settings when a page loads)."""
+        _write_json(self.home / "settings/@jupyterlab/apputils-extension/themes.jupyterlab-settings",
+                    {"theme": THEMES[theme]})
 
     def start(self, timeout: float = 60) -> "JupyterLab":
         self._prepare()
@@ -150,6 +157,7 @@ class LabRun:
     widget_loading: bool = False
     tracebacks: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
+    driver: "LabDriver | None" = None  # for a check that takes a picture
 
     def problems(self) -> list[str]:
         """What must never show in any case."""
@@ -184,30 +192,50 @@ class LabDriver:
         return f"{name}.ipynb"
 
     def run(self, name: str, cells: list[str], *, probe: str | None = None, kernel: str = KERNEL,
-            timeout: float = 90) -> LabRun:
-        """Run all cells; `probe` (a JS function returning JSON or null) is sampled until the cells are done.
+            timeout: float = 90, width: int = 1280, theme: str = "light",
+            during: Callable | None = None) -> LabRun:
+        """Run all cells; `probe` (a JS function returning JSON or null) is sampled until the cells are done,
+        and `during(run, sample)`, when given, is called with each sample.
 
         Screenshots: the page while the view is live ("during": when a sample says `shot: true`, else at the 5th
         sample) and at the end; the samples are saved beside them."""
         path = self.write_notebook(name, cells, kernel)
-        context = self.browser.new_context(viewport={"width": 1280, "height": 1400})
+        run = self._open(name, path, width, theme)
+        run.phase = "running"
+        self._run_all_cells(run.page)
+        self._wait_until_done(run.page, run, probe, len(cells), timeout, during)
+        self._settle(run)
+        run.screenshots.append(self.screenshot(run.page, f"{name}-after"))
+        (self.artifacts / f"{name}-samples.json").write_text(json.dumps(run.samples, indent=1))
+        return run
+
+    def reopen(self, name: str, settle_ms: int = 3000) -> LabRun:
+        """Open a saved notebook without running it (a new kernel): what its saved outputs show."""
+        run = self._open(f"{name}-reopened", f"{name}.ipynb", 1280, "light")
+        run.page.wait_for_timeout(settle_ms)  # the widget manager restores (or fails to find) models
+        self._settle(run)
+        run.screenshots.append(self.screenshot(run.page, f"{name}-reopened"))
+        return run
+
+    def _open(self, name: str, path: str, width: int, theme: str) -> LabRun:
+        self.lab.set_theme(theme)
+        context = self.browser.new_context(viewport={"width": width, "height": 1400},
+                                           permissions=["clipboard-read", "clipboard-write"])
         self._contexts.append(context)
         page = context.new_page()
-        run = LabRun(name, page)
+        run = LabRun(name, page, driver=self)
         page.on("console", lambda m: m.type == "error" and run.console_errors.append(f"[{run.phase}] {m.text}"))
         page.on("pageerror", lambda e: run.console_errors.append(f"[{run.phase}] uncaught: {e}"))
         page.goto(f"{self.lab.url}/lab/workspaces/{name}/tree/{path}?reset")  # its own workspace: one tab
         page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=60_000)
         page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-        run.phase = "running"
-        self._run_all_cells(page)
-        self._wait_until_done(page, run, probe, len(cells), timeout)
-        run.phase = "done"
-        errors = page.evaluate(ERRORS_JS)
-        run.widget_error, run.widget_loading, run.tracebacks = errors["widget"], errors["loading"], errors["tracebacks"]
-        run.screenshots.append(self.screenshot(page, f"{name}-after"))
-        (self.artifacts / f"{name}-samples.json").write_text(json.dumps(run.samples, indent=1))
         return run
+
+    @staticmethod
+    def _settle(run: LabRun) -> None:
+        run.phase = "done"
+        errors = run.page.evaluate(ERRORS_JS)
+        run.widget_error, run.widget_loading, run.tracebacks = errors["widget"], errors["loading"], errors["tracebacks"]
 
     @staticmethod
     def _run_all_cells(page, attempts: int = 3) -> None:
@@ -223,7 +251,8 @@ class LabDriver:
                 page.wait_for_timeout(100)
         raise AssertionError(f"Run > Run All Cells did not start the cells ({attempts} tries)")
 
-    def _wait_until_done(self, page, run: LabRun, probe: str | None, n_cells: int, timeout: float) -> None:
+    def _wait_until_done(self, page, run: LabRun, probe: str | None, n_cells: int, timeout: float,
+                         during: Callable | None = None) -> None:
         deadline, live, shot = time.monotonic() + timeout, 0, False
         while time.monotonic() < deadline:
             if probe:
@@ -234,6 +263,8 @@ class LabDriver:
                     if not shot and sample.get("shot", live >= 5):  # the probe says when, else ~0.5 s in
                         run.screenshots.append(self.screenshot(page, f"{run.name}-during"))
                         shot = True
+                    if during:
+                        during(run, sample)
             state = page.evaluate(NOTEBOOK_STATE_JS)
             done = len(state["prompts"]) == n_cells and all(re.fullmatch(r"\[\d+\]:", p) for p in state["prompts"])
             if done and state["kernel"] == "idle":
@@ -242,6 +273,14 @@ class LabDriver:
             page.wait_for_timeout(100)
         self.screenshot(page, f"{run.name}-timeout")
         raise AssertionError(f"{run.name}: cells still running after {timeout} s: {state}")
+
+    def output_screenshot(self, run: LabRun, index: int, name: str) -> Path:
+        """One code cell's outputs alone (the README's pictures are these)."""
+        path = self.artifacts / f"{name}.png"
+        output = run.page.locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-OutputArea")
+        output.screenshot(path=str(path))
+        run.screenshots.append(path)
+        return path
 
     def screenshot(self, page, name: str) -> Path:
         path = self.artifacts / f"{name}.png"
@@ -261,6 +300,9 @@ class ViewCase:
     check: Callable[[LabRun], list[str]]
     probe: str | None = None  # JS: a JSON-able sample of the live view while it runs, null while it is not live
 
+    width: int = 1280
+
     def run(self, lab: LabDriver, **options) -> tuple[LabRun, list[str]]:
+        options.setdefault("width", self.width)
         run = lab.run(self.name + options.pop("suffix", ""), self.cells, probe=self.probe, **options)
         return run, run.problems() + self.check(run)

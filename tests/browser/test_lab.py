@@ -1,11 +1,14 @@
 """Our views, seen in JupyterLab in Chromium: one case per view (add new views to CASES)."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from .lab import BROKEN_KERNEL, ViewCase
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 SETUP = """%load_ext openai_magics
 %openai offline
@@ -14,13 +17,15 @@ openai_magics.session().offline_server.chunk_delay = 0.01  # slow enough to watc
 CHAT = """%%chat -m gpt-4o-mini
 What is Euler's identity? (offline: 400 tokens)"""
 
-# The live view while it streams: its text length, its counters line, its status.
+# The live view while it streams: its text length, its counters line, what is rendered already.
 STREAM_PROBE = """() => {
   const el = document.querySelector('.oaim-stream');
   if (!el || el.dataset.status !== 'streaming') return null;
-  return {chars: el.querySelector('.oaim-stream-text').textContent.length,
-          stats: el.querySelector('.oaim-stream-stats').textContent, shown: !el.hidden,
-          shot: el.querySelector('.oaim-stream-text').textContent.length > 600};
+  const text = el.querySelector('.oaim-stream-text');
+  return {chars: text.textContent.length, stats: el.querySelector('.oaim-stream-stats').textContent,
+          shown: el.offsetParent !== null, heading: text.querySelector('h1, h2, h3')?.textContent ?? null,
+          bold: text.querySelector('strong')?.textContent ?? null, code: text.querySelector('pre code')?.textContent ?? null,
+          shot: text.textContent.length > 600};
 }"""
 # One cell's outputs after the run: what rendered and how.
 CELL_JS = """(i) => {
@@ -29,6 +34,9 @@ CELL_JS = """(i) => {
   const all = (sel) => md.flatMap(m => [...m.querySelectorAll(sel)]);
   const live = cell.querySelector('.oaim-stream');
   const table = cell.querySelector('table.oaim-usage');
+  const ours = [...cell.querySelectorAll('.oaim-usage-view, sub.mathjax_ignore')];
+  const lines = (td) => { const r = document.createRange(); r.selectNodeContents(td);
+                          return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; };
   return {
     headings: all('h1, h2, h3').map(h => h.textContent),
     code: all('pre').map(p => p.textContent),
@@ -37,6 +45,13 @@ CELL_JS = """(i) => {
     live: live && {status: live.dataset.status, hidden: live.hidden},
     rows: table ? [...table.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.textContent)) : null,
     header: table ? [...table.querySelectorAll('thead th')].map(c => c.textContent) : null,
+    wrapped: table ? [...table.querySelectorAll('td')].filter(td => lines(td) > 1).map(td => td.textContent) : null,
+    align: table ? Object.fromEntries([...table.querySelectorAll('thead th')].map((th, i) =>
+      [th.textContent, getComputedStyle(table.querySelector(`tbody tr td:nth-child(${i + 1})`)).textAlign])) : null,
+    chart: [...cell.querySelectorAll('svg.oaim-usage-cumulative text')].map(t => t.textContent),
+    oursText: ours.map(e => e.innerText).join('\\n'),
+    oursMaths: ours.reduce((n, e) => n + e.querySelectorAll('mjx-container, .MathJax').length, 0),
+    copy: cell.querySelector('.jp-RenderedMarkdown .oaim-copy')?.textContent ?? null,
     text: cell.querySelector('.jp-OutputArea')?.innerText ?? '',
     html: cell.querySelector('.jp-OutputArea')?.innerHTML ?? '',
   };
@@ -50,6 +65,12 @@ def cell(run, index: int) -> dict:
 def check_stream(run) -> list[str]:
     problems = []
     live = run.samples
+    rendered = [s for s in live if s["heading"] and s["bold"] and s["code"]]
+    if live and not rendered:
+        problems.append("no heading, bold and code block rendered together while the answer streamed: "
+                        f"{[(s['heading'], s['bold'], (s['code'] or '')[:20]) for s in live[-3:]]}")
+    if live and not any(re.search(r"\d\.\d s to first token", s["stats"]) for s in live):
+        problems.append(f"no time to first token in the live counters: {live[-1]['stats']!r}")
     chars = [s["chars"] for s in live]
     tokens = [int(m.group(1).replace(",", "")) for s in live if (m := re.search(r"([\d,]+) tokens", s["stats"]))]
     if not live:
@@ -69,20 +90,47 @@ def check_stream(run) -> list[str]:
         problems.append(f"no rendered code block in the answer: {out['code']}")
     if not out["maths"] or "$e^" in out["markdown"]:
         problems.append(f"inline maths not rendered by MathJax ({out['maths']} typeset)")
-    if not re.search(r"gpt-4o-mini\S* · \d+ in · [\d,]+ out · \$", out["text"]):
+    if not re.search(r"gpt-4o-mini\S* · \d+ in · [\d,]+ out · \$[\d.]+ · \d\.\d s to first token", out["text"]):
         problems.append(f"no usage line under the answer: {out['text'][-300:]!r}")
+    problems += check_copy(run, 1)
     return problems
 
 
+def check_copy(run, index: int) -> list[str]:
+    """The finished answer's copy button puts its Markdown on the clipboard."""
+    button = run.page.locator(".jp-Notebook .jp-CodeCell").nth(index).locator(".jp-RenderedMarkdown .oaim-copy")
+    if button.count() != 1:
+        return [f"no copy button on the finished answer ({button.count()} found)"]
+    button.click()
+    copied = run.page.evaluate("navigator.clipboard.readText()")
+    label = button.text_content()
+    if not copied.startswith("### Offline answer") or label != "Copied":
+        return [f"the copy button did not copy the answer: {label!r}, clipboard {copied[:60]!r}"]
+    return []
+
+
 def check_usage(run) -> list[str]:
-    out = cell(run, 3)
+    out = cell(run, 4)
     if out["rows"] is None:
         return [f"no usage table (table.oaim-usage) in the output: {out['text'][:300]!r}"]
     problems = []
     if len(out["rows"]) != 2 or not all("chat" in r and any("gpt-4o-mini" in c for c in r) for r in out["rows"]):
         problems.append(f"the usage table does not show the two %%chat calls: {out['header']} {out['rows']}")
-    if "Total: 2 calls · $" not in out["text"]:
-        problems.append(f"no total under the usage table: {out['text'][-200:]!r}")
+    if "Total: 2 calls · $0.00064 · $0.00064 saved by the cache" not in out["oursText"]:
+        problems.append(f"the dollar amounts are not shown as text: {out['text'][-200:]!r}")
+    answer = cell(run, 2)
+    if "· $0.00064 ·" not in answer["oursText"]:
+        problems.append(f"the usage line under the answer lost its dollar amount: {answer['oursText']!r}")
+    if out["oursMaths"] or answer["oursMaths"]:
+        problems.append(f"MathJax typeset our figures ({out['oursMaths']} + {answer['oursMaths']} nodes)")
+    if out["wrapped"]:
+        problems.append(f"table cells wrapped at {USAGE.width} px: {out['wrapped']}")
+    left = {h for h, a in out["align"].items() if a in ("left", "start")}
+    if left != {"cell", "magic", "model", "cache"}:
+        problems.append(f"figures not right-aligned, or names not left-aligned: {out['align']}")
+    if not {"calls", "USD", "$0.00064", "2"} <= set(out["chart"]):
+        problems.append(f"the cumulative chart lacks its axes or its last value: {out['chart']}")
+    run.driver.output_screenshot(run, 4, f"{run.name}-table")
     return problems
 
 
@@ -113,8 +161,9 @@ def check_progress(run) -> list[str]:
 
 STREAM = ViewCase("stream", [SETUP, CHAT], check_stream, probe=STREAM_PROBE)
 PROGRESS = ViewCase("embed-progress", [EMBED_SETUP, "%embed --input texts"], check_progress, probe=PROGRESS_PROBE)
-USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%%chat -m gpt-4o-mini\nWhat is Euler's identity?",
-                           "%%chat -m gpt-4o-mini\nAnd in one line?", "%openai usage"], check_usage)
+PRICED = "%%chat -m gpt-4o-mini\nWhat is Euler's identity? (offline: 1060 tokens)"  # $0.00064
+USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%openai cache on usage-cache.db\n%openai cache clear", PRICED, PRICED,
+                           "%openai usage"], check_usage, width=900)
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 CASES = [STREAM, USAGE, PROGRESS]
 
@@ -126,8 +175,42 @@ def test_view_in_jupyterlab(lab, case):
 
 
 def test_a_broken_front_end_module_fails_the_tier(lab):
-    """stream.js with a syntax error (served to this kernel's widgets only): the same checks must object."""
+    """stream.js with a syntax error (served to this kernel's widgets only): the same checks must object,
+    while the answer itself still shows (the live view is an extra, not the answer)."""
     run, problems = STREAM.run(lab, kernel=BROKEN_KERNEL, suffix="-broken")
     print("problems seen with a broken stream.js:", *problems, sep="\n  ")
     assert "the live view (.oaim-stream) never appeared while the cell ran" in problems
-    assert any(p.startswith("browser console:") or "Error displaying widget" in p for p in problems), problems
+    assert not [p for p in problems if p.startswith(("no rendered heading", "no usage line", "cell error"))]
+
+
+def test_a_notebook_saved_mid_stream_reopens_without_a_widget_error(lab):
+    """Saved (Ctrl+S) while the answer streams, reopened on a new kernel: no widget error, no live view."""
+    saved = lab.lab.root / "saved-mid-stream.ipynb"
+
+    def save_once(run, sample):
+        if sample["chars"] > 300 and "oaim-live-" not in saved.read_text():
+            run.page.keyboard.press("Control+s")
+            for _ in range(50):
+                if "oaim-live-" in saved.read_text():
+                    break
+                run.page.wait_for_timeout(100)
+
+    run = lab.run("saved-mid-stream", [SETUP, CHAT], probe=STREAM_PROBE, during=save_once)
+    assert run.problems() == []
+    chat_outputs = json.loads(saved.read_text())["cells"][1]["outputs"]
+    assert chat_outputs, "the notebook was not saved while the answer streamed"
+    assert all(WIDGET_MIME not in o.get("data", {}) for o in chat_outputs), chat_outputs  # only the placeholder
+    lab.finish()  # its kernel is gone, as after a restart
+    reopened = lab.reopen("saved-mid-stream")
+    assert reopened.problems() == [], reopened.problems()
+    assert reopened.page.locator(".oaim-stream").count() == 0
+
+
+def test_views_in_the_dark_theme(lab):
+    """The streaming answer, the finished one and the usage table in JupyterLab Dark: screenshots as artifacts."""
+    run, problems = STREAM.run(lab, theme="dark", suffix="-dark")
+    assert problems == [], problems
+    run, problems = USAGE.run(lab, theme="dark", suffix="-dark")
+    assert problems == [], problems
+    dark = run.page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
+    assert dark.lower() in ("#111111", "#111"), dark

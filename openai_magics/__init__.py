@@ -53,6 +53,7 @@ def load_ipython_extension(ipython) -> None:
 
     for module in OPENAI_COMMANDS:
         register_module(module)
+    _settings_from_environment()
     for magics_class in _magics_classes():
         instance = magics_class(shell=ipython)
         guard_all(instance)
@@ -61,6 +62,20 @@ def load_ipython_extension(ipython) -> None:
             ipython.configurables.append(instance)  # so that %config OpenAIMagics.… reaches it
             instance.update_config(ipython.config)
         _registered.append(instance)
+
+
+def _settings_from_environment() -> None:
+    """Headless runs (`openai-magics run --offline --budget USD`) set these before the kernel starts."""
+    import os
+
+    if os.environ.get("OPENAI_MAGICS_OFFLINE"):
+        from openai_magics.offline import start_for
+
+        start_for(session())
+    if os.environ.get("OPENAI_MAGICS_BUDGET"):
+        from decimal import Decimal
+
+        session().budget = Decimal(os.environ["OPENAI_MAGICS_BUDGET"])
 
 
 def unload_ipython_extension(ipython) -> None:

@@ -60,6 +60,16 @@ def _cache_dir() -> str:
     )
 
 
+def unavailable_reason() -> str:
+    """Why the encodings were not found, in words a user can act on."""
+    folder = os.environ.get("TIKTOKEN_CACHE_DIR")
+    if folder and not os.path.isabs(folder) and not os.path.isdir(folder):
+        # A kernel runs in the notebook's folder, not where `jupyter lab` was started.
+        return (f"TIKTOKEN_CACHE_DIR={folder} is a relative path and this kernel runs in {os.getcwd()}, "
+                "where it does not exist: export it as an absolute path")
+    return "tiktoken's encoding is not available offline"
+
+
 def _is_cached(name: str) -> bool:
     key = hashlib.sha1(ENCODING_URLS[name].encode()).hexdigest()
     return os.path.exists(os.path.join(_cache_dir(), key))

@@ -9,11 +9,11 @@ from openai_magics.magics.kit import expand, parse, require_text, shared_options
 
 
 def estimate_reason(model: str) -> str:
-    from openai_magics.core.tokens import is_openai_model
+    from openai_magics.core.tokens import is_openai_model, unavailable_reason
 
     if not is_openai_model(model):
         return f"estimated: counted with OpenAI's tokenizer, {model} has its own"
-    return "estimated: tiktoken's encoding is not available offline"
+    return f"estimated: {unavailable_reason()}"
 
 
 class TokenReport:

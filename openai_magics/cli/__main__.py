@@ -1,0 +1,5 @@
+import sys
+
+from openai_magics.cli import main
+
+sys.exit(main())

@@ -1,0 +1,44 @@
+"""The README's commands, exactly as printed, work from a fresh clone; and what it promises a newcomer holds."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+NESTED = "OPENAI_MAGICS_README_RUN"  # set inside the clone's run, so that it does not clone again
+
+
+def readme_command(clone, name: str) -> str:
+    done = subprocess.run([sys.executable, str(clone / ".ci" / "readme.py"), name], capture_output=True,
+                          text=True, check=True)
+    return done.stdout.rstrip("\n")
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="slow (a fresh venv and the suite again): CI=true only")
+@pytest.mark.skipif(bool(os.environ.get(NESTED)), reason="this is the README run inside a fresh clone")
+@pytest.mark.timeout(3600)
+def test_a_fresh_clone_installs_tests_and_runs_the_quickstart_as_the_readme_says(tmp_path):
+    (tmp_path / "shared").symlink_to((ROOT / ".." / "shared").resolve())  # `../shared` beside the clone, as here
+    clone = tmp_path / "openai-magics"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    commands = [readme_command(clone, name) for name in ("install", "encodings", "test", "main-job")]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "TIKTOKEN_CACHE_DIR")}
+    env[NESTED] = "1"
+    done = subprocess.run(["bash", "-euc", "\n".join(commands)], cwd=clone, env=env, capture_output=True,
+                          text=True, timeout=3500)
+    tail = done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.returncode == 0, tail
+    summary = next(line for line in done.stdout.splitlines()[::-1] if " passed" in line)
+    assert "failed" not in summary and "error" not in summary, summary
+    assert "### Offline answer" in done.stdout and "Total: 3 calls · " in done.stdout, tail
+
+
+def test_a_relative_encodings_folder_that_points_nowhere_says_so(nb, monkeypatch):
+    """What a newcomer who exported a relative TIKTOKEN_CACHE_DIR sees in a kernel started elsewhere."""
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "../nowhere/tiktoken")
+    shown = str(nb.run("%tokens -m gpt-4o-mini How many tokens").result)
+    assert "≈" in shown and "TIKTOKEN_CACHE_DIR=../nowhere/tiktoken is a relative path" in shown
+    assert "export it as an absolute path" in shown

@@ -21,7 +21,7 @@ def run_notebook(path: Path, *, offline: bool = False, replay: Path | None = Non
     """0 when every cell ran; 1 (after naming the cell) when one failed."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import DeadKernelError
 
     out = out or sys.stdout
     _kernel_environment(offline, replay, budget)
@@ -30,27 +30,36 @@ def run_notebook(path: Path, *, offline: bool = False, replay: Path | None = Non
                             resources={"metadata": {"path": str(path.resolve().parent)}})
     if offline:
         print("Answers come from the bundled offline server (--offline), not from OpenAI.", file=out)
-    failed = None
-    with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's own log lines, not the cells' stderr
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type != "code":
-                continue
-            try:
-                client.execute_cell(cell, index)
-            except CellExecutionError:
-                failed = index
-            _print_cell(cell, index, out)
-            if failed is not None:
-                break
-        notebook.cells.append(nbformat.v4.new_code_cell(TOTALS_CODE))
-        totals = client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1, store_history=False)
-    print(RULE, file=out)
-    print(_text(totals.outputs).strip() or "Total: unknown (the kernel did not report)", file=out)
+    try:
+        with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's own log lines, not the cells' stderr
+            failed = _run_cells(client, notebook, out)
+            notebook.cells.append(nbformat.v4.new_code_cell(TOTALS_CODE))
+            totals = client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1, store_history=False)
+    except DeadKernelError:
+        print(f"{RULE}\n{path}: the kernel died", file=out)
+        return 1
+    print(f"{RULE}\n{_text(totals.outputs).strip()}", file=out)
     if failed is not None:
-        first_line = notebook.cells[failed].source.splitlines()[0] if notebook.cells[failed].source else ""
-        print(f"{path}: cell {failed + 1} failed ({first_line})", file=out)
+        source = notebook.cells[failed].source
+        print(f"{path}: cell {failed + 1} failed ({source.splitlines()[0] if source else ''})", file=out)
         return 1
     return 0
+
+
+def _run_cells(client, notebook, out) -> int | None:
+    """Run the code cells in order, printing each; the index of the one that failed, if one did."""
+    from nbclient.exceptions import CellExecutionError
+
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            client.execute_cell(cell, index)
+        except CellExecutionError:
+            _print_cell(cell, index, out)
+            return index
+        _print_cell(cell, index, out)
+    return None
 
 
 def _kernel_environment(offline: bool, replay: Path | None, budget: Decimal | None) -> None:
@@ -86,6 +95,7 @@ def _print_cell(cell, index: int, out) -> None:
     shown = _text(cell.outputs).rstrip()
     if shown:
         print(f"\n{shown}", file=out)
+    out.flush()  # cell by cell, also into a pipe (a CI log)
 
 
 def _text(outputs) -> str:

@@ -8,12 +8,12 @@ import time
 
 
 def interrupt_mid_stream(offline) -> threading.Thread:
-    """SIGINT to this process once the server has been streaming for a moment."""
+    """SIGINT to this process once the server has been streaming for a moment (a busy machine included)."""
     def press_stop():
         deadline = time.monotonic() + 30
-        while not offline.requests and time.monotonic() < deadline:
+        while not (offline.requests and offline.requests[-1].status == 200) and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.3)
+        time.sleep(0.6)
         os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=press_stop)

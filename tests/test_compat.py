@@ -151,3 +151,76 @@ def test_the_offline_server_bills_like_openai_and_says_so(nb, session):
     assert "as OpenAI bills" in nb.run("%openai status").stdout
     nb.run("%chat hi")
     assert session.ledger.records[-1].cost > 0
+
+
+# --- chat answers ---------------------------------------------------------------------------------
+
+def thread_turns(nb, name):
+    from openai_magics.chat.threads import Threads
+    from openai_magics.core.session import session
+
+    return {t.name: t for t in session().part(Threads)}.get(name)
+
+
+@pytest.mark.parametrize("quirk", ["empty_stream", "stream_as_json"])
+@pytest.mark.parametrize("cell", ["%%chat --thread t\nhi", "%%chat --json --thread t\nAnswer in JSON."])
+def test_a_stream_with_no_answer_is_one_line_and_stored_nowhere(nb, session, offline, tmp_path, quirk, cell):
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    offline.behave_like(quirk)
+    one_line(nb.run(cell), "ended the stream without sending an answer", "nothing was stored")
+    assert thread_turns(nb, "t") is None or thread_turns(nb, "t").turns == []
+    offline.reset()
+    assert nb.run(cell).error is None, "an empty answer was cached"
+    assert len(posts(offline, "/chat/completions")) == 1
+    nb.run("%openai cache off")
+
+
+@pytest.mark.parametrize("cell", ["%chat --no-stream hi", "%chat hi", "%%chat --json --no-stream\nIn JSON.",
+                                  "%%chat --json\nIn JSON."])
+def test_no_choices_is_one_line(nb, session, offline, cell):
+    offline.behave_like("empty_choices")
+    one_line(nb.run(cell), "nothing was stored")
+
+
+def test_a_thread_keeps_answers_cut_at_the_token_limit_marked(nb, offline):
+    for n in range(3):
+        ran = nb.run(f"%%chat --max-tokens 5 --thread t1\nQuestion {n}", cell_id=f"c{n}")
+        assert "token limit" in ran.result.incomplete
+    assert len(thread_turns(nb, "t1").turns) == 3
+    assert "t1: 3 turns (3 cut at the token limit)" in nb.run("%openai threads").stdout
+    history = posts(offline, "/chat/completions")[-1].body["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant", "user"]
+
+
+def test_tool_calls_nobody_asked_for_are_not_run(nb, offline):
+    offline.behave_like("unasked_tool_calls")
+    ran = nb.run("%%chat --json --no-stream -o answer\nAnswer in JSON.")
+    assert ran.error is None and nb.ns["answer"] == {"answer": "Answer in JSON.", "offline": True}
+    assert len(posts(offline, "/chat/completions")) == 1
+    plain = nb.run("%chat --no-stream hi")
+    assert plain.error is None and plain.result.text.startswith("### Offline answer")
+
+
+def test_negative_chat_usage_is_refused_and_estimated(nb, session, offline):
+    offline.behave_like("negative_usage")
+    for cell in ("%chat --no-stream hi", "%chat hi", "%%chat --json --no-stream\nIn JSON."):
+        ran = nb.run(cell)
+        assert ran.error is None and "≈" in ran.result.usage_line
+    assert all(r.estimated and r.cost >= 0 for r in session.ledger.records)
+
+
+def test_streams_without_usage_are_estimated_and_marked(nb, session, offline):
+    offline.behave_like("no_stream_usage")
+    ran = nb.run("%chat hi")
+    assert ran.error is None and "≈" in ran.result.usage_line and session.ledger.records[-1].estimated
+
+
+def test_a_long_non_streamed_answer_gets_time_to_be_written_and_is_never_asked_twice(nb, session, offline):
+    session.configure(timeout=0.3)
+    offline.latency = 1.0
+    slow = nb.run("%chat --no-stream Write a long answer")  # no cap: room for the model's whole output
+    assert slow.error is None and len(posts(offline, "/chat/completions")) == 1
+    offline.clear_log()
+    capped = nb.run("%chat --no-stream --max-tokens 5 Write a short answer")  # 0.3 s + 5 tokens' time < 1 s
+    one_line(capped, "not retried")
+    assert len(posts(offline, "/chat/completions")) == 1, "a generation that timed out was asked again"

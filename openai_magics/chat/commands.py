@@ -7,12 +7,17 @@ from openai_magics.core.session import session
 from openai_magics.magics.openai.router import Report, command
 
 
+def _cut(thread) -> str:
+    cut = sum(1 for t in thread.turns if t.incomplete)
+    return f" ({cut} cut at the token limit)" if cut else ""
+
+
 @command("threads", "The named conversations.")
 def threads(args, shell) -> Report:
     found = list(session().part(Threads))
     if not found:
         return Report("No threads yet: `%%chat --thread NAME` starts one.", {"threads": {}})
-    lines = [f"{t.name}: {len(t.turns)} turn{'s' * (len(t.turns) != 1)}" for t in found]
+    lines = [f"{t.name}: {len(t.turns)} turn{'s' * (len(t.turns) != 1)}{_cut(t)}" for t in found]
     return Report("\n".join(lines), {"threads": {t.name: len(t.turns) for t in found}})
 
 

@@ -41,11 +41,18 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     if result is None:
         result = runner.run()  # the budget is checked before each request it sends
     result.thread = request.thread
-    if thread is not None and not result.interrupted and not result.incomplete:
+    if thread is not None and _belongs_in_thread(result):
         thread.record(Turn(request.turn_key, user, {"role": "assistant", "content": result.text},
-                           result.response_id))
+                           result.response_id, incomplete=result.finish_reason == "length"))
     session.last_result = result
     return result
+
+
+def _belongs_in_thread(result: ChatResult) -> bool:
+    """What the model said, whole or cut at the token limit; not an interrupted, cut or empty answer."""
+    if result.interrupted or not result.text.strip():
+        return False
+    return not result.incomplete or result.finish_reason == "length"
 
 
 def _runner_class(request: ChatRequest, api: str):

@@ -6,8 +6,16 @@ from dataclasses import asdict
 
 from openai_magics.chat.request import build_body
 from openai_magics.chat.result import ChatResult
+from openai_magics.core.errors import CallFailed
 from openai_magics.core.tokens import count_messages, count_text
 from openai_magics.core.usage import Usage
+
+
+EMPTY_STREAM = ("The server ended the stream without sending an answer (200, then nothing; or plain JSON "
+                "where a stream was asked for). Servers do this when the prompt exceeds their context window: "
+                "shorten it, or start the thread afresh with --new; nothing was stored.")
+NO_CHOICES = ("The server answered with no choices (an empty answer); nothing was stored. "
+              "Re-run, or check the endpoint and the model.")
 
 
 class Runner:
@@ -74,9 +82,34 @@ class Runner:
                 self.view.abort()
                 raise
             incomplete = f"the stream was cut ({type(exc).__name__}); only part of the answer arrived"
-        if self.finish_reason == "length":
-            incomplete = f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
+        if not interrupted and incomplete is None:
+            incomplete = self.checked_end()
         return self.finish(interrupted, incomplete)
+
+    def checked_end(self) -> str | None:
+        """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""
+        if self.finish_reason == "length":
+            return f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
+        if self.finish_reason is None and not self.pieces and not self.has_output():
+            raise CallFailed(EMPTY_STREAM if self.request.stream else NO_CHOICES)
+        if self.finish_reason is None:
+            return "the stream ended before the answer did (no finish reason)"
+        if not "".join(self.pieces).strip() and not self.has_output():
+            return "the answer is empty"
+        return None
+
+    def has_output(self) -> bool:
+        """Output other than text (tool calls, a refusal, a parsed object)."""
+        return False
+
+    def generation_timeout(self):
+        """Room for the server to write the whole answer before the first byte of a non-streamed one."""
+        from openai_magics.core.http import generation_timeout
+        from openai_magics.core.models import model_info
+
+        config = self.session.config
+        most = self.max_out or model_info(self.request.model).max_output or 16384
+        return generation_timeout(config.timeout, getattr(config, "connect_timeout", 10.0), most)
 
     def body(self) -> dict:
         """The wire body (see request.build_body)."""
@@ -132,13 +165,13 @@ class ChatCompletionsRunner(Runner):
             **self.params(), stream=True, stream_options={"include_usage": True})
 
     def create(self):
-        return self.session.client.chat.completions.create(**self.params())
+        return self.session.client.chat.completions.create(**self.params(), timeout=self.generation_timeout())
 
     def on_event(self, chunk) -> None:
         self.answered_model = chunk.model or self.answered_model
         self.response_id = chunk.id
         if chunk.usage:
-            self.usage = Usage.from_chat(chunk.usage)
+            self.usage = Usage.from_chat(chunk.usage) or self.usage
         for choice in chunk.choices:
             if choice.delta and choice.delta.content:
                 self.emit(choice.delta.content)
@@ -147,11 +180,13 @@ class ChatCompletionsRunner(Runner):
 
     def on_complete(self, completion) -> None:
         self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
+        if completion.usage:
+            self.usage = Usage.from_chat(completion.usage)
+        if not completion.choices:
+            raise CallFailed(NO_CHOICES)
         choice = completion.choices[0]
         self.finish_reason = choice.finish_reason
         self.emit(choice.message.content or "")
-        if completion.usage:
-            self.usage = Usage.from_chat(completion.usage)
 
 
 class ResponsesRunner(Runner):
@@ -165,7 +200,7 @@ class ResponsesRunner(Runner):
         return self.session.client.responses.create(**self.params(), stream=True)
 
     def create(self):
-        return self.session.client.responses.create(**self.params())
+        return self.session.client.responses.create(**self.params(), timeout=self.generation_timeout())
 
     def on_event(self, event) -> None:
         if event.type == "response.output_text.delta":
@@ -180,6 +215,6 @@ class ResponsesRunner(Runner):
     def _final(self, response) -> None:
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
         if response.usage:
-            self.usage = Usage.from_responses(response.usage)
+            self.usage = Usage.from_responses(response.usage) or self.usage
         details = response.incomplete_details
         self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"

@@ -10,6 +10,7 @@ class Turn:
     user: dict
     assistant: dict
     response_id: str | None = None
+    incomplete: bool = False       # cut at the token limit: kept (it is what the model said), marked
 
 
 @dataclass

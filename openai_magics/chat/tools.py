@@ -11,8 +11,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.chat.runners import ChatCompletionsRunner
-from openai_magics.core.errors import UsageError
+from openai_magics.chat.runners import EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.chat.request import response_format_of
 from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
@@ -192,7 +192,8 @@ class ToolLoop(ChatCompletionsRunner):
             with self.round_hold():
                 with self.session.api_errors(self.request.model):
                     try:
-                        completion = self.session.client.chat.completions.parse(**self.params())
+                        completion = self.session.client.chat.completions.parse(
+                            **self.params(), timeout=self.generation_timeout())
                     except openai.LengthFinishReasonError as exc:
                         completion = exc.completion
                 self.paid(completion)
@@ -232,13 +233,17 @@ class ToolLoop(ChatCompletionsRunner):
     def after_round(self, completion) -> bool:
         """Run the tools the round asked for (its usage is in, see `paid`). True: another round follows."""
         self.rounds += 1
+        if not completion.choices:
+            raise CallFailed(NO_CHOICES)
         choice = completion.choices[0]
         message, self.finish_reason = choice.message, choice.finish_reason
-        if message.tool_calls and self.rounds < self.request.max_rounds:
+        if message.tool_calls and not self.tools:  # a server that calls tools nobody offered: not run
+            self.finish_reason = "stop" if message.content else self.finish_reason
+        elif message.tool_calls and self.rounds < self.request.max_rounds:
             self._answer_calls(message)
             self.pieces.clear()  # what a tool round said is not the answer
             return True
-        if message.tool_calls:
+        if message.tool_calls and self.tools:
             self.problem = f"it stopped after {self.rounds} rounds of tool calls (raise --max-rounds)"
         self.refusal = getattr(message, "refusal", None)
         self.parsed, problem = parse_answer(message.content or "", message, self.format)
@@ -257,10 +262,14 @@ class ToolLoop(ChatCompletionsRunner):
         usage = Usage.from_chat(completion.usage) if completion.usage else None
         if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
             self.estimated = True
+            said = completion.choices[0].message.content if completion.choices else None
             usage = Usage(input_tokens=self.prompt_tokens().tokens,
-                          output_tokens=count_text(completion.choices[0].message.content or "", self.answered_model).tokens)
+                          output_tokens=count_text(said or "", self.answered_model).tokens)
         self.usage = usage if self.usage is None else self.usage + usage
         self.usage.images = len(self.request.images)
+
+    def has_output(self) -> bool:
+        return bool(self.calls or self.refusal or self.parsed is not None)
 
     def extend(self, result) -> None:
         if self.cached is not None and self.cached.hit is not None:  # a replayed answer: parse it again
@@ -296,6 +305,8 @@ class _Rounds:
                     completion = self.stream.get_final_completion()
                 except openai.LengthFinishReasonError as exc:
                     completion = exc.completion
+                except (AssertionError, IndexError, KeyError):  # the SDK's helper found no chunk to build on
+                    raise CallFailed(EMPTY_STREAM) from None
                 finally:
                     self.stream.close()
                 loop.paid(completion)

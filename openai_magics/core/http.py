@@ -112,6 +112,13 @@ def generation_seconds(base: float, max_output_tokens: int) -> float:
     return base + max_output_tokens / 10
 
 
+def generation_timeout(base: float, connect: float, max_output_tokens: int):
+    """The timeouts of a non-streamed generation: its answer starts only once it is all written."""
+    import httpx2
+
+    return httpx2.Timeout(generation_seconds(base, max_output_tokens), connect=connect)
+
+
 def http_client(watcher: HttpWatcher, connect: float, answer: float):
     """The SDK's httpx client with our hooks, connect and answer timeouts, and a transport that does not
     retry a server that took the request and never answered (retrying would multiply the wait)."""
@@ -142,7 +149,8 @@ class _SilenceIsFinal:
         try:
             return self.inner.handle_request(request)
         except httpx2.ReadTimeout:
-            raise _no_answer(request, self.seconds) from None
+            waited = (request.extensions.get("timeout") or {}).get("read") or self.seconds
+            raise _no_answer(request, waited) from None
         except httpx2.TimeoutException as exc:
             if is_generation(request):  # the server may still be writing the first answer: not sent again
                 raise _openai().APITimeoutError(request=request) from exc

@@ -30,7 +30,8 @@ def check(ran, session, kind=None):
         assert len(shown.splitlines()) == 1, shown
     elif kind is ChatResult:
         assert isinstance(ran.result, ChatResult) and isinstance(ran.result.text, str)
-        assert ran.result.text or ran.result.incomplete, "an empty answer shown as a valid one"
+        r = ran.result
+        assert r.text or r.incomplete or r.refusal or r.parsed is not None, "an empty answer shown as a valid one"
     elif kind is EmbedResult:
         vectors = ran.result.vectors
         assert vectors.ndim == 2 and vectors.shape[0] == len(ran.result.texts) and np.isfinite(vectors).all()

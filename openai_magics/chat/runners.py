@@ -102,14 +102,6 @@ class Runner:
         """Output other than text (tool calls, a refusal, a parsed object)."""
         return False
 
-    def generation_timeout(self):
-        """Room for the server to write the whole answer before the first byte of a non-streamed one."""
-        from openai_magics.core.http import generation_timeout
-        from openai_magics.core.models import model_info
-
-        config = self.session.config
-        most = self.max_out or model_info(self.request.model).max_output or 16384
-        return generation_timeout(config.timeout, getattr(config, "connect_timeout", 10.0), most)
 
     def body(self) -> dict:
         """The wire body (see request.build_body)."""
@@ -165,7 +157,7 @@ class ChatCompletionsRunner(Runner):
             **self.params(), stream=True, stream_options={"include_usage": True})
 
     def create(self):
-        return self.session.client.chat.completions.create(**self.params(), timeout=self.generation_timeout())
+        return self.session.client.chat.completions.create(**self.params())
 
     def on_event(self, chunk) -> None:
         self.answered_model = chunk.model or self.answered_model
@@ -200,7 +192,7 @@ class ResponsesRunner(Runner):
         return self.session.client.responses.create(**self.params(), stream=True)
 
     def create(self):
-        return self.session.client.responses.create(**self.params(), timeout=self.generation_timeout())
+        return self.session.client.responses.create(**self.params())
 
     def on_event(self, event) -> None:
         if event.type == "response.output_text.delta":

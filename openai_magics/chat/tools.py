@@ -192,8 +192,7 @@ class ToolLoop(ChatCompletionsRunner):
             with self.round_hold():
                 with self.session.api_errors(self.request.model):
                     try:
-                        completion = self.session.client.chat.completions.parse(
-                            **self.params(), timeout=self.generation_timeout())
+                        completion = self.session.client.chat.completions.parse(**self.params())
                     except openai.LengthFinishReasonError as exc:
                         completion = exc.completion
                 self.paid(completion)

@@ -107,18 +107,6 @@ def is_generation(request) -> bool:
         return False
 
 
-def generation_seconds(base: float, max_output_tokens: int) -> float:
-    """A read timeout that leaves room to write the whole answer, at a slow local server's 10 tokens a second."""
-    return base + max_output_tokens / 10
-
-
-def generation_timeout(base: float, connect: float, max_output_tokens: int):
-    """The timeouts of a non-streamed generation: its answer starts only once it is all written."""
-    import httpx2
-
-    return httpx2.Timeout(generation_seconds(base, max_output_tokens), connect=connect)
-
-
 def http_client(watcher: HttpWatcher, connect: float, answer: float):
     """The SDK's httpx client with our hooks, connect and answer timeouts, and a transport that does not
     retry a server that took the request and never answered (retrying would multiply the wait)."""

@@ -1,15 +1,31 @@
-"""Cold `%load_ext` time in fresh processes (median of several), ours and jupyter-ai-magics' if installed.
+"""What the magics cost before and around the API: cold `%load_ext` (ours against jupyter-ai-magics, the
+anchor), the first `%%chat` of a fresh kernel against a bare-SDK cell doing the same request, and the warm
+per-call overhead of `%%chat` against the same bare-SDK cell, streamed and not.
 
-Run by hand: python benchmarks/load_time.py [runs]
+    TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/load_time.py [--runs 7] [--calls 60]
+        [--anchor-python /tmp/jai/bin/python]
+
+Everything alternates, ours then theirs, run after run, so both see the same machine; figures are medians.
+- `%load_ext`: each run a fresh process (`InteractiveShell`), timing the magic alone. jupyter-ai-magics
+  runs in the Python given by `--anchor-python` (a separate venv, as its dependencies are many), else in
+  this one if it is installed here.
+- First `%%chat`: each run a fresh kernel (jupyter_client), timing from sending the cell to its reply:
+  `%load_ext` + `%%chat` for ours, `import openai` + a streamed `chat.completions.create` printed as it
+  comes for the bare SDK. The offline server runs in its own process and answers at once.
+- Warm overhead: one kernel, both cells `--calls` times each, alternating; the median difference.
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import os
 import statistics
 import subprocess
 import sys
+import time
 
-SNIPPET = """
+DEFAULT_ANCHOR = "/tmp/jai/bin/python"  # python -m venv /tmp/jai && /tmp/jai/bin/pip install jupyter-ai-magics
+LOAD_SNIPPET = """
 import time
 from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
@@ -17,27 +33,152 @@ start = time.perf_counter()
 shell.run_line_magic("load_ext", "{ext}")
 print(time.perf_counter() - start)
 """
+SERVER = """
+import sys
+from openai_magics.offline import OfflineServer, find_openapi_document
+server = OfflineServer(openapi=find_openapi_document()).start()
+print(server.base_url, flush=True)
+sys.stdin.read()
+"""
+PROMPT = "Explain a p-value in one sentence (offline: 20 tokens)"
+MESSAGES = f'[{{"role": "user", "content": "{PROMPT}"}}]'
+OURS = {True: f"%%chat\n{PROMPT}", False: f"%%chat --no-stream\n{PROMPT}"}
+BARE = {
+    True: ("stream = client.chat.completions.create(model='gpt-4o-mini', messages=" + MESSAGES + ", stream=True)\n"
+           "for chunk in stream:\n"
+           "    if chunk.choices and chunk.choices[0].delta.content:\n"
+           "        print(chunk.choices[0].delta.content, end='')"),
+    False: ("answer = client.chat.completions.create(model='gpt-4o-mini', messages=" + MESSAGES + ")\n"
+            "print(answer.choices[0].message.content)"),
+}
+FIRST = {"ours": "%load_ext openai_magics\n", "bare": "import openai\nclient = openai.OpenAI()\n"}
+# One cell, one round trip: the %%chat cell as IPython runs a cell magic that is not on the first line.
+FIRST_CHAT = f"get_ipython().run_cell_magic('chat', '', {PROMPT!r})"
 
 
-def cold_load(ext: str, runs: int) -> list[float]:
-    times = []
+# -- %load_ext --
+
+def cold_load(python: str, ext: str) -> float:
+    out = subprocess.run([python, "-c", LOAD_SNIPPET.format(ext=ext)], capture_output=True, text=True,
+                         check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def anchor_python(given: str | None) -> str | None:
+    if given:
+        return given
+    if importlib.util.find_spec("jupyter_ai_magics"):
+        return sys.executable
+    return DEFAULT_ANCHOR if os.path.exists(DEFAULT_ANCHOR) else None
+
+
+def bench_load(runs: int, anchor: str | None) -> None:
+    ours, theirs = [], []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", SNIPPET.format(ext=ext)], capture_output=True, text=True,
-                             check=True).stdout
-        times.append(float(out.strip().splitlines()[-1]))
-    return times
-
-
-def main(runs: int = 7) -> None:
-    ours = statistics.median(cold_load("openai_magics", runs))
-    print(f"%load_ext openai_magics     median {ours * 1000:7.1f} ms over {runs} fresh processes")
-    if importlib.util.find_spec("jupyter_ai_magics") is None:
-        print("%load_ext jupyter_ai_magics  not installed (pip install jupyter-ai-magics to compare)")
+        ours.append(cold_load(sys.executable, "openai_magics"))
+        if anchor:
+            theirs.append(cold_load(anchor, "jupyter_ai_magics"))
+    print(f"%load_ext, median of {runs} fresh processes, alternating:")
+    print(f"  openai_magics      {statistics.median(ours) * 1000:8.1f} ms")
+    if not anchor:
+        print("  jupyter_ai_magics  not installed (pass --anchor-python of a venv that has it)")
         return
-    theirs = statistics.median(cold_load("jupyter_ai_magics", runs))
-    print(f"%load_ext jupyter_ai_magics median {theirs * 1000:7.1f} ms over {runs} fresh processes")
-    print(f"ratio: jupyter_ai_magics takes {theirs / ours:,.0f}× as long")
+    print(f"  jupyter_ai_magics  {statistics.median(theirs) * 1000:8.1f} ms")
+    print(f"  jupyter_ai_magics takes {statistics.median(theirs) / statistics.median(ours):,.0f}× as long")
+
+
+# -- cells in kernels --
+
+def kernel_env(base_url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_MAGICS_CACHE", "OPENAI_MAGICS_REPLAY"))}
+    env.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="sk-offline", OPENAI_MAGICS_BILLS="openai")
+    return env
+
+
+def timed_cell(client, code: str) -> float:
+    started = time.perf_counter()
+    reply = client.execute_interactive(code, output_hook=lambda msg: None, timeout=120)
+    elapsed = time.perf_counter() - started
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return elapsed
+
+
+def start_kernel(base_url: str):
+    from jupyter_client.manager import start_new_kernel
+
+    return start_new_kernel(kernel_name="python3", env=kernel_env(base_url), stderr=subprocess.DEVNULL)
+
+
+def warm_up(base_url: str) -> None:
+    """The server's own first answer loads its token counter: not a cost of either cell."""
+    import openai
+
+    openai.OpenAI(base_url=base_url, api_key="sk-offline").chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}])
+
+
+def first_cell(base_url: str, who: str) -> float:
+    manager, client = start_kernel(base_url)
+    try:
+        client.execute_interactive("import IPython", timeout=60)  # the kernel is up and answering
+        return timed_cell(client, FIRST[who] + (FIRST_CHAT if who == "ours" else BARE[True]))
+    finally:
+        manager.shutdown_kernel(now=True)
+
+
+def bench_first(base_url: str, runs: int) -> None:
+    times = {"ours": [], "bare": []}
+    for _ in range(runs):
+        for who in times:
+            times[who].append(first_cell(base_url, who))
+    ours, bare = statistics.median(times["ours"]), statistics.median(times["bare"])
+    print(f"first streamed chat cell of a fresh kernel, median of {runs} kernels each, alternating:")
+    print(f"  bare SDK (import openai + create + print)   {bare * 1000:8.1f} ms")
+    print(f"  ours (%load_ext + %%chat, live view)        {ours * 1000:8.1f} ms   = {ours / bare:.2f}× (target ≤ 1.15×)")
+
+
+def bench_warm(base_url: str, calls: int) -> None:
+    manager, client = start_kernel(base_url)
+    try:
+        client.execute_interactive(FIRST["ours"] + FIRST["bare"], timeout=60)
+        print(f"warm overhead, one kernel, {calls} calls of each, alternating (median; target ≤ 2 ms):")
+        for streamed in (True, False):
+            for _ in range(3):  # warm both paths up
+                timed_cell(client, OURS[streamed])
+                timed_cell(client, BARE[streamed])
+            ours, bare = [], []
+            for _ in range(calls):
+                ours.append(timed_cell(client, OURS[streamed]))
+                bare.append(timed_cell(client, BARE[streamed]))
+            o, b = statistics.median(ours), statistics.median(bare)
+            paired = statistics.median(x - y for x, y in zip(ours, bare))
+            print(f"  {'streamed' if streamed else 'not streamed':<13} bare {b * 1000:6.2f} ms   ours {o * 1000:6.2f} ms   "
+                  f"overhead {(o - b) * 1000:+.2f} ms (median of paired differences {paired * 1000:+.2f} ms)")
+    finally:
+        manager.shutdown_kernel(now=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=60)
+    parser.add_argument("--anchor-python", help="a Python with jupyter-ai-magics installed")
+    args = parser.parse_args()
+    import platform
+
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    bench_load(args.runs, anchor_python(args.anchor_python))
+    server = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    base_url = server.stdout.readline().strip()
+    try:
+        warm_up(base_url)
+        bench_first(base_url, args.runs)
+        bench_warm(base_url, args.calls)
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)
+    main()

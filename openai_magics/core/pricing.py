@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from openai_magics.core.data import load
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 from openai_magics.core.models import base_name
 from openai_magics.core.usage import Usage
@@ -42,6 +44,19 @@ def token_prices(model: str) -> TokenPrices | None:
     """
     if model.startswith("ft:"):
         return None
+    from genai_prices import data_snapshot  # small; its price data is imported on first lookup
+
+    custom = getattr(data_snapshot, "_custom_snapshot", None) is not None  # prices updated at run time
+    memo = None if custom else PriceMemo.for_installed_prices()
+    if memo is not None and model in memo.prices:
+        return memo.prices[model]
+    prices = _look_up(model)
+    if memo is not None:
+        memo.remember(model, prices)
+    return prices
+
+
+def _look_up(model: str) -> TokenPrices | None:
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
@@ -60,6 +75,61 @@ def token_prices(model: str) -> TokenPrices | None:
             output=_mtok(price.output_mtok),
         )
     return None
+
+
+@dataclass
+class PriceMemo:
+    """Prices already looked up in the installed genai-prices, kept in a small file of the user's cache
+    folder: genai-prices builds every provider's price list on first use (a tenth of a second or more),
+    which a kernel's first call would otherwise pay for the one model it asks. The file is named after the
+    installed price data, so upgrading genai-prices starts a new one."""
+
+    path: Path
+    prices: dict
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def for_installed_prices(cls) -> "PriceMemo | None":
+        import importlib.util
+        import os
+
+        spec = importlib.util.find_spec("genai_prices")
+        if spec is None or not spec.origin:
+            return None
+        data = Path(spec.origin).with_name("data.py")
+        try:
+            stamp = data.stat()
+        except OSError:
+            return None
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        path = Path(base) / "openai-magics" / f"prices-{stamp.st_size}-{int(stamp.st_mtime)}.json"
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            saved = {}
+        return cls(path, {model: _prices_from(entry) for model, entry in saved.items()})
+
+    def remember(self, model: str, prices: "TokenPrices | None") -> None:
+        import os
+        import tempfile
+
+        self.prices[model] = prices
+        entries = {m: None if p is None else [p.model, str(p.input), str(p.cached_input), str(p.output)]
+                   for m, p in self.prices.items()}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp") as f:
+                json.dump(entries, f)
+            os.replace(f.name, self.path)  # whole or not at all, whichever kernel writes last
+        except OSError:
+            pass  # a read-only home: prices are looked up again next time, nothing else changes
+
+
+def _prices_from(entry) -> "TokenPrices | None":
+    if entry is None:
+        return None
+    model, input_, cached, output = entry
+    return TokenPrices(model, Decimal(input_), Decimal(cached), Decimal(output))
 
 
 def _mtok(value) -> Decimal:

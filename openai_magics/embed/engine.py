@@ -24,7 +24,7 @@ from openai_magics.embed.validate import check_finite, checked_vectors
 MIN_BATCH = 256
 # Answers in flight at once hold at most about this many bytes (a 1,536-dimension vector is 8 KB of base64):
 # more buys no speed, and memory stays close to the result's own size however many texts there are.
-IN_FLIGHT_BYTES = 32 * 2**20
+IN_FLIGHT_BYTES = 24 * 2**20
 
 
 def count_tokens(texts: list[str], model: str) -> tuple[list[int], bool]:

@@ -78,7 +78,12 @@ class ResponseCache:
         self._blocks = False  # the file has the vector tables (a file from before them, replayed, does not)
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
-        self._open()
+        try:
+            self._open()
+        except (sqlite3.Error, OSError) as exc:
+            _open_caches.discard(self)
+            raise UsageError(f"Cannot use {self.shown} as the cache file ({exc}). "
+                             "Pick another path: `%openai cache on PATH`.") from None
 
     # -- the file --
     def _open(self) -> None:
@@ -88,6 +93,9 @@ class ResponseCache:
         except sqlite3.DatabaseError as exc:
             if not _is_corrupt(exc):
                 raise
+            if self.replay:  # a file that shipped beside a notebook stays where it is
+                raise UsageError(f"The replay file {self.shown} is damaged ({exc}); it was left as it is. "
+                                 "Replace it with a good copy, or `%openai replay off`.") from None
             self._set_aside(exc)
             self._conn = self._connect()
 

@@ -81,7 +81,7 @@ class Runner:
             if not self.request.stream or not self.pieces:
                 self.view.abort()
                 raise
-            incomplete = f"the stream was cut ({type(exc).__name__}); only part of the answer arrived"
+            incomplete = f"the stream was cut ({_reason(exc, self.session)}); only part of the answer arrived"
         if not interrupted and incomplete is None:
             incomplete = self.checked_end()
         return self.finish(interrupted, incomplete)
@@ -199,8 +199,12 @@ class ResponsesRunner(Runner):
             self.emit(event.delta)
         elif event.type in ("response.completed", "response.incomplete"):
             self._final(event.response)
+        elif event.type in ("response.failed", "error"):
+            raise failed_response(event)
 
     def on_complete(self, response) -> None:
+        if getattr(response, "status", None) == "failed":
+            raise failed_response(response)
         self.emit(response.output_text or "")
         self._final(response)
 
@@ -210,3 +214,22 @@ class ResponsesRunner(Runner):
             self.usage = Usage.from_responses(response.usage) or self.usage
         details = response.incomplete_details
         self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
+
+
+def failed_response(event) -> Exception:
+    """A Responses `response.failed` (or `error`) event, or a failed response: one line with the server's words,
+    never an empty answer shown as a success."""
+    from openai_magics.core.errors import CallFailed
+
+    response = getattr(event, "response", None) or event
+    error = getattr(response, "error", None) or event
+    message = getattr(error, "message", None) or "no reason given"
+    code = getattr(error, "code", None)
+    return CallFailed(f"The server says the response failed{f' ({code})' if code else ''}: {message}")
+
+
+def _reason(exc: Exception, session) -> str:
+    """Why a stream broke off, in a few words: the server's own (key redacted) when it said one."""
+    from openai_magics.core.errors import CallFailed
+
+    return session.redact(str(exc)) if isinstance(exc, CallFailed) else type(exc).__name__

@@ -49,6 +49,9 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     lacking = missing_feature(status, _request_path(exc), _full_message(exc)) if status else None
     if lacking:
         text = lacking
+    elif status in (400, 404) and "previous_response" in _full_message(exc).replace(" ", "_").lower():
+        text = (f"The thread's previous response is gone from the server ({status}): {body_message} "
+                "Start the thread afresh with --new (or --api chat, which resends the history).")
     elif isinstance(exc, openai.AuthenticationError):
         text = ("The API key was rejected (401). Set a valid one with `%openai key` or OPENAI_API_KEY, "
                 "or run `%openai offline` to try things without a key.")

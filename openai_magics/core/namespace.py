@@ -40,7 +40,7 @@ def interpolate(text: str, namespace: dict) -> Interpolated:
         if undefined:
             left.append(group)
         if escaped is not None or value is not _KEEP:
-            out.append(escaped if escaped is not None else str(value))
+            out.append(escaped if escaped is not None else _text_of(value, group))
             i = end
         else:  # kept as written, but the groups inside it (`{"name": "{name}"}`) still count
             out.append("{")
@@ -151,3 +151,14 @@ def _subscript(value, key: str):
         except (LookupError, TypeError):
             pass
     return value[key]
+
+
+def _text_of(value, group: str) -> str:
+    """`str(value)`, or one clear line when the object cannot say itself (its `__str__` fails)."""
+    try:
+        return str(value)
+    except Exception as exc:
+        from openai_magics.core.errors import UsageError
+
+        raise UsageError(f"{group} could not be turned into text ({type(exc).__name__}: {exc}); "
+                         "pass something printable, or --no-interpolate.") from None

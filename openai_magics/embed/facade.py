@@ -14,5 +14,5 @@ def embed(texts, *, model: str | None = None, dimensions: int | None = None, tru
 
     s = session or current_session()
     request = EmbedRequest(as_texts(texts, what), s.model_for("embed", model), dimensions, truncate,
-                           concurrency or DEFAULT_CONCURRENCY, cache=cache, pool=pool)
+                           DEFAULT_CONCURRENCY if concurrency is None else concurrency, cache=cache, pool=pool)
     return run_embed(s, request, progress)

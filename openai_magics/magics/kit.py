@@ -64,7 +64,19 @@ def expand(text: str | None, shell, enabled: bool = True) -> str | None:
 def require_text(text: str | None, what: str = "the cell") -> str:
     if not text or not text.strip():
         raise UsageError(f"Nothing to send: {what} is empty.")
+    check_sendable(text, what)
     return text.strip()
+
+
+def check_sendable(text: str, what: str) -> None:
+    """Text that UTF-8 can carry: a lone surrogate (half of a broken emoji, from bad decoding) cannot be sent."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start:exc.end]
+        raise UsageError(f"{what} holds {bad!r} at character {exc.start:,}: half of a character (a lone surrogate, "
+                         "often from a file decoded wrongly) that cannot be sent. Clean it, e.g. "
+                         "text.encode('utf-8', 'replace').decode().") from None
 
 
 def bind(shell, name: str | None, value) -> None:

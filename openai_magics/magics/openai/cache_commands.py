@@ -1,6 +1,9 @@
 """`%openai cache on|off|clear|stats [PATH]` and `%openai replay PATH|off`: the response cache."""
 from __future__ import annotations
 
+from pathlib import Path
+
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.openai.router import Report, command
 
@@ -27,6 +30,8 @@ def cache(args, shell) -> Report:
         return Report("cache: off")
     if args.action == "clear":
         mine = current(s) is not None and (args.path is None or s.cache.shown == args.path)
+        if not mine and args.path is not None and not Path(args.path).expanduser().is_file():
+            raise UsageError(f"No cache file at {args.path}: nothing to clear (and none was made).")
         target = s.cache if mine else ResponseCache(args.path)
         held = target.clear()
         if not mine:

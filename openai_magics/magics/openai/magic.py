@@ -43,6 +43,10 @@ class OpenAIMagics(Magics):
             s.config.models[name.removesuffix("_model")] = value
         elif name == "api" and value not in ("auto", "chat", "responses"):
             raise UsageError(f"OpenAIMagics.api must be auto, chat or responses, not {value!r}.")
+        elif name in ("timeout", "max_tokens") and not 0 < value < float("inf"):
+            raise UsageError(f"OpenAIMagics.{name} must be a positive number, not {value!r}; nothing changed.")
+        elif name == "max_retries" and not 0 <= value <= 20:
+            raise UsageError(f"OpenAIMagics.max_retries must be from 0 to 20, not {value!r}; nothing changed.")
         else:
             s.configure(**{name: value})
 

@@ -125,6 +125,9 @@ def _model_arguments(parser) -> None:
 @command("model", "Default model: `model NAME` (chat) or `model KIND NAME`.", _model_arguments)
 def model(args, shell) -> Report:
     words = args.words
+    if len(words) == 1 and words[0] in MODEL_KINDS:
+        raise UsageError(f"Name the model too: `%openai model {words[0]} NAME` "
+                         f"(now {session().config.models[words[0]]}).")
     if len(words) == 1:
         kind, name = "chat", words[0]
     elif len(words) == 2 and words[0] in MODEL_KINDS:
@@ -151,6 +154,8 @@ def budget(args, shell) -> Report:
         amount = Decimal(args.amount.lstrip("$"))
     except InvalidOperation:
         raise UsageError(f"A budget is an amount in USD (e.g. 0.50) or 'off', not {args.amount!r}.") from None
+    if not amount.is_finite():
+        raise UsageError(f"A budget is an amount in USD (e.g. 0.50) or 'off', not {args.amount!r}.")
     if amount < 0:
         raise UsageError("A budget cannot be negative.")
     s.budget = amount
@@ -189,7 +194,13 @@ def price(args, shell) -> Report:
 
 @command("models", "The models the endpoint offers.")
 def models(args, shell) -> Report:
+    from openai_magics.cache.policy import current
+
     s = session()
+    cache = current(s)
+    if cache is not None and cache.replay:
+        raise UsageError("Replay mode never goes to the network, so it cannot list the server's models: "
+                         "`%openai replay off` first.")
     s.http.begin()
     with s.api_errors():
         names = sorted(m.id for m in s.client.models.list())

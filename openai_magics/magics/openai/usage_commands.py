@@ -1,6 +1,7 @@
 """`%openai usage`: the ledger as a table (by call, cell, model or magic), to a variable or a CSV file."""
 from __future__ import annotations
 
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.openai.router import command
 
@@ -17,7 +18,10 @@ def usage(args, shell):
 
     table = UsageTable(session().ledger, by=args.by)
     if args.csv:
-        table.to_csv(args.csv)
+        try:
+            table.to_csv(args.csv)
+        except OSError as exc:
+            raise UsageError(f"Cannot write {args.csv}: {exc.strerror or exc}. Does its folder exist?") from None
     if args.output:
         shell.user_ns[args.output] = table
     return table

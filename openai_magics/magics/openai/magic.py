@@ -44,9 +44,9 @@ class OpenAIMagics(Magics):
         elif name == "api" and value not in ("auto", "chat", "responses"):
             raise UsageError(f"OpenAIMagics.api must be auto, chat or responses, not {value!r}.")
         elif name in ("timeout", "max_tokens") and not 0 < value < float("inf"):
-            raise UsageError(f"OpenAIMagics.{name} must be a positive number, not {value!r}; nothing changed.")
+            _refuse(f"OpenAIMagics.{name} must be a positive number, not {value!r}; nothing changed.")
         elif name == "max_retries" and not 0 <= value <= 20:
-            raise UsageError(f"OpenAIMagics.max_retries must be from 0 to 20, not {value!r}; nothing changed.")
+            _refuse(f"OpenAIMagics.max_retries must be from 0 to 20, not {value!r}; nothing changed.")
         else:
             s.configure(**{name: value})
 
@@ -58,3 +58,11 @@ class OpenAIMagics(Magics):
         from openai_magics.magics.openai.router import run
 
         return run(line, self.shell)
+
+
+def _refuse(message: str) -> None:
+    """A setting that cannot work, said in one line and left out (raising here would also break every later
+    load of the extension, which applies the same configuration again)."""
+    import sys
+
+    print(f"⚠ {message}", file=sys.stderr)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import cache
 
 from openai_magics.core.pricing import format_usd
 from openai_magics.core.usage import Usage
@@ -16,6 +17,7 @@ RENDERER_TAKEN_SECONDS = 1.0
 _renderer_sent = False
 
 
+@cache  # one class per kernel: making it reads its module and style, and costs traitlets a new class
 def _widget_class():
     import anywidget
     import traitlets

@@ -6,6 +6,9 @@ from openai_magics.chat.result import ChatResult
 from openai_magics.chat.runners import ChatCompletionsRunner, ResponsesRunner
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
+from openai_magics.core.models import model_info
+
+SHORT_ANSWER_TOKENS = 100  # a budget that cannot pay for this much of an answer refuses the call
 
 
 class NullView:
@@ -39,6 +42,8 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
         return DryRun.of(runner)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
     if result is None:
+        if max_out is None and session.budget is not None:
+            runner.max_out = call.budget_cap = budget_cap(session, request.model, runner.prompt_tokens().tokens)
         result = runner.run()  # the budget is checked before each request it sends
     result.thread = request.thread
     if thread is not None and _belongs_in_thread(result):
@@ -53,6 +58,17 @@ def _belongs_in_thread(result: ChatResult) -> bool:
     if result.interrupted or not result.text.strip():
         return False
     return not result.incomplete or result.finish_reason == "length"
+
+
+def budget_cap(session, model: str, prompt_tokens: int) -> int | None:
+    """With a budget and no --max-tokens: the output limit the budget allows, when it is below the model's
+    own. Refused (by the budget check, with the figures) when not even a short answer fits."""
+    allowed = session.output_allowed(model, prompt_tokens)
+    if allowed is None or allowed >= (model_info(model).max_output or 16384):
+        return None
+    if allowed < SHORT_ANSWER_TOKENS:
+        session.check_budget(model, prompt_tokens, SHORT_ANSWER_TOKENS)
+    return allowed
 
 
 def _runner_class(request: ChatRequest, api: str):

@@ -25,6 +25,7 @@ class UsageRecord:
     estimated: bool = False         # token counts estimated (no usage from the server, or interrupted)
     interrupted: bool = False
     batch: bool = False
+    budget_cap: int | None = None   # the output limit the budget set for this call, when it set one
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def as_row(self) -> dict:
@@ -42,7 +43,8 @@ class UsageRecord:
 
 
 COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
-           "images", "audio_seconds", "characters", "cost", "latency", "first_token", "cache_hit", "saved", "estimated",
+           "input_audio_tokens", "input_image_tokens", "output_audio_tokens", "output_image_tokens",
+           "images", "image_size", "image_quality", "audio_seconds", "characters", "budget_cap", "cost", "latency", "first_token", "cache_hit", "saved", "estimated",
            "interrupted", "batch", "cell_id", "time"]
 
 

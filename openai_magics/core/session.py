@@ -14,12 +14,13 @@ from openai_magics.core.config import Config, Secret
 from openai_magics.core.errors import UsageError, api_errors
 from openai_magics.core.http import HttpWatcher
 from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import TokenPrices, batch_cost, format_usd, token_prices
+from openai_magics.core.pricing import MILLION, TokenPrices, batch_cost, format_usd, token_prices
 from openai_magics.core.usage import Usage
 from openai_magics.core.cell import current_cell
 
 NO_KEY_PLACEHOLDER = "sk-no-key-needed"  # compatible servers (Ollama, vLLM…) want some bearer token
 OFFLINE_KEY = "sk-offline"
+PROMPT_MARGIN = 20  # a budget's output cap counts the prompt 1/20 larger than we counted it
 _BEARER = re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]+", re.I)
 
 
@@ -33,6 +34,7 @@ class Call:
         self.started = time.perf_counter()
         self.first_token: float | None = None
         self.recorded: UsageRecord | None = None
+        self.budget_cap: int | None = None  # the output limit the budget set, when it set one
 
     @property
     def elapsed(self) -> float:
@@ -51,7 +53,7 @@ class Call:
         record = UsageRecord(
             magic=self.magic, model=model, usage=usage, latency=self.elapsed if latency is None else latency,
             cell=self.cell, cell_id=self.cell_id, first_token=None if cache_hit else self.first_token,
-            estimated=estimated, interrupted=interrupted, batch=batch,
+            estimated=estimated, interrupted=interrupted, batch=batch, budget_cap=self.budget_cap,
             cache_hit=cache_hit, cost=Decimal(0) if cache_hit else cost, saved=cost if cache_hit else None,
         )
         if self.recorded is None:
@@ -168,51 +170,78 @@ class Session:
             return self.prices[model]
         return token_prices(model) if self.config.bills_like_openai else None
 
-    def cost_of(self, model: str, usage: Usage, batch: bool = False):
+    def cost_of(self, model: str, usage: Usage, batch: bool = False) -> Decimal | None:
         prices = self.prices_for(model)
-        if prices is None:
+        cost = prices.cost(usage) if prices is not None else None
+        return batch_cost(cost) if batch and cost is not None else cost
+
+    def worst_case(self, model: str, usage: Usage) -> Decimal | None:
+        """What a call could cost at most, given its worst-case usage (the prompt's tokens and the most output
+        it may produce; the images asked for; the audio's duration or the text's characters). None: unknown."""
+        return self.cost_of(model, usage)
+
+    @property
+    def budget_left(self) -> Decimal | None:
+        """What the budget still allows: not spent, nor held by requests in flight. None without a budget."""
+        if self.budget is None:
             return None
-        return batch_cost(prices.cost(usage)) if batch else prices.cost(usage)
+        with self._budget_lock:
+            return max(Decimal(0), self.budget - self.ledger.total_cost - self._held)
+
+    def output_allowed(self, model: str, input_tokens: int) -> int | None:
+        """The most output tokens the budget left still pays for after this prompt (counted with a margin, as
+        a server may count a few more tokens); None without a budget or a per-token output price."""
+        left, prices = self.budget_left, self.prices_for(model)
+        if left is None or prices is None or not prices.output:
+            return None
+        prompt = prices.cost(Usage(input_tokens=input_tokens + input_tokens // PROMPT_MARGIN + 16)) or 0
+        return max(0, int((left - prompt) * MILLION / prices.output))
 
     def check_budget(self, model: str, input_tokens: int, max_output: int) -> None:
         """Refuse, before sending, a call whose worst case would take spending over the budget."""
         with self.spending(model, input_tokens, max_output):
             pass
 
-    @contextmanager
     def spending(self, model: str, input_tokens, max_output: int):
-        """Around one request: refuse it when its worst case, on top of what was spent and what requests in
-        flight (in any thread) may still spend, would go over the budget; else hold that worst case until
-        the request is done (and recorded)."""
+        """Around one token-priced request: see `reserve`. `input_tokens` may be a function that counts them,
+        called only when there is a budget to check."""
+        if self.budget is None:
+            return self.reserve(None, "")
+        if callable(input_tokens):
+            input_tokens = input_tokens()
+        worst = self.worst_case(model, Usage(input_tokens=input_tokens, output_tokens=max_output))
+        return self.reserve(worst, f"{input_tokens:,} tokens in + up to {max_output:,} out on {model}", model=model,
+                            advice="Lower --max-tokens, shorten the prompt")
+
+    @contextmanager
+    def reserve(self, worst: Decimal | None, what: str, *, model: str | None = None,
+                advice: str = "Ask for less"):
+        """Around one request of any kind: refuse it when its worst case (`worst`, in USD; None when it cannot
+        be priced) on top of what was spent and what requests in flight (in any thread) may still spend would
+        go over the budget; else hold that worst case until the request is done (and recorded).
+        `what` says what the worst case is made of, e.g. `4 high 1024x1024 images on gpt-image-1`."""
         if self.budget is None:
             yield
             return
-        if callable(input_tokens):  # counted only when there is a budget to check
-            input_tokens = input_tokens()
-        worst = self._worst_case(model, input_tokens, max_output)
+        if worst is None:
+            raise UsageError(f"A budget of {format_usd(self.budget)} is set and the price of {model or what} is "
+                             "unknown, so this call's cost cannot be bounded. Turn it off with "
+                             "`%openai budget off` to send it anyway.")
         with self._budget_lock:
             spent, held = self.ledger.total_cost, self._held
             if spent + held + worst > self.budget:
                 raise UsageError(
-                    f"Refused before sending: worst case {format_usd(worst)} ({input_tokens:,} tokens in + up "
-                    f"to {max_output:,} out on {model}) would bring spending to {format_usd(spent + held + worst)}, "
-                    f"over the budget of {format_usd(self.budget)} ({format_usd(spent)} spent"
+                    f"Refused before sending: worst case {format_usd(worst)} ({what}) would bring spending to "
+                    f"{format_usd(spent + held + worst)}, over the budget of {format_usd(self.budget)} "
+                    f"({format_usd(spent)} spent"
                     + (f", {format_usd(held)} held by requests in flight" if held else "")
-                    + "). Lower --max-tokens, shorten the prompt, or raise the budget with `%openai budget USD`.")
+                    + f"). {advice}, or raise the budget with `%openai budget USD`.")
             self._held += worst
         try:
             yield
         finally:
             with self._budget_lock:
                 self._held -= worst
-
-    def _worst_case(self, model: str, input_tokens: int, max_output: int) -> Decimal:
-        prices = self.prices_for(model)
-        if prices is None:
-            raise UsageError(f"A budget of {format_usd(self.budget)} is set and the price of {model} is "
-                                 "unknown, so this call's cost cannot be bounded. Turn it off with "
-                                 "`%openai budget off` to send it anyway.")
-        return prices.cost(Usage(input_tokens=input_tokens, output_tokens=max_output))
 
     def attach_offline(self, server) -> None:
         """Point the session at a running offline server (anything with `base_url`, `running` and `stop()`)."""

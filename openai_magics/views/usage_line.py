@@ -16,17 +16,25 @@ def timing(seconds: float, first_token: float | None, tokens: int) -> list[str]:
     return parts
 
 
+def _parts(**counts: int) -> str:
+    """` (1,024 cached, 300 audio)`: the parts of a token count worth knowing, or nothing."""
+    shown = [f"{n:,} {name}" for name, n in counts.items() if n]
+    return f" ({', '.join(shown)})" if shown else ""
+
+
 def usage_line(record: UsageRecord) -> str:
     u, approx = record.usage, "≈" if record.estimated else ""
     parts = [record.model]
     if u.input_tokens:
-        cached = f" ({u.cached_tokens:,} cached)" if u.cached_tokens else ""
-        parts.append(f"{approx}{u.input_tokens:,} in{cached}")
+        parts.append(f"{approx}{u.input_tokens:,} in" + _parts(cached=u.cached_tokens, audio=u.input_audio_tokens,
+                                                               image=u.input_image_tokens))
     if u.output_tokens:
-        reasoning = f" ({u.reasoning_tokens:,} reasoning)" if u.reasoning_tokens else ""
-        parts.append(f"{approx}{u.output_tokens:,} out{reasoning}")
+        parts.append(f"{approx}{u.output_tokens:,} out" + _parts(reasoning=u.reasoning_tokens,
+                                                                 audio=u.output_audio_tokens,
+                                                                 image=u.output_image_tokens))
     if u.images:
-        parts.append(f"{u.images} image{'s' * (u.images != 1)}")
+        kind = " ".join(k for k in (u.image_quality, u.image_size) if k)
+        parts.append(f"{u.images} image{'s' * (u.images != 1)}" + (f" ({kind})" if kind else ""))
     if u.audio_seconds:
         parts.append(f"{u.audio_seconds:,.1f} s audio")
     if u.characters:
@@ -36,6 +44,8 @@ def usage_line(record: UsageRecord) -> str:
         parts.append("cached")
     else:
         parts += timing(record.latency, record.first_token, u.output_tokens)
+    if record.budget_cap is not None:
+        parts.append(f"capped at {record.budget_cap:,} out by the budget")
     if record.interrupted:
         parts.append("interrupted")
     return " · ".join(parts)

@@ -188,8 +188,7 @@ def price(args, shell) -> Report:
     prices = s.prices_for(args.model)
     if prices is None:
         return Report(f"{args.model}: price unknown here. {UNKNOWN_HINT}", {"prices": None})
-    return Report(f"{args.model} (priced as {prices.model}), per million tokens: input ${prices.input}, "
-                  f"cached input ${prices.cached_input}, output ${prices.output}", {"prices": prices})
+    return Report(f"{args.model} (priced as {prices.model}), {prices.describe()}", {"prices": prices})
 
 
 @command("models", "The models the endpoint offers.")

@@ -21,7 +21,10 @@ FILLER = (
 
 
 def snapshot(model: str) -> str:
-    """The model the API reports as having answered: the dated snapshot for a known alias."""
+    """The model the API reports as having answered: the dated snapshot for a known alias; a fine-tuned
+    model (`ft:…`) answers under its own name."""
+    if model.startswith("ft:"):
+        return model
     return model_info(model).snapshot or model
 
 

@@ -49,25 +49,22 @@ class TokenPrices:
 
         Units (images, audio seconds, characters) are billed when the call reported no output tokens or the
         model is not billed by tokens: a GPT image model's images are in its output tokens, a chat call's
-        images in its input tokens."""
-        total = Decimal(0)
+        images in its input tokens. A unit the model is not billed by is only counted (a transcript's
+        characters beside whisper-1's minutes); a call with nothing priced is unknown."""
+        total, priced = Decimal(0), False
         if usage.tokens:
             if not self.bills_tokens:
                 return None
-            total += self._tokens(usage)
+            total, priced = self._tokens(usage), True
         if self.bills_tokens and usage.output_tokens:
             return total
         for count, unit in ((usage.images, self.image_price(usage.image_quality, usage.image_size)),
                             (usage.audio_seconds, self.per_minute and self.per_minute / SECONDS_PER_MINUTE),
                             (usage.characters, self.per_million_characters and self.per_million_characters / MILLION)):
-            if not count:
-                continue
-            if unit is None:
-                if usage.tokens:  # counted for the record; the tokens are the bill
-                    continue
-                return None
-            total += Decimal(str(count)) * unit
-        return total
+            if count and unit is not None:
+                total, priced = total + Decimal(str(count)) * unit, True
+        unpriced = any((usage.images, usage.audio_seconds, usage.characters)) and not priced
+        return None if unpriced else total
 
     def _tokens(self, usage: Usage) -> Decimal:
         rate = lambda specific, general: general if specific is None else specific  # noqa: E731

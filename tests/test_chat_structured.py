@@ -204,7 +204,6 @@ def test_tools_with_a_schema_answer_in_the_schema(defs, offline):
     ("--tools calls", "--tools calls: a list is not a function"),
     ("--tools Point", "not a function"),
     ("--schema Person --json", "pick one"),
-    ("--schema Person --api responses", "use Chat Completions"),
     ("--max-rounds 0 --tools get_weather", "--max-rounds must be positive"),
 ])
 def test_bad_options_are_one_line_and_send_nothing(defs, offline, line, says):

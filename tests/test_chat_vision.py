@@ -84,7 +84,6 @@ def test_urls_go_as_they_are_and_several_images_with_detail(pics, offline):
     ("--image folder_list", "--image folder_list: a list is not an image source"),
     ("--image bad_array", "--image bad_array: an array of shape (2, 3, 7) is not an image"),
     ("--detail high", "--detail goes with --image"),
-    ("--image pil --api responses", "use Chat Completions"),
 ])
 def test_bad_images_are_one_clear_line_and_nothing_is_sent(pics, offline, line, says):
     pics.run("folder_list = [1, 2]\nbad_array = np.zeros((2, 3, 7))")

@@ -220,3 +220,91 @@ def test_a_non_streamed_generation_that_times_out_is_never_asked_twice(nb, sessi
     offline.latency = 1.0
     one_line(nb.run("%chat --no-stream Write a long answer"), "not retried")
     assert len(posts(offline, "/chat/completions")) == 1, "a generation that timed out was asked again"
+
+
+# --- the Responses API in full ---------------------------------------------------------------------
+
+WEATHER = '''
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+'''
+
+
+def usage_of(record):
+    u = record.usage
+    return (record.magic, record.model, u.input_tokens, u.output_tokens, u.images, record.estimated, record.cost)
+
+
+@pytest.mark.parametrize("cell", [
+    "%%chat --json{api}\nAnswer in JSON.",
+    "%%chat --tools get_weather{api}\nWhat is the weather in Paris?",
+    "%%chat --tools get_weather --no-stream{api}\nWhat is the weather in Paris?",
+    "%%chat --image img --detail low{api}\nWhat is in the picture?",
+])
+def test_both_apis_give_the_same_result_and_ledger_row(nb, session, offline, cell):
+    from PIL import Image
+
+    nb.run(WEATHER)
+    nb.ns["img"] = Image.new("RGB", (600, 400), "white")
+    chat = nb.run(cell.format(api=" --api chat --no-cache"))
+    responses = nb.run(cell.format(api=" --api responses --no-cache"))
+    assert chat.error is None and responses.error is None, responses.text
+    assert responses.result.api == "responses" and chat.result.api == "chat"
+    assert responses.result.text == chat.result.text and responses.result.parsed == chat.result.parsed
+    assert [c.result for c in responses.result.tool_calls] == [c.result for c in chat.result.tool_calls]
+    first, second = session.ledger.records
+    assert usage_of(first) == usage_of(second)
+
+
+def test_responses_wire_format_for_schema_tools_and_images(nb, offline):
+    from PIL import Image
+
+    nb.run(WEATHER)
+    nb.ns["img"] = Image.new("RGB", (32, 32), "white")
+    nb.ns["Point"] = {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"],
+                      "additionalProperties": False}
+    assert nb.run("%%chat --api responses --schema Point -o p\nA point.").error is None
+    assert nb.ns["p"] == {"x": 3.5}
+    fmt = posts(offline, "/responses")[-1].body["text"]["format"]
+    assert fmt == {"type": "json_schema", "name": "Point", "schema": nb.ns["Point"], "strict": True}
+    nb.run("%%chat --api responses --tools get_weather\nWeather in Paris?")
+    first, second = [r.body for r in posts(offline, "/responses")[-2:]]
+    assert first["tools"][0]["name"] == "get_weather" and first["tools"][0]["strict"] is True
+    assert second["previous_response_id"].startswith("resp_")
+    assert second["input"][0]["type"] == "function_call_output" and second["input"][0]["output"] == "sunny in Paris"
+    nb.run("%%chat --api responses --image img\nWhat is it?")
+    image = posts(offline, "/responses")[-1].body["input"][0]["content"][1]
+    assert image["type"] == "input_image" and image["image_url"].startswith("data:image/png;base64,")
+    assert all(r.status == 200 for r in posts(offline, "/responses")), "a body the OpenAPI document refuses"
+
+
+@pytest.mark.parametrize("stream", ["", " --no-stream"])
+def test_reasoning_summaries_are_shown(nb, offline, stream):
+    ran = nb.run(f"%%chat -m o4-mini --summary{stream}\nWhy is the sky blue?")
+    assert ran.error is None and ran.result.api == "responses"
+    assert ran.result.reasoning_summary.startswith("**Reading the question**")
+    assert "Reasoning summary:" in ran.outputs[-1]["text/markdown"]
+    assert posts(offline, "/responses")[-1].body["reasoning"] == {"summary": "auto"}
+    one_line(nb.run("%%chat --api chat --summary\nhi"), "--summary comes with the Responses API")
+
+
+def test_responses_threads_continue_by_previous_response_id_with_tools(nb, offline):
+    nb.run(WEATHER)
+    nb.run("%%chat --api responses --thread w --tools get_weather\nWeather in Paris?", cell_id="w1")
+    ran = nb.run("%%chat --api responses --thread w\nAnd what did the tool say?", cell_id="w2")
+    assert ran.error is None
+    body = posts(offline, "/responses")[-1].body
+    assert body["previous_response_id"].startswith("resp_") and len(body["input"]) == 1
+
+
+@pytest.mark.parametrize("feature", ["--schema Point", "--json", "--tools get_weather", "--image img"])
+def test_auto_picks_the_responses_api_on_openais_endpoint_for_every_feature(nb, session, feature):
+    from PIL import Image
+
+    nb.run(WEATHER)
+    nb.ns["img"] = Image.new("RGB", (8, 8))
+    nb.ns["Point"] = {"type": "object", "properties": {"x": {"type": "number"}}}
+    session.configure(base_url=None)
+    ran = nb.run(f"%%chat --dry-run {feature}\nAnswer in JSON.")
+    assert ran.error is None and ran.result.api == "responses", ran.text

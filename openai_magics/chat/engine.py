@@ -73,7 +73,9 @@ def budget_cap(session, model: str, prompt_tokens: int) -> int | None:
 
 def _runner_class(request: ChatRequest, api: str):
     if api == "responses":
-        return ResponsesRunner
+        from openai_magics.chat.responses import ResponsesLoop
+
+        return ResponsesLoop
     if request.chat_only:
         from openai_magics.chat.tools import ToolLoop
 

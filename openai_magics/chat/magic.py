@@ -24,6 +24,8 @@ class ChatMagics(Magics):
     @argument("--stop", action="append", default=[], help="A stop sequence (repeatable).")
     @argument("--seed", type=int, help="Seed for more reproducible sampling (Chat Completions only).")
     @argument("--reasoning-effort", choices=EFFORTS, help="How hard a reasoning model thinks.")
+    @argument("--summary", action="store_true",
+              help="Show a reasoning model's summary of its thinking (Responses API).")
     @argument("--thread", help="Continue the named conversation.")
     @argument("--new", action="store_true", help="Start the --thread afresh.")
     @argument("--api", choices=APIS, help="auto: Responses on OpenAI's endpoint, Chat Completions elsewhere.")
@@ -60,7 +62,8 @@ class ChatMagics(Magics):
         request = ChatRequest(
             prompt=prompt, model=s.model_for("chat", args.model), system=expand(args.system, self.shell, interpolating),
             temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
-            reasoning_effort=args.reasoning_effort, api=args.api or "auto", stream=not args.no_stream,
+            reasoning_effort=args.reasoning_effort, reasoning_summary=args.summary, api=args.api or "auto",
+            stream=not args.no_stream,
             thread=args.thread, new_thread=args.new, turn_key=turn_key(), cache=not args.no_cache,
             dry_run=args.dry_run, **self._features(args),
         )

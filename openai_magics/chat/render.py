@@ -72,6 +72,8 @@ def answer_markdown(result) -> str:
     """The tool calls, then the refusal, the parsed object, or the text."""
     calls = "".join(tool_call_html(c) for c in result.tool_calls)
     calls = f"{calls}\n" if calls else ""
+    if result.reasoning_summary:
+        calls = f"> **Reasoning summary:** {' '.join(result.reasoning_summary.split())}\n\n{calls}"
     if result.refusal:
         return f"{calls}**Refused:** {html.escape(result.refusal)}"
     if result.parsed is not None:

@@ -35,6 +35,7 @@ class ChatRequest:
     max_rounds: int = 8              # tool-call rounds before giving up
     images: list = field(default_factory=list)  # --image: vision.EncodedImage, encoded once
     detail: str | None = None
+    reasoning_summary: bool = False  # --summary: the reasoning model's summary of its thinking (Responses API)
     dry_run: bool = False
 
     def __post_init__(self) -> None:
@@ -61,14 +62,14 @@ class ChatRequest:
             raise UsageError("--schema and --json: pick one (--schema already answers in JSON).")
         if self.detail and not self.images:
             raise UsageError("--detail goes with --image.")
-        if self.api == "responses" and self.chat_only:
-            raise UsageError("--schema, --json, --tools and --image use Chat Completions: drop --api responses.")
+        if self.api == "chat" and self.reasoning_summary:
+            raise UsageError("--summary comes with the Responses API: drop --api chat.")
         if self.api == "responses" and (self.stop or self.seed is not None):
             raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
 
     @property
     def chat_only(self) -> bool:
-        """Structured outputs, tools and images go through Chat Completions' parse helpers."""
+        """Structured outputs, JSON mode, tools or images: the runners that parse, call and count them."""
         return bool(self.schema is not None or self.json_mode or self.tools or self.images)
 
 
@@ -88,13 +89,13 @@ def _choice(value, choices: tuple, option: str) -> None:
 
 def choose_api(request: ChatRequest, config) -> str:
     """auto: the Responses API on OpenAI's own endpoint, Chat Completions elsewhere (most compatible servers
-    lack /responses) and for what only Chat Completions' helpers do here."""
-    if request.chat_only:
-        return "chat"
+    lack /responses). Both APIs do everything here: schemas, JSON mode, tools, images."""
     if request.api != "auto":
         return request.api
     if config.api != "auto":
         return config.api
+    if request.reasoning_summary:
+        return "responses"
     use_responses = config.is_openai and not (request.stop or request.seed is not None)
     return "responses" if use_responses else "chat"
 
@@ -138,6 +139,41 @@ def _responses_body(request: ChatRequest, messages: list[dict], max_out: int | N
     turns = [m for m in messages if m["role"] != "system"]
     if previous_id:
         turns = turns[-1:]
-    return given(model=request.model, input=turns, instructions=system[-1] if system else None,
-                 previous_response_id=previous_id, temperature=request.temperature, max_output_tokens=max_out,
-                 reasoning={"effort": request.reasoning_effort} if request.reasoning_effort else None)
+    reasoning = given(effort=request.reasoning_effort, summary="auto" if request.reasoning_summary else None)
+    return given(model=request.model, input=[_input_item(m) for m in turns],
+                 instructions=system[-1] if system else None, previous_response_id=previous_id,
+                 temperature=request.temperature, max_output_tokens=max_out, reasoning=reasoning or None,
+                 text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools])
+
+
+def _input_item(message: dict) -> dict:
+    """A Chat Completions message as a Responses input item: text parts → input_text, images → input_image."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    parts = []
+    for part in content:
+        if part.get("type") == "image_url":
+            image = part["image_url"]
+            parts.append({"type": "input_image", "image_url": image["url"], "detail": image.get("detail") or "auto"})
+        else:
+            parts.append({"type": "input_text", "text": part.get("text", "")})
+    return {**message, "content": parts}
+
+
+def _text_format(request: ChatRequest) -> dict | None:
+    """`text.format`: the same strict JSON schema Chat Completions gets, flattened as Responses wants it."""
+    fmt = response_format_of(request)
+    if fmt is None:
+        return None
+    from openai_magics.chat.structured import wire_format
+
+    wire = wire_format(fmt)
+    if wire.get("type") == "json_schema":
+        return {"format": {"type": "json_schema", **wire["json_schema"]}}
+    return {"format": wire}
+
+
+def _responses_tool(param: dict) -> dict:
+    """A Chat Completions tool ({"type", "function": {...}}) as a Responses function tool (flat)."""
+    return {"type": "function", **param["function"]}

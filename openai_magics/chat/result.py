@@ -26,6 +26,7 @@ class ChatResult:
     thread: str | None = None
     parsed: object = None             # a structured output, when a schema was asked for
     refusal: str | None = None        # the model declined to answer in the schema
+    reasoning_summary: str | None = None  # --summary: what a reasoning model says of its thinking
     tool_calls: list = field(default_factory=list, repr=False)  # tools.ToolCall, every round
     format: str = "markdown"          # markdown | text | code: how the answer is shown
 

@@ -47,6 +47,8 @@ def check(ran, session, kind=None):
     "%chat Say hi ({i})",
     "%chat --api chat --no-stream --thread p{j} Remember {i}",
     "%%chat --json --no-stream\nAnswer in JSON: {i}",
+    "%chat --api responses --no-stream Say hi ({i})",
+    "%chat --api responses Say hi ({i})",
 ])
 def test_chat_cells(prism_nb, session, cell):
     for i in range(ROUNDS):

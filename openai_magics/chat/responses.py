@@ -1,0 +1,177 @@
+"""The Responses API with everything Chat Completions does here: structured outputs (`text.format`), JSON
+mode, function tools run in rounds (`function_call` → `function_call_output` on `previous_response_id`),
+images in, reasoning summaries; streamed as its typed events or whole. Results and ledger rows match the
+Chat Completions runner's: one record for the cell, every round's usage added up."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from openai_magics.chat.request import build_body, response_format_of
+from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
+from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
+from openai_magics.core.errors import CallFailed
+from openai_magics.core.tokens import count_text
+from openai_magics.core.usage import Usage
+
+ENDED = ("response.completed", "response.incomplete", "response.failed")
+
+
+class StreamEnded(Exception):
+    """A stream that stopped before its final event: what arrived is kept, marked incomplete."""
+
+
+class ResponsesLoop(ResponsesRunner):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        r = self.request
+        if r.json_mode:
+            check_json_mode(self.messages)
+        self.format = response_format_of(r)
+        self.tools = {t.name: t for t in r.tools}
+        self.calls: list = []
+        self.rounds = 0
+        self.estimated = False
+        self.refusal = self.parsed = self.problem = self.summary = None
+        self.tool_outputs: list[dict] | None = None  # what the next round sends back
+
+    def params(self) -> dict:
+        body = self.body()
+        if self.tool_outputs is not None:  # a tool round: the model has the rest under its response id
+            body.update(previous_response_id=self.response_id, input=self.tool_outputs)
+        return body
+
+    def prompt_tokens(self):
+        chat = build_body(self.request, self.messages, api="chat", max_out=self.max_out)
+        return prompt_tokens(chat, self.request.model)
+
+    def create(self):
+        for _ in range(self.request.max_rounds):
+            with self.round_hold():
+                with self.session.api_errors(self.request.model):
+                    response = self.session.client.responses.create(**self.params())
+                self.paid(response)
+            if not self.after_round(response):
+                break
+        return response
+
+    def budget_hold(self):
+        from contextlib import nullcontext
+
+        return nullcontext()  # each round holds its own
+
+    def round_hold(self):
+        """The budget held for one round: its prompt and the most it may write."""
+        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+
+    def paid(self, response) -> None:
+        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends)."""
+        self._check_failed(response)
+        self._add_usage(response)
+        self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
+
+    def on_complete(self, response) -> None:
+        self.emit(_text(response))
+
+    def open_stream(self):
+        return _Rounds(self)
+
+    def on_event(self, event) -> None:
+        if event.type == "response.output_text.delta":
+            self.emit(event.delta)
+
+    def after_round(self, response) -> bool:
+        """Add up the round's usage; run the tools it asked for. True: another round follows."""
+        self.rounds += 1
+        details = response.incomplete_details
+        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
+        output = list(response.output or [])
+        self.summary = "\n\n".join(s.text for o in output if o.type == "reasoning"
+                                   for s in (o.summary or [])) or self.summary
+        calls = [o for o in output if o.type == "function_call"]
+        if calls and self.tools and self.rounds < self.request.max_rounds:
+            from openai_magics.chat.tools import run_calls
+
+            done = run_calls(self.tools, [_as_chat_call(c) for c in calls], self.rounds)
+            self.calls += done
+            self.tool_outputs = [{"type": "function_call_output", "call_id": c.id, "output": c.result}
+                                 for c in done]
+            self.pieces.clear()  # what a tool round said is not the answer
+            return True
+        if calls and self.tools:
+            self.problem = f"it stopped after {self.rounds} rounds of tool calls (raise --max-rounds)"
+        self.refusal = next((p.refusal for o in output if o.type == "message" for p in o.content or []
+                             if p.type == "refusal"), None)
+        message = SimpleNamespace(refusal=self.refusal, parsed=None)
+        self.parsed, problem = parse_answer(_text(response), message, self.format)
+        self.problem = self.problem or problem
+        return False
+
+    @staticmethod
+    def _check_failed(response) -> None:
+        if getattr(response, "status", None) == "failed":
+            error = getattr(response, "error", None)
+            raise CallFailed(f"The response failed: {getattr(error, 'message', None) or 'no reason given'}.")
+
+    def _add_usage(self, response) -> None:
+        self.answered_model, self.response_id = response.model or self.answered_model, response.id
+        usage = Usage.from_responses(response.usage) if response.usage else None
+        if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
+            self.estimated = True
+            usage = Usage(input_tokens=self.prompt_tokens().tokens,
+                          output_tokens=count_text(_text(response), self.answered_model).tokens)
+        self.usage = usage if self.usage is None else self.usage + usage
+        self.usage.images = len(self.request.images)
+
+    def has_output(self) -> bool:
+        return bool(self.calls or self.refusal or self.parsed is not None)
+
+    def extend(self, result) -> None:
+        if self.cached is not None and self.cached.hit is not None:  # a replayed answer: parse it again
+            self.parsed, self.problem = parse_answer(result.text, None, self.format)
+        result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        result.reasoning_summary = self.summary
+        result.incomplete = result.incomplete or self.problem
+
+
+def _text(response) -> str:
+    return "".join(p.text for o in response.output or [] if o.type == "message"
+                   for p in o.content or [] if p.type == "output_text")
+
+
+def _as_chat_call(item):
+    """A Responses function_call in the shape the tool runner reads (Chat Completions' tool call)."""
+    return SimpleNamespace(id=item.call_id, function=SimpleNamespace(name=item.name, arguments=item.arguments))
+
+
+class _Rounds:
+    """The events of every streamed round in turn, running the tools between rounds."""
+
+    def __init__(self, loop: ResponsesLoop):
+        self.loop, self.stream = loop, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.stream is not None:
+            self.stream.close()
+
+    def __iter__(self):
+        loop = self.loop
+        for _ in range(loop.request.max_rounds):
+            with loop.round_hold():
+                with loop.session.api_errors(loop.request.model):
+                    self.stream = loop.session.client.responses.create(**loop.params(), stream=True)
+                final = None
+                with self.stream:
+                    for event in self.stream:
+                        yield event
+                        if event.type in ENDED:
+                            final = event.response
+                if final is None:
+                    if loop.pieces:
+                        raise StreamEnded("the stream ended before its final event")
+                    raise CallFailed(EMPTY_STREAM)
+                loop.paid(final)
+            if not loop.after_round(final):
+                return

@@ -22,6 +22,8 @@ class EmbedMagics(Magics):
     @argument("--pool", choices=("mean",),
               help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
     @shared_options("output", "quiet", "no_interpolate", "no_cache")
+    @argument("--forget", action="store_true",
+              help="Forget the vectors this session keeps in memory (frees it after deleting a big result).")
     @argument("text", nargs="*", help="With %%embed (one line): the text.")
     @line_cell_magic
     def embed(self, line: str, cell: str | None = None):
@@ -31,6 +33,8 @@ class EmbedMagics(Magics):
         args = parse(self.embed, line)
         if args is None:
             return None
+        if args.forget:
+            return _forget(args, cell)
         inputs, what = self._inputs(args, cell)
         progress = None if args.quiet or is_terminal(self.shell) else _progress()
         result = embed(inputs, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
@@ -50,6 +54,16 @@ class EmbedMagics(Magics):
         if cell is None:
             return [body] if body.strip() else [], "the line"
         return [t for t in body.splitlines() if t.strip()], "the cell"
+
+
+def _forget(args, cell) -> None:
+    from openai_magics.core.session import session
+    from openai_magics.embed.engine import VectorCaches
+
+    if args.text or args.input or (cell or "").strip():
+        raise UsageError("--forget embeds nothing: use it alone, `%embed --forget`.")
+    held = session().part(VectorCaches).clear()
+    print(f"Forgot {held:,} vector{'s' * (held != 1)} kept in memory (the cache file, if on, keeps its own).")
 
 
 def _progress():

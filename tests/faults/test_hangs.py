@@ -72,7 +72,7 @@ def test_nothing_listening_says_could_not_reach_with_the_retries_it_made(nb, fas
 
 def test_retries_are_counted_as_made(nb, session, offline):
     session.configure(max_retries=4)
-    offline.fail(500, times=10)
+    offline.fail(500, times=10, retry_after=0.01)
     line = one_line(nb.run("%chat --no-stream hi"))
     assert "retried 4 times" in line and len(offline.requests) == 5
 

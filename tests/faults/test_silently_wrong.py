@@ -83,3 +83,18 @@ def test_re_running_a_notebook_cell_still_replaces_its_own_turn(nb, offline):
     nb.run("%chat --no-stream --thread R second", cell_id="b")
     nb.run("%chat --no-stream --thread R second, edited", cell_id="b")
     assert "R: 2 turns" in nb.run("%openai threads").stdout
+
+
+def test_forget_frees_the_vectors_kept_in_memory(nb, session, offline):
+    import gc
+    import weakref
+
+    nb.run("%%embed -q -o big\n" + "\n".join(f"text {i}" for i in range(300)))
+    array = weakref.ref(nb.ns["big"].vectors.base if nb.ns["big"].vectors.base is not None else nb.ns["big"].vectors)
+    nb.run("del big")
+    ran = nb.run("%embed --forget")
+    gc.collect()
+    assert "Forgot 300 vectors" in ran.stdout and array() is None  # nothing holds the result's memory
+    offline.clear_log()
+    nb.run("%embed text 1")
+    assert len(offline.requests) == 1  # forgotten: asked again

@@ -11,7 +11,7 @@ def served_check(s) -> str:
             served = sorted({m.id for m in s.client.models.list()})
     except Exception as exc:  # a server without /models, or unreachable: say so, the endpoint is still set
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"models:   could not list them ({first})"
+        return f"models:   could not list them ({s.redact(first)})"
     names = ", ".join(served[:SHOWN]) + (f" … ({len(served):,} in all)" if len(served) > SHOWN else "")
     missing = [(kind, s.config.models[kind]) for kind in ("chat", "embed") if s.config.models[kind] not in served]
     if not missing:

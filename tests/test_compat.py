@@ -308,3 +308,38 @@ def test_auto_picks_the_responses_api_on_openais_endpoint_for_every_feature(nb, 
     session.configure(base_url=None)
     ran = nb.run(f"%%chat --dry-run {feature}\nAnswer in JSON.")
     assert ran.error is None and ran.result.api == "responses", ran.text
+
+
+# --- Azure OpenAI ---------------------------------------------------------------------------------
+
+def test_azure_deployment_urls_and_api_version(nb, session, offline, monkeypatch):
+    monkeypatch.setenv("AZURE_TEST_KEY", "azure-test-key-1234567890")
+    root = offline.base_url.rsplit("/v1", 1)[0]
+    shown = nb.run(f"%openai endpoint {root} --azure --api-version 2024-10-21 --key-env AZURE_TEST_KEY "
+                   "--bills openai").stdout
+    assert "deployments named by the model" in shown and "2024-10-21" in shown
+    chat = nb.run("%chat -m gpt-4o-mini hi")
+    streamed = nb.run("%chat -m gpt-4o-mini --no-stream hi")
+    assert chat.error is None and streamed.error is None and chat.result.text == streamed.result.text
+    embedded = nb.run("%embed -m text-embedding-3-small a cat")
+    assert embedded.error is None and embedded.result.vectors.shape == (1, 1536)
+    paths = [r.path for r in offline.requests if r.method == "POST"]
+    assert paths[0] == "/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
+    assert paths[-1] == "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21"
+    assert all(r.status == 200 for r in offline.requests) and len(session.ledger) == 3
+    assert all(r.cost > 0 for r in session.ledger.records)
+    responses = nb.run("%chat --api responses -m gpt-4o-mini hi")
+    assert responses.error is None and offline.requests[-1].path == "/openai/responses?api-version=2024-10-21"
+
+
+def test_an_azure_path_without_api_version_is_refused_like_azure(offline):
+    import json
+    import urllib.request
+
+    root = offline.base_url.rsplit("/v1", 1)[0]
+    request = urllib.request.Request(f"{root}/openai/deployments/gpt-4o-mini/chat/completions",
+                                     data=json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode(),
+                                     headers={"api-key": "k", "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 400 and b"api-version" in refused.value.read()

@@ -73,6 +73,8 @@ class Config:
     tool_rounds: int = 8
     offline: bool = False
     bills: str | None = None         # "openai": a compatible endpoint that bills like OpenAI (a proxy to it)
+    azure: bool = False              # Azure OpenAI's layout (deployments, api-version) on any host
+    api_version: str | None = None   # Azure OpenAI's api-version
 
     @classmethod
     def from_env(cls, environ=None) -> "Config":
@@ -90,6 +92,7 @@ class Config:
         config.organization = env.get("OPENAI_ORG_ID") or None
         config.project = env.get("OPENAI_PROJECT_ID") or None
         config.bills = env.get(BILLS_ENV) or None
+        config.api_version = env.get("OPENAI_API_VERSION") or None
         return config
 
     @property
@@ -107,6 +110,12 @@ class Config:
     def is_azure(self) -> bool:
         host, scheme = _host(self.base_url) if self.base_url else ("", "")
         return scheme == "https" and host.endswith(AZURE_HOSTS)
+
+    @property
+    def azure_layout(self) -> bool:
+        """Talk Azure OpenAI's layout: an Azure host, or an endpoint said to be one (`--azure`). Only a real
+        Azure host gets the OpenAI key."""
+        return self.azure or self.is_azure
 
     def key_to_send(self) -> Secret | None:
         """The key this endpoint may see: OpenAI's own key goes to OpenAI (or Azure) only; any other server

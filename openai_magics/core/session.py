@@ -18,6 +18,7 @@ from openai_magics.core.pricing import MILLION, TokenPrices, batch_cost, format_
 from openai_magics.core.usage import Usage
 from openai_magics.core.cell import current_cell
 
+AZURE_API_VERSION = "2024-10-21"  # Azure OpenAI's generally available version when none is given
 NO_KEY_PLACEHOLDER = "sk-no-key-needed"  # compatible servers (Ollama, vLLM…) want some bearer token
 OFFLINE_KEY = "sk-offline"
 PROMPT_MARGIN = 20  # a budget's output cap counts the prompt 1/20 larger than we counted it
@@ -113,8 +114,9 @@ class Session:
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
                        http_client=http_client(self.http, config.connect_timeout, config.timeout))
-        if config.is_azure:
-            client = openai.AzureOpenAI(azure_endpoint=config.base_url, api_version="2024-10-21", **options)
+        if config.azure_layout:  # the deployment is the model name; the SDK puts it in the path
+            client = openai.AzureOpenAI(azure_endpoint=config.base_url,
+                                        api_version=config.api_version or AZURE_API_VERSION, **options)
         else:  # the URL always given: the SDK would otherwise read OPENAI_BASE_URL behind our back
             client = openai.OpenAI(base_url=self.base_url, **options)
         # Set after construction, straight from the Secret: no frame of ours or the SDK's holds the key in a

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from openai_magics.offline import quirks as quirk_hooks
+from openai_magics.offline.azure import translate as translate_azure
 from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
@@ -235,6 +236,11 @@ def _make_handler(server: OfflineServer):
             entry = self._log(body, files)
             if server.latency:
                 time.sleep(server.latency)
+            azure = translate_azure(path, query, body)
+            if azure is not None:
+                if azure.error:
+                    return self._error(400, azure.error, entry=entry)
+                path, body = azure.path, azure.body
             match = server.router.match(self.command, path)
             if match.route is None:
                 return self._error(404, f"Invalid URL ({self.command} {path})", code="unknown_url", entry=entry)
@@ -243,7 +249,9 @@ def _make_handler(server: OfflineServer):
                                                         media_type(self.headers.get("Content-Type")), files)
                 if violation:
                     return self._error(400, f"Invalid request body: {violation}", entry=entry)
-            if not self.headers.get("Authorization", "").startswith("Bearer "):
+            has_key = self.headers.get("Authorization", "").startswith("Bearer ") or (
+                azure is not None and self.headers.get("api-key"))
+            if not has_key:
                 return self._error(401, "You didn't provide an API key.", entry=entry)
             verdict = server.limits.take(estimate_tokens(raw, body) if isinstance(body, dict) else 0)
             self.limit_headers = verdict.headers

@@ -83,6 +83,9 @@ def _endpoint_arguments(parser) -> None:
     parser.add_argument("--bills", choices=("openai",),
                         help="openai: it bills like OpenAI (a proxy or gateway in front of it): price calls "
                              "by OpenAI's table. Otherwise prices are unknown unless `%%openai price` sets them.")
+    parser.add_argument("--azure", action="store_true",
+                        help="Azure OpenAI's layout (deployments, api-version) on a host that is not *.azure.com.")
+    parser.add_argument("--api-version", metavar="V", help="Azure OpenAI's api-version (default 2024-10-21).")
 
 
 @command("endpoint", "Use an OpenAI-compatible server (or 'default').", _endpoint_arguments)
@@ -93,7 +96,7 @@ def endpoint(args, shell) -> Report:
     if args.url == "default":
         if args.key_env or args.send_openai_key:
             raise UsageError("OpenAI's own endpoint gets your OpenAI key (`%openai key`): no --key-env here.")
-        s.configure(base_url=None, offline=False, bills=None)
+        s.configure(base_url=None, offline=False, bills=None, azure=False, api_version=None)
         return Report(f"endpoint: {s.base_url}\nprices:   {prices_text(s)}", {"endpoint": s.base_url})
     url = _checked_url(args.url)
     if args.key_env and args.send_openai_key:
@@ -108,10 +111,14 @@ def endpoint(args, shell) -> Report:
         if s.config.api_key is None:
             raise UsageError("No OpenAI key to send: set one with `%openai key` first.")
         key = s.config.api_key
-    s.configure(base_url=url, offline=False, endpoint_key=key, bills=args.bills)
+    s.configure(base_url=url, offline=False, endpoint_key=key, bills=args.bills, azure=args.azure,
+                api_version=args.api_version)
     sent = s.config.key_to_send()
     lines = [f"endpoint: {s.base_url} (key: {sent.masked if sent else 'none sent'})", f"prices:   {prices_text(s)}"]
-    if not s.config.is_openai:
+    if s.config.azure_layout:
+        lines.append(f"azure:    deployments named by the model (-m DEPLOYMENT), api-version "
+                     f"{s.config.api_version or 'default'}")
+    elif not s.config.is_openai:
         from openai_magics.magics.openai.served import served_check
 
         lines.append(served_check(s))

@@ -79,7 +79,7 @@ def test_chat_from_plain_python_returns_the_same_result_and_a_ledger_row(session
 @pytest.mark.parametrize("options, says", [
     ({"temperature": 5}, "--temperature must be between 0 and 2, not 5"),
     ({"max_tokens": 0}, "--max-tokens must be positive"),
-    ({"api": "responses", "json": True}, "use Chat Completions"),
+    ({"api": "responses", "stop": ["x"]}, "not part of the Responses API"),
     ({"new_thread": True}, "--new starts a --thread afresh"),
 ])
 def test_a_bad_request_from_plain_python_is_one_clear_error(session, offline, options, says):

@@ -11,7 +11,7 @@ import importlib
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "chat", "embed", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["session", "chat", "embed", "transcribe", "speak", "load_ipython_extension", "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", imported when the extension loads.
 MAGICS = (
@@ -19,8 +19,11 @@ MAGICS = (
     "openai_magics.magics.tokens:TokensMagics",
     "openai_magics.chat.magic:ChatMagics",
     "openai_magics.embed.magic:EmbedMagics",
+    "openai_magics.audio.magic:AudioMagics",
 )
 CAPABILITIES = ("chat", "embed")
+# Plain-Python functions of capabilities that offer more than one, as "module:function".
+FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).
 OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands")
 
@@ -31,6 +34,9 @@ def __getattr__(name: str):
     """`openai_magics.chat(…)`: a capability package, imported on first use (it is callable)."""
     if name in CAPABILITIES:
         return importlib.import_module(f"openai_magics.{name}")
+    if name in FACADES:
+        module, function = FACADES[name].split(":")
+        return getattr(importlib.import_module(module), function)
     raise AttributeError(f"module 'openai_magics' has no attribute {name!r}")
 
 

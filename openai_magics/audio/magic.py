@@ -1,0 +1,117 @@
+"""`%%transcribe` (one source per line) and `%%speak` (the cell is the text)."""
+from __future__ import annotations
+
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
+from openai_magics.core.errors import UsageError
+from openai_magics.core.namespace import MISSING, resolve
+from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options
+
+
+@magics_class
+class AudioMagics(Magics):
+    @no_var_expand
+    @magic_arguments()
+    @shared_options("model")
+    @argument("--language", help="The audio's language (ISO-639-1, e.g. en): faster and more accurate.")
+    @argument("--prompt", help="Text that guides spelling and style (names, jargon).")
+    @argument("--format", choices=TRANSCRIPT_FORMATS,
+              help="text, json, verbose_json (segments with times), srt or vtt (subtitles).")
+    @argument("--timestamps", choices=TIMESTAMPS, action="append", default=[],
+              help="segment and/or word times (whisper-1). Repeatable.")
+    @argument("--translate", action="store_true", help="Translate into English (whisper-1).")
+    @argument("--rate", type=int, help="Sample rate of a numpy array source.")
+    @shared_options("output", "quiet", "no_interpolate", "no_cache")
+    @argument("source", nargs="*", help="With %%transcribe (one line): the source.")
+    @line_cell_magic
+    def transcribe(self, line: str, cell: str | None = None):
+        """Transcribe audio: one source per line (a path, URL, or a variable holding bytes, a Path, or a numpy
+        array with --rate). Files over the upload limit are cut at silences and stitched."""
+        from openai_magics.audio.facade import transcribe
+
+        args = parse(self.transcribe, line)
+        if args is None:
+            return None
+        body = cell if cell is not None else " ".join(args.source)
+        lines = [ln.strip() for ln in (expand(body, self.shell, not args.no_interpolate) or "").splitlines()]
+        sources = [(self._value(ln), ln) for ln in lines if ln]
+        if not sources:
+            raise UsageError("Nothing to transcribe: give one source per line (a path, URL or variable).")
+        live = None if args.quiet else _live(self.shell)
+        result = transcribe(sources, model=args.model, language=args.language, prompt=args.prompt,
+                            format=args.format, timestamps=args.timestamps, translate=args.translate,
+                            rate=args.rate, cache=not args.no_cache, on_text=live)
+        if live is not None:
+            live.done()
+        bind(self.shell, args.output, result)
+        return None if args.quiet else result
+
+    @no_var_expand
+    @magic_arguments()
+    @shared_options("model")
+    @argument("-v", "--voice", default="alloy", help="The voice (alloy, ash, coral, echo, nova, sage, shimmer…).")
+    @argument("--instructions", help="How to speak (gpt-4o-mini-tts): tone, pace, accent.")
+    @argument("--format", default="mp3", help="mp3 (default), opus, aac, flac, wav or pcm.")
+    @argument("--speed", type=float, help="0.25 to 4.0 (default 1).")
+    @argument("--save", metavar="PATH", help="Also write the audio to this file (or folder).")
+    @shared_options("output", "quiet", "no_interpolate", "no_cache")
+    @cell_magic
+    def speak(self, line: str, cell: str):
+        """Say the cell's text: an audio player, and the audio in the result (`bytes(_)`, `.save(path)`)."""
+        from openai_magics.audio.facade import speak
+
+        args = parse(self.speak, line)
+        if args is None:
+            return None
+        text = require_text(expand(cell, self.shell, not args.no_interpolate), "the text")
+        result = speak(text, model=args.model, voice=args.voice, format=args.format, speed=args.speed,
+                       instructions=expand(args.instructions, self.shell, not args.no_interpolate),
+                       cache=not args.no_cache)
+        if args.save:
+            result.save(args.save)
+        bind(self.shell, args.output, result)
+        return None if args.quiet else result
+
+    def _value(self, line: str):
+        """A notebook variable when the line names one, else the path or URL as written."""
+        if line[:1].isidentifier() and not line.startswith(("http://", "https://")):
+            value = resolve(line, self.shell.user_ns)
+            if value is not MISSING:
+                return value
+        return line
+
+
+class _LiveText:
+    """The transcript as it streams: a terminal prints it, a notebook shows it in a live widget."""
+
+    def __init__(self, shell):
+        self.terminal = is_terminal(shell)
+        self.text, self._live, self._widget = "", None, None
+
+    def __call__(self, delta: str) -> None:
+        self.text += delta
+        if self.terminal:
+            print(delta, end="", flush=True)
+            return
+        if self._live is None:
+            import ipywidgets
+
+            from openai_magics.views.live import LiveWidget
+
+            self._widget = ipywidgets.HTML()
+            self._live = LiveWidget(self._widget)
+        import html
+
+        self._widget.value = f"<p>{html.escape(self.text)}</p>"
+
+    def done(self) -> None:
+        if self.terminal and self.text:
+            print()
+        if self._live is not None:
+            self._live.retire()
+
+
+def _live(shell):
+    return _LiveText(shell)

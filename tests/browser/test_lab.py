@@ -159,13 +159,44 @@ def check_progress(run) -> list[str]:
     return problems
 
 
+# The audio player a result shows (and a saved notebook keeps): does the browser load it as audio?
+AUDIO_JS = """async (i) => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
+  const audio = cell.querySelector('audio');
+  if (!audio) return {text: cell.querySelector('.jp-OutputArea')?.innerText ?? ''};
+  audio.preload = 'metadata';
+  audio.load();
+  const loaded = await new Promise((done) => {
+    audio.onloadedmetadata = () => done(true); audio.onerror = () => done(false); setTimeout(() => done(false), 8000); });
+  return {loaded, duration: audio.duration, controls: audio.controls, type: audio.src.slice(5, audio.src.indexOf(';')),
+          rows: cell.querySelectorAll('table.oaim-transcript tbody tr').length,
+          text: cell.querySelector('.jp-OutputArea').innerText};
+}"""
+
+
+def check_audio(run) -> list[str]:
+    problems = []
+    speech, transcript = run.page.evaluate(AUDIO_JS, 1), run.page.evaluate(AUDIO_JS, 3)
+    for name, seen in (("speech", speech), ("transcript", transcript)):
+        if not seen.get("loaded") or not seen.get("controls") or not seen.get("duration", 0) > 1:
+            problems.append(f"the {name}'s audio player did not load as playable audio: {seen}")
+    if speech.get("type") != "audio/mpeg" or "Speech:" not in speech.get("text", ""):
+        problems.append(f"the speech shows no mp3 player and summary: {speech}")
+    if transcript.get("rows") != 2 or "How are you today?" not in transcript.get("text", ""):
+        problems.append(f"the transcript shows no timed segments under its player: {transcript}")
+    return problems
+
+
 STREAM = ViewCase("stream", [SETUP, CHAT], check_stream, probe=STREAM_PROBE)
 PROGRESS = ViewCase("embed-progress", [EMBED_SETUP, "%embed --input texts"], check_progress, probe=PROGRESS_PROBE)
 PRICED = "%%chat -m gpt-4o-mini\nWhat is Euler's identity? (offline: 1060 tokens)"  # $0.00064
 USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%openai cache on usage-cache.db\n%openai cache clear", PRICED, PRICED,
                            "%openai usage"], check_usage, width=900)
+AUDIO = ViewCase("audio", ["%load_ext openai_magics\n%openai offline",
+                           "%%speak -m tts-1 -o said\nHello there. How are you today?", "clip = bytes(said)",
+                           "%%transcribe -m whisper-1\nclip"], check_audio)
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
-CASES = [STREAM, USAGE, PROGRESS]
+CASES = [STREAM, USAGE, PROGRESS, AUDIO]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

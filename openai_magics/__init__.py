@@ -25,7 +25,8 @@ CAPABILITIES = ("chat", "embed")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).
-OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands")
+OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands",
+                   "openai_magics.finetune.commands")
 
 _registered: list = []
 

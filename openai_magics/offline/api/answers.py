@@ -40,6 +40,8 @@ def answer_text(prompt: str, model: str) -> str:
         "Inline maths renders too: $e^{i\\pi} + 1 = 0$.\n\n"
         "```python\nprint(\"hello from the offline server\")\n```\n"
     )
+    if model.startswith("ft:"):
+        text += f"\nI am the fine-tuned model `{model}`.\n"
     match = LENGTH_DIRECTIVE.search(prompt)
     target = int(match.group(1)) if match else DEFAULT_ANSWER_TOKENS
     base = text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from openai_magics.offline import quirks
+from openai_magics.offline.api.fine_tuning import FineTuning
 from openai_magics.offline.router import Route
 
 MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-5-mini", "o4-mini", "o3-mini",
@@ -13,7 +14,7 @@ def model_object(name: str) -> dict:
 
 
 def list_models(state, request) -> dict:
-    served = quirks.served_models(state.quirks, MODELS)
+    served = quirks.served_models(state.quirks, MODELS + state.part(FineTuning).models())
     return {"object": "list", "data": [model_object(m) for m in served]}
 
 

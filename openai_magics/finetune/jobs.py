@@ -1,0 +1,47 @@
+"""The fine-tuning jobs started from this machine, kept on disk beside the response cache.
+
+A small JSON file: job id → base model, suffix, when it started, and whether its training cost is already
+in a ledger (so a job is charged once, whichever kernel sees it finish).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from openai_magics.cache.store import default_path
+
+_lock = threading.Lock()
+
+
+def jobs_path() -> Path:
+    return default_path().parent / "finetune_jobs.json"
+
+
+class JobStore:
+    def __init__(self, path: Path | None = None):
+        self.path = path or jobs_path()
+
+    def all(self) -> dict[str, dict]:
+        try:
+            found = json.loads(self.path.read_text())
+        except (OSError, ValueError):  # none yet, or unreadable: start afresh rather than fail the cell
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def latest(self) -> str | None:
+        jobs = self.all()
+        return max(jobs, key=lambda j: jobs[j].get("created", 0)) if jobs else None
+
+    def remember(self, job_id: str, **facts) -> None:
+        with _lock:
+            jobs = self.all()
+            jobs[job_id] = {**jobs.get(job_id, {}), **facts}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            spare = self.path.with_suffix(".tmp")
+            spare.write_text(json.dumps(jobs, indent=1, sort_keys=True))
+            os.replace(spare, self.path)  # whole or not at all, even if the kernel dies mid-write
+
+    def charged(self, job_id: str) -> bool:
+        return bool(self.all().get(job_id, {}).get("charged"))

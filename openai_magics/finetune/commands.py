@@ -76,7 +76,7 @@ def _start(args, shell):
 def _job_id(args) -> str:
     from openai_magics.finetune.jobs import JobStore
 
-    found = args.target or JobStore().latest()
+    found = args.target or JobStore(session().base_url).latest()
     if not found:
         raise UsageError("No fine-tuning job started here yet: name one (`%openai finetune list`).")
     return found
@@ -96,23 +96,21 @@ def _status(args, shell):
 
 
 class _Live:
-    """The job as it runs, replaced in place; a saved notebook keeps only the finished view the cell returns."""
+    """The job as it runs, replaced in place; a saved notebook keeps only the finished view the cell returns.
+
+    It starts and ends blank, so a notebook run headless (which applies no updates, or all of them) saves the
+    same output as a live one."""
 
     def __init__(self):
-        self.handle = None
-
-    def show(self, view) -> None:
         from IPython.display import display
 
-        data = {"text/html": view._repr_html_(), "text/plain": ""}
-        if self.handle is None:
-            self.handle = display(data, raw=True, display_id=True)
-        else:
-            self.handle.update(data, raw=True)
+        self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def show(self, view) -> None:
+        self.handle.update({"text/html": view._repr_html_(), "text/plain": ""}, raw=True)
 
     def retire(self) -> None:
-        if self.handle is not None:
-            self.handle.update({"text/plain": ""}, raw=True)
+        self.handle.update({"text/plain": ""}, raw=True)
 
 
 def _list(args, shell):

@@ -60,7 +60,8 @@ def start(session, training: str, model: str, *, suffix=None, epochs=None, valid
         answer = session.client.fine_tuning.jobs.create(
             training_file=training, model=model, **{k: v for k, v in options.items() if v is not None})
     job = _job(answer)
-    JobStore().remember(job.id, model=job.model, suffix=suffix, created=time.time(), training_file=training)
+    JobStore(session.base_url).remember(job.id, model=job.model, suffix=suffix, created=time.time(),
+                                       training_file=training)
     return job
 
 
@@ -85,7 +86,7 @@ def charge_training(session, job: Job) -> None:
     if job.status != "succeeded" or job.trained_tokens is None:
         return
     job.cost = training_price(job.model, job.trained_tokens)
-    store = JobStore()
+    store = JobStore(session.base_url)
     if store.charged(job.id):
         return
     from openai_magics.core.cell import current_cell

@@ -1,7 +1,8 @@
 """The fine-tuning jobs started from this machine, kept on disk beside the response cache.
 
-A small JSON file: job id → base model, suffix, when it started, and whether its training cost is already
-in a ledger (so a job is charged once, whichever kernel sees it finish).
+A small JSON file: endpoint → job id → base model, suffix, when it started, and whether its training cost is
+already in a ledger (so a job is charged once, whichever kernel sees it finish). Kept per endpoint: job ids
+are only unique on the server that made them.
 """
 from __future__ import annotations
 
@@ -20,14 +21,18 @@ def jobs_path() -> Path:
 
 
 class JobStore:
-    def __init__(self, path: Path | None = None):
-        self.path = path or jobs_path()
+    def __init__(self, endpoint: str, path: Path | None = None):
+        self.endpoint, self.path = endpoint, path or jobs_path()
 
-    def all(self) -> dict[str, dict]:
+    def _everything(self) -> dict[str, dict]:
         try:
             found = json.loads(self.path.read_text())
         except (OSError, ValueError):  # none yet, or unreadable: start afresh rather than fail the cell
             return {}
+        return found if isinstance(found, dict) else {}
+
+    def all(self) -> dict[str, dict]:
+        found = self._everything().get(self.endpoint)
         return found if isinstance(found, dict) else {}
 
     def latest(self) -> str | None:
@@ -36,11 +41,12 @@ class JobStore:
 
     def remember(self, job_id: str, **facts) -> None:
         with _lock:
-            jobs = self.all()
+            everything, jobs = self._everything(), self.all()
             jobs[job_id] = {**jobs.get(job_id, {}), **facts}
+            everything[self.endpoint] = jobs
             self.path.parent.mkdir(parents=True, exist_ok=True)
             spare = self.path.with_suffix(".tmp")
-            spare.write_text(json.dumps(jobs, indent=1, sort_keys=True))
+            spare.write_text(json.dumps(everything, indent=1, sort_keys=True))
             os.replace(spare, self.path)  # whole or not at all, even if the kernel dies mid-write
 
     def charged(self, job_id: str) -> bool:

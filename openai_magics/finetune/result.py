@@ -100,7 +100,8 @@ class JobView:
         if j.fine_tuned_model:
             lines.append(f"model: {j.fine_tuned_model}")
         if j.trained_tokens is not None:
-            lines.append(f"trained tokens: {j.trained_tokens:,}, training cost {format_usd(j.cost)}")
+            cost = "unknown" if j.cost is None else format_usd(j.cost)
+            lines.append(f"trained tokens: {j.trained_tokens:,}, training cost {cost}")
         if j.losses:
             step, loss = j.losses[-1]
             lines.append(f"training loss: {loss:.3f} at step {step}")

@@ -6,6 +6,7 @@ import json
 import pytest
 import tiktoken
 
+from openai_magics.offline.api.files import Files
 from openai_magics.offline.api.fine_tuning import FineTuning
 
 GOOD = [
@@ -20,9 +21,15 @@ GOOD = [
 
 
 @pytest.fixture(autouse=True)
-def own_cache(tmp_path, monkeypatch):
-    """Job ids are kept beside the response cache: here, in a folder of the test's own."""
+def own_cache(tmp_path, monkeypatch, server):
+    """Job ids are kept beside the response cache: here, in a folder of the test's own. The shared server
+    forgets the training files afterwards (other tests list files)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    yield
+    files = server.state.part(Files)
+    for stored in files.all():
+        if stored.purpose == "fine-tune":
+            files.remove(stored.id)
 
 
 @pytest.fixture

@@ -141,3 +141,32 @@ def test_a_running_job_can_be_cancelled(nb, offline, tmp_path):
     assert nb.run(f"%openai finetune status {job_id}").result.status == "cancelled"
     again = nb.run(f"%openai finetune cancel {job_id}")
     assert "already finished" in str(again.error) and "Traceback" not in again.text
+
+
+def test_with_a_budget_training_that_cannot_be_bounded_or_does_not_fit_is_refused_before_uploading(
+        nb, session, offline, tmp_path):
+    good = write(tmp_path / "good.jsonl", GOOD)
+    nb.run("%openai budget 0.000001")
+    for line in (f"%openai finetune start {good}", f"%openai finetune start {good} --epochs 1"):
+        refused = nb.run(line)
+        assert str(refused.error).startswith("Refused before uploading") and "Traceback" not in refused.text
+    assert offline.requests == []
+
+
+def test_a_validation_set_from_the_notebook_is_uploaded_beside_the_training_file(nb, offline, tmp_path):
+    import pandas as pd
+
+    nb.ns["held_out"] = pd.DataFrame({"messages": [GOOD[0]["messages"]]})
+    good = write(tmp_path / "good.jsonl", GOOD)
+    ran = nb.run(f"%openai finetune start {good} --validation held_out")
+    training, validation, create = offline.requests
+    assert ran.error is None and validation.files["file"].filename == "held_out.jsonl"
+    assert create.body["validation_file"] != create.body["training_file"]
+    assert json.loads(validation.files["file"].data) == {"messages": GOOD[0]["messages"]}
+
+
+def test_a_refused_job_is_one_line(nb, offline, tmp_path):
+    good = write(tmp_path / "good.jsonl", GOOD)
+    offline.fail(400, message="The organization has reached its fine-tuning quota.", path="/v1/fine_tuning/jobs")
+    ran = nb.run(f"%openai finetune start {good}")
+    assert "fine-tuning quota" in str(ran.error) and "Traceback" not in ran.text

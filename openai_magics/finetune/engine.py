@@ -98,13 +98,15 @@ def charge_training(session, job: Job) -> None:
     store.remember(job.id, charged=True, fine_tuned_model=job.fine_tuned_model)
 
 
-def follow(session, job_id: str, show, every: float = 0.5) -> Job:
-    """Read the job again until it finishes, showing each reading; an interrupt stops watching, not the job."""
-    job = retrieve(session, job_id)
+def follow(session, job_id: str, show, first_wait: float = 0.5, longest_wait: float = 10.0) -> Job:
+    """Read the job again until it finishes, showing each reading; an interrupt stops watching, not the job.
+    The waits grow, so an hour-long job is read a few hundred times, not thousands."""
+    job, wait = retrieve(session, job_id), first_wait
     try:
         while not job.finished:
             show(job)
-            time.sleep(every)
+            time.sleep(wait)
+            wait = min(wait * 1.5, longest_wait)
             job = retrieve(session, job_id)
     except KeyboardInterrupt:
         print(f"Stopped watching {job_id}; the job goes on (`%openai finetune status {job_id}`).")

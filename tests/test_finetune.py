@@ -6,6 +6,7 @@ import json
 import pytest
 import tiktoken
 
+from openai_magics.core.pricing import fine_tuned_prices, training_cost
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.api.fine_tuning import FineTuning
 
@@ -96,6 +97,8 @@ def test_a_good_file_counts_tokens_as_tiktoken_does_and_prices_training(nb, offl
     assert report.problems == [] and report.exact and report.model == "gpt-4o-mini-2024-07-18"
     assert report.tokens == {1: by_tiktoken(GOOD[0]["messages"]), 2: by_tiktoken(GOOD[1]["messages"])}
     assert f"2 examples, {report.total:,} tokens" in ran.text and report.over_limit == []
+    assert report.cost_per_epoch == training_cost("gpt-4o-mini-2024-07-18", report.total)
+    assert report.cost_default == 3 * report.cost_per_epoch
     assert offline.requests == []
 
 
@@ -121,6 +124,7 @@ def test_a_job_runs_to_succeeded_and_its_model_answers_in_chat(nb, session, offl
     assert [s for s, _ in job.losses] == list(range(1, 9)) and "<svg" in done.outputs[-1]["text/html"]
     training = session.ledger.records[-1]
     assert training.model == job.fine_tuned_model and training.usage.input_tokens == job.trained_tokens
+    assert training.cost == training_cost("gpt-4o-mini-2024-07-18", job.trained_tokens) > 0
 
     nb.run("%openai finetune status --once")                     # seen again: charged once
     assert len(session.ledger) == 1
@@ -131,6 +135,7 @@ def test_a_job_runs_to_succeeded_and_its_model_answers_in_chat(nb, session, offl
     assert chat.error is None and f"I am the fine-tuned model `{job.fine_tuned_model}`" in str(chat.result)
     row = session.ledger.records[-1]
     assert row.model == job.fine_tuned_model
+    assert row.cost == fine_tuned_prices(job.fine_tuned_model).cost(row.usage) > session.cost_of("gpt-4o-mini", row.usage)
 
 
 def test_a_running_job_can_be_cancelled(nb, offline, tmp_path):

@@ -86,7 +86,6 @@ def prepare(training: TrainingSet, model: str | None = None) -> Preparation:
 
 def training_price(base_model: str, tokens: int) -> Decimal | None:
     """What training on this many tokens costs, or None while the price is unknown."""
-    from openai_magics.core import pricing
+    from openai_magics.core.pricing import training_cost
 
-    priced = getattr(pricing, "training_cost", None)  # the dated fine-tuning prices, where this version has them
-    return priced(base_model, tokens) if priced else None
+    return training_cost(base_model, tokens)

@@ -6,17 +6,13 @@ from openai_magics.core.data import load
 import base64
 import io
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from openai_magics.core.errors import UsageError
+from openai_magics.core.images import read_image
 from openai_magics.core.models import base_name
 from openai_magics.core.tokens import TokenCount
-
-SENDABLE = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-KINDS = "a path, URL, PIL image, numpy array, matplotlib figure, bytes or Path"
 
 
 @dataclass(frozen=True)
@@ -40,68 +36,15 @@ def user_content(prompt: str, images: list[EncodedImage], detail: str | None) ->
 
 def encode(source, label: str) -> EncodedImage:
     """One image source → an EncodedImage; bad input is one clear UsageError, nothing sent."""
-    if isinstance(source, str):
-        if source.startswith(("http://", "https://")):
-            return EncodedImage(source, label)
-        if source.startswith("data:"):
-            size = data_url_size(source)
-            if size is None:
-                raise UsageError(f"--image {label}: the data URL does not hold an image.")
-            return EncodedImage(source, label, *size)
-        if not Path(source).expanduser().is_file():
-            raise UsageError(f"--image {label}: no such file, URL or variable.")
-        source = Path(source).expanduser()
-    if isinstance(source, os.PathLike):
-        path = Path(source)
-        if not path.is_file():
-            raise UsageError(f"--image {label}: no such file ({path}).")
-        return _from_bytes(path.read_bytes(), label)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return _from_bytes(bytes(source), label)
-    module = type(source).__module__.split(".")[0]
-    if module == "PIL" and hasattr(source, "save"):
-        return _from_pil(source, label)
-    if module == "numpy":
-        return _from_pil(_array_to_pil(source, label), label)
-    if module == "matplotlib" and hasattr(source, "savefig"):
-        buffer = io.BytesIO()
-        source.savefig(buffer, format="png")
-        return _from_bytes(buffer.getvalue(), label)
-    raise UsageError(f"--image {label}: a {type(source).__name__} is not an image source; give {KINDS}.")
-
-
-def _from_bytes(data: bytes, label: str) -> EncodedImage:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UsageError(f"--image {label}: not an image file PIL can read ({type(exc).__name__}).") from None
-    if image.format not in SENDABLE:  # OpenAI takes PNG, JPEG, GIF and WebP: convert the rest
-        return _from_pil(image, label)
-    return EncodedImage(_data_url(SENDABLE[image.format], data), label, *image.size)
-
-
-def _from_pil(image, label: str) -> EncodedImage:
-    if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return EncodedImage(_data_url("image/png", buffer.getvalue()), label, *image.size)
-
-
-def _array_to_pil(array, label: str):
-    import numpy as np
-    from PIL import Image
-
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise UsageError(f"--image {label}: an array of shape {array.shape} is not an image "
-                         "(height × width, with 1, 3 or 4 channels).")
-    if array.dtype.kind in "fb":  # floats are 0..1 (matplotlib's convention), booleans a mask
-        array = np.clip(array.astype(float), 0, 1) * 255
-    array = np.ascontiguousarray(array.astype(np.uint8).squeeze())
-    return Image.fromarray(array)
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        return EncodedImage(source, label)
+    if isinstance(source, str) and source.startswith("data:"):
+        size = data_url_size(source)
+        if size is None:
+            raise UsageError(f"--image {label}: the data URL does not hold an image.")
+        return EncodedImage(source, label, *size)
+    image = read_image(source, label, "--image")
+    return EncodedImage(_data_url(image.media_type, image.data), label, image.width, image.height)
 
 
 def _data_url(media_type: str, data: bytes) -> str:

@@ -1,0 +1,99 @@
+"""Image sources a notebook holds (a path, bytes, a PIL image, a numpy array, a matplotlib figure) read
+into encoded bytes once, with their format and pixel size. Bad input is one clear UsageError."""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from openai_magics.core.errors import UsageError
+
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+KINDS = "a path, URL, PIL image, numpy array, matplotlib figure, bytes or Path"
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    data: bytes
+    format: str      # PIL's name: PNG, JPEG, WEBP…
+    width: int
+    height: int
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES.get(self.format, "application/octet-stream")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+def read_image(source, label: str, option: str = "--image", formats=tuple(MEDIA_TYPES)) -> ImageBytes:
+    """Any local image source → its bytes in one of `formats` (others are converted to PNG)."""
+    if isinstance(source, str):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise UsageError(f"{option} {label}: no such file, URL or variable.")
+        source = path
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"{option} {label}: no such file ({path}).")
+        return from_bytes(path.read_bytes(), label, option, formats)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return from_bytes(bytes(source), label, option, formats)
+    module = type(source).__module__.split(".")[0]
+    if module == "PIL" and hasattr(source, "save"):
+        return png_of(source)
+    if module == "numpy":
+        return png_of(array_to_pil(source, label, option))
+    if module == "matplotlib" and hasattr(source, "savefig"):
+        buffer = io.BytesIO()
+        source.savefig(buffer, format="png")
+        return from_bytes(buffer.getvalue(), label, option, formats)
+    raise UsageError(f"{option} {label}: a {type(source).__name__} is not an image source; give {KINDS}.")
+
+
+def from_bytes(data: bytes, label: str, option: str = "--image", formats=tuple(MEDIA_TYPES)) -> ImageBytes:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UsageError(f"{option} {label}: not an image file PIL can read ({type(exc).__name__}).") from None
+    if image.format not in formats:
+        return png_of(image)
+    return ImageBytes(data, image.format, *image.size)
+
+
+def png_of(image) -> ImageBytes:
+    """A PIL image encoded as PNG (modes PNG cannot hold are converted first)."""
+    if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return ImageBytes(buffer.getvalue(), "PNG", *image.size)
+
+
+def array_to_pil(array, label: str, option: str = "--image"):
+    import numpy as np
+    from PIL import Image
+
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise UsageError(f"{option} {label}: an array of shape {array.shape} is not an image "
+                         "(height × width, with 1, 3 or 4 channels).")
+    if array.dtype.kind in "fb":  # floats are 0..1 (matplotlib's convention), booleans a mask
+        array = np.clip(array.astype(float), 0, 1) * 255
+    array = np.ascontiguousarray(array.astype(np.uint8).squeeze())
+    return Image.fromarray(array)
+
+
+def as_png(image: ImageBytes) -> ImageBytes:
+    """The same image as PNG (some endpoints take nothing else)."""
+    if image.format == "PNG":
+        return image
+    from PIL import Image
+
+    return png_of(Image.open(io.BytesIO(image.data)))

@@ -370,5 +370,5 @@ def _make_handler(server: OfflineServer):
 
 
 def _sse(event: dict) -> bytes:
-    prefix = f"event: {event['type']}\n" if "sequence_number" in event else ""
+    prefix = f"event: {event['type']}\n" if "type" in event else ""
     return f"{prefix}data: {json.dumps(event)}\n\n".encode()

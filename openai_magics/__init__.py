@@ -1,7 +1,7 @@
 """openai-magics: the whole OpenAI platform one notebook cell away.
 
 `%load_ext openai_magics` registers the magics; `openai_magics.session()` is the kernel's shared session;
-`openai_magics.chat("…")` and `openai_magics.embed(texts)` do from plain Python what the magics do.
+`openai_magics.chat("…")`, `openai_magics.embed(texts)` and `openai_magics.image("…")` do from plain Python what the magics do.
 Loading is light on purpose: openai, widgets, numpy, pandas and the price tables load on first use.
 
 This module is the composition root: the one place that knows every capability.
@@ -11,7 +11,8 @@ import importlib
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "chat", "embed", "transcribe", "speak", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["session", "chat", "embed", "image", "transcribe", "speak", "load_ipython_extension",
+           "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", imported when the extension loads.
 MAGICS = (
@@ -20,8 +21,9 @@ MAGICS = (
     "openai_magics.chat.magic:ChatMagics",
     "openai_magics.embed.magic:EmbedMagics",
     "openai_magics.audio.magic:AudioMagics",
+    "openai_magics.image.magic:ImageMagics",
 )
-CAPABILITIES = ("chat", "embed")
+CAPABILITIES = ("chat", "embed", "image")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).

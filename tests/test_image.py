@@ -58,7 +58,7 @@ def test_dall_e_3_hd_costs_what_the_price_table_says_with_its_revised_prompt(nb,
     [sent] = image_requests(offline)
     assert sent.body["response_format"] == "b64_json" and sent.body["style"] == "natural"
     html = ran.outputs[-1]["text/html"]
-    assert "revised prompt: A detailed" in html and "1792x1024 · hd · &#36;0.12 each" in html
+    assert "revised prompt: A detailed, vivid illustration: A fox in the snow." in html and "1792x1024 · hd · &#36;0.12 each" in html
 
 
 def test_gpt_image_1_costs_its_token_usage_by_hand(nb, session, offline):
@@ -193,3 +193,30 @@ def test_the_offline_server_draws_the_same_image_for_the_same_prompt(session, of
 def test_formats_come_back_as_asked(session, offline, fmt, magic):
     result = openai_magics.image("A pebble", model="gpt-image-1", format=fmt, compression=60, quality="low")
     assert result.bytes[0].startswith(magic) and result[0].format == fmt.upper()
+
+
+def test_the_saved_notebook_shows_its_images_without_a_kernel():
+    """What nbviewer or GitHub does: render the saved notebook's HTML, no kernel, no widget state."""
+    from html.parser import HTMLParser
+
+    from nbconvert import HTMLExporter
+
+    from conftest import ROOT
+
+    body, _ = HTMLExporter().from_filename(str(ROOT / "notebooks" / "06_images.ipynb"))
+
+    class Images(HTMLParser):
+        found: list = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "img" and attrs.get("src", "").startswith("data:image/"):
+                self.found.append(attrs)
+
+    parser = Images()
+    parser.found = []
+    parser.feed(body)
+    shown = [Image.open(io.BytesIO(__import__("base64").b64decode(a["src"].split(",", 1)[1]))) for a in parser.found]
+    assert len(shown) == 3 + 1 + 1 + 2 + 2 + 1  # boats, lighthouse, balloon, pears twice, pebble
+    assert [im.size for im in shown[:3]] == [(1536, 1024)] * 3 and shown[3].size == (1792, 1024)
+    assert "1536x1024 · low · $0.016 each" in body and "revised prompt: A detailed" in body

@@ -195,8 +195,68 @@ USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%openai 
 AUDIO = ViewCase("audio", ["%load_ext openai_magics\n%openai offline",
                            "%%speak -m tts-1 -o said\nHello there. How are you today?", "clip = bytes(said)",
                            "%%transcribe -m whisper-1\nclip"], check_audio)
-# A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
-CASES = [STREAM, USAGE, PROGRESS, AUDIO]
+GALLERY_SETUP = """%load_ext openai_magics
+%openai offline
+import openai_magics
+openai_magics.session().offline_server.chunk_delay = 0.4  # partial images slow enough to watch"""
+GALLERY = """%%image -m gpt-image-1 --size 1024x1024 --quality low
+A paper boat on a pond"""
+# While the image is drawn: the progress line and the partial image the live view shows.
+PARTIAL_PROBE = """() => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[1];
+  const label = cell && [...cell.querySelectorAll('.widget-html')].map(e => e.textContent).join(' ');
+  if (!label || !label.includes('drawing')) return null;
+  const img = cell.querySelector('img.widget-image');
+  return {label, partial: !!img && img.offsetParent !== null && img.naturalWidth > 0,
+          shot: label.includes('partial image 2')};
+}"""
+GALLERY_JS = """(i) => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
+  const imgs = [...cell.querySelectorAll('.oaim-gallery img')];
+  const caption = cell.querySelector('.oaim-gallery figcaption');
+  return {images: imgs.map(m => ({loaded: m.complete && m.naturalWidth > 0, width: m.getBoundingClientRect().width})),
+          caption: caption ? caption.textContent : null,
+          captionColour: caption ? getComputedStyle(caption).color : null,
+          background: getComputedStyle(document.body).backgroundColor,
+          live: !!cell.querySelector('img.widget-image')};
+}"""
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = (int(v) for v in re.findall(r"\d+", colour)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+def check_gallery(run) -> list[str]:
+    problems = []
+    partial = [s for s in run.samples if s["partial"]]
+    if not any("partial image 2" in s["label"] for s in partial):
+        problems.append(f"the live view did not show the partial images as they came: {run.samples[:4]}")
+    page = run.page
+    shown = page.evaluate(GALLERY_JS, 1)
+    if len(shown["images"]) != 1 or not all(i["loaded"] for i in shown["images"]):
+        problems.append(f"the gallery does not show its one image: {shown}")
+        return problems
+    if shown["live"]:
+        problems.append("the live view (partial images) did not step aside when done")
+    if not 0 < shown["images"][0]["width"] <= 260:  # 256 px and its border
+        problems.append(f"the image is not a thumbnail: {shown['images'][0]['width']} px wide")
+    if not shown["caption"] or "1024x1024 · low · $" not in shown["caption"]:
+        problems.append(f"no caption (size, quality, cost) under the image: {shown['caption']!r}")
+    if abs(_luminance(shown["captionColour"]) - _luminance(shown["background"])) < 0.4:
+        problems.append(f"the caption is hard to read: {shown['captionColour']} on {shown['background']}")
+    page.locator(".oaim-gallery img").first.click()
+    page.wait_for_timeout(300)
+    enlarged = page.evaluate(GALLERY_JS, 1)["images"][0]["width"]
+    run.driver.output_screenshot(run, 1, f"{run.name}-enlarged")
+    if enlarged <= 400:
+        problems.append(f"a click did not enlarge the image ({enlarged} px wide)")
+    return problems
+
+
+GALLERY_CASE = ViewCase("gallery", [GALLERY_SETUP, GALLERY], check_gallery, probe=PARTIAL_PROBE)
+# A new view (batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
+CASES = [STREAM, USAGE, PROGRESS, AUDIO, GALLERY_CASE]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -243,5 +303,13 @@ def test_views_in_the_dark_theme(lab):
     assert problems == [], problems
     run, problems = USAGE.run(lab, theme="dark", suffix="-dark")
     assert problems == [], problems
+    dark = run.page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
+    assert dark.lower() in ("#111111", "#111"), dark
+
+
+def test_the_gallery_in_the_dark_theme(lab):
+    """Thumbnails, captions and the enlarged image in JupyterLab Dark: readable, screenshots as artifacts."""
+    run, problems = GALLERY_CASE.run(lab, theme="dark", suffix="-dark")
+    assert problems == [], f"gallery in the dark theme (screenshots: {run.screenshots}):\n" + "\n".join(problems)
     dark = run.page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
     assert dark.lower() in ("#111111", "#111"), dark

@@ -170,7 +170,7 @@ def _answer(model: str, prompt: str, settings: dict, base=None, images: list = (
         item = ({"url": f"data:image/png;base64,{_b64(picture)}"} if settings["response_format"] == "url"
                 else {"b64_json": _b64(picture)})
         if settings["rules"]["revised_prompt"]:
-            item["revised_prompt"] = f"A detailed, vivid illustration of {prompt.strip().rstrip('.')}."
+            item["revised_prompt"] = f"A detailed, vivid illustration: {prompt.strip().rstrip('.')}."
         data.append(item)
     answer = {"created": int(time.time()), "data": data}
     if settings["rules"]["usage"]:

@@ -87,6 +87,32 @@ def test_a_repeat_is_a_cache_hit_at_zero_that_shows_the_same_images(nb, session,
     assert first.outputs[-1]["text/html"].count("<img ") == 2
 
 
+def test_edit_inputs_are_part_of_the_cache_key_by_content(nb, session, offline, tmp_path):
+    nb.run(f"%openai cache on {tmp_path / 'c.db'}")
+    nb.ns["red"], nb.ns["blue"] = Image.new("RGB", (256, 256), "red"), Image.new("RGB", (256, 256), "blue")
+    (tmp_path / "red.png").write_bytes(png((256, 256), colour="red"))
+    for source in ("red", "blue", str(tmp_path / "red.png"), "blue"):
+        ran = nb.run(f"%%image -m dall-e-2 --size 256x256 --edit {source}\nMake it glow")
+        assert ran.error is None, ran.stderr
+    # red (a PIL image) and red.png (its PNG on disk) are the same bytes once encoded: one request each colour
+    assert [r.path for r in image_requests(offline)] == ["/v1/images/edits"] * 2
+    assert [r.cache_hit for r in session.ledger.records] == [False, False, True, True]
+
+
+def test_replay_shows_images_only_from_the_file(nb, session, offline, tmp_path):
+    path = tmp_path / "r.db"
+    nb.run(f"%openai cache on {path}")
+    nb.run("%%image -m dall-e-2 --size 256x256 -o first\nA plum")
+    nb.run(f"%openai replay {path}")
+    offline.clear_log()
+    again = nb.run("%%image -m dall-e-2 --size 256x256 -o replayed\nA plum")
+    assert nb.ns["replayed"].bytes == nb.ns["first"].bytes and again.outputs[-1]["text/html"].count("<img ") == 1
+    missing = nb.run("%%image -m dall-e-2 --size 256x256\nA peach")
+    one_line_error(missing, "Not in the replay cache", "“A peach”", "Nothing was sent")
+    assert not image_requests(offline)
+    nb.run("%openai replay off")
+
+
 def test_an_edit_with_a_mask_is_a_multipart_request_the_server_validates(nb, session, offline):
     nb.ns["photo"] = Image.new("RGB", (512, 512), "teal")
     mask = np.zeros((512, 512, 4), dtype=np.uint8)  # fully transparent: edit everywhere
@@ -129,6 +155,21 @@ def test_a_streamed_generation_shows_partial_images_before_the_final_one(session
     assert sent.body["stream"] is True and sent.body["partial_images"] == 2
     [record] = session.ledger.records  # each partial image costs 100 image tokens more
     assert record.usage.output_tokens == 6240 + 2 * 100 and record.first_token is not None
+
+
+def test_an_interrupted_stream_keeps_what_it_used_in_the_ledger(session, offline):
+    class StopAtFirst:
+        def start(self, request): ...
+
+        def partial(self, data, index):
+            raise KeyboardInterrupt  # the user pressed stop while the first partial image showed
+
+        def finish(self, ok): ...
+
+    with pytest.raises(KeyboardInterrupt):
+        openai_magics.image("A slow drawing", model="gpt-image-1", partial_images=3, view=StopAtFirst())
+    [record] = session.ledger.records
+    assert record.interrupted and record.estimated and record.usage.output_image_tokens == 100 and record.cost > 0
 
 
 def test_a_live_cell_shows_a_widget_that_the_saved_notebook_does_not_keep(nb, offline):

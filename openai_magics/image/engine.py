@@ -63,11 +63,14 @@ def _send(session, call, request: ImageRequest, view) -> dict:
     with session.reserve(worst_case(session, request) if session.budget is not None else None,
                          request.describe(), model=request.model, advice="Ask for fewer or smaller images"):
         view.start(request)
-        ok = False
+        ok, partials = False, []
         try:
             with session.api_errors(request.model):
-                answer = _stream(session, call, request, view) if request.streams else _post(session, request)
+                answer = _stream(session, call, request, view, partials) if request.streams else _post(session, request)
             ok = True
+        except KeyboardInterrupt:
+            _record_interrupted(call, request, len(partials))
+            raise
         finally:
             view.finish(ok)
         images = checked_images(answer, request)
@@ -90,7 +93,19 @@ def _post(session, request: ImageRequest) -> dict:
     return response.model_dump(mode="json", exclude_none=True)
 
 
-def _stream(session, call, request: ImageRequest, view) -> dict:
+def _record_interrupted(call, request: ImageRequest, partials: int) -> None:
+    """An interrupted request may still be billed: what it used so far, by estimate (the prompt, the partial
+    images that arrived), is in the ledger, marked as such."""
+    r = request.rules
+    if not r.output_tokens:
+        return  # DALL·E bills the images it delivers; none was
+    out = partials * r.partial_image_tokens
+    call.record(request.model, Usage(input_tokens=count_text(request.prompt, request.model).tokens,
+                                     output_tokens=out, output_image_tokens=out),
+                estimated=True, interrupted=True)
+
+
+def _stream(session, call, request: ImageRequest, view, partials: list) -> dict:
     """Partial images to the view as they arrive; the completed event is the answer."""
     images = session.client.images
     params = request.params()
@@ -106,7 +121,8 @@ def _stream(session, call, request: ImageRequest, view) -> dict:
         kind = getattr(event, "type", "")
         if kind.endswith(".partial_image"):
             call.token_arrived()
-            view.partial(_decode(event.b64_json, "partial image"), event.partial_image_index)
+            partials.append(_decode(event.b64_json, "partial image"))
+            view.partial(partials[-1], event.partial_image_index)
         elif kind.endswith(".completed"):
             final = event.model_dump(mode="json", exclude_none=True)
     if final is None:

@@ -7,8 +7,8 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from openai_magics.core.cell import turn_key
 from openai_magics.core.errors import Interrupted, UsageError
 from openai_magics.core.session import session
-from openai_magics.chat.request import APIS, DETAILS, EFFORTS
-from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options, variable
+from openai_magics.chat.request import APIS, DETAILS, EFFORTS, ChatRequest
+from openai_magics.magics.kit import bind, check_positive, expand, is_terminal, parse, require_text, shared_options, variable
 
 FORMATS = ("markdown", "text", "code")
 
@@ -41,6 +41,10 @@ class ChatMagics(Magics):
               help="An image: path, URL, or a variable (PIL image, numpy array, figure, bytes, Path). Repeatable.")
     @argument("--detail", choices=DETAILS, help="Image detail: low is cheap (85 tokens), high reads small print.")
     @shared_options("dry_run")
+    @argument("--over", metavar="NAME",
+              help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
+                   "{row[\"any column\"]}); the answers come back aligned with it.")
+    @argument("--concurrency", type=int, help="With --over: most requests in flight at once (default 8).")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -50,7 +54,43 @@ class ChatMagics(Magics):
             return None
         if cell is not None and args.prompt:
             raise UsageError(f"Unexpected text on the %%chat line: {' '.join(args.prompt)!r}.")
-        return self._run(args, cell if cell is not None else " ".join(args.prompt))
+        body = cell if cell is not None else " ".join(args.prompt)
+        if args.over:
+            return self._run_over(args, body)
+        return self._run(args, body)
+
+    def _run_over(self, args, template: str):
+        from openai_magics.chat.over import DEFAULT_CONCURRENCY, run_over
+        from openai_magics.core.rows import as_rows, prompts
+
+        if args.thread or args.dry_run:
+            raise UsageError("--over asks each row on its own: drop --thread and --dry-run.")
+        check_positive(args.concurrency, "--concurrency")
+        rows = as_rows(variable(self.shell, args.over, "--over"), args.over)
+        template = require_text(template)
+        texts = prompts(template, rows, self.shell.user_ns) if not args.no_interpolate else [template] * len(rows)
+        if not texts:
+            raise UsageError(f"--over {args.over}: there are no rows.")
+        s = session()
+        features = self._features(args)
+        system = expand(args.system, self.shell, not args.no_interpolate)
+        model = s.model_for("chat", args.model)
+
+        def make_request(prompt: str) -> ChatRequest:
+            return ChatRequest(
+                prompt=prompt, model=model, system=system, temperature=args.temperature, max_tokens=args.max_tokens,
+                stop=args.stop, seed=args.seed, reasoning_effort=args.reasoning_effort, api=args.api or "auto",
+                stream=False, cache=not args.no_cache, **features)
+
+        progress = _row_progress(args.quiet or is_terminal(self.shell))
+        result = run_over(s, rows, texts, make_request, concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+                          progress=progress, parsed=bool(args.schema or args.json))
+        bind(self.shell, args.output, result.series)
+        if result.interrupted:
+            if not args.quiet:
+                self.shell.display_pub.publish(_bundle(result))
+            raise KeyboardInterrupt
+        return None if args.quiet else result
 
     def _run(self, args, body: str):
         from openai_magics.chat.engine import run_chat
@@ -116,6 +156,12 @@ class ChatMagics(Magics):
         if args.quiet or args.no_stream:
             return None
         return TerminalStreamView() if is_terminal(self.shell) else WidgetStreamView()
+
+
+def _row_progress(hidden: bool):
+    from openai_magics.views.progress import NullProgress, RowProgress
+
+    return NullProgress() if hidden else RowProgress()
 
 
 def _image_source(shell, source: str):

@@ -43,8 +43,11 @@ class RateLimits:
 
 class HttpWatcher:
     def __init__(self) -> None:
+        from openai_magics.core.limits import Limits
+
         self._local = threading.local()
         self.rate_limits = RateLimits()
+        self.limits = Limits()  # per-model pacing: requests wait for room instead of meeting a 429
 
     def begin(self) -> Trace:
         """Start a fresh trace for the call this thread is about to make."""
@@ -64,12 +67,14 @@ class HttpWatcher:
         attempt = request.headers.get("x-stainless-retry-count", "0")
         if trace is not None and attempt.isdigit():
             trace.retries = int(attempt)
+        self.limits.before(request)
 
     def on_response(self, response) -> None:
         trace = self.trace
         if trace is not None:
             trace.statuses.append(response.status_code)
         self._read_rate_limits(response.headers)
+        self.limits.after(response)
         if response.status_code == 429 or response.status_code >= 500:
             response.read()
             if not retry_can_help(response.status_code, response.content):

@@ -1,0 +1,115 @@
+"""`%%chat --over NAME`: one chat call per row, run concurrently within the rate limits.
+
+Identical prompts are asked once; cached ones cost nothing; the worst case of the whole run is bounded by
+the budget before the first request; a row that fails is marked with its error while the others go on;
+an interrupt keeps what finished and sends nothing more. The pacing itself is the session's (see
+core/limits.py): every request waits for room instead of meeting a 429.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from decimal import Decimal
+
+from openai_magics.chat.request import ChatRequest
+from openai_magics.core.errors import CallFailed, UsageError
+from openai_magics.core.models import model_info
+from openai_magics.core.rows import Rows
+from openai_magics.core.tokens import count_messages
+from openai_magics.views.progress import NullProgress, Tally
+from openai_magics.views.row_results import RowError, RowResults
+
+DEFAULT_CONCURRENCY = 8
+
+
+def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal | None]:
+    """(prompt tokens, most output tokens, worst-case USD) of asking every request once."""
+    tokens_in = tokens_out = 0
+    for request in requests:
+        messages = ([{"role": "system", "content": request.system}] if request.system else []) + \
+            [{"role": "user", "content": request.prompt}]
+        tokens_in += count_messages(messages, request.model).tokens
+        tokens_out += request.max_tokens or session.config.max_tokens or model_info(request.model).max_output or 16384
+    model = requests[0].model if requests else ""
+    prices = session.prices_for(model)
+    from openai_magics.core.usage import Usage
+
+    cost = prices.cost(Usage(input_tokens=tokens_in, output_tokens=tokens_out)) if prices else None
+    return tokens_in, tokens_out, cost
+
+
+def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
+             progress=None, parsed: bool = False) -> RowResults:
+    """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`."""
+    from openai_magics.chat.engine import run_chat
+
+    progress = progress or NullProgress()
+    started = time.monotonic()
+    distinct = list(dict.fromkeys(prompts))
+    requests = {prompt: make_request(prompt) for prompt in distinct}  # each validates itself: nothing sent yet
+    tokens_in, tokens_out, worst = worst_case(session, list(requests.values()))
+    model = requests[distinct[0]].model if distinct else ""
+    if session.budget is not None:
+        session.check_budget(model, tokens_in, tokens_out)
+    tally = Tally(total=len(distinct), worst=worst)
+    answers: dict[str, object] = {}
+    records: list = []
+    interrupted = False
+    progress.start(tally)
+    pending = list(reversed(distinct))
+    running: dict = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(distinct))),
+                              thread_name_prefix="openai-magics-over")
+    try:
+        while pending or running:
+            while pending and len(running) < concurrency:
+                prompt = pending.pop()
+                running[pool.submit(_ask, session, run_chat, requests[prompt], parsed)] = prompt
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                prompt = running.pop(future)
+                answer, record = future.result()
+                answers[prompt] = answer
+                if record is not None:
+                    records.append(record)
+                tally.add(not isinstance(answer, RowError), _tokens(record), _cost(record))
+            progress.update()
+    except KeyboardInterrupt:
+        interrupted = True
+        for future in running:
+            future.cancel()
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        progress.update(force=True)
+        progress.finish()
+    not_run = RowError("not run: the cell was interrupted")
+    values = [answers.get(prompt, not_run) for prompt in prompts]
+    return RowResults(rows.name, rows.labels, values, model=model, records=records, index=rows.index,
+                      interrupted=interrupted, asked=len(distinct), elapsed=time.monotonic() - started)
+
+
+def _ask(session, run_chat, request: ChatRequest, parsed: bool):
+    """One row's answer (or its error) and its ledger record."""
+    try:
+        result = run_chat(session, request)
+    except (CallFailed, UsageError) as exc:
+        return RowError(str(exc)), None
+    except Exception as exc:  # a row's failure never stops the others, nor escapes as a traceback
+        return RowError(f"{type(exc).__name__}: {session.redact(str(exc))}"), None
+    if result.incomplete:
+        return RowError(f"incomplete: {result.incomplete}"), result.record
+    if parsed:
+        if result.parsed is None:
+            return RowError(f"no object: {result.refusal or 'the answer did not match the schema'}"), result.record
+        return result.parsed, result.record
+    return result.text, result.record
+
+
+def _tokens(record) -> int:
+    return 0 if record is None else record.usage.input_tokens + record.usage.output_tokens
+
+
+def _cost(record):
+    if record is None or record.cache_hit:
+        return Decimal(0)
+    return record.cost

@@ -1,0 +1,207 @@
+"""Client-side rate limits: wait instead of sending into a 429.
+
+One `Pace` per model keeps two buckets, requests and tokens, shaped like the server's: their size is the
+`x-ratelimit-limit-*` header, their level follows `x-ratelimit-remaining-*` (never above it), and their
+refill rate is read from `x-ratelimit-reset-*` (the time until the bucket is full again). A request waits
+until both buckets hold what it needs. A 429 stops the model's requests for its Retry-After. A server that
+sends no headers (most compatible servers) gets a rate learnt from its 429s alone: halved on each refusal,
+grown slowly while requests succeed.
+
+The pacing happens in the HTTP client's request hook, so every request the SDK makes — retries included,
+from any thread — is paced: `%%chat --over`, `%%embed`, chunked audio. A request's tokens are estimated as
+OpenAI does before it knows the answer: the body's characters / 4 plus the output limit asked for.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+OUTPUT_LIMITS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+DEFAULT_WINDOW = 60.0        # OpenAI's limits are per minute until a reset header says otherwise
+PROBE_WAIT = 10.0            # longest wait for the first answer's headers before sending more
+NO_RETRY_AFTER = 1.0         # a 429 that does not say how long to wait
+GROWTH = 1.05                # a headerless server's learnt rate, after each success
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """OpenAI's reset format (`20ms`, `1s`, `6m0s`, `1h2m3.5s`) in seconds; None when unreadable."""
+    if not text:
+        return None
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    return sum(float(n) * _SECONDS[u] for n, u in parts)
+
+
+@dataclass
+class Bucket:
+    capacity: float
+    per_second: float
+    level: float
+    at: float
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.at) * self.per_second)
+        self.at = now
+
+    def wait_for(self, amount: float) -> float:
+        return max(0.0, (min(amount, self.capacity) - self.level) / self.per_second)
+
+    def observe(self, limit: int, remaining: int, reset: float | None, now: float) -> None:
+        """Take the server's view: its size, a level no higher than it says, and the rate its reset implies."""
+        self.refill(now)
+        self.capacity = float(limit)
+        if reset and limit - remaining > 1:
+            # `remaining` is rounded down and the reset up, so this is a lower bound of the true rate: the
+            # highest bound seen is the closest, and pacing by it never outruns the server.
+            self.per_second = max(self.per_second, (limit - remaining - 1) / reset)
+        self.level = min(self.level, float(remaining))
+
+
+class Pace:
+    """One model's limits, shared by every thread that calls it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.requests: Bucket | None = None
+        self.tokens: Bucket | None = None
+        self.blocked_until = 0.0
+        self.headerless = False          # the server answered without rate-limit headers
+        self.learnt_rate: float | None = None   # requests/s, for a headerless server after a 429
+        self._sent: list[float] = []     # recent send times (a headerless server's observed rate)
+        self._probing = False            # the first request is out; the rest wait for its headers
+        self._probe_at = 0.0
+        self.waited = 0.0                # seconds requests spent waiting here
+        self.refusals = 0                # 429s seen
+
+    def acquire(self, tokens: int) -> None:
+        """Block until one request of `tokens` may go, then count it."""
+        while True:
+            with self._lock:
+                delay = self._delay(tokens, time.monotonic())
+                if delay <= 0:
+                    self._take(tokens, time.monotonic())
+                    return
+            self.waited += delay
+            time.sleep(min(delay, 0.25))  # short naps: an interrupt in the main thread lands at once
+
+    def _delay(self, tokens: int, now: float) -> float:
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        if self.requests is None and not self.headerless:
+            if self._probing and now - self._probe_at < PROBE_WAIT:
+                return 0.02
+            return 0.0
+        if self.requests is not None:
+            self.requests.refill(now)
+            self.tokens.refill(now)
+            return max(self.requests.wait_for(1), self.tokens.wait_for(tokens))
+        if self.learnt_rate is not None and self._sent:
+            return self._sent[-1] + 1 / self.learnt_rate - now
+        return 0.0
+
+    def _take(self, tokens: int, now: float) -> None:
+        if self.requests is not None:
+            self.requests.level -= 1
+            self.tokens.level -= min(tokens, self.tokens.capacity)
+        elif not self.headerless:
+            self._probing, self._probe_at = True, now
+        self._sent = [t for t in self._sent if now - t < 2.0] + [now]
+
+    def observe(self, headers, status: int) -> None:
+        """What a response says about the limits."""
+        now = time.monotonic()
+        numbers = {name: _int(headers.get(f"x-ratelimit-{name}"))
+                   for name in ("limit-requests", "remaining-requests", "limit-tokens", "remaining-tokens")}
+        with self._lock:
+            self._probing = False
+            if status == 429:
+                self._refused(headers, now)
+            if None in numbers.values():
+                self.headerless = self.requests is None
+                if status != 429 and self.learnt_rate is not None:
+                    self.learnt_rate *= GROWTH
+                return
+            if self.requests is None:
+                self.requests = Bucket(numbers["limit-requests"], numbers["limit-requests"] / DEFAULT_WINDOW,
+                                       numbers["remaining-requests"], now)
+                self.tokens = Bucket(numbers["limit-tokens"], numbers["limit-tokens"] / DEFAULT_WINDOW,
+                                     numbers["remaining-tokens"], now)
+            self.requests.observe(numbers["limit-requests"], numbers["remaining-requests"],
+                                  parse_duration(headers.get("x-ratelimit-reset-requests")), now)
+            self.tokens.observe(numbers["limit-tokens"], numbers["remaining-tokens"],
+                                parse_duration(headers.get("x-ratelimit-reset-tokens")), now)
+
+    def _refused(self, headers, now: float) -> None:
+        self.refusals += 1
+        wait = _retry_after(headers)
+        self.blocked_until = max(self.blocked_until, now + (NO_RETRY_AFTER if wait is None else wait))
+        recent = [t for t in self._sent if now - t < 2.0]
+        observed = len(recent) / 2.0 if recent else 1.0
+        self.learnt_rate = max(0.2, min(self.learnt_rate or observed, observed) / 2)
+
+
+class Limits:
+    """Every model's Pace, fed by the HTTP client's hooks."""
+
+    def __init__(self) -> None:
+        self._paces: dict[str, Pace] = {}
+        self._lock = threading.Lock()
+
+    def pace(self, model: str) -> Pace:
+        with self._lock:
+            if model not in self._paces:
+                self._paces[model] = Pace()
+            return self._paces[model]
+
+    def before(self, request) -> None:
+        """The request hook: wait until the request's model has room for it."""
+        sized = sized_request(request)
+        if sized is not None:
+            model, tokens = sized
+            request.extensions["openai_magics_model"] = model
+            self.pace(model).acquire(tokens)
+
+    def after(self, response) -> None:
+        model = response.request.extensions.get("openai_magics_model")
+        if model is not None:
+            self.pace(model).observe(response.headers, response.status_code)
+
+    @property
+    def refusals(self) -> int:
+        with self._lock:
+            return sum(p.refusals for p in self._paces.values())
+
+
+def sized_request(request) -> tuple[str, int] | None:
+    """(model, tokens it may use) for a JSON POST naming a model; None for anything else (files, lists…)."""
+    if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
+        return None
+    try:
+        raw = request.content
+        body = json.loads(raw)
+    except (ValueError, AttributeError, RuntimeError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+        return None
+    asked = next((body[k] for k in OUTPUT_LIMITS if isinstance(body.get(k), int)), 0)
+    return body["model"], math.ceil(len(raw) / 4) + asked
+
+
+def _int(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _retry_after(headers) -> float | None:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return float(headers[name]) * scale
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None

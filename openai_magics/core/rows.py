@@ -1,0 +1,84 @@
+"""A prompt over every row: the rows of a list, Series or DataFrame, and the template filled in per row.
+
+`{item}` is a list's or Series' value; a DataFrame row is `{row}` with its columns as `{column}` (when the
+name is an identifier) or `{row["any column"]}`. The notebook's variables stay reachable. Each row's
+prompt is filled in one pass by the notebook's own interpolation (`core.namespace`), so it behaves exactly
+as a single cell does. A template naming a column the rows lack is refused before anything is sent.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from openai_magics.core.errors import UsageError
+from openai_magics.core.namespace import interpolate
+
+_GROUP = re.compile(r"(?<!\{)\{([^{}]+)\}(?!\})")
+_ROW_KEY = re.compile(r"""^\s*row\s*\[\s*(['"])(.*?)\1\s*\]\s*$""")
+_ROW_ATTR = re.compile(r"^\s*row\.([A-Za-z_]\w*)\s*$")
+_NAME = re.compile(r"^\s*([A-Za-z_]\w*)\s*$")
+
+
+@dataclass
+class Rows:
+    """What `--over NAME` names, as rows: their labels (the input's index) and each row's own names."""
+
+    name: str
+    labels: list
+    scopes: list[dict]          # per row: {"item": value} or {"row": Series, column: value…}
+    columns: list | None = None  # a DataFrame's columns; None for a list or Series
+    index: object = None        # the pandas index to align results with, when the input had one
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def as_rows(value, name: str) -> Rows:
+    """A list, tuple, pandas Series or DataFrame as Rows; one clear line for anything else."""
+    kind = type(value).__name__
+    if kind == "DataFrame":
+        columns = list(value.columns)
+        names = [c for c in columns if isinstance(c, str) and c.isidentifier() and c not in ("row", "item")]
+        scopes = [{"row": row, "index": label, **{c: row[c] for c in names}} for label, row in value.iterrows()]
+        return Rows(name, list(value.index), scopes, columns, value.index)
+    if kind == "Series":
+        return Rows(name, list(value.index), [{"item": v, "index": i} for i, v in value.items()], None, value.index)
+    if isinstance(value, (list, tuple)):
+        return Rows(name, list(range(len(value))), [{"item": v, "index": i} for i, v in enumerate(value)])
+    raise UsageError(f"--over {name}: give a list, a pandas Series or a DataFrame, not a {kind}.")
+
+
+def check_template(template: str, rows: Rows, namespace: dict) -> None:
+    """Refuse, before anything is sent, a template naming a column (or variable) the rows do not have."""
+    known = rows.scopes[0] if rows.scopes else {}
+    for match in _GROUP.finditer(template):
+        group = match.group(1)
+        key = _ROW_KEY.match(group) or _ROW_ATTR.match(group)
+        if key is not None:
+            column = key.group(key.lastindex)
+            if rows.columns is None:
+                raise UsageError(f"{{{group}}}: the rows of {rows.name} are not a DataFrame's; "
+                                 "name each one {item}.")
+            if column not in rows.columns:
+                raise UsageError(f"{{{group}}}: {rows.name} has no column {column!r} (its columns: "
+                                 f"{', '.join(map(str, rows.columns))}). Nothing was sent.")
+            continue
+        bare = _NAME.match(group)
+        if bare and bare.group(1) not in known and bare.group(1) not in namespace:
+            if rows.columns is None:
+                raise UsageError(f"{{{group}}}: no such variable; each row of {rows.name} is {{item}}. "
+                                 "Nothing was sent.")
+            raise UsageError(f"{{{group}}}: neither a column of {rows.name} (its columns: "
+                             f"{', '.join(map(str, rows.columns))}) nor a notebook variable. Nothing was sent. "
+                             'A column whose name has spaces is {row["its name"]}.')
+
+
+def fill(template: str, scope: dict, namespace: dict) -> str:
+    """The template filled in for one row: the row's names first, then the notebook's."""
+    filled = interpolate(template, {**namespace, **scope})
+    return getattr(filled, "text", filled)
+
+
+def prompts(template: str, rows: Rows, namespace: dict) -> list[str]:
+    check_template(template, rows, namespace)
+    return [fill(template, scope, namespace) for scope in rows.scopes]

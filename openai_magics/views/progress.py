@@ -1,0 +1,100 @@
+"""Progress of work over many rows (a `--over` fan-out, a batch, a fine-tuning job's steps…).
+
+`Tally` holds the figures — done, failed, total, tokens, USD so far, and an ETA from the pace so far — and
+says them as one line. `RowProgress` shows that line under a progress bar while the work runs: a
+LiveWidget, so a saved notebook keeps nothing of it but the result. `NullProgress` shows nothing
+(quiet cells, terminals, plain Python).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from openai_magics.core.pricing import format_usd
+
+UPDATE_EVERY = 0.1  # seconds between widget updates: thousands of rows must not mean thousands of messages
+
+
+@dataclass
+class Tally:
+    total: int
+    done: int = 0
+    failed: int = 0
+    tokens: int = 0
+    cost: Decimal | None = Decimal(0)  # None once a row's price is unknown
+    worst: Decimal | None = None       # the run's worst case, when known
+    started: float = field(default_factory=time.monotonic)
+    status: str | None = None          # a batch's state (validating, in_progress…)
+
+    def add(self, ok: bool, tokens: int = 0, cost: Decimal | None = Decimal(0)) -> None:
+        self.done += ok
+        self.failed += not ok
+        self.tokens += tokens
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    def eta(self) -> float | None:
+        if not self.finished or self.finished >= self.total:
+            return None
+        elapsed = time.monotonic() - self.started
+        return elapsed / self.finished * (self.total - self.finished)
+
+    def line(self) -> str:
+        parts = [f"{self.done:,}/{self.total:,} done"]
+        if self.failed:
+            parts.append(f"{self.failed:,} failed")
+        if self.status:
+            parts.append(self.status)
+        if self.tokens:
+            parts.append(f"{self.tokens:,} tokens")
+        parts.append(format_usd(self.cost) + " so far")
+        eta = self.eta()
+        if eta is not None:
+            parts.append(f"ETA {eta:,.0f} s")
+        if self.worst is not None:
+            parts.append(f"worst case {format_usd(self.worst)}")
+        return " · ".join(parts)
+
+
+class NullProgress:
+    def start(self, tally: Tally) -> None: ...
+    def update(self, force: bool = False) -> None: ...
+    def finish(self) -> None: ...
+
+
+class RowProgress:
+    """A progress bar and the tally's line, live while the work runs."""
+
+    def __init__(self) -> None:
+        self.tally: Tally | None = None
+        self._live = self._bar = self._label = None
+        self._shown = 0.0
+
+    def start(self, tally: Tally) -> None:
+        import ipywidgets
+
+        from openai_magics.views.live import LiveWidget
+
+        self.tally = tally
+        self._bar = ipywidgets.IntProgress(value=0, min=0, max=max(tally.total, 1))
+        self._label = ipywidgets.Label(tally.line())
+        self._live = LiveWidget(ipywidgets.HBox([self._bar, self._label]))
+
+    def update(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._bar is None or not force and now - self._shown < UPDATE_EVERY:
+            return
+        self._shown = now
+        self._bar.max = max(self.tally.total, 1)
+        self._bar.value = self.tally.finished
+        self._bar.bar_style = "warning" if self.tally.failed else ""
+        self._label.value = self.tally.line()
+
+    def finish(self) -> None:
+        if self._live is not None:
+            self._live.retire()
+            self._live = None

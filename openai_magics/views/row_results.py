@@ -1,0 +1,118 @@
+"""The answers of a run over rows, aligned with its input, and how they show.
+
+`.series` is a pandas Series on the input's index (answers, parsed objects, or a `RowError` for a row
+that failed or was never run), ready to become a DataFrame column: `df["label"] = result.series`.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from openai_magics.core.pricing import format_usd
+
+PREVIEW_ROWS = 10
+
+
+class RowError:
+    """A row without an answer, and why (falsy, so `series[series.astype(bool)]` keeps the answers)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RowError) and other.message == self.message
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+    def __repr__(self) -> str:
+        return f"RowError({self.message!r})"
+
+    def __str__(self) -> str:
+        return f"⚠ {self.message}"
+
+
+@dataclass
+class RowResults:
+    name: str                          # the input's name (`--over NAME`)
+    labels: list                       # one per input row, in input order
+    values: list                       # one per input row: the answer, a parsed object, or a RowError
+    model: str = ""
+    records: list = field(default_factory=list, repr=False)  # the ledger records of the run
+    index: object = None               # the input's pandas index, when it had one
+    batch_id: str | None = None
+    interrupted: bool = False
+    asked: int = 0                     # distinct prompts (identical rows are asked once)
+    elapsed: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def series(self):
+        import pandas as pd
+
+        index = self.index if self.index is not None else self.labels
+        return pd.Series(self.values, index=index, name="answer", dtype=object)
+
+    @property
+    def errors(self) -> dict:
+        """Row label → the RowError of each row that has no answer."""
+        return {label: v for label, v in zip(self.labels, self.values) if isinstance(v, RowError)}
+
+    @property
+    def cost(self) -> Decimal | None:
+        costs = [r.cost for r in self.records if not r.cache_hit]
+        return None if any(c is None for c in costs) else sum(costs, Decimal(0))
+
+    @property
+    def tokens(self) -> int:
+        return sum(r.usage.input_tokens + r.usage.output_tokens for r in self.records)
+
+    @property
+    def summary(self) -> str:
+        failed = len(self.errors)
+        parts = [f"{len(self) - failed:,}/{len(self):,} rows answered"]
+        if failed:
+            parts.append(f"{failed:,} failed")
+        if self.asked and self.asked < len(self):
+            parts.append(f"{self.asked:,} distinct prompts")
+        cached = sum(1 for r in self.records if r.cache_hit)
+        if cached:
+            parts.append(f"{cached:,} cached")
+        parts += [self.model, f"{self.tokens:,} tokens",
+                  format_usd(self.cost, approx=any(r.estimated for r in self.records))]
+        if self.batch_id:
+            parts.append(f"batch {self.batch_id} (half price)")
+        if self.elapsed:
+            parts.append(f"{self.elapsed:.1f} s")
+        if self.interrupted:
+            parts.append("interrupted: the rest was not run")
+        return " · ".join(p for p in parts if p)
+
+    def _preview(self) -> list[tuple[str, str]]:
+        rows = list(zip(self.labels, self.values))[:PREVIEW_ROWS]
+        return [(str(label), _short(str(value))) for label, value in rows]
+
+    def _repr_html_(self) -> str:
+        body = "".join(f"<tr><th>{html.escape(label)}</th><td style='text-align:left'>{html.escape(value)}</td></tr>"
+                       for label, value in self._preview())
+        more = f"<p>… {len(self) - PREVIEW_ROWS:,} more rows (<code>.series</code> holds them all)</p>" \
+            if len(self) > PREVIEW_ROWS else ""
+        return (f"<table><thead><tr><th></th><th>answer</th></tr></thead><tbody>{body}</tbody></table>{more}"
+                f"<p><small>{html.escape(self.summary)}</small></p>")
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        lines = [f"{label}: {value}" for label, value in self._preview()]
+        if len(self) > PREVIEW_ROWS:
+            lines.append(f"… {len(self) - PREVIEW_ROWS:,} more rows (.series holds them all)")
+        p.text("\n".join([*lines, "", self.summary]))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

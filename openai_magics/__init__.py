@@ -8,10 +8,11 @@ This module is the composition root: the one place that knows every capability.
 """
 import importlib
 
+from openai_magics.core import handoff
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "chat", "embed", "image", "transcribe", "speak", "load_ipython_extension",
+__all__ = ["session", "chat", "embed", "image", "batch", "transcribe", "speak", "load_ipython_extension",
            "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", imported when the extension loads.
@@ -23,12 +24,14 @@ MAGICS = (
     "openai_magics.audio.magic:AudioMagics",
     "openai_magics.image.magic:ImageMagics",
 )
-CAPABILITIES = ("chat", "embed", "image")
+CAPABILITIES = ("chat", "embed", "image", "batch")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).
 OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands",
-                   "openai_magics.finetune.commands")
+                   "openai_magics.finetune.commands", "openai_magics.batch.commands")
+# Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
+handoff.provide("batch", "openai_magics.batch.engine:submit_rows")
 
 _registered: list = []
 

@@ -45,6 +45,10 @@ class ChatMagics(Magics):
               help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
                    "{row[\"any column\"]}); the answers come back aligned with it.")
     @argument("--concurrency", type=int, help="With --over: most requests in flight at once (default 8).")
+    @argument("--batch", action="store_true",
+              help="With --over: run the rows through the Batch API (half price, results within a day).")
+    @argument("--no-wait", action="store_true",
+              help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -83,6 +87,15 @@ class ChatMagics(Magics):
                 stream=False, cache=not args.no_cache, **features)
 
         progress = _row_progress(args.quiet or is_terminal(self.shell))
+        if args.batch:
+            from openai_magics.chat.over import as_batch
+
+            result = as_batch(s, rows, texts, make_request, template=template, wait=not args.no_wait,
+                              progress=progress, parsed=bool(args.schema or args.json))
+            bind(self.shell, args.output, getattr(result, "series", result))
+            return None if args.quiet else result
+        if args.no_wait:
+            raise UsageError("--no-wait goes with --batch.")
         result = run_over(s, rows, texts, make_request, concurrency=args.concurrency or DEFAULT_CONCURRENCY,
                           progress=progress, parsed=bool(args.schema or args.json))
         bind(self.shell, args.output, result.series)

@@ -26,9 +26,7 @@ def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal 
     """(prompt tokens, most output tokens, worst-case USD) of asking every request once."""
     tokens_in = tokens_out = 0
     for request in requests:
-        messages = ([{"role": "system", "content": request.system}] if request.system else []) + \
-            [{"role": "user", "content": request.prompt}]
-        tokens_in += count_messages(messages, request.model).tokens
+        tokens_in += count_messages(_messages(request), request.model).tokens
         tokens_out += request.max_tokens or session.config.max_tokens or model_info(request.model).max_output or 16384
     model = requests[0].model if requests else ""
     prices = session.prices_for(model)
@@ -113,3 +111,30 @@ def _cost(record):
     if record is None or record.cache_hit:
         return Decimal(0)
     return record.cost
+
+
+def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
+             parsed: bool):
+    """The same run through the Batch API: each distinct prompt's body as an interactive call would send it,
+    handed to the batch capability; its worst case (at the interactive price, an upper bound) within budget."""
+    from openai_magics.chat.request import build_body
+    from openai_magics.core.handoff import handler
+
+    distinct = list(dict.fromkeys(prompts))
+    requests = [make_request(prompt) for prompt in distinct]
+    if session.budget is not None:
+        tokens_in, tokens_out, _ = worst_case(session, requests)
+        session.check_budget(requests[0].model, tokens_in, tokens_out)
+    position = {prompt: j for j, prompt in enumerate(distinct)}
+    bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
+                         openai_endpoint=session.config.is_openai) for r in requests]
+    return handler("batch")(session, endpoint="/v1/chat/completions", bodies=bodies,
+                            rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
+                            template=template, parsed=parsed, wait=wait, progress=progress)
+
+
+def _messages(request: ChatRequest) -> list[dict]:
+    from openai_magics.chat.vision import user_content
+
+    system = [{"role": "system", "content": request.system}] if request.system else []
+    return system + [{"role": "user", "content": user_content(request.prompt, request.images, request.detail)}]

@@ -20,6 +20,7 @@ from pathlib import Path
 from openai_magics.offline import quirks as quirk_hooks
 from openai_magics.offline.azure import translate as translate_azure
 from openai_magics.offline.api.answers import PromptCache
+from openai_magics.offline.api.batches import Batches
 from openai_magics.offline.api.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
                                           NOT_JSON_BODY, Fault, FaultQueue)
@@ -183,7 +184,17 @@ class OfflineServer:
         `tokens` tokens per `tokens_per` seconds (until `reset()`)."""
         self.limits.enforce(requests, tokens, requests_per=requests_per, tokens_per=tokens_per)
 
+    def batch_pace(self, seconds_per_request: float) -> None:
+        """Run batches' requests one every `seconds_per_request` (until `reset()`)."""
+        self.state.part(Batches).seconds_per_request = seconds_per_request
+
+    def fail_batch_lines(self, times: int, message: str = "Injected failure") -> None:
+        """The next `times` requests run inside batches fail (they go to the batch's error file)."""
+        self.state.part(Batches).fail_lines(times, message)
+
     def reset(self) -> None:
+        self.batch_pace(0.0)
+        self.fail_batch_lines(0)
         self.faults.clear()
         self._release_hangs()
         self.limits.reset()

@@ -1,0 +1,34 @@
+"""`%openai batch list|status ID|results ID|cancel ID`: batches of this account, also after a restart."""
+from __future__ import annotations
+
+from openai_magics.batch import engine
+from openai_magics.batch.store import known
+from openai_magics.core.errors import UsageError
+from openai_magics.core.session import session
+from openai_magics.magics.openai.router import Report, command
+
+ACTIONS = ("list", "status", "results", "cancel")
+
+
+def _arguments(parser) -> None:
+    parser.add_argument("action", choices=ACTIONS, help="list | status ID | results ID | cancel ID")
+    parser.add_argument("id", nargs="?", help="The batch id (batch_…).")
+
+
+@command("batch", "Batches: list, status ID, results ID (aligned with the input), cancel ID.", _arguments)
+def batch(args, shell):
+    s = session()
+    if args.action == "list":
+        found = engine.listing(s)
+        if not found:
+            return Report("No batches yet: `%%chat --over NAME --batch` submits one.", {"batches": []})
+        mine = set(known())
+        lines = [f"{b}{' · kept here' if b.id in mine else ''}" for b in found]
+        return Report("\n".join(lines), {"batches": [b.id for b in found]})
+    if not args.id:
+        raise UsageError(f"%openai batch {args.action} needs a batch id (`%openai batch list` shows them).")
+    if args.action == "status":
+        return engine.BatchInfo.of(engine.retrieve(s, args.id))
+    if args.action == "cancel":
+        return engine.cancel(s, args.id)
+    return engine.collect(s, args.id)

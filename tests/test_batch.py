@@ -89,3 +89,24 @@ def test_a_batch_id_that_is_not_known_is_one_line(nb, session, offline):
     shown = (ran.stdout + ran.stderr).strip()
     assert ran.error is not None and "Traceback" not in shown and len(shown.splitlines()) == 1
     assert "No batch batch_nope" in shown
+
+
+def test_embed_through_a_batch_gives_the_same_vectors_at_half_the_price(nb, session, offline):
+    import numpy as np
+
+    nb.ns["texts"] = ["a cat", "a dog", "a cat", "stocks fell"]
+    nb.run("%embed --input texts --no-cache -o live")
+    ran = nb.run("%embed --input texts --batch -o batched")
+    live, batched = nb.ns["live"], nb.ns["batched"]
+    assert ran.error is None and batched.vectors.shape == live.vectors.shape
+    assert np.allclose(batched.vectors, live.vectors, atol=1e-6)
+    assert sum(r.usage.input_tokens for r in batched.records) == sum(r.usage.input_tokens for r in live.records)
+    assert sum(r.cost for r in batched.records) * 2 == sum(r.cost for r in live.records) > 0
+    assert all(r.batch for r in batched.records) and len(batched.records) == 3  # identical texts asked once
+
+
+def test_an_embedding_batch_with_a_failed_text_marks_the_row(nb, session, offline):
+    offline.fail_batch_lines(1, "injected failure")
+    nb.ns["texts"] = ["one", "two", "three"]
+    result = nb.run("%embed --input texts --batch").result
+    assert len(result.errors) == 1 and "injected failure" in str(list(result.errors.values())[0])

@@ -83,7 +83,7 @@ def follow_and_collect(session, batch_id: str, progress=None):
 
 
 def follow(session, batch_id: str, progress):
-    tally = Tally(total=0, cost=None)
+    tally = Tally(total=0, priced=False)
     progress.start(tally)
     pause = FIRST_POLL
     try:

@@ -21,6 +21,10 @@ class EmbedMagics(Magics):
     @argument("--concurrency", type=int, help="Most requests in flight at once (default 8).")
     @argument("--pool", choices=("mean",),
               help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
+    @argument("--batch", action="store_true",
+              help="Run the texts through the Batch API (half price, results within a day).")
+    @argument("--no-wait", action="store_true",
+              help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
     @shared_options("output", "quiet", "no_interpolate", "no_cache")
     @argument("--forget", action="store_true",
               help="Forget the vectors this session keeps in memory (frees it after deleting a big result).")
@@ -36,10 +40,29 @@ class EmbedMagics(Magics):
         if args.forget:
             return _forget(args, cell)
         inputs, what = self._inputs(args, cell)
+        if args.batch:
+            return self._batch(args, inputs, what)
+        if args.no_wait:
+            raise UsageError("--no-wait goes with --batch.")
         progress = None if args.quiet or is_terminal(self.shell) else _progress()
         result = embed(inputs, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
                        concurrency=args.concurrency, progress=progress, cache=not args.no_cache, what=what,
                        pool=args.pool)
+        bind(self.shell, args.output, result)
+        return None if args.quiet else result
+
+    def _batch(self, args, inputs, what: str):
+        from openai_magics.core.session import session
+        from openai_magics.embed.batched import embed_batch
+        from openai_magics.embed.request import DEFAULT_CONCURRENCY, EmbedRequest, as_texts
+        from openai_magics.views.progress import NullProgress, RowProgress
+
+        s = session()
+        request = EmbedRequest(as_texts(inputs, what), s.model_for("embed", args.model), args.dimensions,
+                               args.truncate, DEFAULT_CONCURRENCY, cache=False, pool=args.pool)
+        hidden = args.quiet or is_terminal(self.shell)
+        result = embed_batch(s, request, name=args.input or what, wait=not args.no_wait,
+                             progress=NullProgress() if hidden else RowProgress())
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 

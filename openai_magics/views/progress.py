@@ -26,6 +26,7 @@ class Tally:
     worst: Decimal | None = None       # the run's worst case, when known
     started: float = field(default_factory=time.monotonic)
     status: str | None = None          # a batch's state (validating, in_progress…)
+    priced: bool = True                # False while the cost is not known yet (a batch, until collected)
 
     def add(self, ok: bool, tokens: int = 0, cost: Decimal | None = Decimal(0)) -> None:
         self.done += ok
@@ -51,7 +52,8 @@ class Tally:
             parts.append(self.status)
         if self.tokens:
             parts.append(f"{self.tokens:,} tokens")
-        parts.append(format_usd(self.cost) + " so far")
+        if self.priced:
+            parts.append(format_usd(self.cost) + " so far")
         eta = self.eta()
         if eta is not None:
             parts.append(f"ETA {eta:,.0f} s")
@@ -81,7 +83,7 @@ class RowProgress:
 
         self.tally = tally
         self._bar = ipywidgets.IntProgress(value=0, min=0, max=max(tally.total, 1))
-        self._label = ipywidgets.Label(tally.line())
+        self._label = ipywidgets.HTML(_line_html(tally.line()))
         self._live = LiveWidget(ipywidgets.HBox([self._bar, self._label]))
 
     def update(self, force: bool = False) -> None:
@@ -92,9 +94,16 @@ class RowProgress:
         self._bar.max = max(self.tally.total, 1)
         self._bar.value = self.tally.finished
         self._bar.bar_style = "warning" if self.tally.failed else ""
-        self._label.value = self.tally.line()
+        self._label.value = _line_html(self.tally.line())
 
     def finish(self) -> None:
         if self._live is not None:
             self._live.retire()
             self._live = None
+
+
+def _line_html(line: str) -> str:
+    """The line as HTML no maths typesetter touches (two dollar amounts would become maths)."""
+    from openai_magics.views.markup import NO_MATHS, figures
+
+    return f'<span class="{NO_MATHS}">{figures(line)}</span>'

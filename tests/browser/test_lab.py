@@ -187,6 +187,31 @@ def check_audio(run) -> list[str]:
     return problems
 
 
+OVER_SETUP = """%load_ext openai_magics
+%openai offline
+import openai_magics
+openai_magics.session().offline_server.latency = 0.25  # slow enough to watch the rows go by
+items = [f"row {i}" for i in range(40)]"""
+# The progress of a run over rows: a bar and one line (done/total, tokens, USD so far, ETA).
+ROWS_PROBE = """() => {
+  const box = document.querySelector('.jp-CodeCell:nth-child(2) .widget-hbox');
+  return box && {line: box.textContent, shown: box.offsetParent !== null};
+}"""
+
+
+def check_row_progress(run) -> list[str]:
+    problems = []
+    lines = [s["line"] for s in run.samples if s["shown"]]
+    if not any(re.search(r"\b([1-9]|[1-3]\d)/40 done .*\$[\d.]+ so far · ETA \d+ s", line) for line in lines):
+        problems.append(f"no live count of the rows, dollars and ETA while they ran: {lines[:3]}")
+    out = cell(run, 1)
+    if "widget-hprogress" in out["html"]:
+        problems.append("the row progress did not step aside when done")
+    if "40/40 rows answered" not in out["text"]:
+        problems.append(f"no result line under the cell: {out['text'][-300:]!r}")
+    return problems
+
+
 STREAM = ViewCase("stream", [SETUP, CHAT], check_stream, probe=STREAM_PROBE)
 PROGRESS = ViewCase("embed-progress", [EMBED_SETUP, "%embed --input texts"], check_progress, probe=PROGRESS_PROBE)
 PRICED = "%%chat -m gpt-4o-mini\nWhat is Euler's identity? (offline: 1060 tokens)"  # $0.00064
@@ -256,7 +281,9 @@ def check_gallery(run) -> list[str]:
 
 GALLERY_CASE = ViewCase("gallery", [GALLERY_SETUP, GALLERY], check_gallery, probe=PARTIAL_PROBE)
 # A new view (batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
-CASES = [STREAM, USAGE, PROGRESS, AUDIO, GALLERY_CASE]
+ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
+                check_row_progress, probe=ROWS_PROBE)
+CASES = [STREAM, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

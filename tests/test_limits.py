@@ -15,7 +15,7 @@ def test_reset_durations_read_as_openai_writes_them():
 
 
 def test_embeddings_under_enforced_limits_meet_no_429(session, offline):
-    offline.enforce_limits(requests=8, requests_per=0.1, tokens=6_000, tokens_per=0.1)
+    offline.enforce_limits(requests=8, requests_per=0.1, tokens=20_000, tokens_per=0.2)
     result = openai_magics.embed([f"sentence number {i}" for i in range(3000)], concurrency=8)
     assert result.vectors.shape[0] == 3000
     assert refusals(offline) == [] and len(offline.requests) > 3

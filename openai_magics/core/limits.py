@@ -45,23 +45,39 @@ class Bucket:
     per_second: float
     level: float
     at: float
+    full_at: float = 0.0      # when the server said its bucket would be full again
+    taken_since: float = 0.0  # what we took since it said so
+    measured: bool = False    # the rate was read from the headers (not the per-minute default)
 
     def refill(self, now: float) -> None:
         self.level = min(self.capacity, self.level + (now - self.at) * self.per_second)
+        if not self.measured and now >= self.full_at:  # no rate read yet: the server's word on when it is full
+            self.level = max(self.level, self.capacity - self.taken_since)
         self.at = now
+
+    def take(self, amount: float) -> None:
+        self.level -= amount
+        self.taken_since += amount
 
     def wait_for(self, amount: float) -> float:
         return max(0.0, (min(amount, self.capacity) - self.level) / self.per_second)
 
-    def observe(self, limit: int, remaining: int, reset: float | None, now: float) -> None:
-        """Take the server's view: its size, a level no higher than it says, and the rate its reset implies."""
+    def observe(self, limit: int, remaining: int, reset: float | None, now: float, uncounted: float,
+                newest: bool) -> None:
+        """Take the server's view: its size, a level no higher than it says, the rate its reset implies, and
+        when it will be full again. `uncounted` is what we sent that the server may not have counted when it
+        answered (sent after that request, or before it and still unanswered); `newest` is False for an
+        answer older than one already read, whose word on fullness is out of date."""
         self.refill(now)
         self.capacity = float(limit)
         if reset and limit - remaining > 1:
             # `remaining` is rounded down and the reset up, so this is a lower bound of the true rate: the
             # highest bound seen is the closest, and pacing by it never outruns the server.
             self.per_second = max(self.per_second, (limit - remaining - 1) / reset)
-        self.level = min(self.level, float(remaining))
+            self.measured = True
+        self.level = min(self.level, float(remaining) - uncounted)
+        if reset is not None and newest:
+            self.full_at, self.taken_since = now + reset, uncounted
 
 
 class Pace:
@@ -77,17 +93,20 @@ class Pace:
         self._sent: list[float] = []     # recent send times (a headerless server's observed rate)
         self._probing = False            # the first request is out; the rest wait for its headers
         self._probe_at = 0.0
+        self._sent_total = [0, 0]        # requests and tokens sent so far
+        self._newest = 0                 # the latest request (by sending order) whose answer was read
+        self._unanswered: dict[int, int] = {}  # sending number → tokens, of requests not answered yet
         self.waited = 0.0                # seconds requests spent waiting here
         self.refusals = 0                # 429s seen
 
-    def acquire(self, tokens: int) -> None:
-        """Block until one request of `tokens` may go, then count it."""
+    def acquire(self, tokens: int) -> tuple[int, int]:
+        """Block until one request of `tokens` may go, then count it; its mark (requests and tokens sent
+        up to and including it) goes back to `observe` with its answer."""
         while True:
             with self._lock:
                 delay = self._delay(tokens, time.monotonic())
                 if delay <= 0:
-                    self._take(tokens, time.monotonic())
-                    return
+                    return self._take(tokens, time.monotonic())
             self.waited += delay
             time.sleep(min(delay, 0.25))  # short naps: an interrupt in the main thread lands at once
 
@@ -106,21 +125,31 @@ class Pace:
             return self._sent[-1] + 1 / self.learnt_rate - now
         return 0.0
 
-    def _take(self, tokens: int, now: float) -> None:
+    def _take(self, tokens: int, now: float) -> tuple[int, int]:
+        self._sent_total = [self._sent_total[0] + 1, self._sent_total[1] + tokens]
+        mark = tuple(self._sent_total)
+        self._unanswered[mark[0]] = tokens
         if self.requests is not None:
-            self.requests.level -= 1
-            self.tokens.level -= min(tokens, self.tokens.capacity)
+            self.requests.take(1)
+            self.tokens.take(min(tokens, self.tokens.capacity))
         elif not self.headerless:
             self._probing, self._probe_at = True, now
         self._sent = [t for t in self._sent if now - t < 2.0] + [now]
+        return mark
 
-    def observe(self, headers, status: int) -> None:
-        """What a response says about the limits."""
+    def observe(self, headers, status: int, mark: tuple[int, int] | None = None) -> None:
+        """What the answer to the request marked `mark` (see acquire) says about the limits."""
         now = time.monotonic()
         numbers = {name: _int(headers.get(f"x-ratelimit-{name}"))
                    for name in ("limit-requests", "remaining-requests", "limit-tokens", "remaining-tokens")}
         with self._lock:
             self._probing = False
+            if mark is not None:
+                self._unanswered.pop(mark[0], None)
+            newest = mark is not None and mark[0] > self._newest
+            if newest:
+                self._newest = mark[0]
+            after = self._uncounted(mark)
             if status == 429:
                 self._refused(headers, now)
             if None in numbers.values():
@@ -134,9 +163,17 @@ class Pace:
                 self.tokens = Bucket(numbers["limit-tokens"], numbers["limit-tokens"] / DEFAULT_WINDOW,
                                      numbers["remaining-tokens"], now)
             self.requests.observe(numbers["limit-requests"], numbers["remaining-requests"],
-                                  parse_duration(headers.get("x-ratelimit-reset-requests")), now)
+                                  parse_duration(headers.get("x-ratelimit-reset-requests")), now, after[0], newest)
             self.tokens.observe(numbers["limit-tokens"], numbers["remaining-tokens"],
-                                parse_duration(headers.get("x-ratelimit-reset-tokens")), now)
+                                parse_duration(headers.get("x-ratelimit-reset-tokens")), now, after[1], newest)
+
+    def _uncounted(self, mark) -> list[int]:
+        """Requests and tokens the server may not have counted when it answered the request `mark`: all
+        sent after it, and those sent before it still unanswered (they may reach it later)."""
+        if mark is None:
+            return [len(self._unanswered), sum(self._unanswered.values())]
+        earlier = [tokens for seq, tokens in self._unanswered.items() if seq < mark[0]]
+        return [self._sent_total[0] - mark[0] + len(earlier), self._sent_total[1] - mark[1] + sum(earlier)]
 
     def _refused(self, headers, now: float) -> None:
         self.refusals += 1
@@ -166,12 +203,13 @@ class Limits:
         if sized is not None:
             model, tokens = sized
             request.extensions["openai_magics_model"] = model
-            self.pace(model).acquire(tokens)
+            request.extensions["openai_magics_mark"] = self.pace(model).acquire(tokens)
 
     def after(self, response) -> None:
         model = response.request.extensions.get("openai_magics_model")
         if model is not None:
-            self.pace(model).observe(response.headers, response.status_code)
+            mark = response.request.extensions.get("openai_magics_mark")
+            self.pace(model).observe(response.headers, response.status_code, mark)
 
     @property
     def refusals(self) -> int:

@@ -23,8 +23,10 @@ MAGICS = (
     "openai_magics.embed.magic:EmbedMagics",
     "openai_magics.audio.magic:AudioMagics",
     "openai_magics.image.magic:ImageMagics",
+    "openai_magics.moderation.magic:ModerationMagics",
+    "openai_magics.evals.magic:EvalMagics",
 )
-CAPABILITIES = ("chat", "embed", "image", "batch")
+CAPABILITIES = ("chat", "embed", "image", "batch", "moderation", "evals")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).

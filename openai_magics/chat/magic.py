@@ -40,6 +40,9 @@ class ChatMagics(Magics):
     @argument("--image", action="append", default=[], metavar="SRC",
               help="An image: path, URL, or a variable (PIL image, numpy array, figure, bytes, Path). Repeatable.")
     @argument("--detail", choices=DETAILS, help="Image detail: low is cheap (85 tokens), high reads small print.")
+    @argument("--compare", metavar="A,B,C", help="Send the prompt to these models at once; answers side by side.")
+    @argument("--moderate", action="store_true",
+              help="Check the prompt before sending and the answer as it arrives (moderation is free).")
     @shared_options("dry_run")
     @argument("--over", metavar="NAME",
               help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
@@ -107,24 +110,28 @@ class ChatMagics(Magics):
 
     def _run(self, args, body: str):
         from openai_magics.chat.engine import run_chat
-        from openai_magics.chat.request import ChatRequest
 
         interpolating = not args.no_interpolate
         prompt = require_text(expand(body, self.shell, interpolating))
         s = session()
-        request = ChatRequest(
-            prompt=prompt, model=s.model_for("chat", args.model), system=expand(args.system, self.shell, interpolating),
-            temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
-            reasoning_effort=args.reasoning_effort, reasoning_summary=args.summary, api=args.api or "auto",
-            stream=not args.no_stream,
-            thread=args.thread, new_thread=args.new, turn_key=turn_key(), cache=not args.no_cache,
-            dry_run=args.dry_run, **self._features(args),
-        )
+        compare = self._compared(args)
+        request = self._request(args, prompt, compare[0] if compare else s.model_for("chat", args.model))
+        if args.moderate and not args.dry_run:
+            from openai_magics.chat.moderated import refuse_if_flagged
+
+            refuse_if_flagged(s, prompt)
+        if compare:
+            return self._compare(args, request, compare)
         if args.dry_run:
             result = run_chat(s, request)
             bind(self.shell, args.output, result)
             return None if args.quiet else result
         view = self._view(args)
+        if args.moderate:
+            from openai_magics.chat.engine import NullView
+            from openai_magics.chat.moderated import ModeratedView
+
+            view = ModeratedView(view or NullView(), s)
         result = run_chat(s, request, view)
         result.format = args.format
         bind(self.shell, args.output, result.parsed if args.schema or args.json else result)
@@ -135,6 +142,60 @@ class ChatMagics(Magics):
         if args.quiet or is_terminal(self.shell) and not args.no_stream:
             return None
         return result
+
+    def _request(self, args, prompt: str, model: str):
+        from openai_magics.chat.request import ChatRequest
+
+        return ChatRequest(
+            prompt=prompt, model=model, system=expand(args.system, self.shell, not args.no_interpolate),
+            temperature=args.temperature, max_tokens=args.max_tokens, stop=args.stop, seed=args.seed,
+            reasoning_effort=args.reasoning_effort, reasoning_summary=args.summary, api=args.api or "auto",
+            stream=not args.no_stream, thread=args.thread, new_thread=args.new, turn_key=turn_key(), cache=not args.no_cache,
+            dry_run=args.dry_run, **self._features(args),
+        )
+
+    def _compared(self, args) -> list[str]:
+        """The models of --compare (or of -m a,b,c); [] for one model. Threads have one model: refused."""
+        spec = args.compare or (args.model if args.model and "," in args.model else None)
+        if spec is None:
+            return []
+        from openai_magics.chat.compare import compared_models
+
+        if args.compare and args.model:
+            raise UsageError("--compare names the models: drop -m.")
+        if args.thread:
+            raise UsageError("--compare and --thread: a thread continues one model's conversation; compare "
+                             "without --thread.")
+        if args.format == "code":
+            raise UsageError("--format code takes one answer: drop it with --compare.")
+        return compared_models(spec)
+
+    def _compare(self, args, first, models: list[str]):
+        """The same request, once per model, all at once; the answers side by side."""
+        from dataclasses import replace
+
+        from openai_magics.chat.compare import run_compare
+        from openai_magics.chat.engine import NullView, run_chat
+
+        requests = [first] + [replace(first, model=m) for m in models[1:]]
+        if args.dry_run:
+            plans = [run_chat(session(), r) for r in requests]
+            bind(self.shell, args.output, plans)
+            return None if args.quiet else plans
+
+        def one(s, request):
+            if not args.moderate or args.dry_run:
+                return run_chat(s, request)
+            from openai_magics.chat.moderated import ModeratedView
+
+            return run_chat(s, request, ModeratedView(NullView(), s))
+
+        compared = run_compare(session(), requests, one)
+        for result in compared.results:
+            result.format = args.format
+        kept = [r.parsed for r in compared.results] if args.schema or args.json else compared
+        bind(self.shell, args.output, kept)
+        return None if args.quiet else compared
 
     def _keep_partial(self, args, result):
         """Show what arrived once (a terminal already streamed it), keep it, and stop the run in one line."""

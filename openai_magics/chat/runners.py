@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from openai_magics.chat.moderated import StreamStopped
 from openai_magics.chat.request import build_body
 from openai_magics.chat.result import ChatResult
 from openai_magics.core.errors import CallFailed
@@ -77,6 +78,8 @@ class Runner:
                         self.on_event(event)
         except KeyboardInterrupt:
             interrupted = True
+        except StreamStopped as stop:  # a view ended it on purpose (moderation): keep what arrived
+            incomplete = str(stop)
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
             if not self.request.stream or not self.pieces:
                 self.view.abort()

@@ -117,6 +117,8 @@ def token_prices(model: str) -> TokenPrices | None:
     their fine-tuned rates), or None when nothing is known."""
     if model.startswith("ft:"):
         return fine_tuned_prices(model)
+    if model.startswith(tuple(extra_prices().get("free_model_prefixes", ()))):
+        return TokenPrices(model=model, input=Decimal(0), cached_input=Decimal(0), output=Decimal(0))
     found = _remembered_look_up(model)
     extra = _extra_units(model)
     if found is None and not any(extra.values()):

@@ -1,0 +1,80 @@
+"""`%%chat --compare a,b,c`: one prompt to several models at once, the answers side by side."""
+from __future__ import annotations
+
+import html
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from openai_magics.core.errors import UsageError
+from openai_magics.views.markup import usage_sub
+
+
+def compared_models(spec: str | None) -> list[str]:
+    """`a,b,c` as a list of distinct names: at least two, or one clear line."""
+    models = list(dict.fromkeys(m.strip() for m in (spec or "").split(",") if m.strip()))
+    if len(models) < 2:
+        raise UsageError(f"--compare needs two or more models separated by commas, not {spec!r}.")
+    return models
+
+
+def run_compare(session, requests: list, run_one) -> "CompareResult":
+    """Every request sent at once (one thread each); a model that fails is one line in its column."""
+    with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="openai-magics-compare") as pool:
+        futures = [pool.submit(run_one, session, request) for request in requests]
+    results, errors = [], {}
+    for request, future in zip(requests, futures):
+        error = future.exception()
+        if error is None:
+            results.append(future.result())
+        elif isinstance(error, KeyboardInterrupt):
+            raise error
+        else:
+            errors[request.model] = session.redact(str(error)) or type(error).__name__
+    if not results:
+        raise next(f.exception() for f in futures)
+    compared = CompareResult(results, errors)
+    session.last_result = compared
+    return compared
+
+
+@dataclass
+class CompareResult:
+    results: list                       # ChatResult, in the order the models were named
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key):
+        """By position, or by the model name asked for."""
+        if isinstance(key, int):
+            return self.results[key]
+        for result in self.results:
+            if key in (result.requested_model, result.model):
+                return result
+        raise KeyError(key)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def models(self) -> list[str]:
+        return [r.requested_model or r.model for r in self.results]
+
+    def _columns(self) -> list[tuple[str, str, str]]:
+        """(model, answer, usage line) per column, failed models included."""
+        from openai_magics.chat.render import answer_text
+
+        cols = [(r.requested_model or r.model, "\n".join([*r.notes, answer_text(r)]).strip(), r.usage_line)
+                for r in self.results]
+        return cols + [(model, f"⚠ {error}", "") for model, error in self.errors.items()]
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            '<div style="flex:1 1 0;min-width:14em;border:1px solid rgba(128,128,128,.35);border-radius:6px;'
+            'padding:.5em .75em">'
+            f'<div style="font-weight:600">{html.escape(model)}</div>'
+            f'<div style="white-space:pre-wrap">{html.escape(text)}</div>'
+            f'{usage_sub(usage) if usage else ""}</div>' for model, text, usage in self._columns())
+        return f'<div class="openai-magics-compare" style="display:flex;gap:.75em;align-items:stretch">{cells}</div>'
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        blocks = [f"── {model} ──\n{text}\n{usage}".rstrip() for model, text, usage in self._columns()]
+        p.text("\n\n".join(blocks))

@@ -1,0 +1,69 @@
+"""What an eval asks: a prompt template, rows, models, graders; checked before anything is sent."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openai_magics.core.errors import UsageError
+
+DEFAULT_CONCURRENCY = 8
+RUBRIC_LINE = "--- rubric ---"  # in a %%eval cell, what follows this line is the model grader's rubric
+
+
+@dataclass
+class EvalRequest:
+    template: str
+    rows: list[dict]                  # one dict per row of the data
+    models: list[str]
+    graders: list                     # graders.Grader
+    expect: str | None = None         # the column holding the expected answer
+    judge_model: str | None = None
+    rubric: str | None = None
+    embed_model: str = "text-embedding-3-small"
+    namespace: dict = field(default_factory=dict, repr=False)  # the notebook's variables, for {expressions}
+    concurrency: int = DEFAULT_CONCURRENCY
+    cache: bool = True
+    name: str = "eval"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.template, str) or not self.template.strip():
+            raise UsageError("Nothing to evaluate: the prompt template is empty.")
+        if not self.rows:
+            raise UsageError("--data has no rows.")
+        if not self.models or not all(isinstance(m, str) and m.strip() for m in self.models):
+            raise UsageError("Name the models to evaluate, e.g. -m gpt-4o-mini,gpt-4.1-mini.")
+        if not self.graders:
+            raise UsageError("Say how answers are graded, e.g. --grader contains (see %eval? for all).")
+        columns = set(self.rows[0])
+        if self.expect is not None and self.expect not in columns:
+            raise UsageError(f"--expect {self.expect}: no such column (columns: {', '.join(map(str, columns))}).")
+        needing = [g.name for g in self.graders if g.needs_expected]
+        if needing and self.expect is None:
+            raise UsageError(f"--grader {needing[0]} compares with an expected answer: name its column with --expect.")
+        if any(g.kind == "model" for g in self.graders):
+            if not (self.rubric or "").strip():
+                raise UsageError(f"The model grader needs a rubric: write it below a line {RUBRIC_LINE!r} in the "
+                                 "cell, or name a variable with --rubric.")
+            if not self.judge_model:
+                raise UsageError("The model grader needs --judge-model.")
+        if not isinstance(self.concurrency, int) or self.concurrency < 1:
+            raise UsageError(f"--concurrency must be positive, not {self.concurrency}.")
+
+
+def split_rubric(cell: str) -> tuple[str, str | None]:
+    """The template above the rubric line, and the rubric below it (or None)."""
+    lines = cell.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == RUBRIC_LINE:
+            return "\n".join(lines[:i]).strip(), "\n".join(lines[i + 1:]).strip()
+    return cell.strip(), None
+
+
+def rows_of(data, option: str = "--data") -> list[dict]:
+    """A DataFrame, a list of dicts or a list of strings, as a list of row dicts."""
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):
+        return data.to_dict(orient="records")
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        return list(data)
+    if isinstance(data, list) and all(isinstance(r, str) for r in data):
+        return [{"text": r} for r in data]
+    raise UsageError(f"{option}: a DataFrame, a list of dicts or a list of texts, not {type(data).__name__}.")

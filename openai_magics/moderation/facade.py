@@ -1,0 +1,12 @@
+"""`openai_magics.moderation(text)`: what `%moderate` does, from plain Python."""
+from __future__ import annotations
+
+from openai_magics.core.moderation import MODERATION_MODEL
+from openai_magics.core.session import session as current_session
+
+
+def moderation(texts, *, model: str = MODERATION_MODEL, session=None):
+    from openai_magics.moderation.engine import run_moderation
+    from openai_magics.moderation.request import ModerationRequest
+
+    return run_moderation(session or current_session(), ModerationRequest(texts, model))

@@ -112,3 +112,30 @@ def test_to_openai_creates_an_eval_and_runs_whose_criteria_match_the_local_ones(
     remote_contains = next(c for c in remote.runs[0]["criteria"] if c["name"] == "contains")["passed"]
     assert remote_contains == local_contains  # same answers, same check, same count
     assert [r.magic for r in session.ledger.records].count("eval --to-openai") == 2
+
+
+def test_an_interrupted_eval_keeps_its_finished_rows(nb, offline, session):
+    import os
+    import signal
+    import threading
+    import time
+
+    nb.run(SETUP)
+    offline.latency = 0.05
+
+    def press_stop():
+        deadline = time.monotonic() + 30
+        while sum(r.status == 200 for r in offline.requests) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stop = threading.Thread(target=press_stop)
+    stop.start()
+    ran = nb.run("%%eval --data reviews --expect label --grader contains --concurrency 2\nClassify: {text}")
+    stop.join()
+    assert isinstance(ran.error, KeyboardInterrupt) and "finished rows kept in _" in str(ran.error)
+    kept = nb.run("_").result
+    assert kept.interrupted and 0 < len(kept.rows_done) < 60
+    assert all(r.answer for r in kept.rows_done)
+    assert kept.scoreboard.loc[0, "graded"] == len(kept.rows_done)
+    assert "Traceback" not in ran.text

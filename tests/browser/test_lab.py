@@ -280,10 +280,56 @@ def check_gallery(run) -> list[str]:
 
 
 GALLERY_CASE = ViewCase("gallery", [GALLERY_SETUP, GALLERY], check_gallery, probe=PARTIAL_PROBE)
-# A new view (batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
+COMPARE_JS = """() => [...document.querySelectorAll('.openai-magics-compare > div')].map(col => {
+  const box = col.getBoundingClientRect();
+  return {top: Math.round(box.top), left: Math.round(box.left), width: Math.round(box.width),
+          model: col.firstElementChild.textContent, usage: col.querySelector('sub')?.innerText ?? ''};
+})"""
+
+
+def check_compare(run) -> list[str]:
+    columns = run.page.evaluate(COMPARE_JS)
+    if [c["model"] for c in columns] != ["gpt-4o-mini", "gpt-4.1-mini", "o4-mini"]:
+        return [f"not one column per model, in order: {columns}"]
+    problems = []
+    if len({c["top"] for c in columns}) != 1 or [c["left"] for c in columns] != sorted({c["left"] for c in columns}):
+        problems.append(f"the answers are not side by side: {columns}")
+    if not all(re.search(r"\$[\d.]+ · \d\.\d s to first token · \d\.\d s", c["usage"]) for c in columns):
+        problems.append(f"a column lacks its usage line with time to first token: {[c['usage'] for c in columns]}")
+    return problems
+
+
+EVAL_SETUP = """%load_ext openai_magics
+%openai offline
+rows = [{"text": f"Review {i}: {'good' if i % 2 else 'bad'}", "label": "good"} for i in range(10)]"""
+EVAL_CELL = """%%eval --data rows -m gpt-4o-mini,gpt-4.1-mini --expect label --grader contains
+Classify: {text}"""
+
+
+def check_scoreboard(run) -> list[str]:
+    out = cell(run, 1)
+    board = run.page.evaluate("""() => { const t = document.querySelector('table.openai-magics-scoreboard');
+      return t && {rows: [...t.rows].map(r => [...r.cells].map(c => c.textContent)),
+                   maths: t.querySelectorAll('mjx-container').length}; }""")
+    if board is None:
+        return [f"no scoreboard table: {out['text'][:300]!r}"]
+    problems = []
+    if board["rows"][0][:4] != ["model", "grader", "passed", "pass rate"] or len(board["rows"]) != 3:
+        problems.append(f"the scoreboard lacks its header or a model: {board['rows']}")
+    if [r[2] for r in board["rows"][1:]] != ["5/10", "5/10"] or not all(r[6].startswith("$") for r in board["rows"][1:]):
+        problems.append(f"pass counts or dollar amounts wrong: {board['rows']}")
+    if board["maths"]:
+        problems.append(f"MathJax typeset the scoreboard's figures ({board['maths']} nodes)")
+    return problems
+
+
+COMPARE = ViewCase("compare", [SETUP, "%%chat --compare gpt-4o-mini,gpt-4.1-mini,o4-mini\nWhat is a prime?"],
+                   check_compare)
+SCOREBOARD = ViewCase("scoreboard", [EVAL_SETUP, EVAL_CELL], check_scoreboard)
+# A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
                 check_row_progress, probe=ROWS_PROBE)
-CASES = [STREAM, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS]
+CASES = [STREAM, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -126,7 +126,7 @@ def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out:
 
 
 def response_format_of(request: ChatRequest):
-    """What `response_format` holds for the SDK: a pydantic class (parsed by the SDK), a dict, or None."""
+    """What `response_format` holds for the SDK: a pydantic class, a dict, or None."""
     if request.schema is None and not request.json_mode:
         return None
     from openai_magics.chat.structured import response_format

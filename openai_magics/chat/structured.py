@@ -11,13 +11,15 @@ from openai_magics.core.tokens import TokenCount, count_text
 
 def find_schema(name: str, namespace: dict):
     """`--schema NAME`: a pydantic model class or a JSON-schema dict from the namespace."""
+    if name.lstrip().startswith(("{", "[")):
+        raise UsageError(f"--schema {name}: give the name of a variable that holds the schema (a pydantic model "
+                         "or a JSON-schema dict), not the schema itself.")
     value = resolve(name, namespace) if name[:1].isidentifier() else MISSING
     if value is MISSING:
         raise UsageError(f"--schema {name}: no such variable in the notebook.")
     if isinstance(value, dict):
         schema = value.get("schema", value) if "name" in value and "schema" in value else value
-        if not isinstance(schema, dict) or schema.get("type", "object") != "object":
-            raise UsageError(f"--schema {name}: a JSON schema for Structured Outputs must describe an object.")
+        check_schema(schema, name)
         return value
     from pydantic import BaseModel
 
@@ -27,9 +29,53 @@ def find_schema(name: str, namespace: dict):
                      f"not a {type(value).__name__}.")
 
 
+def check_schema(schema, name: str) -> None:
+    """A JSON-schema dict the API can take, or one UsageError before anything is sent: the API wants an
+    object at the top, a schema its meta-schema accepts, and every `$ref` pointing inside it."""
+    if schema == {}:
+        raise UsageError(f"--schema {name}: the schema is empty, so it says nothing of the answer; "
+                         "give it properties, or use --json for any JSON object.")
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        raise UsageError(f"--schema {name}: a JSON schema for Structured Outputs must describe an object "
+                         '("type": "object" at the top).')
+    from jsonschema import SchemaError
+    from jsonschema.validators import validator_for
+
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise UsageError(f"--schema {name} is not a valid JSON schema ({exc.message}"
+                         f"{f' at {where}' if where else ''}).") from None
+    _check_refs(schema, name)
+
+
+def _check_refs(schema: dict, name: str) -> None:
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    resolver = Registry().with_resource("urn:schema", Resource.from_contents(
+        schema, default_specification=DRAFT202012)).resolver(base_uri="urn:schema")
+    for ref in _refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            raise UsageError(f"--schema {name}: its $ref {ref!r} points nowhere in the schema.") from None
+
+
+def _refs(node) -> list[str]:
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+    return own + [ref for key, value in node.items() if key not in ("enum", "const") for ref in _refs(value)]
+
+
 def response_format(schema, name: str | None, json_mode: bool):
-    """What `response_format` gets: the model class itself (the SDK's parse helpers turn it into a strict
-    json_schema and parse the answer into an instance), or a json_schema / json_object dict."""
+    """What `response_format` holds: the model class itself (the cache key is made of it; the runners send
+    its strict json_schema and parse the answer into an instance), or a json_schema / json_object dict."""
     if json_mode:
         return {"type": "json_object"}
     if schema is None or isinstance(schema, type):
@@ -72,24 +118,24 @@ def check_json_mode(messages: list[dict]) -> None:
 
 
 def parse_answer(text: str, message, fmt) -> tuple[object, str | None]:
-    """(the validated object, or None; a problem to show, or None). Pydantic models come parsed by the SDK."""
+    """(the validated object, or None; a problem to show, or None)."""
     if getattr(message, "refusal", None):
         return None, None
     if getattr(message, "parsed", None) is not None:
         return message.parsed, None
-    if isinstance(fmt, type) and text:  # a model class whose answer the SDK did not parse (a cache hit)
+    if not text or not isinstance(fmt, (dict, type)):
+        return None, None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return None, f"the answer is not valid JSON ({exc}); its text is kept as it came"
+    if isinstance(fmt, type):  # a pydantic model class
         from pydantic import ValidationError
 
         try:
             return fmt.model_validate_json(text), None
         except ValidationError as exc:
             return None, f"the answer does not match {fmt.__name__} ({exc.error_count()} errors)"
-    if not isinstance(fmt, dict) or not text:
-        return None, None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        return None, f"the answer is not valid JSON ({exc})"
     if fmt.get("type") == "json_schema":
         from jsonschema import ValidationError, validate
 

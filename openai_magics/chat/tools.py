@@ -176,10 +176,20 @@ class ToolLoop(ChatCompletionsRunner):
         self.refusal = self.parsed = self.problem = None
 
     def params(self) -> dict:
-        """The body with `response_format` as the SDK's parse helpers take it (a pydantic class stays one)."""
+        """The body with `response_format` as the cache key has always held it (a pydantic class stays one)."""
         params = self.body()
         if self.format is not None:
             params["response_format"] = self.format
+        return params
+
+    def sent(self) -> dict:
+        """What the SDK gets: a pydantic class as its JSON schema, so the answer is parsed here, where an
+        answer that is not JSON is reported as such with its text kept (the SDK's helpers raise mid-stream)."""
+        from openai_magics.chat.structured import wire_format
+
+        params = self.params()
+        if isinstance(self.format, type):
+            params["response_format"] = wire_format(self.format)
         return params
 
     def prompt_tokens(self):
@@ -192,7 +202,7 @@ class ToolLoop(ChatCompletionsRunner):
             with self.round_hold():
                 with self.session.api_errors(self.request.model):
                     try:
-                        completion = self.session.client.chat.completions.parse(**self.params())
+                        completion = self.session.client.chat.completions.parse(**self.sent())
                     except openai.LengthFinishReasonError as exc:
                         completion = exc.completion
                 self.paid(completion)
@@ -298,7 +308,7 @@ class _Rounds:
             with loop.round_hold():
                 with loop.session.api_errors(loop.request.model):
                     self.stream = loop.session.client.chat.completions.stream(
-                        **loop.params(), stream_options={"include_usage": True}).__enter__()
+                        **loop.sent(), stream_options={"include_usage": True}).__enter__()
                 try:
                     yield from self.stream
                     completion = self.stream.get_final_completion()

@@ -372,6 +372,11 @@ def _make_handler(server: OfflineServer):
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client went away (an interrupted cell)
+            except Exception as e:  # a bug in an endpoint mid-stream: an error event that says so, no traceback
+                message = f"The offline server failed: {type(e).__name__}: {e}"
+                self._chunk(_sse({"error": {"message": message, "type": "server_error", "code": None}}))
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
 
         def _chunk(self, data: bytes):
             self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")

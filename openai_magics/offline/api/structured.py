@@ -47,7 +47,7 @@ def plan(body: dict, answer_text) -> Plan | None:
         return Plan("".join(c["function"]["arguments"] for c in calls), "tool_calls", calls)
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
-        value = instance(fmt["json_schema"].get("schema", {}))
+        value = example(fmt["json_schema"].get("schema", {}), f"response_format '{fmt['json_schema'].get('name')}'")
         if isinstance(value, dict) and isinstance(value.get("name"), str) and _names_in(asked):
             value["name"] = _names_in(asked)[0]  # who or what the prompt is about
         return Plan(json.dumps(value, ensure_ascii=False))
@@ -100,7 +100,7 @@ def _calls(tools: list[dict], choice, parallel: bool, names: list[str]) -> list[
 def _arguments(schema: dict, names: list[str]) -> dict:
     """Arguments valid for the tool's schema: a named thing from the prompt for a plain string, a default
     the description mentions, else a generated value."""
-    arguments = instance(schema)
+    arguments = example(schema, "a function's parameters", param="tools")
     for key, sub in (schema.get("properties") or {}).items():
         default = DEFAULT.search(sub.get("description") or "")
         if default:
@@ -126,51 +126,90 @@ def _short(text: str, limit: int = 120) -> str:
 
 # --- instances of a JSON schema -------------------------------------------------------------------
 
-def instance(schema: dict, root: dict | None = None, key: str = "value", index: int = 0):
+DEEP = 3        # past this depth a recursive schema takes its shortest way out (null, no items, fewer keys)
+TOO_DEEP = 32   # deeper still: the schema has no way out (a required property that holds itself)
+
+
+class Unmakeable(ValueError):
+    """A schema no value can satisfy, or one this generator cannot read."""
+
+
+def example(schema: dict, what: str, param: str = "response_format"):
+    """`instance`, or the 400 the API gives for a schema it will not take."""
+    from openai_magics.offline.api.errors import RequestError
+
+    try:
+        return instance(schema)
+    except Unmakeable as exc:
+        raise RequestError(f"Invalid schema for {what}: the offline server cannot make an example of it ({exc}).",
+                           param=param) from None
+
+
+def instance(schema: dict, root: dict | None = None, key: str = "value", index: int = 0, depth: int = 0):
     """A deterministic value valid for the schema (the subset Structured Outputs allows, and a bit more)."""
     root = root if root is not None else schema
+    if depth > TOO_DEEP:
+        raise Unmakeable("it nests without end: a required property holds itself")
+    if schema is True or schema == {}:
+        return key.replace("_", " ")
+    if not isinstance(schema, dict):
+        raise Unmakeable(f"{schema!r} where a schema should be")
     if "$ref" in schema:
-        return instance(_resolve(root, schema["$ref"]), root, key, index)
+        return instance(_resolve(root, schema["$ref"]), root, key, index, depth + 1)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
+        if not schema["enum"]:
+            raise Unmakeable("an empty enum allows no value")
         return schema["enum"][index % len(schema["enum"])]
     for union in ("anyOf", "oneOf"):
         if union in schema:
-            options = [s for s in schema[union] if s.get("type") != "null"] or schema[union]
-            return instance(options[0], root, key, index)
+            nulls = [s for s in schema[union] if isinstance(s, dict) and s.get("type") == "null"]
+            others = [s for s in schema[union] if s not in nulls]
+            options = (nulls + others) if depth >= DEEP else (others + nulls)
+            if not options:
+                raise Unmakeable(f"an empty {union} allows no value")
+            return instance(options[0], root, key, index, depth + 1)
     if "allOf" in schema:
         merged = {k: v for part in schema["allOf"] for k, v in part.items()}
-        return instance(merged, root, key, index)
+        return instance(merged, root, key, index, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
+        kind = next((k for k in kind if k != "null"), "null") if depth < DEEP or "null" not in kind else "null"
     if kind is None:
         kind = "object" if "properties" in schema else "string"
-    return _BUILDERS[kind](schema, root, key, index)
+    if kind not in _BUILDERS:
+        raise Unmakeable(f"unknown type {kind!r}")
+    return _BUILDERS[kind](schema, root, key, index, depth)
 
 
 def _resolve(root: dict, ref: str) -> dict:
     node = root
-    for part in ref.lstrip("#/").split("/"):
-        if part:
-            node = node[part.replace("~1", "/").replace("~0", "~")]
+    try:
+        for part in ref.lstrip("#/").split("/"):
+            if part:
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+    except (KeyError, IndexError, TypeError):
+        raise Unmakeable(f"$ref {ref!r} points nowhere in the schema") from None
     return node
 
 
-def _object(schema, root, key, index):
-    return {name: instance(sub, root, name, index) for name, sub in (schema.get("properties") or {}).items()}
+def _object(schema, root, key, index, depth):
+    properties = schema.get("properties") or {}
+    if depth >= DEEP:  # nested deep: only what must be there
+        properties = {name: sub for name, sub in properties.items() if name in schema.get("required", ())}
+    return {name: instance(sub, root, name, index, depth + 1) for name, sub in properties.items()}
 
 
-def _array(schema, root, key, index):
+def _array(schema, root, key, index, depth):
     low, high = schema.get("minItems", 0), schema.get("maxItems")
-    n = max(low, 2 if high is None else min(2, high))
+    n = low if depth >= DEEP else max(low, 2 if high is None else min(2, high))
     item = schema.get("items") or {}
     singular = key[:-1] if key.endswith("s") and len(key) > 3 else key
-    return [instance(item, root, singular, i) for i in range(n)]
+    return [instance(item, root, singular, i, depth + 1) for i in range(n)]
 
 
-def _string(schema, root, key, index):
+def _string(schema, root, key, index, depth):
     if schema.get("format") in FORMATS:
         return FORMATS[schema["format"]]
     text = f"{key.replace('_', ' ')} {index + 1}" if index else key.replace("_", " ")
@@ -179,7 +218,7 @@ def _string(schema, root, key, index):
     return text[:high] if high is not None else text
 
 
-def _number(schema, root, key, index, default=3.5):
+def _number(schema, root, key, index, depth, default=3.5):
     value = default + index
     if "minimum" in schema:
         value = max(value, schema["minimum"])
@@ -197,7 +236,7 @@ _BUILDERS = {
     "array": _array,
     "string": _string,
     "number": _number,
-    "integer": lambda s, r, k, i: int(_number(s, r, k, i, default=3)),
-    "boolean": lambda s, r, k, i: i % 2 == 0,
-    "null": lambda s, r, k, i: None,
+    "integer": lambda s, r, k, i, d: int(_number(s, r, k, i, d, default=3)),
+    "boolean": lambda s, r, k, i, d: i % 2 == 0,
+    "null": lambda s, r, k, i, d: None,
 }

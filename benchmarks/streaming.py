@@ -3,9 +3,10 @@
 Runs a real kernel (jupyter_client), streams from the offline server, and counts the iopub messages each
 approach sends during the cell, and their bytes: the content alone, and whole messages as they cross the wire
 (headers, metadata and signature included, which weigh most in many small messages):
-- ours: `%%chat` → an anywidget that receives only deltas, coalesced, and renders the Markdown in the browser;
-  the kernel's first answer also carries the Markdown renderer (marked, ~72 KB) that the page then keeps,
-  so both the first answer and a later one are measured;
+- ours: `%%chat` → an empty placeholder output that the kernel's one stream channel (an anywidget) fills from
+  deltas, coalesced, rendering the Markdown in the browser; the kernel's first answer also opens the channel,
+  carrying its module and the Markdown renderer (marked, ~72 KB) that the page then keeps, so both the first
+  answer and later ones are measured;
 - common: a display handle updated with the whole Markdown on every chunk.
 Run by hand: python benchmarks/streaming.py [tokens] [chunk_delay_seconds]
 """
@@ -74,12 +75,12 @@ def main(tokens: int = 4000, delay: float = 0.002) -> None:
     finally:
         manager.shutdown_kernel(now=True)
     print(f"{tokens:,}-token streamed answer, {delay * 1000:g} ms between chunks from the offline server\n")
-    for name, m in (("ours, first answer (+ renderer)", first), ("ours, a later answer", ours),
+    for name, m in (("ours, first answer (+ module, renderer)", first), ("ours, a later answer", ours),
                     ("common (whole Markdown per chunk)", common), ("ours, a later 20-token answer", short)):
         print(f"{name:34}: {m['messages']:6,} messages  {m['bytes']:13,} bytes of content "
               f"({m['wire']:13,} whole messages)  {m['seconds']:5.1f} s  worst second {m['worst_per_second']:,} messages")
     print(f"\nbytes ratio:    {common['bytes'] / ours['bytes']:,.0f}× fewer with ours "
-          f"({common['bytes'] / first['bytes']:,.0f}× for the kernel's first answer, renderer included)")
+          f"({common['bytes'] / first['bytes']:,.0f}× for the kernel's first answer, module and renderer included)")
     print(f"whole messages: {common['wire'] / ours['wire']:,.0f}× fewer bytes with ours")
     print(f"messages ratio: {common['messages'] / ours['messages']:,.0f}× fewer with ours")
 

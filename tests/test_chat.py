@@ -200,3 +200,24 @@ def test_a_one_line_question_keeps_its_question_mark(nb, offline):
     nb.run("%chat --no-stream What is a p-value?")
     assert sent_messages(offline)[-1][-1]["content"] == "What is a p-value?"
     assert "%chat [-m MODEL]" in nb.run("%chat?").stdout  # help is still there
+
+
+def test_the_live_view_code_reaches_the_page_once_per_kernel(tmp_path, monkeypatch):
+    """Three streamed answers in a real kernel: one widget model carries the module, the others none, and the
+    notebook a headless run saves keeps the module once and not the 72 KB Markdown renderer."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    cells = ["%load_ext openai_magics\n%openai offline"] + [f"%%chat\nQuestion {i}" for i in range(3)]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    answers = [c.outputs[-1]["data"]["text/markdown"] for c in notebook.cells[1:]]
+    assert all(a.startswith("### Offline answer") for a in answers)
+    models = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    modules = [m["state"] for m in models if m["state"].get("_esm")]
+    assert len(modules) == 1 and "oaim-live-" in modules[0]["_esm"], [m["model_name"] for m in models]
+    assert modules[0]["renderer"] == ""
+    assert len(nbformat.writes(notebook)) < 40_000

@@ -1,4 +1,5 @@
 """The foundation: loading, the session, %openai, and the offline server's contract."""
+import os
 import subprocess
 import sys
 
@@ -22,6 +23,20 @@ def test_load_ext_imports_nothing_heavy():
     loaded, cell_magics = out.splitlines()
     assert loaded == "[]"
     assert "chat" in cell_magics and "tokens" in cell_magics
+
+
+def test_a_kernels_first_call_reads_a_remembered_price_without_loading_the_price_list(tmp_path):
+    """genai-prices takes a tenth of a second to import: a price looked up once (in any kernel) is read back
+    from the user's cache folder instead, so a new kernel's first call does not pay for it."""
+    code = (
+        "import sys\n"
+        "from openai_magics.core.pricing import token_prices\n"
+        "print(token_prices('gpt-4o-mini').output, 'genai_prices' in sys.modules)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs == [["0.6", "True"], ["0.6", "False"]]
 
 
 def test_unload_removes_the_magics(ipython):

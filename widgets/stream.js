@@ -1,7 +1,10 @@
-// The live view of a streamed answer, rendered as Markdown as it streams, from deltas ({t, counters}).
-// It fills the empty placeholder output `.oaim-live-ANCHOR` (all a notebook saved mid-stream keeps); when the
-// answer is complete the cell's rendered result replaces it and gets a copy button. The renderer (marked)
-// comes once per kernel in the `renderer` trait and the page keeps it; without it the text shows plain.
+// The live views of streamed answers, rendered as Markdown as they stream. One model per kernel (the stream
+// channel) carries this module and every answer's messages, each tagged with its answer's anchor `a`:
+// `{a, m}` when it starts, `{a, t, n, s, f, r, c}` for a delta and its counters, and `status` when it ends
+// (alone, or with the last delta).
+// Each answer fills its empty placeholder output `.oaim-live-ANCHOR` (all a notebook saved mid-stream keeps);
+// when it is complete the cell's rendered result replaces it and gets a copy button. The renderer (marked)
+// comes in the channel's opening state (or on request) and the page keeps it; without it the text shows plain.
 
 const RENDERER_KEY = "openai-magics:renderer";
 const FIND_TIMEOUT_MS = 60_000;
@@ -41,10 +44,9 @@ async function importSource(source) {
   }
 }
 
-// One renderer per page: from this model's trait, else from an earlier answer, else from the browser's store.
-function loadRenderer(model) {
+// One renderer per page: from the source given, else from an earlier kernel's, else from the browser's store.
+function loadRenderer(source) {
   const g = globalThis;
-  let source = model.get("renderer");
   if (source) {
     try { localStorage.setItem(RENDERER_KEY, source); } catch { /* full or disabled: this page still has it */ }
   } else if (g.__oaimRenderer) {
@@ -61,8 +63,7 @@ function loadRenderer(model) {
   return g.__oaimRenderer;
 }
 
-function formatStats(model, m, waited) {
-  const name = model.get("model_name");
+function formatStats(name, m, waited) {
   if (!m) return `${name} · waiting for the first token… ${waited.toFixed(1)} s`;
   return [name, `${m.f.toFixed(1)} s to first token`, `${m.n.toLocaleString()} tokens`,
     m.r ? `${m.r.toLocaleString()} tok/s` : "", `${m.s.toFixed(1)} s`, m.c].filter(Boolean).join(" · ");
@@ -125,47 +126,50 @@ function offerCopy(host, text) {
   setTimeout(() => observer.disconnect(), FIND_TIMEOUT_MS);
 }
 
-function initialize({ model }) {
-  const controller = new AbortController();
+// One answer's live view: waits for its placeholder, then paints its text and counters once per frame.
+function liveAnswer(anchor, name, renderer, signal) {
   const started = performance.now();
-  let text = "", last = null, html = null, frame = 0, view = null;
-  const rendererReady = loadRenderer(model).then((render) => { html = render; schedule(); });
+  let text = "", last = null, status = "streaming", frame = 0, view = null;
+  const answer = { render: null };
 
   function paint() {
     frame = 0;
     if (!view) return;
-    if (html) {
-      view.text.innerHTML = html(text);
+    if (answer.render) {
+      view.text.innerHTML = answer.render(text);
       view.text.classList.remove("oaim-plain");
     } else {
       view.text.textContent = text;
       view.text.classList.add("oaim-plain");
     }
-    view.stats.textContent = formatStats(model, last, (performance.now() - started) / 1000);
+    view.stats.textContent = formatStats(name, last, (performance.now() - started) / 1000);
   }
   function schedule() { if (!frame) frame = requestAnimationFrame(paint); }
-
   const waiting = setInterval(() => { if (last) clearInterval(waiting); else schedule(); }, 100);
-  controller.signal.addEventListener("abort", () => clearInterval(waiting));
+  signal.addEventListener("abort", () => clearInterval(waiting));
 
-  model.on("msg:custom", (msg) => {
-    if (msg.t) text += msg.t;
-    last = msg;
-    schedule();
-  });
-  const showStatus = () => {
-    const status = model.get("status");
+  function showStatus() {
     if (!view) return;
     view.root.dataset.status = status;
     if (status !== "streaming") {
       clearInterval(waiting);
       offerCopy(view.root, text);
     }
+  }
+  answer.useRenderer = (ready) => ready.then((render) => { answer.render = render; schedule(); });
+  answer.delta = (msg) => {
+    if (msg.t) text += msg.t;
+    last = msg;
+    schedule();
   };
-  model.on("change:status", showStatus);
+  answer.end = (ended) => {
+    status = ended;
+    clearInterval(waiting);
+    showStatus();
+  };
 
-  whenPlaceholder(model.get("anchor"), controller.signal).then((host) => {
-    if (!host || controller.signal.aborted) return;
+  whenPlaceholder(anchor, signal).then((host) => {
+    if (!host || signal.aborted) return clearInterval(waiting);
     const root = document.createElement("div");
     root.className = "oaim-stream";
     const body = document.createElement("div");
@@ -176,8 +180,35 @@ function initialize({ model }) {
     host.replaceChildren(root);
     view = { root, text: body, stats };
     showStatus();
-    rendererReady.then(schedule);
     paint();
+  });
+  answer.useRenderer(renderer);
+  return answer;
+}
+
+function initialize({ model }) {
+  const controller = new AbortController();
+  const answers = new Map();
+  // The opening state's renderer, read before any later message (an emptied trait) is applied.
+  let renderer = loadRenderer(model.get("renderer"));
+  renderer.then((render) => { if (!render) model.send({ want: "renderer" }); });
+
+  model.on("msg:custom", (msg) => {
+    if (msg.renderer) {
+      renderer = loadRenderer(msg.renderer);
+      answers.forEach((answer) => answer.useRenderer(renderer));
+      return;
+    }
+    let answer = answers.get(msg.a);
+    if (!answer) {
+      answer = liveAnswer(msg.a, msg.m || "", renderer, controller.signal);
+      answers.set(msg.a, answer);
+    }
+    if ("t" in msg) answer.delta(msg);
+    if (msg.status) {
+      answer.end(msg.status);
+      answers.delete(msg.a);
+    }
   });
   return () => controller.abort();
 }

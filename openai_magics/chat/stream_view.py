@@ -7,49 +7,60 @@ from functools import cache
 
 from openai_magics.core.pricing import format_usd
 from openai_magics.core.usage import Usage
-from openai_magics.views.live import LiveWidget, widget_asset
+from openai_magics.views.live import LivePlaceholder, widget_asset
 from openai_magics.views.usage_line import MIN_GENERATION_SECONDS
 
 MAX_MESSAGES_PER_SECOND = 20
-# The Markdown renderer goes to the browser with this kernel's first live view that lasts long enough for the
-# page to have taken it (a view over sooner may be gone before the browser loaded its module).
-RENDERER_TAKEN_SECONDS = 1.0
-_renderer_sent = False
+_channel = None
 
 
 @cache  # one class per kernel: making it reads its module and style, and costs traitlets a new class
-def _widget_class():
+def _channel_class():
     import anywidget
     import traitlets
 
-    class StreamWidget(anywidget.AnyWidget):
+    class StreamChannel(anywidget.AnyWidget):
+        """The kernel's one live-view widget, never displayed and never closed: its module and style reach the
+        page once per kernel, and every answer's messages, tagged with its placeholder's anchor, go through it.
+
+        The Markdown renderer (marked) travels in the opening state only: the page reads it before any later
+        message is applied, keeps it, and asks again (`{"want": "renderer"}`) if it ever opens without it, so a
+        notebook saved by a headless run does not keep 72 KB of it."""
+
         _esm = widget_asset("stream.js")
         _css = widget_asset("stream.css")
-        model_name = traitlets.Unicode("").tag(sync=True)
-        status = traitlets.Unicode("streaming").tag(sync=True)
-        anchor = traitlets.Unicode("").tag(sync=True)    # the placeholder output this model fills
-        renderer = traitlets.Unicode("").tag(sync=True)  # marked's ES module, or "" when the page has it
+        renderer = traitlets.Unicode("").tag(sync=True)
 
-    return StreamWidget
+        def __init__(self):
+            super().__init__(renderer=_renderer_source())
+            self.renderer = ""
+            self.on_msg(self._answer_page)
+
+        def _answer_page(self, _widget, content, _buffers) -> None:
+            if isinstance(content, dict) and content.get("want") == "renderer":
+                self.send({"renderer": _renderer_source()})
+
+    return StreamChannel
 
 
-def _renderer_once() -> str:
-    return "" if _renderer_sent else widget_asset("marked.esm.js").read_text(encoding="utf-8")
+def _renderer_source() -> str:
+    return widget_asset("marked.esm.js").read_text(encoding="utf-8")
 
 
-def _release_renderer(widget, lived: float) -> None:
-    """Empty the widget's renderer trait: a headless run saves every widget's last state in the notebook."""
-    global _renderer_sent
-    if widget.renderer:
-        widget.renderer = ""
-        _renderer_sent = _renderer_sent or lived >= RENDERER_TAKEN_SECONDS
+def stream_channel():
+    """This kernel's stream channel, opened on first use (again if something closed it)."""
+    global _channel
+    if _channel is None or _channel.comm is None:
+        _channel = _channel_class()()
+    return _channel
 
 
 class WidgetStreamView:
-    """Sends deltas, coalesced to at most MAX_MESSAGES_PER_SECOND, with live counters."""
+    """Sends deltas, coalesced to at most MAX_MESSAGES_PER_SECOND, with live counters, through the kernel's
+    stream channel into this answer's placeholder output."""
 
     def __init__(self):
-        self.widget = None
+        self._channel = None
         self._live = None
         self._pending: list[str] = []
         self._last_flush = 0.0
@@ -57,15 +68,18 @@ class WidgetStreamView:
         self._elapsed = 0.0
         self._first_token: float | None = None
         self._prices = None
-        self._started = 0.0
 
     def start(self, request) -> None:
-        self._live = LiveWidget.anchored(_widget_class(), model_name=request.model, renderer=_renderer_once())
-        self.widget = self._live.widget
-        self._started = time.monotonic()
+        self._channel = stream_channel()
+        self._live = LivePlaceholder()
+        self._send(m=request.model)
+        self._last_flush = time.monotonic()  # a first token within one interval joins the next message
         from openai_magics.core.session import session
 
         self._prices = session().prices_for(request.model)
+
+    def _send(self, **message) -> None:
+        self._channel.send({"a": self._live.anchor, **message})
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self._pending.append(text)
@@ -76,30 +90,28 @@ class WidgetStreamView:
         if now - self._last_flush >= 1 / MAX_MESSAGES_PER_SECOND:
             self._flush(now)
 
-    def _flush(self, now: float) -> None:
+    def _flush(self, now: float, **ending) -> None:
         cost = self._prices.cost(Usage(output_tokens=self._tokens)) if self._prices else None
-        generating = self._elapsed - self._first_token
-        self.widget.send({"t": "".join(self._pending), "n": self._tokens, "s": round(self._elapsed, 2),
-                          "f": round(self._first_token, 2),
-                          "r": round(self._tokens / generating) if generating >= MIN_GENERATION_SECONDS else 0,
-                          "c": format_usd(cost, approx=True) + " out" if cost is not None else ""})
+        generating = self._elapsed - (self._first_token or 0.0)
+        self._send(t="".join(self._pending), n=self._tokens, s=round(self._elapsed, 2),
+                   f=round(self._first_token or 0.0, 2),
+                   r=round(self._tokens / generating) if generating >= MIN_GENERATION_SECONDS else 0,
+                   c=format_usd(cost, approx=True) + " out" if cost is not None else "", **ending)
         self._pending.clear()
         self._last_flush = now
 
     def finish(self, result) -> None:
-        if self._pending:
-            self._flush(time.monotonic())
-        self.widget.status = "interrupted" if result.interrupted else "done"
-        self._retire()
-
-    def _retire(self) -> None:
-        _release_renderer(self.widget, time.monotonic() - self._started)
+        status = "interrupted" if result.interrupted else "done"
+        if self._pending:  # the last text and the end in one message
+            self._flush(time.monotonic(), status=status)
+        else:
+            self._send(status=status)
         self._live.retire()  # the result that follows is the persistent output
 
     def abort(self) -> None:
         """The call failed before any answer: the error line says it all."""
-        self.widget.status = "done"
-        self._retire()
+        self._send(status="done")
+        self._live.retire()
 
 
 class TerminalStreamView:

@@ -7,6 +7,7 @@ images by quality and size, audio by the minute, text by the character. A price 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import lru_cache
@@ -130,9 +131,10 @@ def token_prices(model: str) -> TokenPrices | None:
 
 
 def _remembered_look_up(model: str) -> TokenPrices | None:
-    from genai_prices import data_snapshot  # small; its price data is imported on first lookup
-
-    custom = getattr(data_snapshot, "_custom_snapshot", None) is not None  # prices updated at run time
+    # Prices updated at run time (genai-prices' own update) are read afresh. Whoever updated them imported
+    # genai-prices first; otherwise a remembered price spares the import itself (a tenth of a second).
+    snapshot = sys.modules.get("genai_prices.data_snapshot")
+    custom = getattr(snapshot, "_custom_snapshot", None) is not None
     memo = None if custom else PriceMemo.for_installed_prices()
     if memo is not None and model in memo.prices:
         return memo.prices[model]

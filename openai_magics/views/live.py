@@ -35,33 +35,38 @@ class LiveWidget:
     its output is replaced by a hidden one, so a live run saves exactly what a headless run saves.
     """
 
-    def __init__(self, widget, data: dict | None = None, retired: dict = HIDDEN_WIDGET):
+    def __init__(self, widget):
         from IPython.display import display
 
-        if data is None:
-            bundle = widget._repr_mimebundle_()
-            data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-            data["text/plain"] = ""
+        bundle = widget._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/plain"] = ""
         self.widget = widget
-        self._retired = retired
         self._handle = display(data, raw=True, display_id=True)
-
-    @classmethod
-    def anchored(cls, widget_class, **traits) -> "LiveWidget":
-        """A live view whose output is an empty placeholder that the widget's front end fills (its `anchor`).
-
-        A notebook saved while it runs keeps only the placeholder, so it reopens showing nothing rather than
-        "Error displaying widget: model not found"; the widget's ES module finds the placeholder from its
-        `initialize` hook, which runs for every model, displayed or not."""
-        anchor = uuid.uuid4().hex
-        widget = widget_class(anchor=anchor, **traits)
-        placeholder = '<div class="oaim-live{} %s"></div>' % NO_MATHS
-        # Retired: JupyterLab hides it (the widget part), static viewers show an empty div, and a re-run saves
-        # the same keys as a notebook run live, so output comparisons (nbval) see no difference.
-        return cls(widget, {"text/html": placeholder.format(f" oaim-live-{anchor}"), "text/plain": ""},
-                   retired={**HIDDEN_WIDGET, "text/html": placeholder.format("")})
 
     def retire(self) -> None:
         # Close first: JupyterLab logs a DOM error ("removeChild") if the view is removed after its output was.
         self.widget.close()
-        self._handle.update(self._retired, raw=True)
+        self._handle.update(HIDDEN_WIDGET, raw=True)
+
+
+class LivePlaceholder:
+    """An empty output that a widget's front end fills while work runs, found by its `anchor` class.
+
+    The widget itself is shown nowhere (an anywidget's `initialize` runs for every model, displayed or not), so
+    one widget can serve every answer of a kernel, and a notebook saved mid-run keeps only the empty placeholder:
+    it reopens showing nothing rather than "Error displaying widget: model not found"."""
+
+    MARKUP = '<div class="oaim-live{} %s"></div>' % NO_MATHS
+
+    def __init__(self):
+        from IPython.display import display
+
+        self.anchor = uuid.uuid4().hex
+        self._handle = display({"text/html": self.MARKUP.format(f" oaim-live-{self.anchor}"), "text/plain": ""},
+                               raw=True, display_id=True)
+
+    def retire(self) -> None:
+        # JupyterLab hides it (the widget part), static viewers show an empty div, and a re-run saves the same
+        # keys as a notebook run live, so output comparisons (nbval) see no difference.
+        self._handle.update({**HIDDEN_WIDGET, "text/html": self.MARKUP.format("")}, raw=True)

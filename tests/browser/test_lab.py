@@ -22,7 +22,9 @@ STREAM_PROBE = """() => {
   const el = document.querySelector('.oaim-stream');
   if (!el || el.dataset.status !== 'streaming') return null;
   const text = el.querySelector('.oaim-stream-text');
-  return {chars: text.textContent.length, stats: el.querySelector('.oaim-stream-stats').textContent,
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+  return {cell: cells.indexOf(el.closest('.jp-CodeCell')), chars: text.textContent.length,
+          stats: el.querySelector('.oaim-stream-stats').textContent,
           shown: el.offsetParent !== null, heading: text.querySelector('h1, h2, h3')?.textContent ?? null,
           bold: text.querySelector('strong')?.textContent ?? null, code: text.querySelector('pre code')?.textContent ?? null,
           shot: text.textContent.length > 600};
@@ -63,8 +65,12 @@ def cell(run, index: int) -> dict:
 
 
 def check_stream(run) -> list[str]:
+    return check_live([s for s in run.samples if s["cell"] == 1]) + check_answer(run, 1)
+
+
+def check_live(live: list[dict]) -> list[str]:
+    """One answer's live view, from the probe's samples while it streamed."""
     problems = []
-    live = run.samples
     rendered = [s for s in live if s["heading"] and s["bold"] and s["code"]]
     if live and not rendered:
         problems.append("no heading, bold and code block rendered together while the answer streamed: "
@@ -81,7 +87,13 @@ def check_stream(run) -> list[str]:
         problems.append(f"the token counter did not count up during the stream: {[s['stats'] for s in live]}")
     if live and not all(s["shown"] for s in live):
         problems.append("the live view was hidden while streaming")
-    out = cell(run, 1)
+    return problems
+
+
+def check_answer(run, index: int) -> list[str]:
+    """One answer once complete: the live view stepped aside for the rendered Markdown and its usage line."""
+    problems = []
+    out = cell(run, index)
     if out["live"] and not out["live"]["hidden"]:  # gone (its output replaced) or hidden
         problems.append(f"the live view did not step aside when done: {out['live']}")
     if not any("Offline answer" in h for h in out["headings"]):
@@ -92,7 +104,7 @@ def check_stream(run) -> list[str]:
         problems.append(f"inline maths not rendered by MathJax ({out['maths']} typeset)")
     if not re.search(r"gpt-4o-mini\S* · \d+ in · [\d,]+ out · \$[\d.]+ · \d\.\d s to first token", out["text"]):
         problems.append(f"no usage line under the answer: {out['text'][-300:]!r}")
-    problems += check_copy(run, 1)
+    problems += check_copy(run, index)
     return problems
 
 
@@ -213,6 +225,21 @@ def check_row_progress(run) -> list[str]:
 
 
 STREAM = ViewCase("stream", [SETUP, CHAT], check_stream, probe=STREAM_PROBE)
+SECOND_CHAT = """%%chat -m gpt-4.1-mini
+What is a p-value? (offline: 400 tokens)"""
+
+
+def check_second_answer(run) -> list[str]:
+    """The kernel's second answer streams through the same channel, rendered as Markdown as well: the page kept
+    the module and the renderer that only the first answer's opening carried."""
+    second = [s for s in run.samples if s["cell"] == 2]
+    problems = check_stream(run) + check_live(second) + check_copy(run, 2)
+    if second and not all(s["stats"].startswith("gpt-4.1-mini · ") for s in second):
+        problems.append(f"the second answer's counters name another model: {second[-1]['stats']!r}")
+    return problems
+
+
+STREAM_TWICE = ViewCase("stream-twice", [SETUP, CHAT, SECOND_CHAT], check_second_answer, probe=STREAM_PROBE)
 PROGRESS = ViewCase("embed-progress", [EMBED_SETUP, "%embed --input texts"], check_progress, probe=PROGRESS_PROBE)
 PRICED = "%%chat -m gpt-4o-mini\nWhat is Euler's identity? (offline: 1060 tokens)"  # $0.00064
 USAGE = ViewCase("usage", ["%load_ext openai_magics\n%openai offline", "%openai cache on usage-cache.db\n%openai cache clear", PRICED, PRICED,
@@ -329,7 +356,7 @@ SCOREBOARD = ViewCase("scoreboard", [EVAL_SETUP, EVAL_CELL], check_scoreboard)
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
                 check_row_progress, probe=ROWS_PROBE)
-CASES = [STREAM, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD]
+CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

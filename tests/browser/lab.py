@@ -193,14 +193,16 @@ class LabDriver:
 
     def run(self, name: str, cells: list[str], *, probe: str | None = None, kernel: str = KERNEL,
             timeout: float = 90, width: int = 1280, theme: str = "light",
-            during: Callable | None = None) -> LabRun:
+            during: Callable | None = None, settle_ms: int = 0) -> LabRun:
         """Run all cells; `probe` (a JS function returning JSON or null) is sampled until the cells are done,
         and `during(run, sample)`, when given, is called with each sample.
 
         Screenshots: the page while the view is live ("during": when a sample says `shot: true`, else at the 5th
-        sample) and at the end; the samples are saved beside them."""
+        sample) and at the end; the samples are saved beside them. A notebook whose kernel still runs (a case
+        run before without `finish()`) opens on that kernel: `settle_ms` lets the page restore its widgets."""
         path = self.write_notebook(name, cells, kernel)
         run = self._open(name, path, width, theme)
+        run.page.wait_for_timeout(settle_ms)
         run.phase = "running"
         self._run_all_cells(run.page)
         self._wait_until_done(run.page, run, probe, len(cells), timeout, during)

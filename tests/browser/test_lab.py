@@ -374,6 +374,15 @@ def test_a_broken_front_end_module_fails_the_tier(lab):
     assert not [p for p in problems if p.startswith(("no rendered heading", "no usage line", "cell error"))]
 
 
+def test_a_page_opened_on_a_running_kernel_asks_for_the_renderer_it_lacks(lab):
+    """A second browser (nothing stored) opens the notebook while its kernel runs: the stream channel, restored
+    from the kernel without its renderer, asks for it, and the next answer still streams as Markdown."""
+    run, problems = STREAM.run(lab, suffix="-reattached")
+    assert problems == [], problems
+    again, problems = STREAM.run(lab, suffix="-reattached", settle_ms=3000)  # same kernel, a new page
+    assert problems == [], f"the second page's answer (screenshots: {again.screenshots}):\n" + "\n".join(problems)
+
+
 def test_a_notebook_saved_mid_stream_reopens_without_a_widget_error(lab):
     """Saved (Ctrl+S) while the answer streams, reopened on a new kernel: no widget error, no live view."""
     saved = lab.lab.root / "saved-mid-stream.ipynb"

@@ -144,3 +144,13 @@ def test_a_malformed_stream_keeps_what_arrived(nb, session, offline):
     offline.malformed_stream(after_chunks=0)
     broken = nb.run("%chat hi")
     assert "could not be read (JSONDecodeError" in broken.stdout and "Traceback" not in broken.stdout
+
+
+def test_the_endpoint_table_in_the_docs_lists_every_route():
+    """docs/offline-server.md is where a contributor looks for what the server answers: it keeps up."""
+    from conftest import ROOT
+    from openai_magics.offline.router import discover
+
+    table = (ROOT / "docs" / "offline-server.md").read_text()
+    missing = [f"{r.method} /v1{r.path}" for r in discover().routes if f"{r.method} /v1{r.path}`" not in table]
+    assert missing == []

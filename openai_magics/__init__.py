@@ -12,7 +12,7 @@ from openai_magics.core import handoff
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "chat", "embed", "image", "batch", "transcribe", "speak", "load_ipython_extension",
+__all__ = ["session", "chat", "embed", "image", "batch", "finetune", "transcribe", "speak", "load_ipython_extension",
            "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", imported when the extension loads.
@@ -26,7 +26,7 @@ MAGICS = (
     "openai_magics.moderation.magic:ModerationMagics",
     "openai_magics.evals.magic:EvalMagics",
 )
-CAPABILITIES = ("chat", "embed", "image", "batch", "moderation", "evals")
+CAPABILITIES = ("chat", "embed", "image", "batch", "finetune", "moderation", "evals")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).

@@ -175,3 +175,18 @@ def test_a_refused_job_is_one_line(nb, offline, tmp_path):
     offline.fail(400, message="The organization has reached its fine-tuning quota.", path="/v1/fine_tuning/jobs")
     ran = nb.run(f"%openai finetune start {good}")
     assert "fine-tuning quota" in str(ran.error) and "Traceback" not in ran.text
+
+
+def test_from_plain_python_a_job_starts_and_is_followed_to_its_fine_tuned_model(session, offline, fast_jobs):
+    import openai_magics
+    from openai_magics.core.errors import UsageError
+
+    done = openai_magics.finetune([GOOD[0]["messages"], GOOD[1]], model="gpt-4o-mini", epochs=1, wait=True)
+    job = done.job
+    assert job.status == "succeeded" and job.fine_tuned_model.startswith("ft:gpt-4o-mini-2024-07-18:")
+    assert offline.requests[1].body["method"]["supervised"]["hyperparameters"]["n_epochs"] == 1
+    assert [r.model for r in session.ledger.records] == [job.fine_tuned_model]  # the training, charged once
+    sent = len(offline.requests)
+    with pytest.raises(UsageError, match="no assistant"):
+        openai_magics.finetune([[{"role": "user", "content": "Hello"}]])
+    assert len(offline.requests) == sent  # a set with problems is not uploaded

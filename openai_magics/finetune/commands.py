@@ -51,45 +51,13 @@ def _prepare(args, shell):
 
 
 def _start(args, shell):
-    from openai_magics.finetune import engine
-    from openai_magics.finetune.prepare import DEFAULT_MODEL, prepare
-    from openai_magics.finetune.result import JobView, PrepareReport
+    from openai_magics.finetune.facade import launch
+    from openai_magics.finetune.result import JobView
 
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"--epochs must be positive, not {args.epochs}.")
-    model = args.model or DEFAULT_MODEL
     sets = [_training_set(args.target, shell)]
     if args.validation:
         sets.append(_training_set(args.validation, shell, "the validation set"))
-    preparations = [prepare(found, model) for found in sets]
-    for preparation in preparations:
-        if preparation.problems:
-            raise UsageError("\n".join(PrepareReport(preparation).lines()))
-    s = session()
-    _check_budget(s, preparations[0], args.epochs)
-    ids = [engine.upload(s, Path(found.name).name if found.name.endswith(".jsonl") else f"{found.name}.jsonl",
-                         found.jsonl) for found in sets]
-    job = engine.start(s, ids[0], model, suffix=args.suffix, epochs=args.epochs,
-                       validation=ids[1] if len(ids) > 1 else None)
-    return JobView(job)
-
-
-def _check_budget(s, preparation, epochs: int | None) -> None:
-    """With a budget set, training must fit in what is left, counted before anything is uploaded."""
-    from openai_magics.core.pricing import format_usd
-
-    if s.budget is None:
-        return
-    if preparation.cost_per_epoch is None or epochs is None:
-        why = (f"the training price of {preparation.model} is unknown" if preparation.cost_per_epoch is None
-               else "without --epochs the API chooses how many, so the cost has no bound")
-        raise UsageError(f"Refused before uploading: a budget of {format_usd(s.budget)} is set and {why}. "
-                         "Give --epochs N, or turn the budget off with `%openai budget off`.")
-    worst, spent = preparation.cost_per_epoch * epochs, s.ledger.total_cost
-    if spent + worst > s.budget:
-        raise UsageError(f"Refused before uploading: training ({preparation.total:,} tokens × {epochs} epochs, "
-                         f"{format_usd(worst)}) would bring spending to {format_usd(spent + worst)}, over the "
-                         f"budget of {format_usd(s.budget)}.")
+    return JobView(launch(session(), sets, args.model, suffix=args.suffix, epochs=args.epochs))
 
 
 def _job_id(args) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from openai_magics.chat.request import build_body, response_format_of
+from openai_magics.chat.rounds import StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
 from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
 from openai_magics.core.errors import CallFailed
@@ -143,35 +144,19 @@ def _as_chat_call(item):
     return SimpleNamespace(id=item.call_id, function=SimpleNamespace(name=item.name, arguments=item.arguments))
 
 
-class _Rounds:
-    """The events of every streamed round in turn, running the tools between rounds."""
-
-    def __init__(self, loop: ResponsesLoop):
-        self.loop, self.stream = loop, None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.stream is not None:
-            self.stream.close()
-
-    def __iter__(self):
+class _Rounds(StreamedRounds):
+    def _one_round(self):
         loop = self.loop
-        for _ in range(loop.request.max_rounds):
-            with loop.round_hold():
-                with loop.session.api_errors(loop.request.model):
-                    self.stream = loop.session.client.responses.create(**loop.params(), stream=True)
-                final = None
-                with self.stream:
-                    for event in self.stream:
-                        yield event
-                        if event.type in ENDED:
-                            final = event.response
-                if final is None:
-                    if loop.pieces:
-                        raise StreamEnded("the stream ended before its final event")
-                    raise CallFailed(EMPTY_STREAM)
-                loop.paid(final)
-            if not loop.after_round(final):
-                return
+        with loop.session.api_errors(loop.request.model):
+            self.stream = loop.session.client.responses.create(**loop.params(), stream=True)
+        final = None
+        with self.stream:
+            for event in self.stream:
+                yield event
+                if event.type in ENDED:
+                    final = event.response
+        if final is None:
+            if loop.pieces:
+                raise StreamEnded("the stream ended before its final event")
+            raise CallFailed(EMPTY_STREAM)
+        return final

@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from openai_magics.chat.rounds import StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
@@ -287,37 +288,20 @@ class ToolLoop(ChatCompletionsRunner):
         result.incomplete = result.incomplete or self.problem
 
 
-class _Rounds:
-    """The events of every streamed round in turn, running the tools between rounds."""
-
-    def __init__(self, loop: ToolLoop):
-        self.loop, self.stream = loop, None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.stream is not None:
-            self.stream.close()
-
-    def __iter__(self):
+class _Rounds(StreamedRounds):
+    def _one_round(self):
         import openai
 
         loop = self.loop
-        for _ in range(loop.request.max_rounds):
-            with loop.round_hold():
-                with loop.session.api_errors(loop.request.model):
-                    self.stream = loop.session.client.chat.completions.stream(
-                        **loop.sent(), stream_options={"include_usage": True}).__enter__()
-                try:
-                    yield from self.stream
-                    completion = self.stream.get_final_completion()
-                except openai.LengthFinishReasonError as exc:
-                    completion = exc.completion
-                except (AssertionError, IndexError, KeyError):  # the SDK's helper found no chunk to build on
-                    raise CallFailed(EMPTY_STREAM) from None
-                finally:
-                    self.stream.close()
-                loop.paid(completion)
-            if not loop.after_round(completion):
-                return
+        with loop.session.api_errors(loop.request.model):
+            self.stream = loop.session.client.chat.completions.stream(
+                **loop.sent(), stream_options={"include_usage": True}).__enter__()
+        try:
+            yield from self.stream
+            return self.stream.get_final_completion()
+        except openai.LengthFinishReasonError as exc:
+            return exc.completion
+        except (AssertionError, IndexError, KeyError):  # the SDK's helper found no chunk to build on
+            raise CallFailed(EMPTY_STREAM) from None
+        finally:
+            self.stream.close()

@@ -84,10 +84,19 @@ class Runner:
             if not self.request.stream or not self.pieces:
                 self.view.abort()
                 raise
-            incomplete = f"the stream was cut ({_reason(exc, self.session)}); only part of the answer arrived"
+            incomplete = self.cut_short(exc)
         if not interrupted and incomplete is None:
             incomplete = self.checked_end()
         return self.finish(interrupted, incomplete)
+
+    def cut_short(self, exc: Exception) -> str:
+        """Why a stream that had begun stopped, with what arrived."""
+        from openai_magics.core.errors import silence
+        from openai_magics.core.http import NoAnswer
+
+        if isinstance(exc, NoAnswer):
+            return silence(exc, self.session.base_url, count_text("".join(self.pieces), self.answered_model).tokens)
+        return f"the stream was cut ({_reason(exc, self.session)}); only part of the answer arrived"
 
     def checked_end(self) -> str | None:
         """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""

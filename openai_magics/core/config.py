@@ -66,8 +66,11 @@ class Config:
     organization: str | None = None
     project: str | None = None
     api: str = "auto"                # auto | chat | responses
-    timeout: float = 60.0            # seconds to wait for an answer to start, and the longest silence in a stream
-    connect_timeout: float = 10.0
+    # How long each phase of a request may take, in seconds (see `core.http`):
+    connect_timeout: float = 10.0      # to open the connection (nothing sent yet: retried)
+    first_byte_timeout: float = 60.0   # for an answer to start when it streams or is quick (lists, embeddings)
+    generation_timeout: float = 600.0  # for a non-streamed generation to start: it comes whole, once written
+    idle_timeout: float = 300.0        # the longest silence once an answer has started (reasoning is silent)
     max_retries: int = 4
     max_tokens: int | None = None    # a default cap for chat answers
     tool_rounds: int = 8
@@ -75,6 +78,15 @@ class Config:
     bills: str | None = None         # "openai": a compatible endpoint that bills like OpenAI (a proxy to it)
     azure: bool = False              # Azure OpenAI's layout (deployments, api-version) on any host
     api_version: str | None = None   # Azure OpenAI's api-version
+
+    @property
+    def timeout(self) -> float:
+        """The shorthand for every wait after connecting; reads as the first-byte wait."""
+        return self.first_byte_timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.first_byte_timeout = self.generation_timeout = self.idle_timeout = seconds
 
     @classmethod
     def from_env(cls, environ=None) -> "Config":

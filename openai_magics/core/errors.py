@@ -74,9 +74,12 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     elif isinstance(exc, openai.APIStatusError):
         text = f"The request was refused ({status}): {body_message}"
     elif isinstance(exc, NoAnswer):
-        text = (f"No answer from {base_url or 'the API'} within {exc.seconds:g} s: the server took the request "
-                "and said nothing (not retried). Check that it is up, or wait longer with "
-                f"`%config OpenAIMagics.timeout = {max(120, int(exc.seconds * 4))}`.")
+        text = silence(exc, base_url or "the API")
+    elif isinstance(exc, openai.APITimeoutError) and hasattr(exc.__cause__, "seconds"):  # see core.http
+        seconds = exc.__cause__.seconds
+        text = (f"Could not connect to {base_url or 'the API'} within {seconds:g} s{_retries(trace)}. "
+                "Check the endpoint (`%openai endpoint`) and the network, or wait longer with "
+                f"`%config OpenAIMagics.connect_timeout = {_longer(seconds)}`.")
     elif isinstance(exc, openai.APITimeoutError):
         text = (f"The request timed out{_retries(trace)}. Re-run, or raise the timeout with "
                 "`%config OpenAIMagics.timeout = 300`.")
@@ -91,6 +94,28 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     else:
         text = f"{type(exc).__name__}: {exc}"
     return CallFailed(text, status=status, code=code)
+
+
+def _longer(seconds: float) -> int:
+    return max(2 * int(seconds) + 1, int(seconds * 4))
+
+
+def silence(exc: NoAnswer, where: str, tokens: int | None = None) -> str:
+    """What a server's silence says: the phase it fell silent in, and the setting that waits longer.
+    `tokens`: how much of a stream had arrived (its partial answer is kept)."""
+    seconds, knob = exc.seconds, f"{exc.phase}_timeout"
+    longer = f"`%config OpenAIMagics.{knob} = {_longer(seconds)}`"
+    if exc.phase == "idle" and tokens:
+        return (f"the stream went silent for {seconds:g} s after {tokens:,} token{'s' * (tokens != 1)}; "
+                f"the partial answer is kept and recorded (not retried). Wait longer with {longer}")
+    if exc.phase == "idle":
+        return (f"The answer from {where} started, then went silent for {seconds:g} s (not retried). "
+                f"Check that the server is up, or wait longer with {longer}.")
+    if exc.phase == "generation":
+        return (f"Connected to {where}, but no answer started within {seconds:g} s (not retried; a non-streamed "
+                f"answer starts only once it is written whole). Stream it, or wait longer with {longer}.")
+    return (f"Connected to {where}, but no answer started within {seconds:g} s (not retried). Check that the "
+            f"server is up, or wait longer with {longer}.")
 
 
 def _full_message(exc: Exception) -> str:

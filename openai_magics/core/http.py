@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 # What a server says when it refuses the request itself: sending it again cannot succeed.
 VALIDATION_MARKERS = ("validation error", "extra inputs are not permitted", "extra_forbidden", "not supported",
                       "unsupported", "unrecognized", "unknown parameter", "not implemented")
-GENERATION_PATHS = ("/chat/completions", "/responses")
+GENERATION_PATHS = ("/completions", "/responses", "/images/generations", "/images/edits", "/images/variations",
+                    "/audio/speech", "/audio/transcriptions", "/audio/translations")
 
 
 # What an OpenAI-compatible API may answer with; a 2xx page of anything else is a proxy or a wrong URL.
@@ -102,52 +103,98 @@ def retry_can_help(status: int, body: bytes) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Waits:
+    """How long each phase of a request may take, in seconds."""
+
+    connect: float     # to open the connection
+    first_byte: float  # for an answer to start that streams, or comes quickly
+    generation: float  # for a non-streamed generation to start: it is sent once written whole
+    idle: float        # the longest silence once an answer has started
+
+    @classmethod
+    def of(cls, config) -> "Waits":
+        return cls(config.connect_timeout, config.first_byte_timeout, config.generation_timeout,
+                   config.idle_timeout)
+
+
 def is_generation(request) -> bool:
-    """A non-streamed chat or responses request: its answer arrives only once the model has written it all."""
+    """A request whose answer starts only once the model has written it all: a non-streamed chat, response,
+    image or audio. Streamed ones (`"stream": true`) start at once; multipart uploads count as generations."""
     if request.method != "POST" or not request.url.path.rstrip("/").endswith(GENERATION_PATHS):
         return False
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return True
     try:
-        return not json.loads(request.content or b"{}").get("stream")
-    except (ValueError, AttributeError):
-        return False
+        content = request.content
+        return b'"stream"' not in content or not json.loads(content).get("stream")
+    except (ValueError, AttributeError, TypeError):
+        return True
 
 
-def http_client(watcher: HttpWatcher, connect: float, answer: float):
-    """The SDK's httpx client with our hooks, connect and answer timeouts, and a transport that does not
-    retry a server that took the request and never answered (retrying would multiply the wait)."""
+def http_client(watcher: HttpWatcher, waits: Waits):
+    """The SDK's httpx client with our hooks and a transport that gives each phase of a request its own wait
+    (see `_Phases`)."""
     import httpx2
     import openai
     from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    transport = _SilenceIsFinal(httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS), answer)
+    transport = _Phases(httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS), waits, watcher.limits.lost)
     return openai.DefaultHttpxClient(
-        transport=transport, timeout=httpx2.Timeout(answer, connect=connect),
+        transport=transport, timeout=httpx2.Timeout(waits.first_byte, connect=waits.connect),
         event_hooks={"request": [watcher.on_request], "response": [watcher.on_response]})
 
 
 class NoAnswer(Exception):
-    """Marker base: the server accepted the request and sent nothing back in time (see `_SilenceIsFinal`)."""
+    """Marker base: the server took the request and then said nothing for `seconds` (see `_Phases`);
+    `phase` is "first_byte", "generation" or "idle", each with its own setting."""
+
+    seconds: float = 0.0
+    phase: str = "first_byte"
 
 
-class _SilenceIsFinal:
-    """Wraps the transport: a read timeout before the answer starts, or any timeout of a non-streamed
-    generation, becomes the SDK's APITimeoutError, which the SDK passes through without retrying."""
+class _Phases:
+    """Wraps the transport so each phase waits as long as its work may take. httpcore reads the read timeout
+    from `request.extensions["timeout"]` when it starts waiting for the headers, and again when it starts
+    reading the body: the first byte gets the wait of the kind of work (a non-streamed generation's first
+    byte comes only once the whole answer is written), the body the idle wait.
 
-    def __init__(self, inner, seconds: float):
-        self.inner, self.seconds = inner, seconds
+    A silence is final, never retried (retrying would multiply the wait, and a generation may still be
+    being written): it becomes the SDK's APITimeoutError, which the SDK passes through. A connect timeout
+    stays retryable (nothing was sent) and carries its seconds."""
+
+    def __init__(self, inner, waits: Waits, lost):
+        self.inner, self.waits, self.lost = inner, waits, lost  # lost(request): it got no answer
 
     def handle_request(self, request):
+        try:
+            return self._handle(request)
+        except BaseException:
+            self.lost(request)
+            raise
+
+    def _handle(self, request):
         import httpx2
 
+        waits = self.waits
+        phase = "generation" if is_generation(request) else "first_byte"
+        first = waits.generation if phase == "generation" else waits.first_byte
+        timeouts = request.extensions.setdefault("timeout", {})
+        timeouts.update(connect=waits.connect, read=first)
         try:
-            return self.inner.handle_request(request)
+            response = self.inner.handle_request(request)
+        except httpx2.ConnectTimeout as exc:
+            exc.seconds = waits.connect
+            raise
         except httpx2.ReadTimeout:
-            waited = (request.extensions.get("timeout") or {}).get("read") or self.seconds
-            raise _no_answer(request, waited) from None
+            raise _silent(request, first, phase) from None
         except httpx2.TimeoutException as exc:
-            if is_generation(request):  # the server may still be writing the first answer: not sent again
+            if phase == "generation":  # the server may still be writing the first answer: not sent again
                 raise _openai().APITimeoutError(request=request) from exc
             raise
+        timeouts["read"] = waits.idle  # read again by httpcore when the body starts
+        response.stream = _idle_body(response.stream, request, waits.idle)
+        return response
 
     def close(self) -> None:
         self.inner.close()
@@ -160,9 +207,34 @@ class _SilenceIsFinal:
         self.inner.__exit__(*exc)
 
 
-def _no_answer(request, seconds: float):
+def _idle_body(inner, request, seconds: float):
+    """The response body, whose silence beyond the idle wait is the SDK's (final) timeout error, saying so."""
+    return _idle_body_type()(inner, request, seconds)
+
+
+@functools.cache
+def _idle_body_type() -> type:
+    import httpx2
+
+    class IdleBody(httpx2.SyncByteStream):
+        def __init__(self, inner, request, seconds: float):
+            self.inner, self.request, self.seconds = inner, request, seconds
+
+        def __iter__(self):
+            try:
+                yield from self.inner
+            except httpx2.ReadTimeout:
+                raise _silent(self.request, self.seconds, "idle") from None
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return IdleBody
+
+
+def _silent(request, seconds: float, phase: str):
     error = _server_silent()(request=request)
-    error.seconds = seconds
+    error.seconds, error.phase = seconds, phase
     return error
 
 

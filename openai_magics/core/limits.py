@@ -167,6 +167,14 @@ class Pace:
             self.tokens.observe(numbers["limit-tokens"], numbers["remaining-tokens"],
                                 parse_duration(headers.get("x-ratelimit-reset-tokens")), now, after[1], newest)
 
+    def lost(self, mark: tuple[int, int] | None) -> None:
+        """The request marked `mark` got no answer (it could not connect, timed out, was cancelled): the
+        requests waiting for its headers go ahead (the next answer tells the limits instead)."""
+        with self._lock:
+            self._probing = False
+            if mark is not None:
+                self._unanswered.pop(mark[0], None)
+
     def _uncounted(self, mark) -> list[int]:
         """Requests and tokens the server may not have counted when it answered the request `mark`: all
         sent after it, and those sent before it still unanswered (they may reach it later)."""
@@ -210,6 +218,12 @@ class Limits:
         if model is not None:
             mark = response.request.extensions.get("openai_magics_mark")
             self.pace(model).observe(response.headers, response.status_code, mark)
+
+    def lost(self, request) -> None:
+        """The request ended without an answer."""
+        model = request.extensions.get("openai_magics_model")
+        if model is not None:
+            self.pace(model).lost(request.extensions.get("openai_magics_mark"))
 
     @property
     def refusals(self) -> int:

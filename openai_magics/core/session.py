@@ -105,7 +105,7 @@ class Session:
     def _build_client(self):
         import openai
 
-        from openai_magics.core.http import http_client
+        from openai_magics.core.http import Waits, http_client
 
         config = self.config
         if config.api_key is None and config.is_openai:
@@ -113,7 +113,7 @@ class Session:
                                   "or try everything without one: `%openai offline`.")
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
-                       http_client=http_client(self.http, config.connect_timeout, config.timeout))
+                       http_client=http_client(self.http, Waits.of(config)))
         if config.azure_layout:  # the deployment is the model name; the SDK puts it in the path
             client = openai.AzureOpenAI(azure_endpoint=config.base_url,
                                         api_version=config.api_version or AZURE_API_VERSION, **options)

@@ -40,18 +40,89 @@ def test_a_server_that_takes_the_request_and_never_answers_fails_fast_in_one_lin
     started = time.monotonic()
     ran = nb.run(line)
     took = time.monotonic() - started
-    one_line(ran, "No answer from", "within 0.5 s", "not retried")
+    knob = "generation_timeout" if "--no-stream" in line else "first_byte_timeout"  # the wait for that work
+    one_line(ran, f"Connected to {rogue.base_url}, but no answer started within 0.5 s", "not retried",
+             f"`%config OpenAIMagics.{knob} = ")
     assert len(rogue.seen) == 1 and took < 3  # one attempt: the wait is not multiplied by retries
 
 
-def test_a_stream_that_goes_silent_after_some_text_keeps_it(nb, rogue, fast, session):
+@pytest.fixture
+def config(nb):
+    """Set `%config OpenAIMagics.NAME = value` as a user would; the shell forgets them afterwards."""
+    names = []
+
+    def set_(**values):
+        for name, value in values.items():
+            names.append(name)
+            ran = nb.run(f"%config OpenAIMagics.{name} = {value!r}")
+            assert ran.error is None and not ran.stderr, ran.stderr
+
+    yield set_
+    for name in names:
+        nb.run(f"%config OpenAIMagics.{name} = None")
+
+
+def test_a_stream_that_goes_silent_after_some_text_keeps_it(nb, rogue, fast, session, config):
     at(nb, rogue)
+    config(idle_timeout=0.4)
     rogue.script(Answer(events=[chunk("Half an "), chunk("answer"), chunk(" never")], stall_after=2))
+    started = time.monotonic()
     ran = nb.run("%chat -o part hi")
+    took = time.monotonic() - started
     part = nb.ns["part"]
-    assert part.text == "Half an answer" and part.incomplete
-    assert session.ledger.records[-1].estimated  # charged as counted, and said so
+    assert ran.error is None and part.text == "Half an answer" and part.incomplete and "Half an answer" in ran.stdout
+    notes = [line for line in ran.stdout.splitlines() if "Incomplete answer" in line]
+    assert len(notes) == 1, ran.stdout  # one line: the phase, what arrived, what is kept, the setting to raise
+    assert "the stream went silent for 0.4 s after 3 tokens" in notes[0], notes[0]
+    assert "the partial answer is kept and recorded" in notes[0]
+    assert "`%config OpenAIMagics.idle_timeout = " in notes[0]
+    [record] = session.ledger.records  # charged once, as counted, and said so
+    assert record.estimated and record.usage.output_tokens == 3
+    assert len(rogue.seen) == 1 and took < 2
     no_key(ran.text)
+
+
+def test_a_server_that_does_not_take_the_connection_names_the_connect_timeout(nb, fast, config):
+    import socket
+
+    config(connect_timeout=0.3)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        url = "http://127.0.0.1:%d/v1" % server.getsockname()[1]
+        queued = [socket.socket() for _ in range(4)]  # the accept queue is full: a new connection waits
+        for waiting in queued:
+            waiting.setblocking(False)
+            waiting.connect_ex(server.getsockname())
+        nb.run(f"%openai endpoint {url}")
+        started = time.monotonic()
+        ran = nb.run("%chat hi")
+        took = time.monotonic() - started
+        for waiting in queued:
+            waiting.close()
+    one_line(ran, f"Could not connect to {url} within 0.3 s (retried 1 time", "OpenAIMagics.connect_timeout = ")
+    assert took < 2  # nothing was sent: retried as configured, each attempt bounded by the connect wait
+
+
+def test_a_non_streamed_answer_may_take_longer_than_a_stream_may_stay_silent(nb, session, offline, config):
+    config(first_byte_timeout=0.3, idle_timeout=0.3, generation_timeout=1.5)
+    offline.latency = 0.6  # the whole answer is written before its first byte
+    whole = nb.run("%chat --no-stream hi")
+    assert whole.error is None and whole.result.text and len(session.ledger) == 1
+    assert len(offline.requests) == 1  # waited for, not timed out and asked again
+    streamed = nb.run("%chat hi")  # a stream that says nothing for as long is a silent server
+    one_line(streamed, "no answer started within 0.3 s", "`%config OpenAIMagics.first_byte_timeout = ")
+    assert len(session.ledger) == 1
+
+
+def test_a_non_streamed_generation_that_never_starts_names_its_own_setting(nb, rogue, config):
+    at(nb, rogue)
+    config(generation_timeout=0.4, max_retries=3)
+    rogue.script(Answer(stall_before=True))
+    started = time.monotonic()
+    line = one_line(nb.run("%%image -m dall-e-3\nA fox in the snow"), "no answer started within 0.4 s",
+                    "not retried", "`%config OpenAIMagics.generation_timeout = ")
+    assert "written whole" in line and len(rogue.seen) == 1 and time.monotonic() - started < 2
 
 
 def test_a_stream_that_goes_silent_before_any_text_is_one_line(nb, rogue, fast):

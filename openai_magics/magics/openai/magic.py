@@ -9,6 +9,9 @@ from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 
 
+TIMEOUTS = ("timeout", "connect_timeout", "first_byte_timeout", "generation_timeout", "idle_timeout")
+
+
 @magics_class
 class OpenAIMagics(Magics):
     chat_model = Unicode(None, allow_none=True, help="Default model for %%chat.").tag(config=True)
@@ -18,7 +21,15 @@ class OpenAIMagics(Magics):
     speech_model = Unicode(None, allow_none=True, help="Default model for %%speak.").tag(config=True)
     api = Unicode(None, allow_none=True, help="auto, chat or responses.").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Default cap on answer tokens.").tag(config=True)
-    timeout = Float(None, allow_none=True, help="Seconds before a request times out.").tag(config=True)
+    connect_timeout = Float(None, allow_none=True, help="Seconds to open a connection.").tag(config=True)
+    first_byte_timeout = Float(None, allow_none=True, help="Seconds for an answer to start when it streams or "
+                               "comes quickly (embeddings, lists).").tag(config=True)
+    generation_timeout = Float(None, allow_none=True, help="Seconds for a non-streamed generation (--no-stream, "
+                               "images, audio) to start: it comes once written whole.").tag(config=True)
+    idle_timeout = Float(None, allow_none=True, help="The longest silence, in seconds, once an answer has "
+                         "started.").tag(config=True)
+    timeout = Float(None, allow_none=True, help="Sets every wait after connecting (first byte, generation, "
+                    "idle) at once.").tag(config=True)
     max_retries = Int(None, allow_none=True, help="Retries on 429/5xx/timeouts.").tag(config=True)
 
     def __init__(self, shell=None, **kwargs):
@@ -26,12 +37,12 @@ class OpenAIMagics(Magics):
         self._apply_all()
 
     @observe("chat_model", "embed_model", "image_model", "transcribe_model", "speech_model",
-             "api", "max_tokens", "timeout", "max_retries")
+             "api", "max_tokens", "max_retries", *TIMEOUTS)
     def _config_changed(self, change):
         self._apply(change["name"], change["new"])
 
     def _apply_all(self):
-        for name in self.trait_names(config=True):
+        for name in sorted(self.trait_names(config=True), key=lambda n: n != "timeout"):  # the shorthand first
             if getattr(self, name) is not None:
                 self._apply(name, getattr(self, name))
 
@@ -43,7 +54,7 @@ class OpenAIMagics(Magics):
             s.config.models[name.removesuffix("_model")] = value
         elif name == "api" and value not in ("auto", "chat", "responses"):
             raise UsageError(f"OpenAIMagics.api must be auto, chat or responses, not {value!r}.")
-        elif name in ("timeout", "max_tokens") and not 0 < value < float("inf"):
+        elif name in ("max_tokens", *TIMEOUTS) and not 0 < value < float("inf"):
             _refuse(f"OpenAIMagics.{name} must be a positive number, not {value!r}; nothing changed.")
         elif name == "max_retries" and not 0 <= value <= 20:
             _refuse(f"OpenAIMagics.max_retries must be from 0 to 20, not {value!r}; nothing changed.")

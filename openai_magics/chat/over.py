@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from decimal import Decimal
 
 from openai_magics.chat.request import ChatRequest
+from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.models import model_info
 from openai_magics.core.rows import Rows
@@ -56,13 +57,14 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
     progress.start(tally)
     pending = list(reversed(distinct))
     running: dict = {}
+    scope = Scope()
     pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(distinct))),
                               thread_name_prefix="openai-magics-over")
     try:
         while pending or running:
             while pending and len(running) < concurrency:
                 prompt = pending.pop()
-                running[pool.submit(_ask, session, run_chat, requests[prompt], parsed)] = prompt
+                running[pool.submit(scope.run, _ask, session, run_chat, requests[prompt], parsed)] = prompt
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 prompt = running.pop(future)
@@ -74,8 +76,7 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
             progress.update()
     except KeyboardInterrupt:
         interrupted = True
-        for future in running:
-            future.cancel()
+        stop(scope, pool, running)  # the rows in flight are stopped on the wire
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
         progress.update(force=True)

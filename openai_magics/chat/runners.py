@@ -7,6 +7,7 @@ from dataclasses import asdict
 from openai_magics.chat.moderated import StreamStopped
 from openai_magics.chat.request import build_body
 from openai_magics.chat.result import ChatResult
+from openai_magics.core.cancel import Cancelled
 from openai_magics.core.errors import CallFailed
 from openai_magics.core.tokens import count_messages, count_text
 from openai_magics.core.usage import Usage
@@ -77,6 +78,10 @@ class Runner:
                     for event in stream:
                         self.on_event(event)
         except KeyboardInterrupt:
+            interrupted = True
+        except Cancelled:  # a worker's request stopped by an interrupt: what had arrived is kept
+            if not self.pieces:
+                raise
             interrupted = True
         except StreamStopped as stop:  # a view ended it on purpose (moderation): keep what arrived
             incomplete = str(stop)

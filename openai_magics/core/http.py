@@ -139,10 +139,22 @@ def http_client(watcher: HttpWatcher, waits: Waits):
     import openai
     from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    transport = _Phases(httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS), waits, watcher.limits.lost)
+    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+    _track_sockets(inner)
+    transport = _Phases(inner, waits, watcher.limits.lost)
     return openai.DefaultHttpxClient(
         transport=transport, timeout=httpx2.Timeout(waits.first_byte, connect=waits.connect),
         event_hooks={"request": [watcher.on_request], "response": [watcher.on_response]})
+
+
+def _track_sockets(transport) -> None:
+    """Let an interrupt shut the sockets of the requests it stops (see `core.cancel`). httpx's transport takes
+    no network backend of its own, so its connection pool's is wrapped; without one, requests run to the end."""
+    from openai_magics.core.cancel import tracked_backend
+
+    pool = getattr(transport, "_pool", None)
+    if getattr(pool, "_network_backend", None) is not None:
+        pool._network_backend = tracked_backend(pool._network_backend)
 
 
 class NoAnswer(Exception):
@@ -176,6 +188,11 @@ class _Phases:
     def _handle(self, request):
         import httpx2
 
+        from openai_magics.core.cancel import current
+
+        scope = current()
+        if scope is not None:
+            scope.check()  # stopped work sends nothing more, retries included
         waits = self.waits
         phase = "generation" if is_generation(request) else "first_byte"
         first = waits.generation if phase == "generation" else waits.first_byte

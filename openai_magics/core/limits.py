@@ -102,11 +102,15 @@ class Pace:
     def acquire(self, tokens: int) -> tuple[int, int]:
         """Block until one request of `tokens` may go, then count it; its mark (requests and tokens sent
         up to and including it) goes back to `observe` with its answer."""
+        from openai_magics.core.cancel import current
+
         while True:
             with self._lock:
                 delay = self._delay(tokens, time.monotonic())
                 if delay <= 0:
                     return self._take(tokens, time.monotonic())
+            if current() is not None:
+                current().check()  # work stopped by an interrupt waits for nothing
             self.waited += delay
             time.sleep(min(delay, 0.25))  # short naps: an interrupt in the main thread lands at once
 

@@ -231,17 +231,22 @@ def _dispatch(session, client, request, batches: list[Batch], rows: Rows, cache,
     """Keep up to `concurrency` requests in flight, fewer when the server's rate limits say so.
 
     Whatever succeeded is kept (in the session cache too) even when another request fails for good,
-    so that re-running pays only for the rest; what was not sent yet is never sent.
+    so that re-running pays only for the rest; what was not sent yet is never sent. An interrupt stops
+    the requests in flight too.
     """
+    from openai_magics.core.cancel import Scope, stop
+
     pending = list(reversed(batches))
     running: dict = {}
+    scope = Scope()
     pool = ThreadPoolExecutor(max_workers=min(request.concurrency, len(batches)),
                               thread_name_prefix="openai-magics-embed")
     try:
         while pending or running:
             while pending and _room(session, request, running.values(), pending[-1]):
                 batch = pending.pop()
-                running[pool.submit(_embed_batch, session, client, request, batch, rows, cache)] = batch
+                future = pool.submit(scope.run, _embed_batch, session, client, request, batch, rows, cache)
+                running[future] = batch
             outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -249,8 +254,9 @@ def _dispatch(session, client, request, batches: list[Batch], rows: Rows, cache,
                 outcome.records.append(future.result())
                 progress.advance(len(batch.texts))
     except KeyboardInterrupt:
-        # Back at once: requests in flight finish in the background, their usage and vectors still kept.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Back at once, and nothing runs on: the requests in flight are stopped on the wire. Every answer
+        # that had arrived is kept and recorded.
+        stop(scope, pool, running)
         raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)  # what is in flight finishes and is kept

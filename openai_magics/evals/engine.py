@@ -6,6 +6,7 @@ import json
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import interpolate
 from openai_magics.evals.ask import ask, embed_pair
@@ -19,8 +20,9 @@ def run_eval(session, request: EvalRequest, progress=None) -> EvalResult:
     done: list[RowResult] = []
     interrupted = False
     started = time.perf_counter()
+    scope = Scope()
     pool = ThreadPoolExecutor(max_workers=min(request.concurrency, len(jobs)), thread_name_prefix="openai-magics-eval")
-    pending = {pool.submit(_one_row, session, request, model, index) for model, index in jobs}
+    pending = {pool.submit(scope.run, _one_row, session, request, model, index) for model, index in jobs}
     try:
         while pending:
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -29,8 +31,7 @@ def run_eval(session, request: EvalRequest, progress=None) -> EvalResult:
                 progress(len(done), len(jobs))
     except KeyboardInterrupt:
         interrupted = True
-        for future in pending:
-            future.cancel()
+        stop(scope, pool, pending)  # the rows in flight are stopped on the wire
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
     done.sort(key=lambda r: (request.models.index(r.model), r.index))

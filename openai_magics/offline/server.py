@@ -30,6 +30,7 @@ from openai_magics.offline.wire import BadBody, Binary, Request, media_type, rea
 
 OPENAPI_ENV = "OPENAI_MAGICS_OPENAPI"
 DEFAULT_HANG_SECONDS = 30.0  # a hang ends by itself, so a test that forgets it still finishes
+CLIENT_LEFT = 499  # the status logged for a request whose client hung up before its answer (nginx's)
 
 
 @dataclass
@@ -245,8 +246,10 @@ def _make_handler(server: OfflineServer):
             except BadBody as e:
                 return self._error(400, str(e), entry=self._log(None))
             entry = self._log(body, files)
-            if server.latency:
-                time.sleep(server.latency)
+            if server.latency and self._client_left(server.latency):
+                entry.status = CLIENT_LEFT  # as OpenAI does, the work of a client that hung up stops unanswered
+                self.close_connection = True
+                return
             azure = translate_azure(path, query, body)
             if azure is not None:
                 if azure.error:
@@ -295,6 +298,23 @@ def _make_handler(server: OfflineServer):
             if isinstance(result, Binary):
                 return self._send(200, result.content_type, result.data, entry, result.headers)
             self._stream(result, fault, entry)
+
+        def _client_left(self, seconds: float) -> bool:
+            """Wait `seconds`, or until the client hangs up (True)."""
+            import select
+            import socket
+
+            until = time.monotonic() + seconds
+            readable, _, _ = select.select([self.connection], [], [], seconds)
+            if not readable:
+                return False
+            try:
+                left = not self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                left = True
+            if not left:  # bytes, not a hang-up: wait out the latency
+                time.sleep(max(0.0, until - time.monotonic()))
+            return left
 
         # -- responses --
         def _log(self, body, files=None):

@@ -190,4 +190,48 @@ def test_an_interrupt_during_a_20000_text_embed_returns_within_a_second_keeping_
     assert isinstance(ran.error, KeyboardInterrupt) and "Interrupted" in ran.stdout
     assert returned - stop.at < 1.0 and "Traceback" not in ran.stdout
     assert len(vectors) >= 256 and len(session.ledger) >= 1  # what finished (a whole request) is kept
+    # The requests in flight were stopped on the wire: the server saw their client leave and answered none
+    # after the cell returned; the ledger holds exactly the answered ones, and no worker runs on.
+    statuses = _settled(offline, within=1.0)
+    assert 499 in statuses and set(statuses) <= {200, 499}, statuses
+    assert len(session.ledger) == statuses.count(200)
+    for worker in [t for t in threading.enumerate() if t.name.startswith("openai-magics-embed")]:
+        worker.join(0.5)
+        assert not worker.is_alive()
+    time.sleep(0.2)
+    assert [r.status for r in offline.requests] == statuses and len(session.ledger) == statuses.count(200)
     offline.latency = 0
+
+
+def test_an_interrupt_during_over_stops_the_rows_in_flight_on_the_wire(nb, session, offline):
+    nb.ns["items"] = [f"item {i}" for i in range(200)]
+
+    def stop_after_some_answers():
+        deadline = time.monotonic() + 10
+        while sum(r.status == 200 for r in offline.requests) < 4 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        offline.latency = 5.0  # the rows sent from now on are in flight when the interrupt comes
+        time.sleep(0.3)
+        stop.at = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stop = threading.Thread(target=stop_after_some_answers)
+    stop.start()
+    ran = nb.run("%%chat --over items -o answers --concurrency 4\nRepeat exactly: {item}")
+    returned = time.monotonic()
+    stop.join()
+    assert returned - stop.at < 1.0 and "Traceback" not in ran.text
+    statuses = _settled(offline, within=1.0)
+    assert 499 in statuses and set(statuses) <= {200, 499}, statuses
+    assert len(session.ledger) == statuses.count(200)  # every answer that arrived, and only those
+    answers = nb.ns["answers"]
+    assert sum(isinstance(a, str) for a in answers) == statuses.count(200)
+    offline.latency = 0
+
+
+def _settled(offline, within: float) -> list[int]:
+    """Every logged request's status, once each has one (0: the server is still on it)."""
+    deadline = time.monotonic() + within
+    while any(r.status == 0 for r in offline.requests) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return [r.status for r in offline.requests]

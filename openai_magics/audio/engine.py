@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 from openai_magics.audio.request import SpeakRequest, TranscribeRequest
 from openai_magics.audio.result import Speech, Transcript
@@ -35,10 +34,17 @@ def run_transcribe(session, request: TranscribeRequest, on_text=None) -> Transcr
         if len(jobs) == 1 or on_text is not None:
             answers = [_transcribe_piece(session, request, piece, on_text) for _, piece, _ in jobs]
         else:
-            with ThreadPoolExecutor(min(CONCURRENCY, len(jobs)), thread_name_prefix="openai-magics-audio") as pool:
-                answers = list(pool.map(lambda job: _transcribe_piece(session, request, job[1], None), jobs))
+            answers = _transcribe_at_once(session, request, [piece for _, piece, _ in jobs])
     return Transcript.stitch(request, [(source, offset, answer, record) for (source, _, offset), (answer, record)
                                        in zip(jobs, answers)])
+
+
+def _transcribe_at_once(session, request: TranscribeRequest, pieces: list) -> list:
+    """Each piece's (answer, record), sent concurrently; an interrupt stops the uploads in flight on the wire."""
+    from openai_magics.core.cancel import run_all
+
+    calls = [(_transcribe_piece, session, request, piece, None) for piece in pieces]
+    return [f.result() for f in run_all(calls, min(CONCURRENCY, len(pieces)), "openai-magics-audio")]
 
 
 def _duration_bound(audio) -> float:

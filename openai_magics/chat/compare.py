@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from openai_magics.core.errors import UsageError
@@ -18,9 +17,11 @@ def compared_models(spec: str | None) -> list[str]:
 
 
 def run_compare(session, requests: list, run_one) -> "CompareResult":
-    """Every request sent at once (one thread each); a model that fails is one line in its column."""
-    with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix="openai-magics-compare") as pool:
-        futures = [pool.submit(run_one, session, request) for request in requests]
+    """Every request sent at once (one thread each); a model that fails is one line in its column. An
+    interrupt stops every stream on the wire; what each had brought is recorded."""
+    from openai_magics.core.cancel import run_all
+
+    futures = run_all([(run_one, session, request) for request in requests], len(requests), "openai-magics-compare")
     results, errors = [], {}
     for request, future in zip(requests, futures):
         error = future.exception()

@@ -229,6 +229,33 @@ def test_an_interrupt_during_over_stops_the_rows_in_flight_on_the_wire(nb, sessi
     offline.latency = 0
 
 
+def test_an_interrupt_during_compare_stops_every_stream_keeping_what_arrived(nb, session, offline):
+    offline.chunk_delay = 0.1  # two answers streaming slowly, side by side
+
+    def press_stop():
+        deadline = time.monotonic() + 10
+        while sum(r.status == 200 for r in offline.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.5)  # a few chunks of each have arrived
+        stop.at = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stop = threading.Thread(target=press_stop)
+    stop.start()
+    ran = nb.run("%%chat --compare gpt-4o-mini,gpt-4o\nExplain a p-value at length")
+    returned = time.monotonic()
+    stop.join()
+    assert isinstance(ran.error, KeyboardInterrupt) and "Traceback" not in ran.text
+    assert returned - stop.at < 1.0
+    records = session.ledger.records  # each stream's partial answer is recorded, as interrupted
+    assert sorted(r.model.split("-20")[0] for r in records) == ["gpt-4o", "gpt-4o-mini"], records
+    assert all(r.interrupted and r.usage.output_tokens > 0 for r in records)
+    for worker in [t for t in threading.enumerate() if t.name.startswith("openai-magics-compare")]:
+        worker.join(0.5)
+        assert not worker.is_alive()  # nothing streams on after the cell returned
+    offline.chunk_delay = 0
+
+
 def _settled(offline, within: float) -> list[int]:
     """Every logged request's status, once each has one (0: the server is still on it)."""
     deadline = time.monotonic() + within

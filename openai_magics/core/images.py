@@ -45,6 +45,7 @@ def read_image(source, label: str, option: str = "--image", formats=tuple(MEDIA_
         return from_bytes(bytes(source), label, option, formats)
     module = type(source).__module__.split(".")[0]
     if module == "PIL" and hasattr(source, "save"):
+        _check_size(*source.size, label, option)
         return png_of(source)
     if module == "numpy":
         return png_of(array_to_pil(source, label, option))
@@ -78,16 +79,35 @@ def png_of(image) -> ImageBytes:
 
 
 def array_to_pil(array, label: str, option: str = "--image"):
+    """Pixels as numpy holds them: uint8 as they are, other integers when they fit 0–255, floats in 0–1
+    (matplotlib's convention), booleans as a mask. Anything else would wrap or clip without a word: refused."""
     import numpy as np
     from PIL import Image
 
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
         raise UsageError(f"{option} {label}: an array of shape {array.shape} is not an image "
                          "(height × width, with 1, 3 or 4 channels).")
-    if array.dtype.kind in "fb":  # floats are 0..1 (matplotlib's convention), booleans a mask
-        array = np.clip(array.astype(float), 0, 1) * 255
-    array = np.ascontiguousarray(array.astype(np.uint8).squeeze())
+    _check_size(array.shape[1], array.shape[0], label, option)
+    if array.dtype.kind not in "buif":
+        raise UsageError(f"{option} {label}: pixels of dtype {array.dtype} are not numbers an image holds.")
+    if array.dtype.kind in "iuf" and array.dtype != np.uint8:
+        low, high = array.min(), array.max()
+        top = 1 if array.dtype.kind == "f" else 255
+        if not (0 <= low and high <= top):  # NaN fails this too
+            scale = "in 0–1 (or divide by 255)" if top == 1 else "in 0–255 (or as floats in 0–1)"
+            raise UsageError(f"{option} {label}: {array.dtype} pixels from {low} to {high} would wrap or clip; "
+                             f"give them {scale}.")
+    if array.dtype.kind in "fb":
+        array = array.astype(float) * 255
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    array = np.ascontiguousarray(array.astype(np.uint8))
     return Image.fromarray(array)
+
+
+def _check_size(width: int, height: int, label: str, option: str) -> None:
+    if not width or not height:
+        raise UsageError(f"{option} {label}: an image of {width}×{height} pixels has nothing to show.")
 
 
 def as_png(image: ImageBytes) -> ImageBytes:

@@ -30,10 +30,24 @@ def from_env(environ=None) -> ResponseCache | None:
 def current(session) -> ResponseCache | None:
     """The session's cache: the one `%openai cache`/`replay` set, else the environment's (read once)."""
     if session.cache_from_env:
-        session.cache_from_env = False
         if session.cache is None:
-            session.cache = from_env()
+            try:
+                session.cache = from_env()
+            except UsageError as exc:
+                return _unusable_from_env(session, exc)
+        session.cache_from_env = False
     return session.cache
+
+
+def _unusable_from_env(session, exc: UsageError) -> None:
+    """A variable naming a file that cannot be the cache. Replay keeps refusing every call (it must never go
+    to the network unasked) until `%openai replay off`; a cache is only a saving, so it is off, said once."""
+    if os.environ.get(REPLAY_ENV):
+        raise UsageError(f"{REPLAY_ENV}: {exc} Nothing was sent; fix the variable, or `%openai replay off` "
+                         "to use the network.") from None
+    session.cache_from_env = False
+    print(f"⚠ {CACHE_ENV}: {exc} The cache is off.", file=sys.stderr)
+    return None
 
 
 def use(session, cache: ResponseCache | None) -> None:

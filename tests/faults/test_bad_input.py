@@ -63,6 +63,41 @@ def test_a_cache_path_that_cannot_be_a_database_is_one_line(nb, session, tmp_pat
     assert nb.run("%chat --no-stream still works").error is None
 
 
+ODD_PATHS = {"unwritable": "/proc/no-such-dir/c.sqlite", "a-folder": "{tmp}", "under-a-file": "{tmp}/file.txt/c.sqlite"}
+
+
+@pytest.mark.parametrize("first", ["%openai cache off", "%openai status", "%openai cache", "%openai budget 1",
+                                   "%chat --no-stream hi"])
+@pytest.mark.parametrize("where", list(ODD_PATHS))
+def test_an_odd_cache_path_in_the_environment_is_one_warning_and_breaks_nothing(nb, session, offline, tmp_path,
+                                                                                monkeypatch, where, first):
+    (tmp_path / "file.txt").write_text("not a folder")
+    monkeypatch.setenv("OPENAI_MAGICS_CACHE", ODD_PATHS[where].format(tmp=tmp_path))
+    warned = []
+    for cell in (first, "%chat --no-stream hi", "%openai status", "%openai cache off", "%embed hi"):
+        ran = nb.run(cell)
+        assert ran.error is None, ran.text
+        warned += [line for line in ran.stderr.splitlines() if line.strip()]
+    assert len(warned) == (first != "%openai cache off") and all("OPENAI_MAGICS_CACHE" in w and "The cache is off" in w for w in warned)
+    assert "Traceback" not in "".join(warned)
+    assert "cache:    off" in nb.run("%openai status").stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+@pytest.mark.parametrize("where", list(ODD_PATHS))
+def test_an_odd_replay_path_in_the_environment_refuses_calls_until_replay_is_off(nb, session, offline, tmp_path,
+                                                                                 monkeypatch, where):
+    (tmp_path / "file.txt").write_text("not a folder")
+    monkeypatch.setenv("OPENAI_MAGICS_REPLAY", ODD_PATHS[where].format(tmp=tmp_path))
+    one_line(nb.run("%chat --no-stream hi"), "OPENAI_MAGICS_REPLAY", "Nothing was sent", "%openai replay off")
+    one_line(nb.run("%embed hi"), "OPENAI_MAGICS_REPLAY")
+    assert not offline.requests
+    status = nb.run("%openai status")
+    assert status.error is None and "OPENAI_MAGICS_REPLAY" in status.stdout
+    assert nb.run("%openai replay off").error is None
+    assert nb.run("%chat --no-stream hi").error is None and len(offline.requests) == 1
+
+
 def test_cache_clear_of_a_missing_file_makes_none(nb, tmp_path):
     one_line(nb.run(f"%openai cache clear {tmp_path}/none.sqlite"), "No cache file")
     assert not list(tmp_path.iterdir())

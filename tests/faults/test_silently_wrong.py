@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from tests.faults.checks import one_line
 from tests.faults.rogue import json_answer
 
 
@@ -83,6 +84,18 @@ def test_re_running_a_notebook_cell_still_replaces_its_own_turn(nb, offline):
     nb.run("%chat --no-stream --thread R second", cell_id="b")
     nb.run("%chat --no-stream --thread R second, edited", cell_id="b")
     assert "R: 2 turns" in nb.run("%openai threads").stdout
+
+
+def test_an_embed_result_pickles_and_comes_back_whole(nb, offline, tmp_path):
+    nb.run("%%embed -q -o e\na cat on a mat\nthe stock market fell\nrivers of Europe")
+    ran = nb.run(f"import pickle, pathlib\npathlib.Path(r'{tmp_path}/e.pkl').write_bytes(pickle.dumps(e))\n"
+                 f"back = pickle.loads(pathlib.Path(r'{tmp_path}/e.pkl').read_bytes())")
+    assert ran.error is None, ran.text
+    e, back = nb.ns["e"], nb.ns["back"]
+    assert np.array_equal(back.vectors, e.vectors) and back.texts == e.texts and back.model == e.model
+    assert back.records == e.records and back.usage_line == e.usage_line
+    assert str(back.search(e.vectors[1], k=1)) == str(e.search(e.vectors[1], k=1))
+    one_line(nb.run("back.search('cats')"), "pass vectors instead")  # no session came with it: one line
 
 
 def test_forget_frees_the_vectors_kept_in_memory(nb, session, offline):

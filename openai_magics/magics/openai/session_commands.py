@@ -31,7 +31,12 @@ def status(args, shell) -> Report:
     from openai_magics.cache.policy import current
 
     s = session()
-    cache, c, ledger = current(s), s.config, s.ledger
+    try:
+        cache = current(s)
+        cache_line = cache.describe() if cache else "off"
+    except UsageError as exc:  # a replay file from the environment that cannot be used: say why here too
+        cache_line = str(exc)
+    c, ledger = s.config, s.ledger
     where = f"offline server at {s.base_url} (answers are not from OpenAI)" if c.offline else s.base_url
     budget = (f"{format_usd(s.budget)} ({format_usd(s.budget - ledger.total_cost)} left)"
               if s.budget is not None else "off")
@@ -47,7 +52,7 @@ def status(args, shell) -> Report:
         f"api:      {c.api}",
         f"prices:   {prices_text(s)}",
         f"budget:   {budget}",
-        f"cache:    {cache.describe() if cache else 'off'}",
+        f"cache:    {cache_line}",
         f"session:  {spent}",
     ]
     return Report("\n".join(lines), {"endpoint": s.base_url, "calls": len(ledger), "spent": ledger.total_cost,

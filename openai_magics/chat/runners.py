@@ -88,10 +88,15 @@ class Runner:
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
             if not self.request.stream or not self.pieces:
                 self.view.abort()
+                self.record_what_was_paid()
                 raise
             incomplete = self.cut_short(exc)
         if not interrupted and incomplete is None:
-            incomplete = self.checked_end()
+            try:
+                incomplete = self.checked_end()
+            except CallFailed:
+                self.record_what_was_paid()
+                raise
         return self.finish(interrupted, incomplete)
 
     def cut_short(self, exc: Exception) -> str:
@@ -102,6 +107,11 @@ class Runner:
         if isinstance(exc, NoAnswer):
             return silence(exc, self.session.base_url, count_text("".join(self.pieces), self.answered_model).tokens)
         return f"the stream was cut ({_reason(exc, self.session)}); only part of the answer arrived"
+
+    def record_what_was_paid(self) -> None:
+        """The server said what it charged, then gave nothing usable: the charge is recorded all the same."""
+        if self.usage is not None:
+            self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
 
     def checked_end(self) -> str | None:
         """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""

@@ -199,6 +199,7 @@ MALFORMED = {
     "json-cut": Answer(body=b'{"id": "x", "choices": [', content_type="application/json"),
     "json-list": Answer(body=b"[1, 2, 3]", content_type="application/json"),
     "plain-text-200": Answer(body=b"OK", content_type="text/plain"),
+    "html-200": Answer(body=b"<html><body>Welcome to nginx</body></html>", content_type="text/html"),
     "html-502": Answer(status=502, body=b"<html><title>502 Bad Gateway</title></html>", content_type="text/html"),
     "empty-200": Answer(body=b"", content_type="application/json"),
 }

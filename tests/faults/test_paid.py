@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.checks import one_line
+from tests.faults.rogue import Answer, chunk, completion, json_answer
 
 MODES = {"stream": "", "no-stream": " --no-stream"}
 
@@ -66,3 +67,23 @@ def test_the_budget_is_checked_before_every_tool_round(nb, session, offline, mod
     assert session.ledger.total_cost <= session.budget
     assert 0 < len(offline.requests) < rounds  # some rounds went, the one that could overspend did not
     assert len(session.ledger) == 1  # and what they cost is recorded
+
+
+USAGE = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+NO_CHOICES = {
+    "stream": ("%chat hi", Answer(events=[chunk(usage=USAGE), b"[DONE]"])),
+    "no-stream": ("%chat --no-stream hi", json_answer({**completion(usage=USAGE), "choices": []})),
+    "json-stream": ("%chat --json answer in JSON", Answer(events=[chunk(usage=USAGE), b"[DONE]"])),
+    "json-no-stream": ("%chat --json --no-stream answer in JSON", json_answer({**completion(usage=USAGE), "choices": []})),
+}
+
+
+@pytest.mark.parametrize("case", list(NO_CHOICES))
+def test_an_answer_without_choices_that_says_what_it_charged_is_one_line_and_recorded(nb, rogue, fast, session, case):
+    line, answer = NO_CHOICES[case]
+    nb.run(f"%openai endpoint {rogue.base_url} --bills openai")
+    rogue.script(answer)
+    one_line(nb.run(line), "nothing was stored")
+    [record] = session.ledger.records
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (5, 3) and record.cost > 0
+    assert record.interrupted  # marked: no answer came of it

@@ -164,6 +164,25 @@ def test_bad_options_are_one_line_and_send_nothing(nb, offline, line):
     assert not offline.requests
 
 
+@pytest.mark.parametrize("cell", [
+    "%chat -o 'not a name' hi", "%chat --no-stream -o 1x hi", "%embed -o 'a b' hi", "%%image -o 'not a name'\nA cat",
+    "%%speak -o 1x\nHello", "%transcribe -o 'a b' clip", "%moderate -o 'x y' hi", "%%chat --over rows -o 'a b'\n{x}",
+    "%chat -m gpt-4o-mini,gpt-4.1-mini -o 'bad name' hi"])
+def test_an_invalid_output_name_is_refused_before_the_paid_request(nb, offline, session, cell):
+    nb.ns.update(clip=b"RIFF", rows=[{"x": 1}])
+    one_line(nb.run(cell), "-o needs a Python name")
+    assert not offline.requests and not session.ledger.records
+
+
+@pytest.mark.parametrize("cell", ["%chat -s 'It's fine' --no-stream hello", "%%chat -s 'It's fine' --no-stream\nhello",
+                                  "%chat --api responses -s 'It's fine' --no-stream hello"])
+def test_a_system_prompt_with_an_apostrophe_is_sent_whole(nb, offline, cell):
+    assert nb.run(cell).error is None
+    body = offline.requests[-1].body
+    system = body.get("instructions") or body.get("messages", [{}])[0].get("content")
+    assert system == "It's fine"
+
+
 def test_a_stale_previous_response_says_to_start_afresh(nb, rogue, fast):
     nb.run(f"%openai endpoint {rogue.base_url}")
     rogue.script(json_answer({"error": {"message": "Previous response with id 'resp_1' not found.",

@@ -184,8 +184,10 @@ class ToolLoop(ChatCompletionsRunner):
         return params
 
     def sent(self) -> dict:
-        """What the SDK gets: a pydantic class as its JSON schema, so the answer is parsed here, where an
-        answer that is not JSON is reported as such with its text kept (the SDK's helpers raise mid-stream)."""
+        """What the SDK gets: a pydantic class as its JSON schema. The answer and the tool arguments are
+        parsed here, not by the SDK's parse helpers, which raise on a malformed one and lose the paid round:
+        an answer that is not JSON is reported as such with its text kept, bad arguments go back to the
+        model as the tool's error."""
         from openai_magics.chat.structured import wire_format
 
         params = self.params()
@@ -197,15 +199,10 @@ class ToolLoop(ChatCompletionsRunner):
         return prompt_tokens(self.body(), self.request.model)
 
     def create(self):
-        import openai
-
         for _ in range(self.request.max_rounds):
             with self.round_hold():
                 with self.session.api_errors(self.request.model):
-                    try:
-                        completion = self.session.client.chat.completions.parse(**self.sent())
-                    except openai.LengthFinishReasonError as exc:
-                        completion = exc.completion
+                    completion = self.session.client.chat.completions.create(**self.sent())
                 self.paid(completion)
             if not self.after_round(completion):
                 break
@@ -291,17 +288,20 @@ class ToolLoop(ChatCompletionsRunner):
 class _Rounds(StreamedRounds):
     def _one_round(self):
         import openai
+        from openai.lib.streaming.chat import ChatCompletionStreamState
 
         loop = self.loop
         with loop.session.api_errors(loop.request.model):
-            self.stream = loop.session.client.chat.completions.stream(
-                **loop.sent(), stream_options={"include_usage": True}).__enter__()
+            self.stream = loop.session.client.chat.completions.create(
+                **loop.sent(), stream=True, stream_options={"include_usage": True})
+        state = ChatCompletionStreamState()  # events and the final completion; nothing parsed
         try:
-            yield from self.stream
-            return self.stream.get_final_completion()
-        except openai.LengthFinishReasonError as exc:
+            for chunk in self.stream:
+                yield from state.handle_chunk(chunk)
+            return state.get_final_completion()
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
             return exc.completion
-        except (AssertionError, IndexError, KeyError):  # the SDK's helper found no chunk to build on
+        except (AssertionError, IndexError, KeyError):  # no chunk to build an answer on
             raise CallFailed(EMPTY_STREAM) from None
         finally:
             self.stream.close()

@@ -1,6 +1,8 @@
 """Every paid response is in the ledger, whatever fails after it; the budget holds for every tool round."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.faults.checks import one_line
@@ -87,3 +89,35 @@ def test_an_answer_without_choices_that_says_what_it_charged_is_one_line_and_rec
     [record] = session.ledger.records
     assert (record.usage.input_tokens, record.usage.output_tokens) == (5, 3) and record.cost > 0
     assert record.interrupted  # marked: no answer came of it
+
+
+def _tool_call_answers(arguments: str, stream: bool) -> list:
+    call = {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": arguments}}
+    if not stream:
+        asked = completion(usage=USAGE)
+        asked["choices"][0].update(message={"role": "assistant", "content": None, "tool_calls": [call]},
+                                   finish_reason="tool_calls")
+        return [json_answer(asked), json_answer(completion("Done.", usage=USAGE))]
+    first = json.loads(chunk(""))
+    first["choices"][0]["delta"] = {"role": "assistant", "tool_calls": [{"index": 0, **call}]}
+    return [Answer(events=[json.dumps(first).encode(), chunk(finish="tool_calls"), chunk(usage=USAGE), b"[DONE]"]),
+            Answer(events=[chunk("Done."), chunk(finish="stop"), chunk(usage=USAGE), b"[DONE]"])]
+
+
+@pytest.mark.parametrize("mode", list(MODES), ids=list(MODES))
+@pytest.mark.parametrize("arguments", ["not json", '{"a": "x", "b": 2}'], ids=["not-json", "wrong-type"])
+def test_tool_arguments_the_tool_cannot_take_go_back_to_the_model_and_every_round_is_paid(nb, rogue, fast, session,
+                                                                                        arguments, mode):
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    nb.ns["add"] = add
+    nb.run(f"%openai endpoint {rogue.base_url} --bills openai")
+    rogue.script(*_tool_call_answers(arguments, stream=mode == "stream"))
+    ran = nb.run(f"%chat --tools add{MODES[mode]} What is 2+3?")
+    assert ran.error is None and ran.result.text == "Done."
+    [told] = [m for m in rogue.seen[-1].body["messages"] if m["role"] == "tool"]
+    assert told["content"].startswith("Error: ")  # the model hears what was wrong, and can correct itself
+    [record] = session.ledger.records
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (10, 6) and not record.interrupted

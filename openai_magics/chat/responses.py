@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from openai_magics.chat.request import build_body, response_format_of
-from openai_magics.chat.rounds import StreamedRounds
+from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
 from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
 from openai_magics.core.errors import CallFailed
@@ -21,7 +21,7 @@ class StreamEnded(Exception):
     """A stream that stopped before its final event: what arrived is kept, marked incomplete."""
 
 
-class ResponsesLoop(ResponsesRunner):
+class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         r = self.request
@@ -45,24 +45,8 @@ class ResponsesLoop(ResponsesRunner):
         chat = build_body(self.request, self.messages, api="chat", max_out=self.max_out)
         return prompt_tokens(chat, self.request.model)
 
-    def create(self):
-        for _ in range(self.request.max_rounds):
-            with self.round_hold():
-                with self.session.api_errors(self.request.model):
-                    response = self.session.client.responses.create(**self.params())
-                self.paid(response)
-            if not self.after_round(response):
-                break
-        return response
-
-    def budget_hold(self):
-        from contextlib import nullcontext
-
-        return nullcontext()  # each round holds its own
-
-    def round_hold(self):
-        """The budget held for one round: its prompt and the most it may write."""
-        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+    def send_round(self):
+        return self.session.client.responses.create(**self.params())
 
     def paid(self, response) -> None:
         """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends)."""

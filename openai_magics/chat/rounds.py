@@ -1,6 +1,31 @@
-"""The streamed rounds of a tool loop, on either API: each round's events in turn, its answer paid for,
-then the tools run before the next round."""
+"""The rounds of a tool loop, on either API: each round held to the budget, its answer paid for, then the
+tools run before the next round; streamed, each round's events in turn."""
 from __future__ import annotations
+
+from contextlib import nullcontext
+
+
+class RoundsLoop:
+    """What a tool loop shares on both APIs (mixed in before its runner). The loop defines `send_round()` (one
+    non-streamed round's answer), `paid(answer)`, `after_round(answer)` (False when no tool was called),
+    `prompt_tokens()` and `worst_output()`."""
+
+    def create(self):
+        for _ in range(self.request.max_rounds):
+            with self.round_hold():
+                with self.session.api_errors(self.request.model):
+                    answer = self.send_round()
+                self.paid(answer)
+            if not self.after_round(answer):
+                break
+        return answer
+
+    def budget_hold(self):
+        return nullcontext()  # each round holds its own
+
+    def round_hold(self):
+        """The budget held for one round: its prompt (grown by the rounds before) and the most it may write."""
+        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
 
 
 class StreamedRounds:

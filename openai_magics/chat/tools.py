@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.chat.rounds import StreamedRounds
+from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
@@ -159,7 +159,7 @@ def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[Too
     return done
 
 
-class ToolLoop(ChatCompletionsRunner):
+class ToolLoop(RoundsLoop, ChatCompletionsRunner):
     """Chat Completions through the SDK's parse/stream helpers: a schema, JSON mode, images, tools.
 
     Every round is one request; the rounds add up to one ledger record for the cell."""
@@ -198,24 +198,8 @@ class ToolLoop(ChatCompletionsRunner):
     def prompt_tokens(self):
         return prompt_tokens(self.body(), self.request.model)
 
-    def create(self):
-        for _ in range(self.request.max_rounds):
-            with self.round_hold():
-                with self.session.api_errors(self.request.model):
-                    completion = self.session.client.chat.completions.create(**self.sent())
-                self.paid(completion)
-            if not self.after_round(completion):
-                break
-        return completion
-
-    def budget_hold(self):
-        from contextlib import nullcontext
-
-        return nullcontext()  # each round holds its own
-
-    def round_hold(self):
-        """The budget held for one round: its prompt (grown by the rounds before) and the most it may write."""
-        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+    def send_round(self):
+        return self.session.client.chat.completions.create(**self.sent())
 
     def paid(self, completion) -> None:
         """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends), so

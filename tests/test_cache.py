@@ -384,6 +384,51 @@ def test_embeddings_come_back_from_the_file_after_a_restart(cached, offline, cac
     assert "(1,000 embeddings)" in cached.run("%openai cache stats").stdout
 
 
+def test_texts_reordered_or_mixed_with_new_ones_come_back_from_the_file_in_their_own_order(
+        cached, offline, cache_path):
+    """A re-run of the same texts reads whole stored blocks; any other order or mix still finds each text."""
+    import numpy as np
+
+    texts = [f"note {i}: rivers and bridges" for i in range(1200)]
+    cached.ns["texts"] = texts
+    first = cached.run("%embed --input texts --concurrency 4").result.vectors
+    by_text = dict(zip(texts, first))
+    mixed = texts[600:] + ["a new note"] + texts[:600][::-1] + texts[100:350]
+    for order in (texts, mixed):
+        restarted_kernel(offline)
+        cached.run(f"%openai cache on {cache_path}")
+        offline.clear_log()
+        cached.ns["order"] = order
+        again = cached.run("%embed --input order").result
+        sent = [t for r in embedding_requests(offline) for t in r.body["input"]]
+        assert sent == ([] if order is texts else ["a new note"])
+        assert all(np.array_equal(v, by_text[t]) for t, v in zip(order, again.vectors) if t in by_text)
+
+
+def test_a_file_from_before_whole_block_lookups_still_hits_and_gains_them(cached, offline, cache_path):
+    import numpy as np
+
+    cached.ns["texts"] = [f"entry {i}" for i in range(600)]
+    first = cached.run("%embed --input texts").result.vectors
+    restarted_kernel(offline)
+    old = sqlite3.connect(cache_path)  # as an older version wrote it: blocks without their first key
+    old.execute("DROP INDEX vector_blocks_first_key")
+    old.execute("ALTER TABLE vector_blocks DROP COLUMN first_key")
+    old.execute("ALTER TABLE vector_blocks DROP COLUMN keys_digest")
+    old.commit()
+    old.close()
+    for mode in ("replay", "cache on"):  # read-only as it shipped, then opened for writing (and upgraded)
+        restarted_kernel(offline)
+        cached.run(f"%openai {mode} {cache_path}")
+        offline.clear_log()
+        again = cached.run("%embed --input texts")
+        assert again.error is None and embedding_requests(offline) == []
+        assert np.array_equal(again.result.vectors, first)
+        cached.run("%openai replay off")
+    columns = [row[1] for row in sqlite3.connect(cache_path).execute("PRAGMA table_info(vector_blocks)")]
+    assert "first_key" in columns and "keys_digest" in columns
+
+
 def test_other_dimensions_or_texts_are_asked_for_and_only_the_new_texts_are_sent(cached, offline, cache_path):
     cached.run("%%embed\nalpha\nbeta")
     restarted_kernel(offline)

@@ -34,6 +34,11 @@ def embedding_keys(endpoint: str, model: str, dimensions: int | None, texts: lis
     return [hashlib.sha256(before + quote(t).encode() + after).hexdigest() for t in texts]
 
 
+def keys_digest(keys: list[str]) -> str:
+    """One digest of several keys in their order: a block of stored vectors is known by it."""
+    return hashlib.sha256("".join(keys).encode()).hexdigest()
+
+
 def _plain(value):
     """JSON-able form of a request value; a pydantic model class (a schema) by its JSON schema."""
     if isinstance(value, dict):

@@ -17,6 +17,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openai_magics.cache.keys import keys_digest
 from openai_magics.core.errors import UsageError
 
 CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -40,13 +41,16 @@ VECTOR_SCHEMA = ["""CREATE TABLE IF NOT EXISTS vector_blocks (
     width INTEGER NOT NULL, -- float32 values per vector
     tokens INTEGER,         -- billed for the request's texts (NULL: not known exactly)
     data BLOB NOT NULL,     -- the vectors, row after row
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    first_key TEXT,         -- the key of its first row, and the digest of all its keys in row order: a re-run
+    keys_digest TEXT        -- of the same texts finds whole blocks without a lookup per text (NULL: older file)
 )""", """CREATE TABLE IF NOT EXISTS vectors (
     key TEXT PRIMARY KEY,   -- sha256 of the normalised request for one text
     block INTEGER NOT NULL,
     row INTEGER NOT NULL
 ) WITHOUT ROWID"""]
 MMAP_BYTES = 2**31 - 2**16  # as much of the file as SQLite maps by default at most
+BLOCK_COLUMNS = ("first_key TEXT", "keys_digest TEXT")  # added to files written before whole-block lookups
 LOOKUP_PARAMS = 500  # SQLite caps the number of parameters of one statement
 
 
@@ -76,6 +80,7 @@ class ResponseCache:
         self._conn: sqlite3.Connection | None = None
         self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
         self._blocks = False  # the file has the vector tables (a file from before them, replayed, does not)
+        self._whole_blocks = False  # and its blocks say their first key and keys' digest
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
         try:
@@ -109,6 +114,7 @@ class ResponseCache:
                 for statement in [SCHEMA, *VECTOR_SCHEMA]:
                     conn.execute(statement)
             self._blocks = _has_table(conn, "vectors")
+            self._whole_blocks = self._blocks and _has_column(conn, "vector_blocks", "first_key")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             return conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +128,8 @@ class ResponseCache:
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # vectors read back without a read() per page
             for statement in [SCHEMA, *VECTOR_SCHEMA]:
                 self._patiently(lambda: conn.execute(statement))
-            self._blocks = True
+            self._patiently(lambda: _index_block_starts(conn))
+            self._blocks = self._whole_blocks = True
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
         except BaseException:
@@ -241,6 +248,20 @@ class ResponseCache:
             found.update((k, (b, r)) for k, b, r in rows)
         return found
 
+    def blocks_starting(self, keys: list[str]) -> dict[str, list[tuple[int, int, str]]]:
+        """The blocks whose first row is one of these keys: first key → [(block, rows, keys' digest)], newest
+        first."""
+        if not self._whole_blocks:
+            return {}
+        found: dict[str, list[tuple[int, int, str]]] = {}
+        for start in range(0, len(keys), LOOKUP_PARAMS):
+            part = keys[start:start + LOOKUP_PARAMS]
+            rows = self._run("SELECT first_key, id, length(data) / (4 * width), keys_digest FROM vector_blocks "
+                             f"WHERE first_key IN ({','.join('?' * len(part))}) ORDER BY id DESC", part)
+            for first, block, count, digest in rows:
+                found.setdefault(first, []).append((block, count, digest))
+        return found
+
     def vector_block(self, block: int) -> tuple[int, int | None, bytes]:
         """A block's vector length, the tokens billed for it, and its float32 bytes."""
         [(width, tokens, data)] = self._run("SELECT width, tokens, data FROM vector_blocks WHERE id = ?", (block,))
@@ -253,8 +274,9 @@ class ResponseCache:
             return
 
         def write(conn):
-            block = conn.execute("INSERT INTO vector_blocks (model, width, tokens, data, created) "
-                                 "VALUES (?, ?, ?, ?, ?)", (model, width, tokens, data, time.time())).lastrowid
+            block = conn.execute("INSERT INTO vector_blocks (model, width, tokens, data, created, first_key, "
+                                 "keys_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (model, width, tokens, data, time.time(), keys[0], keys_digest(keys))).lastrowid
             conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
                              ((key, block, row) for row, key in enumerate(keys)))
 
@@ -297,6 +319,18 @@ class ResponseCache:
 
     def __repr__(self) -> str:
         return f"<ResponseCache {self.describe()}>"
+
+
+def _index_block_starts(conn: sqlite3.Connection) -> None:
+    """Blocks found by their first key; a file from before gets the columns (empty for its older blocks)."""
+    for column in BLOCK_COLUMNS:
+        if not _has_column(conn, "vector_blocks", column.split()[0]):
+            conn.execute(f"ALTER TABLE vector_blocks ADD COLUMN {column}")
+    conn.execute("CREATE INDEX IF NOT EXISTS vector_blocks_first_key ON vector_blocks (first_key)")
+
+
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -1,7 +1,7 @@
 """Embedding vectors kept in the cache file, behind the session's in-memory vectors."""
 from __future__ import annotations
 
-from openai_magics.cache.keys import embedding_keys, endpoint_of, preview
+from openai_magics.cache.keys import embedding_keys, endpoint_of, keys_digest, preview
 from openai_magics.cache.policy import not_losing_the_answer, replay_miss
 
 
@@ -37,15 +37,24 @@ class PersistentVectors:
         session keeps them from there."""
         import numpy as np
 
-        where = self.cache.find_vectors(keys) if keys else {}
         by_block: dict[int, tuple[list[int], list[int], list[str]]] = {}
-        for key, text, target in zip(keys, texts, targets):
-            if key in where:
-                block, row = where[key]
-                source_rows, target_rows, of_block = by_block.setdefault(block, ([], [], []))
-                source_rows.append(row)
-                target_rows.append(target)
-                of_block.append(text)
+
+        def take(block: int, row: int, j: int) -> None:
+            source_rows, target_rows, of_block = by_block.setdefault(block, ([], [], []))
+            source_rows.append(row)
+            target_rows.append(targets[j])
+            of_block.append(texts[j])
+
+        rest = []
+        for block, start, count in self._whole_blocks(keys, rest):
+            source_rows, target_rows, of_block = by_block.setdefault(block, ([], [], []))
+            source_rows.extend(range(count))
+            target_rows.extend(targets[start:start + count])
+            of_block.extend(texts[start:start + count])
+        where = self.cache.find_vectors([keys[j] for j in rest]) if rest else {}
+        for j in rest:
+            if keys[j] in where:
+                take(*where[keys[j]], j)
         for block, (source_rows, target_rows, of_block) in by_block.items():
             width, tokens, data = self.cache.vector_block(block)
             vectors = np.frombuffer(data, dtype="<f4").reshape(-1, width)
@@ -53,7 +62,7 @@ class PersistentVectors:
             found.add(of_block, len(vectors), tokens)
             whole = len(of_block) == len(vectors)
             self.memory.keep(model, dimensions, of_block, rows.array, target_rows, tokens if whole else None)
-        rest = [j for j, key in enumerate(keys) if key not in where]
+        rest = [j for j in rest if keys[j] not in where]
         one_by_one = self.cache.get_vectors([keys[j] for j in rest]) if rest else {}  # as older files hold them
         for j in rest:
             if keys[j] in one_by_one:
@@ -61,6 +70,22 @@ class PersistentVectors:
                 found.add([texts[j]], 0, None)
                 self.memory.keep(model, dimensions, [texts[j]], rows.array, [targets[j]])
         return found
+
+    def _whole_blocks(self, keys: list[str], rest: list[int]) -> list[tuple[int, int, int]]:
+        """Stored blocks that hold a run of `keys` whole, in order (a re-run of the same texts): (block, index
+        of its first key, rows). The indexes of the other keys are appended to `rest`."""
+        starts = self.cache.blocks_starting(keys) if keys else {}
+        whole, j = [], 0
+        while j < len(keys):
+            match = next((b for b in starts.get(keys[j], ()) if j + b[1] <= len(keys)
+                          and b[2] == keys_digest(keys[j:j + b[1]])), None)
+            if match:
+                whole.append((match[0], j, match[1]))
+                j += match[1]
+            else:
+                rest.append(j)
+                j += 1
+        return whole
 
     def keep(self, model: str, dimensions: int | None, texts: list[str], array, rows: list[int],
              tokens: int | None = None) -> None:

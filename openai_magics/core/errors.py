@@ -173,7 +173,9 @@ def missing_feature(status: int, path: str, message: str) -> str | None:
 @contextmanager
 def api_errors(session, model: str | None = None):
     """Convert SDK exceptions raised inside the block into one-line CallFailed errors, key redacted."""
-    import openai
+    from openai_magics.core.sdk import openai_sdk
+
+    openai = openai_sdk()
 
     try:
         yield

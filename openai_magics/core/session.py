@@ -103,9 +103,10 @@ class Session:
         return self._client
 
     def _build_client(self):
-        import openai
-
         from openai_magics.core.http import Waits, http_client
+        from openai_magics.core.sdk import openai_sdk
+
+        openai = openai_sdk()
 
         config = self.config
         if config.api_key is None and config.is_openai:

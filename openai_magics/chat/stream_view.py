@@ -16,8 +16,11 @@ _channel = None
 
 @cache  # one class per kernel: making it reads its module and style, and costs traitlets a new class
 def _channel_class():
-    import anywidget
     import traitlets
+
+    from openai_magics.core.sdk import heavy_import
+
+    anywidget = heavy_import("anywidget")
 
     class StreamChannel(anywidget.AnyWidget):
         """The kernel's one live-view widget, never displayed and never closed: its module and style reach the

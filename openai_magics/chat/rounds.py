@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+from openai_magics.chat.structured import parse_answer
+
 
 class RoundsLoop:
     """What a tool loop shares on both APIs (mixed in before its runner). The loop defines `send_round()` (one
@@ -26,6 +28,16 @@ class RoundsLoop:
     def round_hold(self):
         """The budget held for one round: its prompt (grown by the rounds before) and the most it may write."""
         return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+
+    def has_output(self) -> bool:
+        return bool(self.calls or self.refusal or self.parsed is not None)
+
+    def extend(self, result) -> None:
+        """The loop's tool calls, parsed answer or refusal on the result (a replayed answer is parsed again)."""
+        if self.cached is not None and self.cached.hit is not None:
+            self.parsed, self.problem = parse_answer(result.text, None, self.format)
+        result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        result.incomplete = result.incomplete or self.problem
 
 
 class StreamedRounds:

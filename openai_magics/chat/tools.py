@@ -259,14 +259,6 @@ class ToolLoop(RoundsLoop, ChatCompletionsRunner):
         self.usage = usage if self.usage is None else self.usage + usage
         self.usage.images = len(self.request.images)
 
-    def has_output(self) -> bool:
-        return bool(self.calls or self.refusal or self.parsed is not None)
-
-    def extend(self, result) -> None:
-        if self.cached is not None and self.cached.hit is not None:  # a replayed answer: parse it again
-            self.parsed, self.problem = parse_answer(result.text, None, self.format)
-        result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
-        result.incomplete = result.incomplete or self.problem
 
 
 class _Rounds(StreamedRounds):

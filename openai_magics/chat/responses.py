@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from openai_magics.chat.request import build_body, response_format_of
+from openai_magics.chat.request import build_body
 from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
-from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
+from openai_magics.chat.structured import parse_answer, prompt_tokens
 from openai_magics.core.errors import CallFailed
 from openai_magics.core.tokens import count_text
 from openai_magics.core.usage import Usage
@@ -24,15 +24,7 @@ class StreamEnded(Exception):
 class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        r = self.request
-        if r.json_mode:
-            check_json_mode(self.messages)
-        self.format = response_format_of(r)
-        self.tools = {t.name: t for t in r.tools}
-        self.calls: list = []
-        self.rounds = 0
-        self.estimated = False
-        self.refusal = self.parsed = self.problem = self.summary = None
+        self.summary = None
         self.tool_outputs: list[dict] | None = None  # what the next round sends back
 
     def params(self) -> dict:

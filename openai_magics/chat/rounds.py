@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from openai_magics.chat.structured import parse_answer
+from openai_magics.chat.request import response_format_of
+from openai_magics.chat.structured import check_json_mode, parse_answer
 
 
 class RoundsLoop:
     """What a tool loop shares on both APIs (mixed in before its runner). The loop defines `send_round()` (one
     non-streamed round's answer), `paid(answer)`, `after_round(answer)` (False when no tool was called),
     `prompt_tokens()` and `worst_output()`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        r = self.request
+        if r.json_mode:
+            check_json_mode(self.messages)
+        self.format = response_format_of(r)
+        self.tools = {t.name: t for t in r.tools}
+        self.calls: list = []
+        self.rounds = 0
+        self.estimated = False
+        self.refusal = self.parsed = self.problem = None
 
     def create(self):
         for _ in range(self.request.max_rounds):

@@ -15,8 +15,7 @@ from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.chat.request import response_format_of
-from openai_magics.chat.structured import check_json_mode, parse_answer, prompt_tokens
+from openai_magics.chat.structured import parse_answer, prompt_tokens
 from openai_magics.core.tokens import count_text
 from openai_magics.core.usage import Usage
 
@@ -160,21 +159,9 @@ def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[Too
 
 
 class ToolLoop(RoundsLoop, ChatCompletionsRunner):
-    """Chat Completions through the SDK's parse/stream helpers: a schema, JSON mode, images, tools.
+    """Chat Completions with a schema, JSON mode, images or tools, the answer parsed here (see `sent`).
 
     Every round is one request; the rounds add up to one ledger record for the cell."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        r = self.request
-        if r.json_mode:
-            check_json_mode(self.messages)
-        self.format = response_format_of(r)
-        self.tools = {t.name: t for t in r.tools}
-        self.calls: list[ToolCall] = []
-        self.rounds = 0
-        self.estimated = False
-        self.refusal = self.parsed = self.problem = None
 
     def params(self) -> dict:
         """The body with `response_format` as the cache key has always held it (a pydantic class stays one)."""

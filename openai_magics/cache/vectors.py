@@ -39,22 +39,20 @@ class PersistentVectors:
 
         by_block: dict[int, tuple[list[int], list[int], list[str]]] = {}
 
-        def take(block: int, row: int, j: int) -> None:
+        def take(block: int, block_rows, indexes) -> None:
             source_rows, target_rows, of_block = by_block.setdefault(block, ([], [], []))
-            source_rows.append(row)
-            target_rows.append(targets[j])
-            of_block.append(texts[j])
+            source_rows.extend(block_rows)
+            target_rows.extend(targets[j] for j in indexes)
+            of_block.extend(texts[j] for j in indexes)
 
-        rest = []
-        for block, start, count in self._whole_blocks(keys, rest):
-            source_rows, target_rows, of_block = by_block.setdefault(block, ([], [], []))
-            source_rows.extend(range(count))
-            target_rows.extend(targets[start:start + count])
-            of_block.extend(texts[start:start + count])
+        covering, rest = self._whole_blocks(keys)
+        for block, start, count in covering:
+            take(block, range(count), range(start, start + count))
         where = self.cache.find_vectors([keys[j] for j in rest]) if rest else {}
         for j in rest:
             if keys[j] in where:
-                take(*where[keys[j]], j)
+                block, row = where[keys[j]]
+                take(block, (row,), (j,))
         for block, (source_rows, target_rows, of_block) in by_block.items():
             width, tokens, data = self.cache.vector_block(block)
             vectors = np.frombuffer(data, dtype="<f4").reshape(-1, width)
@@ -71,11 +69,11 @@ class PersistentVectors:
                 self.memory.keep(model, dimensions, [texts[j]], rows.array, [targets[j]])
         return found
 
-    def _whole_blocks(self, keys: list[str], rest: list[int]) -> list[tuple[int, int, int]]:
-        """Stored blocks that hold a run of `keys` whole, in order (a re-run of the same texts): (block, index
-        of its first key, rows). The indexes of the other keys are appended to `rest`."""
+    def _whole_blocks(self, keys: list[str]) -> tuple[list[tuple[int, int, int]], list[int]]:
+        """Stored blocks that hold a run of `keys` whole, in order (a re-run of the same texts), as (block, index
+        of its first key, rows); and the indexes of the keys no such block covers."""
         starts = self.cache.blocks_starting(keys) if keys else {}
-        whole, j = [], 0
+        whole, rest, j = [], [], 0
         while j < len(keys):
             match = next((b for b in starts.get(keys[j], ()) if j + b[1] <= len(keys)
                           and b[2] == keys_digest(keys[j:j + b[1]])), None)
@@ -85,7 +83,7 @@ class PersistentVectors:
             else:
                 rest.append(j)
                 j += 1
-        return whole
+        return whole, rest
 
     def keep(self, model: str, dimensions: int | None, texts: list[str], array, rows: list[int],
              tokens: int | None = None) -> None:

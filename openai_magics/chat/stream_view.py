@@ -95,9 +95,9 @@ class WidgetStreamView:
 
     def _flush(self, now: float, **ending) -> None:
         cost = self._prices.cost(Usage(output_tokens=self._tokens)) if self._prices else None
-        generating = self._elapsed - (self._first_token or 0.0)
+        generating = self._elapsed - self._first_token  # set by the delta that made anything pending
         self._send(t="".join(self._pending), n=self._tokens, s=round(self._elapsed, 2),
-                   f=round(self._first_token or 0.0, 2),
+                   f=round(self._first_token, 2),
                    r=round(self._tokens / generating) if generating >= MIN_GENERATION_SECONDS else 0,
                    c=format_usd(cost, approx=True) + " out" if cost is not None else "", **ending)
         self._pending.clear()

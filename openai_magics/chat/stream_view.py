@@ -7,14 +7,37 @@ from functools import cache
 
 from openai_magics.core.pricing import format_usd
 from openai_magics.core.usage import Usage
+from openai_magics.views.bare_widget import BareWidget, ipywidgets_loaded
 from openai_magics.views.live import LivePlaceholder, widget_asset
 from openai_magics.views.usage_line import MIN_GENERATION_SECONDS
 
 MAX_MESSAGES_PER_SECOND = 20
+ANYWIDGET_ID = "openai_magics.chat.stream_view.StreamChannel"
 _channel = None
 
 
-@cache  # one class per kernel: making it reads its module and style, and costs traitlets a new class
+def _open_channel():
+    """The kernel's one live-view widget, never displayed and never closed: its module and style reach the page
+    once per kernel, and every answer's messages, tagged with its placeholder's anchor, go through it.
+
+    The Markdown renderer (marked) travels in the opening state only: the page reads it before any later message
+    is applied, keeps it, and asks again (`{"want": "renderer"}`) if it ever opens without it, so a notebook
+    saved by a headless run does not keep 72 KB of it.
+
+    A bare comm while ipywidgets is not loaded (a first answer need not import it); an `AnyWidget` once it is,
+    which a reloaded page restores through ipywidgets."""
+    esm, css = (widget_asset(name).read_text(encoding="utf-8") for name in ("stream.js", "stream.css"))
+    if ipywidgets_loaded():
+        channel = _channel_class()(_esm=esm, _css=css, renderer=_renderer_source())
+        channel.renderer = ""
+    else:
+        channel = BareWidget(ANYWIDGET_ID, esm, css, renderer=_renderer_source())
+        channel.set_state(renderer="")
+    channel.on_msg(_answer_page)
+    return channel
+
+
+@cache  # one class per kernel: making one costs traitlets a new class
 def _channel_class():
     import traitlets
 
@@ -23,27 +46,16 @@ def _channel_class():
     anywidget = heavy_import("anywidget")
 
     class StreamChannel(anywidget.AnyWidget):
-        """The kernel's one live-view widget, never displayed and never closed: its module and style reach the
-        page once per kernel, and every answer's messages, tagged with its placeholder's anchor, go through it.
-
-        The Markdown renderer (marked) travels in the opening state only: the page reads it before any later
-        message is applied, keeps it, and asks again (`{"want": "renderer"}`) if it ever opens without it, so a
-        notebook saved by a headless run does not keep 72 KB of it."""
-
-        _esm = widget_asset("stream.js")
-        _css = widget_asset("stream.css")
+        _esm = traitlets.Unicode("").tag(sync=True)
+        _css = traitlets.Unicode("").tag(sync=True)
         renderer = traitlets.Unicode("").tag(sync=True)
 
-        def __init__(self):
-            super().__init__(renderer=_renderer_source())
-            self.renderer = ""
-            self.on_msg(self._answer_page)
-
-        def _answer_page(self, _widget, content, _buffers) -> None:
-            if isinstance(content, dict) and content.get("want") == "renderer":
-                self.send({"renderer": _renderer_source()})
-
     return StreamChannel
+
+
+def _answer_page(channel, content, _buffers) -> None:
+    if isinstance(content, dict) and content.get("want") == "renderer":
+        channel.send({"renderer": _renderer_source()})
 
 
 def _renderer_source() -> str:
@@ -51,10 +63,13 @@ def _renderer_source() -> str:
 
 
 def stream_channel():
-    """This kernel's stream channel, opened on first use (again if something closed it)."""
+    """This kernel's stream channel, opened on first use (again if something closed it, or once ipywidgets is
+    loaded and a bare one could not be restored by a reloaded page)."""
     global _channel
-    if _channel is None or _channel.comm is None:
-        _channel = _channel_class()()
+    if _channel is None or _channel.comm is None or (isinstance(_channel, BareWidget) and ipywidgets_loaded()):
+        # A bare channel replaced stays open, unused: closing it would make a page that never had it log
+        # "Comm not found".
+        _channel = _open_channel()
     return _channel
 
 

@@ -383,6 +383,16 @@ def test_a_page_opened_on_a_running_kernel_asks_for_the_renderer_it_lacks(lab):
     assert problems == [], f"the second page's answer (screenshots: {again.screenshots}):\n" + "\n".join(problems)
 
 
+def test_a_page_opened_after_ipywidgets_loaded_still_streams(lab):
+    """The first answer's channel is a bare comm; a cell then loads ipywidgets, after which a new page restores
+    only the widgets ipywidgets knows of. The next answer opens a channel that page sees, and streams."""
+    case = ViewCase("stream-ipywidgets", [SETUP, CHAT, "import ipywidgets"], check_stream, probe=STREAM_PROBE)
+    run, problems = case.run(lab, suffix="-reattached")
+    assert problems == [], problems
+    again, problems = case.run(lab, suffix="-reattached", settle_ms=3000)  # same kernel, a new page
+    assert problems == [], f"the second page's answer (screenshots: {again.screenshots}):\n" + "\n".join(problems)
+
+
 def test_a_notebook_saved_mid_stream_reopens_without_a_widget_error(lab):
     """Saved (Ctrl+S) while the answer streams, reopened on a new kernel: no widget error, no live view."""
     saved = lab.lab.root / "saved-mid-stream.ipynb"

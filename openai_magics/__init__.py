@@ -6,6 +6,7 @@ Loading is light on purpose: openai, widgets, numpy, pandas and the price tables
 
 This module is the composition root: the one place that knows every capability.
 """
+import functools
 import importlib
 
 from openai_magics.core import handoff
@@ -15,17 +16,19 @@ __version__ = "0.1.0"
 __all__ = ["session", "chat", "embed", "image", "batch", "finetune", "transcribe", "speak", "load_ipython_extension",
            "unload_ipython_extension"]
 
-# Each capability's Magics class, as "module:Class", imported when the extension loads.
-MAGICS = (
-    "openai_magics.magics.openai.magic:OpenAIMagics",
-    "openai_magics.magics.tokens:TokensMagics",
-    "openai_magics.chat.magic:ChatMagics",
-    "openai_magics.embed.magic:EmbedMagics",
-    "openai_magics.audio.magic:AudioMagics",
-    "openai_magics.image.magic:ImageMagics",
-    "openai_magics.moderation.magic:ModerationMagics",
-    "openai_magics.evals.magic:EvalMagics",
-)
+# The `%openai` magics, registered when the extension loads (`%config OpenAIMagics.…` must find them at once).
+OPENAI_MAGICS = "openai_magics.magics.openai.magic:OpenAIMagics"
+# Each capability's Magics class, as "module:Class", and the magics it provides: declared when the extension
+# loads, imported the first time one of them is used or its help asked for.
+MAGICS = {
+    "openai_magics.magics.tokens:TokensMagics": {"tokens": "line_cell"},
+    "openai_magics.chat.magic:ChatMagics": {"chat": "line_cell"},
+    "openai_magics.embed.magic:EmbedMagics": {"embed": "line_cell"},
+    "openai_magics.audio.magic:AudioMagics": {"transcribe": "line_cell", "speak": "cell"},
+    "openai_magics.image.magic:ImageMagics": {"image": "cell"},
+    "openai_magics.moderation.magic:ModerationMagics": {"moderate": "line_cell"},
+    "openai_magics.evals.magic:EvalMagics": {"eval": "cell"},
+}
 CAPABILITIES = ("chat", "embed", "image", "batch", "finetune", "moderation", "evals")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
@@ -35,7 +38,8 @@ OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.command
 # Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
 handoff.provide("batch", "openai_magics.batch.engine:submit_rows")
 
-_registered: list = []
+_registered: list = []  # Magics instances made
+_declared: list = []  # (kind, name) of the magics declared, made or not
 
 
 def __getattr__(name: str):
@@ -48,15 +52,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'openai_magics' has no attribute {name!r}")
 
 
-def _magics_classes():
-    for target in MAGICS:
-        module, name = target.split(":")
-        yield getattr(importlib.import_module(module), name)
-
-
 def load_ipython_extension(ipython) -> None:
     from openai_magics.core.cell import on_pre_run_cell
-    from openai_magics.magics.kit import guard_all, keep_question_marks
+    from openai_magics.magics.kit import keep_question_marks
+    from openai_magics.magics.lazy import MagicsLoader, declare
 
     if on_pre_run_cell not in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.register("pre_run_cell", on_pre_run_cell)
@@ -68,14 +67,21 @@ def load_ipython_extension(ipython) -> None:
     for module in OPENAI_COMMANDS:
         register_module(module)
     _settings_from_environment()
-    for magics_class in _magics_classes():
-        instance = magics_class(shell=ipython)
-        guard_all(instance)
-        ipython.register_magics(instance)
-        if magics_class.class_traits(config=True):
-            ipython.configurables.append(instance)  # so that %config OpenAIMagics.… reaches it
-            instance.update_config(ipython.config)
-        _registered.append(instance)
+    register = functools.partial(_register, ipython)
+    MagicsLoader(ipython, OPENAI_MAGICS, register).load()
+    for target, magics in MAGICS.items():
+        _declared.extend(declare(ipython, MagicsLoader(ipython, target, register), magics))
+
+
+def _register(ipython, instance) -> None:
+    from openai_magics.magics.kit import guard_all
+
+    guard_all(instance)
+    ipython.register_magics(instance)
+    if type(instance).class_traits(config=True):
+        ipython.configurables.append(instance)  # so that %config OpenAIMagics.… reaches it
+        instance.update_config(ipython.config)
+    _registered.append(instance)
 
 
 def _settings_from_environment() -> None:
@@ -109,4 +115,7 @@ def unload_ipython_extension(ipython) -> None:
             for name in names:
                 manager.magics[kind].pop(name, None)
         manager.registry.pop(type(instance).__name__, None)
+    for kind, name in _declared:
+        manager.magics[kind].pop(name, None)
     _registered.clear()
+    _declared.clear()

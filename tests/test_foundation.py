@@ -25,6 +25,29 @@ def test_load_ext_imports_nothing_heavy():
     assert "chat" in cell_magics and "tokens" in cell_magics
 
 
+def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
+    """`%%chat` does not import the other capabilities' magics; `%%image?` shows the full help before any use."""
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'openai_magics')\n"
+        "loaded = lambda: sorted(m.split('.')[-2] for m in sys.modules if m.endswith('.magic') and 'openai_magics' in m)\n"
+        "print('loaded', loaded())\n"
+        "sh.run_cell('%%chat --dry-run\\nHello')\n"
+        "print('loaded', loaded())\n"
+        "sh.run_cell('%%image?')\n"
+    )
+    env = {**os.environ, "OPENAI_API_KEY": TEST_KEY}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                         check=True).stdout
+    before, after_chat = [line for line in out.splitlines() if line.startswith("loaded ")]
+    assert before == "loaded ['openai']"  # %openai only: its settings must answer %config at once
+    assert "Dry run" in out and after_chat == "loaded ['chat', 'openai']"
+    assert "Generate images from the cell's prompt" in out and "--quality QUALITY" in out
+    assert "image/magic.py" in out  # the help names the real magic's file
+
+
 def test_a_kernels_first_call_reads_a_remembered_price_without_loading_the_price_list(tmp_path):
     """genai-prices takes a tenth of a second to import: a price looked up once (in any kernel) is read back
     from the user's cache folder instead, so a new kernel's first call does not pay for it."""

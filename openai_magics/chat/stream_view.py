@@ -7,7 +7,7 @@ from functools import cache
 
 from openai_magics.core.pricing import format_usd
 from openai_magics.core.usage import Usage
-from openai_magics.views.bare_widget import BareWidget, ipywidgets_loaded
+from openai_magics.views.bare_widget import BareWidget, bare_will_do
 from openai_magics.views.live import LivePlaceholder, widget_asset
 from openai_magics.views.usage_line import MIN_GENERATION_SECONDS
 
@@ -24,15 +24,15 @@ def _open_channel():
     is applied, keeps it, and asks again (`{"want": "renderer"}`) if it ever opens without it, so a notebook
     saved by a headless run does not keep 72 KB of it.
 
-    A bare comm while ipywidgets is not loaded (a first answer need not import it); an `AnyWidget` once it is,
-    which a reloaded page restores through ipywidgets."""
+    A bare comm while that will do (a first answer need not import ipywidgets); an `AnyWidget` once ipywidgets
+    is loaded, which a reloaded page restores through ipywidgets."""
     esm, css = (widget_asset(name).read_text(encoding="utf-8") for name in ("stream.js", "stream.css"))
-    if ipywidgets_loaded():
-        channel = _channel_class()(_esm=esm, _css=css, renderer=_renderer_source())
-        channel.renderer = ""
-    else:
+    if bare_will_do():
         channel = BareWidget(ANYWIDGET_ID, esm, css, renderer=_renderer_source())
         channel.set_state(renderer="")
+    else:
+        channel = _channel_class()(_esm=esm, _css=css, renderer=_renderer_source())
+        channel.renderer = ""
     channel.on_msg(_answer_page)
     return channel
 
@@ -66,7 +66,7 @@ def stream_channel():
     """This kernel's stream channel, opened on first use (again if something closed it, or once ipywidgets is
     loaded and a bare one could not be restored by a reloaded page)."""
     global _channel
-    if _channel is None or _channel.comm is None or (isinstance(_channel, BareWidget) and ipywidgets_loaded()):
+    if _channel is None or _channel.comm is None or (isinstance(_channel, BareWidget) and not bare_will_do()):
         # A bare channel replaced stays open, unused: closing it would make a page that never had it log
         # "Comm not found".
         _channel = _open_channel()

@@ -5,8 +5,9 @@ whose import (a hundred widget classes) would cost a kernel's first answer ~30 m
 descriptor-based models the same way (`anywidget._descriptor.open_comm`), but that module cannot be imported
 without ipywidgets.
 
-One limit: a page reloaded while ipywidgets is loaded restores only the widgets ipywidgets knows of, so a
-caller should open an `anywidget.AnyWidget` instead once ipywidgets is in the kernel anyway (`ipywidgets_loaded`).
+Two limits, where a caller should open an `anywidget.AnyWidget` instead (`bare_will_do` says when): a page
+reloaded while ipywidgets is loaded restores only the widgets ipywidgets knows of, and Colab shows third-party
+widgets only once its custom widget manager is switched on, which `AnyWidget` does.
 """
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from functools import cache
 PROTOCOL_VERSION = "2.1.0"  # the Jupyter widget message protocol anywidget's front end speaks
 
 
-def ipywidgets_loaded() -> bool:
-    return "ipywidgets" in sys.modules
+def bare_will_do() -> bool:
+    """Whether a bare model is seen wherever an `AnyWidget` would be: not once ipywidgets is loaded (its import
+    is paid then anyway), nor in Colab."""
+    return "ipywidgets" not in sys.modules and "google.colab" not in sys.modules
 
 
 @cache

@@ -19,6 +19,7 @@ from openai_magics.core.usage import Usage
 
 MILLION = Decimal(1_000_000)
 SECONDS_PER_MINUTE = MINUTES_PER_HOUR = Decimal(60)
+STALE_MEMO_SECONDS = 30 * 24 * 3600  # a remembered-prices file no kernel wrote to in 30 days is removed
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,20 @@ class PriceMemo:
                 json.dump(entries, f)
             os.replace(f.name, self.path)  # whole or not at all, whichever kernel writes last
         except OSError:
-            pass  # a read-only home: prices are looked up again next time, nothing else changes
+            return  # a read-only home: prices are looked up again next time, nothing else changes
+        self._forget_stale()
+
+    def _forget_stale(self) -> None:
+        """Remove the memos of price data no kernel has written to for a while (earlier genai-prices installs);
+        a recent one may belong to another environment still in use, so it stays."""
+        import time
+
+        for memo in self.path.parent.glob("prices-v2-*.json"):
+            try:
+                if memo != self.path and memo.stat().st_mtime < time.time() - STALE_MEMO_SECONDS:
+                    memo.unlink()
+            except OSError:
+                pass  # another kernel removed it first
 
 
 def _entry_of(prices: "TokenPrices | None") -> dict | None:

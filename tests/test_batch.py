@@ -84,6 +84,15 @@ def test_cancel_stops_a_batch_and_keeps_what_finished(nb, session, offline):
     assert batch_id in nb.run("%openai batch list").result.text
 
 
+def test_batch_list_shows_the_most_recent_and_says_when_there_are_more(nb, session, offline):
+    nb.ns["items"] = [1, 2]
+    ids = [nb.run(f"%%chat --over items --batch --no-wait\nRound {n}: {{item}}").result.id for n in range(3)]
+    shown = nb.run("%openai batch list --limit 2").result.text
+    assert ids[2] in shown and ids[1] in shown and ids[0] not in shown
+    assert "`%openai batch list --limit 10` shows more" in shown
+    assert all(i in nb.run("%openai batch list --limit 3").result.text for i in ids)
+
+
 def test_a_batch_id_that_is_not_known_is_one_line(nb, session, offline):
     ran = nb.run("%openai batch results batch_nope")
     shown = (ran.stdout + ran.stderr).strip()

@@ -5,6 +5,7 @@ from openai_magics.batch import engine
 from openai_magics.batch.store import known
 from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
+from openai_magics.magics.kit import check_positive
 from openai_magics.magics.openai.router import Report, command
 
 ACTIONS = ("list", "status", "results", "cancel")
@@ -13,17 +14,21 @@ ACTIONS = ("list", "status", "results", "cancel")
 def _arguments(parser) -> None:
     parser.add_argument("action", choices=ACTIONS, help="list | status ID | results ID | cancel ID")
     parser.add_argument("id", nargs="?", help="The batch id (batch_…).")
+    parser.add_argument("--limit", type=int, default=20, help="With list: how many of the most recent (default 20).")
 
 
 @command("batch", "Batches: list, status ID, results ID (aligned with the input), cancel ID.", _arguments)
 def batch(args, shell):
     s = session()
     if args.action == "list":
-        found = engine.listing(s)
+        check_positive(args.limit, "--limit")
+        found, more = engine.listing(s, args.limit)
         if not found:
             return Report("No batches yet: `%%chat --over NAME --batch` submits one.", {"batches": []})
         mine = set(known())
         lines = [f"{b}{' · kept here' if b.id in mine else ''}" for b in found]
+        if more:
+            lines.append(f"… older ones too: `%openai batch list --limit {args.limit * 5}` shows more.")
         return Report("\n".join(lines), {"batches": [b.id for b in found]})
     if not args.id:
         raise UsageError(f"%openai batch {args.action} needs a batch id (`%openai batch list` shows them).")

@@ -115,10 +115,13 @@ def cancel(session, batch_id: str) -> BatchInfo:
     return BatchInfo.of(batch, "what finished before the cancel can still be collected")
 
 
-def listing(session, limit: int = 20) -> list[BatchInfo]:
+def listing(session, limit: int = 20) -> tuple[list[BatchInfo], bool]:
+    """The `limit` most recent batches (the SDK turns the pages), and whether there are more."""
+    from itertools import islice
+
     with session.api_errors():
-        page = session.client.batches.list(limit=limit)
-    return [BatchInfo.of(b) for b in page.data]
+        batches = list(islice(session.client.batches.list(limit=min(limit + 1, 100)), limit + 1))
+    return [BatchInfo.of(b) for b in batches[:limit]], len(batches) > limit
 
 
 def collect(session, batch_id: str, batch=None) -> RowResults:

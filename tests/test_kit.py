@@ -99,3 +99,17 @@ def test_the_body_is_built_once_for_sending_and_for_the_dry_run(nb, offline):
     nb.run("%%chat --api chat -t 0 --max-tokens 50 --no-stream\nSame body?")
     sent = bodies(offline, "/chat/completions")[-1]
     assert {k: v for k, v in dry.body.items() if k not in ("stream", "stream_options")} == sent
+
+
+def test_every_magic_of_a_capability_is_declared_when_the_extension_loads():
+    """The names declared at `%load_ext` are exactly what each class provides, so no magic appears late."""
+    import importlib
+
+    for target, declared in openai_magics.MAGICS.items():
+        module, name = target.split(":")
+        provided = getattr(importlib.import_module(module), name).magics
+        kinds = {magic: "line_cell" if magic in provided["line"] and magic in provided["cell"]
+                 else "line" if magic in provided["line"] else "cell"
+                 for magic in {*provided["line"], *provided["cell"]}}
+        assert kinds == declared, target
+

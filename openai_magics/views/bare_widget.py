@@ -36,8 +36,8 @@ def _anywidget_range() -> str:
 class BareWidget:
     """An anywidget model with the given module, style and extra state; `send` and `on_msg` as an anywidget's.
 
-    It answers the page's `request_state` (a page opened on a running kernel restores it) and takes `update`s
-    through `set_state`, which a page sends for nothing here but is told about."""
+    It answers the page's `request_state` (a page opened on a running kernel restores it from that), and
+    `set_state` tells the pages of a change. Nothing here is set from the page: its updates are ignored."""
 
     def __init__(self, anywidget_id: str, esm: str, css: str, **state):
         import comm

@@ -6,6 +6,8 @@ import signal
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,6 +28,33 @@ SILENT_LINES = {
 def _add(a: int, b: int) -> int:
     """Add two numbers."""
     return a + b
+
+
+@contextmanager
+def interrupt_when(ready, settle: float, then=None):
+    """Presses stop (a real SIGINT to this process) once `ready()` holds (or after 10 s), after `then()` and
+    `settle` seconds more, while the `with` body runs the cell. `.lag` is how long the cell took to return
+    after the press."""
+    timing = SimpleNamespace(at=0.0, lag=None)
+
+    def press():
+        deadline = time.monotonic() + 10
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if then is not None:
+            then()
+        time.sleep(settle)
+        timing.at = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press)
+    presser.start()
+    try:
+        yield timing
+    finally:
+        returned = time.monotonic()
+        presser.join()
+        timing.lag = returned - timing.at
 
 
 def at(nb, rogue) -> None:
@@ -174,21 +203,14 @@ def test_an_interrupt_during_a_20000_text_embed_returns_within_a_second_keeping_
     texts = [f"sentence number {i}" for i in range(20_000)]
     vectors = session.part(VectorCaches).at(endpoint_of(session))
 
-    def stop_after_first_answer():
-        while not len(vectors):  # the first request's vectors are in
-            time.sleep(0.005)
-        offline.latency = 5.0  # every request from now on is slow: the interrupt finds them in flight
-        time.sleep(0.3)
-        stop.at = time.monotonic()
-        os.kill(os.getpid(), signal.SIGINT)
+    def slow_down():  # every request from now on is slow: the interrupt finds them in flight
+        offline.latency = 5.0
 
-    stop = threading.Thread(target=stop_after_first_answer)
-    stop.start()
-    ran = nb.run("%%embed --concurrency 2\n" + "\n".join(texts))
-    returned = time.monotonic()
-    stop.join()
+    # Once the first request's vectors are in.
+    with interrupt_when(lambda: len(vectors), settle=0.3, then=slow_down) as stop:
+        ran = nb.run("%%embed --concurrency 2\n" + "\n".join(texts))
     assert isinstance(ran.error, KeyboardInterrupt) and "Interrupted" in ran.stdout
-    assert returned - stop.at < 1.0 and "Traceback" not in ran.stdout
+    assert stop.lag < 1.0 and "Traceback" not in ran.stdout
     assert len(vectors) >= 256 and len(session.ledger) >= 1  # what finished (a whole request) is kept
     # The requests in flight were stopped on the wire: the server saw their client leave and answered none
     # after the cell returned; the ledger holds exactly the answered ones, and no worker runs on.
@@ -206,21 +228,12 @@ def test_an_interrupt_during_a_20000_text_embed_returns_within_a_second_keeping_
 def test_an_interrupt_during_over_stops_the_rows_in_flight_on_the_wire(nb, session, offline):
     nb.ns["items"] = [f"item {i}" for i in range(200)]
 
-    def stop_after_some_answers():
-        deadline = time.monotonic() + 10
-        while sum(r.status == 200 for r in offline.requests) < 4 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        offline.latency = 5.0  # the rows sent from now on are in flight when the interrupt comes
-        time.sleep(0.3)
-        stop.at = time.monotonic()
-        os.kill(os.getpid(), signal.SIGINT)
+    def slow_down():  # the rows sent from now on are in flight when the interrupt comes
+        offline.latency = 5.0
 
-    stop = threading.Thread(target=stop_after_some_answers)
-    stop.start()
-    ran = nb.run("%%chat --over items -o answers --concurrency 4\nRepeat exactly: {item}")
-    returned = time.monotonic()
-    stop.join()
-    assert returned - stop.at < 1.0 and "Traceback" not in ran.text
+    with interrupt_when(lambda: _answered(offline) >= 4, settle=0.3, then=slow_down) as stop:
+        ran = nb.run("%%chat --over items -o answers --concurrency 4\nRepeat exactly: {item}")
+    assert stop.lag < 1.0 and "Traceback" not in ran.text
     statuses = _settled(offline, within=1.0)
     assert 499 in statuses and set(statuses) <= {200, 499}, statuses
     assert len(session.ledger) == statuses.count(200)  # every answer that arrived, and only those
@@ -232,21 +245,11 @@ def test_an_interrupt_during_over_stops_the_rows_in_flight_on_the_wire(nb, sessi
 def test_an_interrupt_during_compare_stops_every_stream_keeping_what_arrived(nb, session, offline):
     offline.chunk_delay = 0.1  # two answers streaming slowly, side by side
 
-    def press_stop():
-        deadline = time.monotonic() + 10
-        while sum(r.status == 200 for r in offline.requests) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.5)  # a few chunks of each have arrived
-        stop.at = time.monotonic()
-        os.kill(os.getpid(), signal.SIGINT)
-
-    stop = threading.Thread(target=press_stop)
-    stop.start()
-    ran = nb.run("%%chat --compare gpt-4o-mini,gpt-4o\nExplain a p-value at length")
-    returned = time.monotonic()
-    stop.join()
+    # Both streams started, and a few chunks of each have arrived.
+    with interrupt_when(lambda: _answered(offline) >= 2, settle=0.5) as stop:
+        ran = nb.run("%%chat --compare gpt-4o-mini,gpt-4o\nExplain a p-value at length")
     assert isinstance(ran.error, KeyboardInterrupt) and "Traceback" not in ran.text
-    assert returned - stop.at < 1.0
+    assert stop.lag < 1.0
     records = session.ledger.records  # each stream's partial answer is recorded, as interrupted
     assert sorted(r.model.split("-20")[0] for r in records) == ["gpt-4o", "gpt-4o-mini"], records
     assert all(r.interrupted and r.usage.output_tokens > 0 for r in records)
@@ -254,6 +257,10 @@ def test_an_interrupt_during_compare_stops_every_stream_keeping_what_arrived(nb,
         worker.join(0.5)
         assert not worker.is_alive()  # nothing streams on after the cell returned
     offline.chunk_delay = 0
+
+
+def _answered(offline) -> int:
+    return sum(r.status == 200 for r in offline.requests)
 
 
 def _settled(offline, within: float) -> list[int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from openai_magics.offline.api.tokens import count
+from openai_magics.offline.tokens import count
 
 QUIRKS = {
     "per_token_embeddings": "one vector per token of each input, floats whatever encoding_format asks",
@@ -145,7 +145,7 @@ def _with_tool_call(choice: dict) -> dict:
 def _embeddings(quirks, asked: dict, result: dict) -> dict:
     data = [dict(item) for item in result["data"]]
     if "per_token_embeddings" in quirks:
-        from openai_magics.offline.api.embeddings import vectors
+        from openai_magics.offline.vectors import vectors
 
         texts = [asked["input"]] if isinstance(asked["input"], str) else asked["input"]
         for item, text in zip(data, texts):

@@ -21,10 +21,11 @@ from openai_magics.offline import quirks as quirk_hooks
 from openai_magics.offline.azure import translate as translate_azure
 from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.batches import Batches
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
                                           NOT_JSON_BODY, Fault, FaultQueue)
 from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
+from openai_magics.offline import api
 from openai_magics.offline.router import discover
 from openai_magics.offline.wire import BadBody, Binary, Request, media_type, read_body, split_query
 
@@ -97,7 +98,7 @@ class OfflineServer:
         self.state = ServerState()
         self.default_quirks = quirk_hooks.expand(quirks)
         self.quirks = self.default_quirks  # behave like a real compatible server (see offline/quirks.py)
-        self.router = discover()
+        self.router = discover(api)
         self._released = threading.Event()  # set to end every hanging request at once
         self._validator = None
         self._httpd: ThreadingHTTPServer | None = None

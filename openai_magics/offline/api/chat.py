@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from openai_magics.core.models import model_info
 from openai_magics.offline.api import answers, structured
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
-from openai_magics.offline.api.tokens import definition_tokens, image_size, image_tokens, message_text
+from openai_magics.offline.tokens import definition_tokens, image_size, image_tokens, message_text
 
 _ids = itertools.count(1)
 

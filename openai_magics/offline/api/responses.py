@@ -11,7 +11,7 @@ import time
 
 from openai_magics.offline.api import answers, structured
 from openai_magics.offline.api.chat import Completion, complete, extra_prompt_tokens
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)

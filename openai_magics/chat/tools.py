@@ -19,7 +19,6 @@ from openai_magics.chat.structured import parse_answer, prompt_tokens
 from openai_magics.core.tokens import count_text
 from openai_magics.core.usage import Usage
 
-DEFAULT_MAX_ROUNDS = 8
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 
 

@@ -73,7 +73,6 @@ class Config:
     idle_timeout: float = 300.0        # the longest silence once an answer has started (reasoning is silent)
     max_retries: int = 4
     max_tokens: int | None = None    # a default cap for chat answers
-    tool_rounds: int = 8
     offline: bool = False
     bills: str | None = None         # "openai": a compatible endpoint that bills like OpenAI (a proxy to it)
     azure: bool = False              # Azure OpenAI's layout (deployments, api-version) on any host

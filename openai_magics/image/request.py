@@ -12,7 +12,6 @@ from openai_magics.core.images import ImageBytes, as_png, read_image
 from openai_magics.core.models import base_name
 
 FORMATS = ("png", "jpeg", "webp")
-PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 
 @dataclass(frozen=True)

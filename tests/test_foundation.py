@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import openai
 import pytest
@@ -47,38 +46,6 @@ def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     assert "Dry run" in out and after_chat == "loaded ['chat', 'openai']"
     assert "Generate images from the cell's prompt" in out and "--quality QUALITY" in out
     assert "image/magic.py" in out  # the help names the real magic's file
-
-
-def test_a_kernels_first_call_reads_a_remembered_price_without_loading_the_price_list(tmp_path):
-    """genai-prices takes a tenth of a second to import: a price looked up once (in any kernel) is read back
-    from the user's cache folder instead, so a new kernel's first call does not pay for it."""
-    code = (
-        "import sys\n"
-        "from openai_magics.core.pricing import token_prices\n"
-        "print(token_prices('gpt-4o-mini').output, 'genai_prices' in sys.modules)\n"
-    )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                           check=True).stdout.split() for _ in range(2)]
-    assert runs == [["0.6", "True"], ["0.6", "False"]]
-
-
-def test_remembered_prices_of_an_old_install_are_cleared_and_a_recent_one_kept(tmp_path):
-    """Each genai-prices install gets its own memo file; one no kernel has written to in 30 days goes, one that
-    another environment may still use stays."""
-    folder = tmp_path / "openai-magics"
-    folder.mkdir()
-    old, recent = folder / "prices-v2-1-1.json", folder / "prices-v2-2-2.json"
-    for memo in (old, recent):
-        memo.write_text("{}")
-    month_ago = time.time() - 31 * 24 * 3600
-    os.utime(old, (month_ago, month_ago))
-    code = "from openai_magics.core.pricing import token_prices\nprint(token_prices('gpt-4o-mini').output)\n"
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
-    assert out.stdout.strip() == "0.6"
-    left = sorted(p.name for p in folder.glob("prices-v2-*.json"))
-    assert recent.name in left and old.name not in left and len(left) == 2  # the recent one and this install's
 
 
 def test_unload_removes_the_magics(ipython):

@@ -30,11 +30,9 @@ def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal 
         tokens_in += count_messages(_messages(request), request.model).tokens
         tokens_out += request.max_tokens or session.config.max_tokens or model_info(request.model).max_output or 16384
     model = requests[0].model if requests else ""
-    prices = session.prices_for(model)
     from openai_magics.core.usage import Usage
 
-    cost = prices.cost(Usage(input_tokens=tokens_in, output_tokens=tokens_out)) if prices else None
-    return tokens_in, tokens_out, cost
+    return tokens_in, tokens_out, session.worst_case(model, Usage(input_tokens=tokens_in, output_tokens=tokens_out))
 
 
 def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,

@@ -91,7 +91,7 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
 
     def _add_usage(self, response) -> None:
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
-        usage = Usage.from_responses(response.usage) if response.usage else None
+        usage = Usage.from_responses(response.usage, response.service_tier) if response.usage else None
         if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
             self.estimated = True
             usage = Usage(input_tokens=self.prompt_tokens().tokens,

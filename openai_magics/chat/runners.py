@@ -190,7 +190,7 @@ class ChatCompletionsRunner(Runner):
         self.answered_model = chunk.model or self.answered_model
         self.response_id = chunk.id
         if chunk.usage:
-            self.usage = Usage.from_chat(chunk.usage) or self.usage
+            self.usage = Usage.from_chat(chunk.usage, chunk.service_tier) or self.usage
         for choice in chunk.choices:
             if choice.delta and choice.delta.content:
                 self.emit(choice.delta.content)
@@ -200,7 +200,7 @@ class ChatCompletionsRunner(Runner):
     def on_complete(self, completion) -> None:
         self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
         if completion.usage:
-            self.usage = Usage.from_chat(completion.usage)
+            self.usage = Usage.from_chat(completion.usage, completion.service_tier)
         if not completion.choices:
             raise CallFailed(NO_CHOICES)
         choice = completion.choices[0]
@@ -238,7 +238,7 @@ class ResponsesRunner(Runner):
     def _final(self, response) -> None:
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
         if response.usage:
-            self.usage = Usage.from_responses(response.usage) or self.usage
+            self.usage = Usage.from_responses(response.usage, response.service_tier) or self.usage
         details = response.incomplete_details
         self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
 

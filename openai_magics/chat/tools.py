@@ -236,7 +236,7 @@ class ToolLoop(RoundsLoop, ChatCompletionsRunner):
         self.messages += [{"role": "tool", "tool_call_id": c.id, "content": c.result} for c in calls]
 
     def _add_usage(self, completion) -> None:
-        usage = Usage.from_chat(completion.usage) if completion.usage else None
+        usage = Usage.from_chat(completion.usage, completion.service_tier) if completion.usage else None
         if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
             self.estimated = True
             said = completion.choices[0].message.content if completion.choices else None

@@ -25,8 +25,9 @@ class TokenReport:
         self.window = model_info(model).context_window
         from openai_magics.core.session import session
 
-        prices = session().prices_for(model)
-        self.cost = prices.input * self.count.tokens / 1_000_000 if prices else None
+        from openai_magics.core.usage import Usage
+
+        self.cost = session().cost_of(model, Usage(input_tokens=self.count.tokens))
 
     @property
     def tokens(self) -> int:

@@ -180,6 +180,16 @@ class OfflineServer:
         """The next streamed responses send `after_chunks` good events, then one that is not JSON."""
         return self.faults.add(Fault(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times))
 
+    def report_usage(self, prompt_tokens: int | None = None, completion_tokens: int | None = None, *,
+                     service_tier: str | None = None, times: int = 1) -> None:
+        """The next `times` chat answers report this usage (and service tier) instead of their own."""
+        from openai_magics.offline.api.chat import Billing
+
+        report = {k: v for k, v in (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens),
+                                    ("service_tier", service_tier)) if v is not None}
+        with self.state.lock:
+            self.state.part(Billing).reports[:] = [dict(report) for _ in range(times)]
+
     def enforce_limits(self, requests: float | None = None, tokens: float | None = None, *,
                        requests_per: float = 1.0, tokens_per: float = 60.0) -> None:
         """Refuse, with 429 and Retry-After, more than `requests` requests per `requests_per` seconds or
@@ -195,6 +205,7 @@ class OfflineServer:
         self.state.part(Batches).fail_lines(times, message)
 
     def reset(self) -> None:
+        self.report_usage(times=0)
         self.batch_pace(0.0)
         self.fail_batch_lines(0)
         self.faults.clear()

@@ -181,7 +181,7 @@ def _price_arguments(parser) -> None:
 
 
 def _user_prices(model: str, rates: list[str]):
-    from openai_magics.core.pricing import TokenPrices
+    from openai_magics.core.pricing import user_prices
 
     try:
         given = [Decimal(r.lstrip("$")) for r in rates]
@@ -189,7 +189,7 @@ def _user_prices(model: str, rates: list[str]):
         given = []
     if len(given) != 2 or any(r < 0 or not r.is_finite() for r in given):
         raise UsageError(f"`%openai price {model} IN OUT`: two amounts in USD per million tokens, e.g. 0.15 0.60.")
-    return TokenPrices(model=model, input=given[0], cached_input=given[0], output=given[1])
+    return user_prices(model, given[0], given[1])
 
 
 @command("price", "Token prices of a model; `price MODEL IN OUT` sets them (USD per million).", _price_arguments)
@@ -200,7 +200,8 @@ def price(args, shell) -> Report:
     prices = s.prices_for(args.model)
     if prices is None:
         return Report(f"{args.model}: price unknown here. {UNKNOWN_HINT}", {"prices": None})
-    return Report(f"{args.model} (priced as {prices.model}), {prices.describe()}", {"prices": prices})
+    source = "your prices" if args.model in s.prices else "genai-prices" if prices.listed is not None else "the dated table"
+    return Report(f"{args.model} (priced as {prices.model}, from {source}):\n{prices.describe()}", {"prices": prices})
 
 
 @command("models", "The models the endpoint offers.")

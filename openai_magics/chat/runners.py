@@ -177,7 +177,7 @@ class ChatCompletionsRunner(Runner):
 
     def body(self) -> dict:
         return build_body(self.request, self.messages, api="chat", max_out=self.max_out,
-                          openai_endpoint=self.session.config.is_openai)
+                          endpoint=self.session.config)
 
     def open_stream(self):
         return self.session.client.chat.completions.create(
@@ -213,7 +213,7 @@ class ResponsesRunner(Runner):
 
     def body(self) -> dict:
         return build_body(self.request, self.messages, api="responses", max_out=self.max_out,
-                          previous_id=self.previous_id)
+                          previous_id=self.previous_id, endpoint=self.session.config)
 
     def open_stream(self):
         return self.session.client.responses.create(**self.params(), stream=True)

@@ -86,11 +86,14 @@ class Runner:
         except StreamStopped as stop:  # a view ended it on purpose (moderation): keep what arrived
             incomplete = str(stop)
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
+            ended = self.ended_on_error(exc)
             if not self.request.stream or not self.pieces:
                 self.view.abort()
                 self.record_what_was_paid()
+                if ended:
+                    raise CallFailed(f"{ended[0].upper()}{ended[1:]}; nothing arrived.") from None
                 raise
-            incomplete = self.cut_short(exc)
+            incomplete = ended or self.cut_short(exc)
         if not interrupted and incomplete is None:
             try:
                 incomplete = self.checked_end()
@@ -107,6 +110,23 @@ class Runner:
         if isinstance(exc, NoAnswer):
             return silence(exc, self.session.base_url, count_text("".join(self.pieces), self.answered_model).tokens)
         return f"the stream was cut ({_reason(exc, self.session)}); only part of the answer arrived"
+
+    def ended_on_error(self, exc: Exception) -> str | None:
+        """Why a stream that ended on an error event ended, in the server's words, or None for any other failure.
+        The usage that came with the error (OpenRouter's "Token limit reached") is what was charged: it is kept."""
+        from openai_magics.core.sdk import openai_sdk
+
+        openai = openai_sdk()
+        event = self.session.http.trace.error_event if self.session.http.trace else None
+        if event is None or not isinstance(exc, openai.APIError) or isinstance(exc, openai.APIStatusError):
+            return None
+        usage = Usage.from_chat(event.get("usage")) if event.get("usage") else None
+        self.usage = usage or self.usage
+        error = event["error"] if isinstance(event["error"], dict) else {"message": event["error"]}
+        reason = self.session.redact(" ".join(str(error.get("message") or "no reason given").split()))
+        if self.max_out and usage and usage.output_tokens >= self.max_out:
+            return f"the server stopped it at the cell's token limit ({self.max_out:,}): “{reason}”"
+        return f"the server ended the stream with an error: “{reason}”"
 
     def record_what_was_paid(self) -> None:
         """The server said what it charged, then gave nothing usable: the charge is recorded all the same."""

@@ -23,7 +23,7 @@ from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.batches import Batches
 from openai_magics.offline.api.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
-                                          NOT_JSON_BODY, Fault, FaultQueue)
+                                          NOT_JSON_BODY, STREAM_ERROR, Fault, FaultQueue, error_at_the_end)
 from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
 from openai_magics.offline.router import discover
 from openai_magics.offline.wire import BadBody, Binary, Request, media_type, read_body, split_query
@@ -178,6 +178,13 @@ class OfflineServer:
     def malformed_stream(self, after_chunks: int = 2, *, times: int = 1, path: str | None = None) -> Fault:
         """The next streamed responses send `after_chunks` good events, then one that is not JSON."""
         return self.faults.add(Fault(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times))
+
+    def stream_error(self, message: str, *, code: str | None = None, usage: dict | None = None, times: int = 1,
+                     path: str | None = None) -> Fault:
+        """The next streamed chat answers end on a chunk that carries this error and the usage (given, or the
+        stream's own) instead of their finish (OpenRouter's "Token limit reached")."""
+        return self.faults.add(Fault(kind=STREAM_ERROR, message=message, code=code, usage=usage, path=path,
+                                     times=times))
 
     def enforce_limits(self, requests: float | None = None, tokens: float | None = None, *,
                        requests_per: float = 1.0, tokens_per: float = 60.0) -> None:
@@ -374,6 +381,8 @@ def _make_handler(server: OfflineServer):
             self.end_headers()
             self.wfile.flush()
             cut_after = fault.cut_after if fault else None
+            if fault and fault.kind == STREAM_ERROR:
+                events = error_at_the_end(events, fault)
             try:
                 n = -1
                 for n, event in enumerate(events):

@@ -37,6 +37,7 @@ class ChatRequest:
     detail: str | None = None
     reasoning_summary: bool = False  # --summary: the reasoning model's summary of its thinking (Responses API)
     dry_run: bool = False
+    pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
 
     def __post_init__(self) -> None:
         self.validate()

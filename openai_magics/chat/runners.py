@@ -39,7 +39,10 @@ class Runner:
         from openai_magics.cache.keys import preview
         from openai_magics.cache.policy import lookup
 
-        self.cached = lookup(self.session, self.call, self.api, self.params(), enabled=self.request.cache,
+        params = self.params()
+        if self.request.pinned_from:  # kept under the alias asked: answers cached before pinning still answer
+            params = {**params, "model": self.request.pinned_from}
+        self.cached = lookup(self.session, self.call, self.api, params, enabled=self.request.cache,
                              what=preview(self.request.prompt))
         hit = self.cached.hit
         if hit is None:
@@ -183,10 +186,14 @@ class Runner:
             self.cached.store("chat", self.request.model, {
                 "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
                 "finish_reason": self.finish_reason, "response_id": self.response_id})
-        result = ChatResult(text=text, model=self.answered_model, requested_model=self.request.model,
+        from openai_magics.cache.pins import answered
+
+        asked = self.request.pinned_from or self.request.model
+        version = answered(self.session, asked, self.answered_model, cached_from=self.answered_model if hit else None)
+        result = ChatResult(text=text, model=self.answered_model, requested_model=asked,
                             record=record, api=self.api,
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
-                            response_id=self.response_id, messages=self.messages)
+                            response_id=self.response_id, messages=self.messages, version_note=version)
         self.extend(result)
         self.view.finish(result)
         return result

@@ -52,6 +52,7 @@ class ServerState:
     log: list[LoggedRequest] = field(default_factory=list)
     parts: dict = field(default_factory=dict)
     quirks: frozenset = frozenset()  # the compatible-server quirks in force (see offline/quirks.py)
+    moved: dict = field(default_factory=dict)  # alias → the newer snapshot it now answers as (move_alias)
 
     def part(self, kind: type):
         """The server's one instance of `kind` (the files store, the batches…), made on first use."""
@@ -186,6 +187,12 @@ class OfflineServer:
         return self.faults.add(Fault(kind=STREAM_ERROR, message=message, code=code, usage=usage, path=path,
                                      times=times))
 
+    def move_alias(self, alias: str, snapshot: str) -> None:
+        """From now on (until `reset()`) `alias` answers as `snapshot`, as OpenAI moves an alias to a new
+        version; the old snapshot still answers when asked by name."""
+        with self.state.lock:
+            self.state.moved[alias] = snapshot
+
     def enforce_limits(self, requests: float | None = None, tokens: float | None = None, *,
                        requests_per: float = 1.0, tokens_per: float = 60.0) -> None:
         """Refuse, with 429 and Retry-After, more than `requests` requests per `requests_per` seconds or
@@ -206,6 +213,8 @@ class OfflineServer:
         self.faults.clear()
         self._release_hangs()
         self.limits.reset()
+        with self.state.lock:
+            self.state.moved.clear()
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
         self.quirks = self.default_quirks

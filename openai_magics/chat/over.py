@@ -124,7 +124,7 @@ def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template:
         session.check_budget(requests[0].model, tokens_in, tokens_out)
     position = {prompt: j for j, prompt in enumerate(distinct)}
     bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
-                         openai_endpoint=session.config.is_openai) for r in requests]
+                         endpoint=session.config) for r in requests]
     return handler("batch")(session, endpoint="/v1/chat/completions", bodies=bodies,
                             rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
                             template=template, parsed=parsed, wait=wait, progress=progress)

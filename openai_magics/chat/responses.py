@@ -34,7 +34,8 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
         return body
 
     def prompt_tokens(self):
-        chat = build_body(self.request, self.messages, api="chat", max_out=self.max_out)
+        chat = build_body(self.request, self.messages, api="chat", max_out=self.max_out,
+                          endpoint=self.session.config)
         return prompt_tokens(chat, self.request.model)
 
     def send_round(self):

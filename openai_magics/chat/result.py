@@ -29,6 +29,7 @@ class ChatResult:
     reasoning_summary: str | None = None  # --summary: what a reasoning model says of its thinking
     tool_calls: list = field(default_factory=list, repr=False)  # tools.ToolCall, every round
     format: str = "markdown"          # markdown | text | code: how the answer is shown
+    version_note: str | None = None   # the model answered as another snapshot than before (cache.pins)
 
     def __str__(self) -> str:
         return self.text
@@ -44,6 +45,8 @@ class ChatResult:
             notes.append("⚠ Interrupted: only part of the answer arrived.")
         if self.incomplete:
             notes.append(f"⚠ Incomplete answer: {self.incomplete}.")
+        if self.version_note:
+            notes.append(self.version_note)
         return notes
 
     def _repr_markdown_(self) -> str | None:

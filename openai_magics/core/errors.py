@@ -59,7 +59,9 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = ("Your OpenAI account has run out of quota (429 insufficient_quota); not retried. "
                 "Add credit or raise the limit in your organization's billing settings.")
     elif isinstance(exc, openai.RateLimitError):
-        text = (f"Still rate limited (429) after honouring Retry-After{_retries(trace)}. "
+        still = "Still rate limited" if trace and trace.retries else "Rate limited"
+        waited = " after honouring Retry-After" if _said_retry_after(exc) else ""
+        text = (f"{still} (429){waited}{_retries(trace)}: {body_message} "
                 "Wait a minute and re-run, or lower the concurrency.")
     elif isinstance(exc, openai.BadRequestError) and code == "context_length_exceeded":
         window = model_info(model or "").context_window
@@ -94,6 +96,12 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     else:
         text = f"{type(exc).__name__}: {exc}"
     return CallFailed(text, status=status, code=code)
+
+
+def _said_retry_after(exc: Exception) -> bool:
+    """The server said how long to wait (the SDK honours Retry-After and retry-after-ms)."""
+    response = getattr(exc, "response", None)
+    return response is not None and any(h in response.headers for h in ("retry-after", "retry-after-ms"))
 
 
 def _longer(seconds: float) -> int:

@@ -23,7 +23,7 @@ from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.batches import Batches
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
-                                          NOT_JSON_BODY, Fault, FaultQueue)
+                                          NOT_JSON_BODY, STREAM_ERROR, Fault, FaultQueue, error_at_the_end)
 from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
 from openai_magics.offline import api
 from openai_magics.offline.router import discover
@@ -53,6 +53,7 @@ class ServerState:
     log: list[LoggedRequest] = field(default_factory=list)
     parts: dict = field(default_factory=dict)
     quirks: frozenset = frozenset()  # the compatible-server quirks in force (see offline/quirks.py)
+    moved: dict = field(default_factory=dict)  # alias → the newer snapshot it now answers as (move_alias)
 
     def part(self, kind: type):
         """The server's one instance of `kind` (the files store, the batches…), made on first use."""
@@ -190,6 +191,19 @@ class OfflineServer:
         with self.state.lock:
             self.state.part(Billing).reports[:] = [dict(report) for _ in range(times)]
 
+    def stream_error(self, message: str, *, code: str | None = None, usage: dict | None = None, times: int = 1,
+                     path: str | None = None) -> Fault:
+        """The next streamed chat answers end on a chunk that carries this error and the usage (given, or the
+        stream's own) instead of their finish (OpenRouter's "Token limit reached")."""
+        return self.faults.add(Fault(kind=STREAM_ERROR, message=message, code=code, usage=usage, path=path,
+                                     times=times))
+
+    def move_alias(self, alias: str, snapshot: str) -> None:
+        """From now on (until `reset()`) `alias` answers as `snapshot`, as OpenAI moves an alias to a new
+        version; the old snapshot still answers when asked by name."""
+        with self.state.lock:
+            self.state.moved[alias] = snapshot
+
     def enforce_limits(self, requests: float | None = None, tokens: float | None = None, *,
                        requests_per: float = 1.0, tokens_per: float = 60.0) -> None:
         """Refuse, with 429 and Retry-After, more than `requests` requests per `requests_per` seconds or
@@ -211,6 +225,8 @@ class OfflineServer:
         self.faults.clear()
         self._release_hangs()
         self.limits.reset()
+        with self.state.lock:
+            self.state.moved.clear()
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
         self.quirks = self.default_quirks
@@ -386,6 +402,8 @@ def _make_handler(server: OfflineServer):
             self.end_headers()
             self.wfile.flush()
             cut_after = fault.cut_after if fault else None
+            if fault and fault.kind == STREAM_ERROR:
+                events = error_at_the_end(events, fault)
             try:
                 n = -1
                 for n, event in enumerate(events):

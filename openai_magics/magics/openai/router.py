@@ -17,6 +17,7 @@ MODULES = [
     "openai_magics.magics.openai.session_commands",
     "openai_magics.magics.openai.usage_commands",
     "openai_magics.magics.openai.cache_commands",
+    "openai_magics.magics.openai.pin_commands",
 ]
 _commands: dict[str, "Command"] = {}
 _loaded: set[str] = set()

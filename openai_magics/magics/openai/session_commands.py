@@ -48,6 +48,7 @@ def status(args, shell) -> Report:
     lines = [
         f"endpoint: {where}",
         f"key:      {_key_line(c)}",
+        *([f"key type: {_key_type(c.api_key)}"] if c.api_key is not None else []),
         "models:   " + ", ".join(f"{k} {v}" for k, v in c.models.items()),
         f"api:      {c.api}",
         f"prices:   {prices_text(s)}",
@@ -228,6 +229,20 @@ def _key_line(config) -> str:
         return "not set (%openai key, OPENAI_API_KEY, or %openai offline)"
     kept = f"; your OpenAI key ({config.api_key.masked}) goes to OpenAI only" if config.api_key else ""
     return f"none sent to this endpoint{kept} (`%openai endpoint URL --key-env VAR` gives it one)"
+
+
+KEY_TYPES = {
+    "project": "project key (it reaches one project's models and limits)",
+    "service account": "service account key (a project's, owned by no person)",
+    "admin": "admin key: it manages the organization and cannot call models; use a project key",
+    "user": "user key (the kind from before projects, reaching everything you can): a project key "
+            "(platform.openai.com/api-keys) limits what a leaked key can reach",
+}
+
+
+def _key_type(secret) -> str:
+    """What kind of OpenAI key it is, from its prefix alone: no character of it is shown."""
+    return KEY_TYPES.get(secret.kind, "not an OpenAI key (its form is none of OpenAI's)")
 
 
 def _checked_url(url: str) -> str:

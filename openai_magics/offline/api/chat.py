@@ -5,7 +5,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.core.models import model_info
+from openai_magics.core.models import base_name, model_info
 from openai_magics.offline.api import answers, structured
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
@@ -67,7 +67,16 @@ def complete(state, messages: list[dict], model: str, max_tokens: int | None, ef
         tokens, finish = tokens[: max(0, max_tokens - reasoning)], "length"
     with state.lock:
         cached = state.prompt_cache.cached_tokens(prompt, n_prompt)
-    return Completion(answers.snapshot(model), tokens, finish, n_prompt, cached, min(reasoning, max_tokens or reasoning))
+    return Completion(answering(state, model), tokens, finish, n_prompt, cached, min(reasoning, max_tokens or reasoning))
+
+
+def answering(state, model: str) -> str:
+    """The model the answer names: the snapshot an alias resolves to (or was moved to), a snapshot itself."""
+    with state.lock:
+        moved = state.moved.get(model)
+    if moved:
+        return moved
+    return model if base_name(model) != model else answers.snapshot(model)
 
 
 # --- Chat Completions ---------------------------------------------------------------------------

@@ -400,6 +400,18 @@ def test_json_mode_refused_still_says_drop_json(nb, offline):
     one_line(nb.run("%%chat --json\nIn JSON."), "does not support JSON mode", "drop --json")
 
 
+@pytest.mark.parametrize("cell", ["%%chat --thread t\n" + LONG_PROMPT, "%%chat --json --thread t\nIn JSON. " + LONG_PROMPT])
+def test_litellms_rewrite_of_an_empty_stream_says_the_prompt_may_be_too_long(nb, session, offline, tmp_path, cell):
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    offline.behave_like("litellm")
+    one_line(nb.run(cell), "nothing in it and no usage", "prompt is too long for them", "nothing was stored")
+    assert len(posts(offline, "/chat/completions")) == 1
+    assert session.ledger.records == [], "an estimated input row for a prompt the server never read"
+    assert thread_turns(nb, "t") is None or thread_turns(nb, "t").turns == []
+    assert nb.run(cell.replace(LONG_PROMPT, "Short.")).error is None
+    nb.run("%openai cache off")
+
+
 def test_litellm_sends_stream_usage_of_its_own(nb, session, offline):
     offline.behave_like("litellm")
     ran = nb.run("%chat hi")

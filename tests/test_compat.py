@@ -449,3 +449,15 @@ def test_error_lines_name_whose_error_it_is(nb, session, offline):
     offline.fail(400, message="Refused on purpose.")
     one_line(nb.run("%chat hi"), "Offline server error: The request was refused (400)")
 
+
+def test_a_server_that_ignores_tools_says_no_tool_was_called(nb, offline):
+    nb.run(WEATHER)
+    called = nb.run("%%chat --tools get_weather\nWhat is the weather in Paris?")
+    assert called.result.tool_calls and "no tool was called" not in called.result.usage_line
+    offline.behave_like("llama.cpp")
+    for stream in ("", " --no-stream"):
+        ran = nb.run(f"%%chat --tools get_weather{stream}\nWhat is the weather in Paris?")
+        assert ran.error is None and ran.result.tool_calls == []
+        assert ran.result.usage_line.endswith("· no tool was called"), ran.result.usage_line
+    assert all(r.body.get("tools") for r in posts(offline, "/chat/completions"))
+

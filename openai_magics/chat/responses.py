@@ -88,7 +88,8 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def _check_failed(response) -> None:
         if getattr(response, "status", None) == "failed":
             error = getattr(response, "error", None)
-            raise CallFailed(f"The response failed: {getattr(error, 'message', None) or 'no reason given'}.")
+            reason = (getattr(error, 'message', None) or 'no reason given').rstrip(".")
+            raise CallFailed(f"The response failed: {reason}.")
 
     def _add_usage(self, response) -> None:
         self.answered_model, self.response_id = response.model or self.answered_model, response.id

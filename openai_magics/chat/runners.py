@@ -16,6 +16,10 @@ from openai_magics.core.usage import Usage
 EMPTY_STREAM = ("The server ended the stream without sending an answer (200, then nothing; or plain JSON "
                 "where a stream was asked for). Servers do this when the prompt exceeds their context window: "
                 "shorten it, or start the thread afresh with --new; nothing was stored.")
+EMPTY_ANSWER = ("The server ended the answer at once with nothing in it and no usage (finish reason \"stop\", no "
+                "text). A proxy such as LiteLLM answers so when its backend sent an empty stream, which servers "
+                "do when the prompt is too long for them: shorten it, or start the thread afresh with --new; "
+                "nothing was stored.")
 NO_CHOICES = ("The server answered with no choices (an empty answer); nothing was stored. "
               "Re-run, or check the endpoint and the model.")
 
@@ -145,6 +149,8 @@ class Runner:
         if self.finish_reason is None:
             return "the stream ended before the answer did (no finish reason)"
         if not "".join(self.pieces).strip() and not self.has_output():
+            if self.usage is None and not (self.cached and self.cached.hit):  # nothing to say it was even read
+                raise CallFailed(EMPTY_ANSWER)
             return "the answer is empty"
         return None
 

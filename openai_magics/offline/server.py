@@ -309,7 +309,7 @@ def _make_handler(server: OfflineServer):
             if quirky:
                 refused = quirk_hooks.refusal(server.quirks, path, body)
                 if refused:
-                    return self._json(*refused, entry)
+                    return self._json(*refused, entry, quirk_hooks.error_headers(server.quirks))
                 body = quirk_hooks.before(server.quirks, path, body)
             request = Request(self.command, path, match.params, query, body, files,
                               media_type(self.headers.get("Content-Type")), raw)

@@ -145,6 +145,21 @@ def test_missing_key_is_one_clear_line(nb):
     assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
 
 
+@pytest.mark.parametrize("cell", ["%chat hello", "%%image -m gpt-image-1\na fox",
+                                  "%%chat --over rows\nSay {item}", "%%chat --compare gpt-4o-mini,gpt-4o\nhi",
+                                  "%embed --input rows"])
+def test_a_missing_key_is_said_before_any_live_view_shows(nb, offline, cell):
+    """Not "waiting for the first token…" for as long as the client takes to build, then "No API key"."""
+    from openai_magics import session
+
+    session().configure(api_key=None, base_url=None)
+    nb.ns["rows"] = ["a", "b"]
+    ran = nb.run(cell)
+    assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+    assert ran.outputs == [] and ran.stdout == ""  # no live view, no progress, nothing waiting
+    assert offline.requests == []
+
+
 # --- the offline server ---------------------------------------------------------------------------
 
 def _client(offline):

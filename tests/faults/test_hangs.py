@@ -192,11 +192,8 @@ def test_an_interrupt_during_a_20000_text_embed_returns_at_once_keeping_what_fin
     texts = [f"sentence number {i}" for i in range(20_000)]
     vectors = session.part(VectorCaches).at(endpoint_of(session))
 
-    def slow_down():  # every request from now on is slow: the interrupt finds them in flight
-        offline.latency = 5.0
-
-    # Once the first request's vectors are in.
-    with interrupt_when(lambda: len(vectors), settle=0.3, then=slow_down):
+    # Once the first request's vectors are in, and a slow request is in flight.
+    with interrupt_when(lambda: len(vectors), settle=0.3, then=lambda: _slow_from_now(offline)):
         ran = nb.run("%%embed --concurrency 2\n" + "\n".join(texts))
     assert isinstance(ran.error, KeyboardInterrupt) and "Interrupted" in ran.stdout
     assert "Traceback" not in ran.stdout
@@ -217,10 +214,7 @@ def test_an_interrupt_during_a_20000_text_embed_returns_at_once_keeping_what_fin
 def test_an_interrupt_during_over_stops_the_rows_in_flight_on_the_wire(nb, session, offline):
     nb.ns["items"] = [f"item {i}" for i in range(200)]
 
-    def slow_down():  # the rows sent from now on are in flight when the interrupt comes
-        offline.latency = 5.0
-
-    with interrupt_when(lambda: _answered(offline) >= 4, settle=0.3, then=slow_down):
+    with interrupt_when(lambda: _answered(offline) >= 4, settle=0.3, then=lambda: _slow_from_now(offline)):
         ran = nb.run("%%chat --over items -o answers --concurrency 4\nRepeat exactly: {item}")
     assert "Traceback" not in ran.text
     statuses = _settled(offline)
@@ -245,6 +239,16 @@ def test_an_interrupt_during_compare_stops_every_stream_keeping_what_arrived(nb,
         worker.join(0.5)
         assert not worker.is_alive()  # nothing streams on after the cell returned
     offline.chunk_delay = 0
+
+
+def _slow_from_now(offline) -> None:
+    """Every request from now on takes 5 s; returns once one of them is in flight, so that an interrupt finds
+    it there however slowly a busy machine sent it (those already answered were quick)."""
+    offline.latency = 5.0
+    before = len(offline.requests)
+    deadline = time.monotonic() + 30
+    while not any(r.status == 0 for r in offline.requests[before:]) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def _answered(offline) -> int:

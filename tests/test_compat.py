@@ -131,6 +131,7 @@ def test_headless_runs_say_it_bills_like_openai_in_the_environment():
 
 
 def test_a_price_the_user_sets_prices_a_local_model(nb, session, offline):
+    offline.any_model = True  # rehearsing a server that serves its own models
     nb.run(f"%openai endpoint {offline.base_url}")
     one_line(nb.run("%openai price gemma-3-1b-it cheap"), "two amounts in USD per million tokens")
     shown = nb.run("%openai price gemma-3-1b-it 1 2").stdout

@@ -95,6 +95,28 @@ def test_endpoint_and_model_subcommands(nb):
     assert session().base_url == "http://127.0.0.1:9/v1" and ran.error is None
 
 
+def test_the_offline_server_answers_only_models_openai_has_as_openai_would(nb, offline, session):
+    nb.run(f"%openai endpoint {offline.base_url} --bills openai")  # the shared server, as %openai offline uses it
+    ran = nb.run("%chat -m gpt-4o-mimi hi")  # a typo fails here, not first with a real key
+    assert isinstance(ran.error, Exception) and "Traceback" not in ran.text
+    assert "Not found (404): The model `gpt-4o-mimi` does not exist or you do not have access to it." in ran.text
+    [sent] = [r for r in offline.requests if r.method == "POST"]
+    assert sent.status == 404 and sent.body["model"] == "gpt-4o-mimi" and len(session.ledger) == 0
+    for model in ("gpt-4o-mini-2024-07-18", "gpt-4.1-nano", "o3-pro"):  # snapshots, and models only genai-prices lists
+        assert nb.run(f"%chat --no-stream -m {model} hi").error is None, model
+    with pytest.raises(openai.NotFoundError, match="The model 'gpt-4o-mimi' does not exist"):
+        openai.OpenAI(base_url=offline.base_url, api_key=TEST_KEY).models.retrieve("gpt-4o-mimi")
+
+
+def test_offline_any_model_accepts_any_name_for_a_compatible_server_rehearsal(nb, offline):
+    ran = nb.run("%openai offline --any-model")
+    assert "It answers any model name (--any-model)" in ran.stdout
+    answer = nb.run("%chat --no-stream -m my-local-llama hi")
+    assert answer.error is None and "my-local-llama" in answer.result.usage_line
+    nb.run("%openai offline")  # back to OpenAI's models only
+    assert "does not exist" in nb.run("%chat --no-stream -m my-local-llama hi").text
+
+
 def test_offline_subcommand_says_where_answers_come_from(nb):
     from openai_magics import session
 
@@ -110,6 +132,21 @@ def test_missing_key_is_one_clear_line(nb):
     session().configure(api_key=None, base_url=None)
     ran = nb.run("%chat hello")
     assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+
+
+@pytest.mark.parametrize("cell", ["%chat hello", "%%image -m gpt-image-1\na fox",
+                                  "%%chat --over rows\nSay {item}", "%%chat --compare gpt-4o-mini,gpt-4o\nhi",
+                                  "%embed --input rows"])
+def test_a_missing_key_is_said_before_any_live_view_shows(nb, offline, cell):
+    """Not "waiting for the first token…" for as long as the client takes to build, then "No API key"."""
+    from openai_magics import session
+
+    session().configure(api_key=None, base_url=None)
+    nb.ns["rows"] = ["a", "b"]
+    ran = nb.run(cell)
+    assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+    assert ran.outputs == [] and ran.stdout == ""  # no live view, no progress, nothing waiting
+    assert offline.requests == []
 
 
 # --- the offline server ---------------------------------------------------------------------------

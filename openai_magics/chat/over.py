@@ -11,6 +11,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from decimal import Decimal
 
+from openai_magics.cache.policy import current
 from openai_magics.chat.request import ChatRequest
 from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
@@ -48,6 +49,8 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
     model = requests[distinct[0]].model if distinct else ""
     if session.budget is not None:
         session.check_budget(model, tokens_in, tokens_out)
+    if current(session) is None:  # every row needs the network: say a missing key once, before the progress
+        session.require_key()
     tally = Tally(total=len(distinct), worst=worst)
     answers: dict[str, object] = {}
     records: list = []

@@ -73,6 +73,7 @@ class Runner:
 
     def _run(self) -> ChatResult:
         interrupted, incomplete = False, None
+        self.session.require_key()
         self.view.start(self.request)
         try:
             with self.session.api_errors(self.request.model):

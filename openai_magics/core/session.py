@@ -106,6 +106,13 @@ class Session:
             self._client = self._build_client()
         return self._client
 
+    def require_key(self) -> None:
+        """The one line for a call OpenAI would refuse for want of a key: checked before a live view shows, so
+        a cell never waits for a first token that cannot come."""
+        if self.config.api_key is None and self.config.is_openai:
+            raise UsageError("No API key. Run `%openai key`, set OPENAI_API_KEY, "
+                             "or try everything without one: `%openai offline`.")
+
     def _build_client(self):
         from openai_magics.core.http import Waits, http_client
         from openai_magics.core.sdk import openai_sdk
@@ -113,9 +120,7 @@ class Session:
         openai = openai_sdk()
 
         config = self.config
-        if config.api_key is None and config.is_openai:
-            raise UsageError("No API key. Run `%openai key`, set OPENAI_API_KEY, "
-                                  "or try everything without one: `%openai offline`.")
+        self.require_key()
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
                        http_client=http_client(self.http, Waits.of(config)))

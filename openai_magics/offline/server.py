@@ -21,6 +21,7 @@ from openai_magics.offline import quirks as quirk_hooks
 from openai_magics.offline.azure import translate as translate_azure
 from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.batches import Batches
+from openai_magics.offline.api.models import unknown_model
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
                                           NOT_JSON_BODY, STREAM_ERROR, Fault, FaultQueue, error_at_the_end)
@@ -54,6 +55,7 @@ class ServerState:
     parts: dict = field(default_factory=dict)
     quirks: frozenset = frozenset()  # the compatible-server quirks in force (see offline/quirks.py)
     moved: dict = field(default_factory=dict)  # alias → the newer snapshot it now answers as (move_alias)
+    any_model: bool = False          # answer any model name, not only OpenAI's (compatible-server rehearsal)
 
     def part(self, kind: type):
         """The server's one instance of `kind` (the files store, the batches…), made on first use."""
@@ -89,7 +91,7 @@ class OfflineServer:
     """Start with `start()` (or as a context manager); `base_url` is what the SDK needs."""
 
     def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
-                 quirks=()):
+                 quirks=(), any_model: bool = False):
         self.openapi = Path(openapi) if openapi else None
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
@@ -99,6 +101,7 @@ class OfflineServer:
         self.state = ServerState()
         self.default_quirks = quirk_hooks.expand(quirks)
         self.quirks = self.default_quirks  # behave like a real compatible server (see offline/quirks.py)
+        self.default_any_model = self.state.any_model = any_model
         self.router = discover(api)
         self._released = threading.Event()  # set to end every hanging request at once
         self._validator = None
@@ -134,6 +137,16 @@ class OfflineServer:
     @quirks.setter
     def quirks(self, quirks) -> None:
         self.state.quirks = frozenset(quirks)
+
+    @property
+    def any_model(self) -> bool:
+        """True: answer any model name, as a compatible server with models of its own would; False: only
+        OpenAI's, with OpenAI's 404 for any other."""
+        return self.state.any_model
+
+    @any_model.setter
+    def any_model(self, value: bool) -> None:
+        self.state.any_model = bool(value)
 
     @property
     def running(self) -> bool:
@@ -230,6 +243,7 @@ class OfflineServer:
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
         self.quirks = self.default_quirks
+        self.any_model = self.default_any_model
         self.clear_log()
 
     def behave_like(self, *names: str) -> frozenset[str]:
@@ -295,6 +309,9 @@ def _make_handler(server: OfflineServer):
                 azure is not None and self.headers.get("api-key"))
             if not has_key:
                 return self._error(401, "You didn't provide an API key.", entry=entry)
+            unknown = None if azure is not None else unknown_model(server.state, match.route.path, body)
+            if unknown is not None:  # a deployment is named as its owner likes: Azure requests are not checked
+                return self._error(unknown.status, str(unknown), code=unknown.code, entry=entry)
             verdict = server.limits.take(estimate_tokens(raw, body) if isinstance(body, dict) else 0)
             self.limit_headers = verdict.headers
             if verdict.retry_after is not None:

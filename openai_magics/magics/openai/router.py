@@ -73,6 +73,8 @@ def commands() -> dict[str, Command]:
 def run(line: str, shell):
     """Parse `%openai LINE` and run its subcommand; `%openai` alone is `status`."""
     words = list(parsing.words(line))
+    if words and parsing.is_comment(words[0][2]):
+        words = []
     name = words[0][3] if words else "status"
     rest = line[words[0][1]:] if words else ""
     table = commands()

@@ -79,6 +79,43 @@ def fill(template: str, scope: dict, namespace: dict) -> str:
     return getattr(filled, "text", filled)
 
 
+def check_values(template: str, rows: Rows) -> None:
+    """Refuse, before anything is sent, rows whose value the template reads is missing (None, NaN, NA, NaT):
+    each would be sent as "Translate: nan"."""
+    named = []
+    for match in _GROUP.finditer(template):
+        group = match.group(1)
+        key = _ROW_KEY.match(group) or _ROW_ATTR.match(group) or _NAME.match(group)
+        if key is not None:
+            named.append((group, key.group(key.lastindex), key.re is not _NAME))
+    empty = []
+    for label, scope in zip(rows.labels, rows.scopes):
+        for group, name, in_row in named:
+            holder = scope.get("row") if in_row else scope
+            try:
+                value = holder[name] if holder is not None and name in holder else ...
+            except (KeyError, TypeError):
+                continue
+            if value is not ... and _missing(value):
+                empty.append(f"row {label!r}: {{{group}}} is {value}")
+                break
+    if empty:
+        shown = "; ".join(empty[:3]) + (f"; and {len(empty) - 3:,} more" if len(empty) > 3 else "")
+        raise UsageError(f"--over {rows.name}: {len(empty):,} row{'s' * (len(empty) != 1)} without a value where "
+                         f"the template reads one ({shown}). Fill or drop them first (e.g. .dropna()); nothing "
+                         "was sent.")
+
+
+def _missing(value) -> bool:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return (isinstance(value, float) or getattr(value, "ndim", None) == 0) and bool(value != value)
+    except (TypeError, ValueError):
+        return False
+
+
 def prompts(template: str, rows: Rows, namespace: dict) -> list[str]:
     check_template(template, rows, namespace)
+    check_values(template, rows)
     return [fill(template, scope, namespace) for scope in rows.scopes]

@@ -7,7 +7,8 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
 from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.magics.kit import GuardedMagics, bind, expand, is_terminal, parse, require_text, shared_options
+from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse, require_text,
+                                        shared_options)
 
 
 @magics_class
@@ -69,9 +70,7 @@ class AudioMagics(GuardedMagics):
         result = speak(text, model=args.model, voice=args.voice, format=args.format, speed=args.speed,
                        instructions=expand(args.instructions, self.shell, not args.no_interpolate),
                        cache=not args.no_cache)
-        if args.save:
-            result.save(args.save)
-        bind(self.shell, args.output, result)
+        bind_then_save(self.shell, args.output, result, args.save, "audio")
         return None if args.quiet else result
 
     def _value(self, line: str):

@@ -21,7 +21,8 @@ from openai_magics.cache.keys import keys_digest
 from openai_magics.core.errors import UsageError
 
 CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
-LOCK_WAIT = 30.0    # seconds to wait for another kernel's write lock before going on without the cache
+LOCK_WAIT = 1.0     # seconds to wait for another kernel's lock (a writer holds it for milliseconds) before
+SKIP_FOR = 60.0     # going on without the cache, which is then skipped this long: no cell waits for it again
 SAY_WAITING = 1.0   # seconds of waiting before saying what we wait for
 BUSY_SLICE_MS = 200  # SQLite waits this long per try; between tries we decide whether to say or give up
 
@@ -73,6 +74,13 @@ class CacheStats:
     stored: int = 0
 
 
+class CacheLocked(sqlite3.OperationalError):
+    """Another kernel or process holds the file beyond `lock_wait`: the cache is skipped for `SKIP_FOR` s.
+    `said`: what this one would say was already said (only the first give-up of a while is shown)."""
+
+    said = False
+
+
 class ResponseCache:
     """`get`/`put` by request key; `replay=True` opens the file read-only and answers only from it."""
 
@@ -82,6 +90,7 @@ class ResponseCache:
         self.replay, self.sampled = replay, sampled
         self.hits = self.misses = self.stored = 0
         self.lock_wait = LOCK_WAIT
+        self._skip_until = 0.0  # a locked file is skipped until then (time.monotonic)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
@@ -203,6 +212,10 @@ class ResponseCache:
         """Run `step`; while another kernel holds the file's write lock, wait (saying so after a moment, on
         stderr) up to `lock_wait` seconds, then give up with an error that says what blocked it."""
         started, said = time.monotonic(), False
+        if started < self._skip_until:
+            skipped = CacheLocked(f"{self.shown} is locked by another kernel or process; the cache is skipped")
+            skipped.said = True
+            raise skipped
         while True:
             try:
                 return step()
@@ -211,9 +224,10 @@ class ResponseCache:
                     raise
                 waited = time.monotonic() - started
                 if waited >= self.lock_wait:
-                    raise sqlite3.OperationalError(
-                        f"database is locked: another kernel or process held it for {waited:.1f} s; gave up "
-                        "waiting") from None
+                    self._skip_until = time.monotonic() + SKIP_FOR
+                    raise CacheLocked(
+                        f"database is locked: another kernel or process held it for {waited:.1f} s; the cache is "
+                        f"skipped for the next {SKIP_FOR:g} s") from None
                 if not said and waited >= min(SAY_WAITING, self.lock_wait / 2):
                     said = True
                     print(f"⏳ Waiting for the cache file {self.shown}: another kernel or process is writing to "

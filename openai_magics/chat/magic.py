@@ -72,6 +72,9 @@ class ChatMagics(GuardedMagics):
 
         if args.thread or args.dry_run:
             raise UsageError("--over asks each row on its own: drop --thread and --dry-run.")
+        if args.compare or (args.model and "," in args.model):
+            raise UsageError("--over asks one model per run; --compare (or -m A,B) would be ignored: run the cell "
+                             "once per model. Nothing was sent.")
         check_positive(args.concurrency, "--concurrency")
         rows = as_rows(variable(self.shell, args.over, "--over"), args.over)
         template = require_text(template)

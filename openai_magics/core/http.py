@@ -327,6 +327,20 @@ def page_summary(text: str, limit: int = 120) -> str:
     return f"“{plain[:limit]}{'…' if len(plain) > limit else ''}”" if plain else "an empty page"
 
 
+def download(url: str, label: str, timeout: float = 60) -> tuple[bytes, str]:
+    """A file from a URL the user gave (an image or audio to send), with the HTTP client the SDK brings (no
+    other one need be installed): its bytes and the path it came from. A failure is one line naming `label`."""
+    import httpx2
+    from IPython.core.error import UsageError  # as core.errors gives it (which imports this module)
+
+    try:
+        response = httpx2.get(url, follow_redirects=True, timeout=timeout)
+        response.raise_for_status()
+    except httpx2.HTTPError as exc:
+        raise UsageError(f"{label}: could not download it ({type(exc).__name__}).") from None
+    return response.content, response.url.path
+
+
 def _openai():
     import openai
 

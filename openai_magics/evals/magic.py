@@ -44,7 +44,8 @@ class EvalMagics(GuardedMagics):
         request = EvalRequest(template, rows_of(variable(self.shell, args.data, "--data")), models,
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
-                              concurrency=args.concurrency or DEFAULT_CONCURRENCY, name=args.data)
+                              concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
+                              name=args.data)
         result = run_eval(s, request)
         bind(self.shell, args.output, result)
         if result.interrupted:

@@ -59,6 +59,7 @@ class ImageResult:
     record: UsageRecord | None = None
     cache_hit: bool = False
     saved_to: list[Path] = field(default_factory=list)
+    asked: int = 0                    # images asked for (-n): a server may send fewer
 
     # -- the images --
     def __len__(self) -> int:
@@ -132,7 +133,8 @@ class ImageResult:
     @property
     def summary(self) -> str:
         n = len(self.images)
-        return f"{n} image{'s' * (n != 1)} · {self.model} · “{shorten(self.prompt, 80)}”"
+        fewer = f" ({self.asked} asked: the server sent {n})" if self.asked > n else ""
+        return f"{n} image{'s' * (n != 1)}{fewer} · {self.model} · “{shorten(self.prompt, 80)}”"
 
     def _repr_html_(self) -> str:
         from openai_magics.image.gallery import gallery_html

@@ -2,6 +2,8 @@
 variable, binding `-o`, and whether the frontend is a terminal."""
 from __future__ import annotations
 
+import sys
+
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
@@ -85,6 +87,20 @@ def bind(shell, name: str | None, value) -> None:
         if not name.isidentifier():
             raise UsageError(f"-o needs a Python name, not {name!r}.")
         shell.user_ns[name] = value
+
+
+def bind_then_save(shell, name: str | None, result, folder: str | None, what: str) -> None:
+    """Bind a paid result to -o, then write it to `folder` (`--save`): a failure to write is one line on
+    stderr, and the result is still bound and shown."""
+    bind(shell, name, result)
+    if not folder:
+        return
+    try:
+        result.save(folder)
+    except OSError as exc:
+        kept = f"`{name}`" if name else "the result (`_`)"
+        print(f"Not saved to {folder}: {exc.strerror or type(exc).__name__}. The {what} is kept in {kept}; "
+              "`.save(PATH)` writes it elsewhere.", file=sys.stderr)
 
 
 def is_terminal(shell) -> bool:

@@ -112,7 +112,7 @@ def over_context(quirks, body: dict) -> int | None:
     """The prompt's tokens when it is over the small context, else None."""
     if "small_context" not in quirks or not isinstance(body.get("messages"), list):
         return None
-    from openai_magics.offline.api.tokens import message_text
+    from openai_magics.offline.tokens import message_text
 
     n = count("\n".join(message_text(m) for m in body["messages"] if isinstance(m, dict)), str(body.get("model")))
     return n if n > SMALL_CONTEXT else None

@@ -48,6 +48,7 @@ class RowResults:
     interrupted: bool = False
     asked: int = 0                     # distinct prompts (identical rows are asked once)
     elapsed: float = 0.0
+    notes: list = field(default_factory=list)  # what else the run found, said after the counts
 
     def __len__(self) -> int:
         return len(self.values)
@@ -92,6 +93,7 @@ class RowResults:
             parts.append(f"{self.elapsed:.1f} s")
         if self.interrupted:
             parts.append("interrupted: the rest was not run")
+        parts += self.notes
         return " · ".join(p for p in parts if p)
 
     def _preview(self) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from openai_magics.core.models import is_openai_model
 from openai_magics.offline import quirks
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.api.fine_tuning import FineTuning
 from openai_magics.offline.router import Route
 

@@ -31,8 +31,10 @@ MAGICS = {
 CAPABILITIES = ("chat", "embed", "image", "batch", "finetune", "moderation", "evals")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
-# Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).
-OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands",
+# Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.
+OPENAI_COMMANDS = ("openai_magics.magics.openai.session_commands", "openai_magics.magics.openai.usage_commands",
+                   "openai_magics.magics.openai.cache_commands", "openai_magics.magics.openai.pin_commands",
+                   "openai_magics.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands")
 # Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
 handoff.provide("batch", "openai_magics.batch.engine:submit_rows")

@@ -9,7 +9,6 @@ This module is the composition root: the one place that knows every capability.
 import functools
 import importlib
 
-from openai_magics.core import handoff
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
@@ -36,8 +35,6 @@ OPENAI_COMMANDS = ("openai_magics.magics.openai.session_commands", "openai_magic
                    "openai_magics.magics.openai.cache_commands", "openai_magics.magics.openai.pin_commands",
                    "openai_magics.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands")
-# Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
-handoff.provide("batch", "openai_magics.batch.engine:submit_rows")
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

@@ -1,7 +1,7 @@
 """The layout is the architecture: import-linter's contracts in pyproject.toml, run as CI runs them.
 
-Each layer imports only the layers below it (core ← cache ← views ← the magic kit ← the capabilities), the
-capabilities never import each other, the offline server uses only facts from core, and no two packages or
+Each layer imports only the layers below it (core ← cache ← views ← the magic kit ← the services batch and
+moderation ← the capabilities ← evals), the capabilities of one tier never import each other, the offline server uses only facts from core, and no two packages or
 modules import each other around a loop. Lazy imports inside functions count like any other. The contracts are
 also run against a small package broken on purpose, so a rule that stopped seeing anything would fail here.
 """
@@ -62,7 +62,8 @@ def tree(tmp_path):
 
 
 def test_the_copy_keeps_the_contracts_until_broken(tree):
-    (tree / "chat" / "engine.py").write_text("from openai_magics.core import models\n")
+    (tree / "chat" / "engine.py").write_text("from openai_magics.core import models\nfrom openai_magics import batch\n")
+    (tree / "evals" / "engine.py").write_text("from openai_magics.chat import engine\nfrom openai_magics import embed\n")
     ran = lint_imports(tree.parent)
     assert ran.returncode == 0, ran.stdout + ran.stderr
 
@@ -74,6 +75,9 @@ BROKEN = {
     "two capabilities importing each other": (
         {"chat/engine.py": "from openai_magics.embed.engine import run\n", "embed/engine.py": "def run(): ...\n"},
         "openai_magics.chat.engine -> openai_magics.embed.engine"),
+    "a service reaching up to a capability that uses it": (
+        {"batch/engine.py": "from openai_magics.chat.rows import X\n", "chat/rows.py": "X = 1\n"},
+        "openai_magics.batch.engine -> openai_magics.chat.rows"),
     "the offline server reaching for client code": (
         {"offline/server.py": "from openai_magics.core.session import X\n"},
         "openai_magics.offline.server -> openai_magics.core.session"),

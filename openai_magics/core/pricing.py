@@ -240,11 +240,17 @@ def extra_prices() -> dict:
     return load("prices_extra.json")
 
 
-@lru_cache(maxsize=512)
 def token_prices(model: str) -> Prices | None:
     """Everything `model` is billed by (dated snapshots resolve to their base when genai-prices does not know
     them; fine-tuned `ft:` models to genai-prices' fine-tuned prices or the dated table's), or None when
-    nothing is known."""
+    nothing is known. Prices genai-prices updates at run time (its `UpdatePrices`) apply from then on."""
+    from genai_prices import data_snapshot
+
+    return _token_prices(model, id(data_snapshot.get_snapshot()))
+
+
+@lru_cache(maxsize=512)
+def _token_prices(model: str, snapshot: int) -> Prices | None:  # `snapshot`: which price data, so an update is read
     if model.startswith(tuple(extra_prices().get("free_model_prefixes", ()))):
         from genai_prices.types import ModelPrice
 

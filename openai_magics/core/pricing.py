@@ -8,6 +8,8 @@ with the reason, never a confident $0 and never an exception.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -233,6 +235,27 @@ def _conditions(listed, at: datetime) -> list[str]:
 def _start(constraint):
     """When a genai-prices price starts to apply (a date, or a time of day), or None."""
     return getattr(constraint, "start_date", None) or getattr(constraint, "start_time", None)
+
+
+_loading: threading.Thread | None = None
+
+
+def load_in_background() -> None:
+    """Start reading genai-prices' data (its import and price list take ~30 ms) while the first request is in
+    flight, so that pricing its answer does not add that wait to the cell."""
+    global _loading
+    if _loading is None and "genai_prices.data" not in sys.modules:
+        _loading = threading.Thread(target=_load, name="openai-magics-prices", daemon=True)
+        _loading.start()
+
+
+def _load() -> None:
+    try:
+        from genai_prices import data_snapshot
+
+        data_snapshot.get_snapshot()
+    except Exception:  # pricing reads it again and says what went wrong
+        pass
 
 
 @lru_cache(maxsize=1)

@@ -67,11 +67,6 @@ class Prices:
             variant.when == BATCH and (variant.constraint is None or variant.constraint.active(at or _now()))
             for variant in self.listed.price_variants or ())
 
-    @property
-    def bills_tokens(self) -> bool:
-        price = self.in_force()
-        return price is not None and (price.input_mtok is not None or price.output_mtok is not None)
-
     def cost(self, usage: Usage, at: datetime | None = None, batch: bool = False) -> Decimal | None:
         return self.bill(usage, at, batch).cost
 

@@ -139,9 +139,10 @@ OPTIONS = {"temperature": "--temperature", "stop": "--stop", "seed": "--seed", "
 
 
 def _rules(model: str, endpoint):
-    """The model's parameter rules where the endpoint bills like OpenAI (a gateway in front of it passes the
-    body on), else None: another server's model of the same name may take anything."""
-    if endpoint is not None and not endpoint.bills_like_openai:
+    """The model's parameter rules where OpenAI's models answer: an endpoint that bills like OpenAI (a gateway in
+    front of it passes the body on) or Azure OpenAI; else None, as another server's model of that name may take
+    anything."""
+    if endpoint is not None and not (endpoint.bills_like_openai or endpoint.azure_layout):
         return None
     from openai_magics.core.model_parameters import parameters_of
 

@@ -42,10 +42,13 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
         return self.session.client.responses.create(**self.params())
 
     def paid(self, response) -> None:
-        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends)."""
+        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends). A failed
+        response that says what it used was charged that: recorded, then the failure is raised."""
+        failed = getattr(response, "status", None) == "failed"
+        if not failed or getattr(response, "usage", None):
+            self._add_usage(response)
+            self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
         self._check_failed(response)
-        self._add_usage(response)
-        self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
 
     def on_complete(self, response) -> None:
         self.emit(_text(response))

@@ -85,7 +85,7 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = ("The API key was rejected (401). Set a valid one with `%openai key` or OPENAI_API_KEY, "
                 "or run `%openai offline` to try things without a key.")
     elif isinstance(exc, openai.RateLimitError) and code == "insufficient_quota":
-        text = ("Your OpenAI account has run out of quota (429 insufficient_quota); not retried. "
+        text = (f"Your OpenAI account has run out of quota (429 insufficient_quota: {body_message}); not retried. "
                 "Add credit or raise the limit in your organization's billing settings.")
     elif isinstance(exc, openai.RateLimitError):
         still = "Still rate limited" if trace and trace.retries else "Rate limited"

@@ -485,3 +485,14 @@ def test_a_server_that_ignores_tools_says_no_tool_was_called(nb, offline):
         assert ran.result.usage_line.endswith("· no tool was called"), ran.result.usage_line
     assert all(r.body.get("tools") for r in posts(offline, "/chat/completions"))
 
+
+def test_a_cache_hit_of_unknown_price_says_so_not_saved_nothing(nb, session, offline, tmp_path):
+    nb.run(f"%openai endpoint {offline.base_url}")
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    nb.run("%chat -t 0 -m gemma-3-1b-it hi")
+    nb.run("%chat -t 0 -m gemma-3-1b-it hi")
+    assert session.ledger.records[-1].cache_hit and session.ledger.records[-1].saved is None
+    table = nb.run("%openai usage").outputs[-1]["text/plain"]
+    assert "hit, saved (price unknown)" in table and "saved $0" not in table
+    assert "saved (price unknown)" in nb.run("%openai cache stats").stdout
+    nb.run("%openai cache off")

@@ -74,3 +74,12 @@ def test_time_to_first_token_shows_and_the_speed_counts_from_it(nb, session, off
     assert "first_token" in session.usage.to_pandas().columns
     nb.run("%%chat -m gpt-4o-mini --no-stream\nhi")
     assert session.ledger.records[-1].first_token is None  # no stream, no first token to time
+
+
+def test_image_usage_lines_show_no_tokens_per_second(nb, offline):
+    offline.latency = 0.2  # long enough for a speed to be shown, were it one
+    ran = nb.run("%%image -m gpt-image-1 --quality low\nA red bicycle")
+    line = ran.result.usage_line
+    assert "image" in line and "tok/s" not in line, line
+    chat = nb.run("%%chat --no-stream\nhi").result.usage_line
+    assert "tok/s" in chat, chat  # a text answer keeps its speed

@@ -467,6 +467,7 @@ def test_error_lines_name_whose_error_it_is(nb, session, offline):
     assert error_source(Config()) == "OpenAI"  # OpenAI's own endpoint keeps its heading
     assert CallFailed("x", source=error_source(Config(base_url="https://api.openai.com/v1"))).heading == "OpenAI error:"
     assert error_source(Config(base_url="https://me.openai.azure.com")) == "Azure OpenAI"
+    assert error_source(Config(base_url="http://me:sk-secret@proxy.local/v1?key=k")) == "http://proxy.local"
     offline.fail(400, message="Refused on purpose.")
     one_line(nb.run("%chat hi"), f"Server error ({root_of(offline)}): The request was refused (400): Refused on purpose.")
     session.configure(offline=True)

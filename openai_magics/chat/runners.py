@@ -56,7 +56,7 @@ class Runner:
         self.finish_reason = hit["finish_reason"]
         self.usage = Usage(**hit["usage"]) if hit["usage"] else None
         self.emit(hit["text"])
-        return self.finish(False, None)
+        return self.finish(False, self.checked_end())  # an answer cut at the cell's --max-tokens says so again
 
     def run(self) -> ChatResult:
         with self.budget_hold():  # refused before sending when over budget; held until recorded
@@ -144,7 +144,7 @@ class Runner:
     def checked_end(self) -> str | None:
         """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""
         if self.finish_reason == "length":
-            return f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
+            return self.limit_note()
         if self.finish_reason is None and not self.pieces and not self.has_output():
             raise CallFailed(EMPTY_STREAM if self.request.stream else NO_CHOICES)
         if self.finish_reason is None:
@@ -158,6 +158,18 @@ class Runner:
     def has_output(self) -> bool:
         """Output other than text (tool calls, a refusal, a parsed object)."""
         return False
+
+    def whole_answer(self, incomplete: str | None) -> bool:
+        """The answer to this request, as another identical request would get it (so it may be cached): one
+        that ended by itself, or stopped at the output limit the cell set (marked so on a replay). Not one cut
+        by an error, a silence or the budget's cap."""
+        if self.finish_reason == "stop":
+            return not incomplete
+        cut_at_own_limit = self.max_out is not None and self.call.budget_cap is None
+        return self.finish_reason == "length" and cut_at_own_limit and incomplete == self.limit_note()
+
+    def limit_note(self) -> str:
+        return f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
 
 
     def body(self) -> dict:
@@ -189,7 +201,7 @@ class Runner:
         )
         hit = bool(self.cached and self.cached.hit)
         record = self.call.record(self.answered_model, usage, estimated=estimated, interrupted=interrupted, cache_hit=hit)
-        if self.cached and not interrupted and not incomplete and self.finish_reason == "stop":
+        if self.cached and not interrupted and self.whole_answer(incomplete):
             self.cached.store("chat", self.request.model, {
                 "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
                 "finish_reason": self.finish_reason, "response_id": self.response_id})

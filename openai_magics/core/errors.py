@@ -50,7 +50,8 @@ def error_source(config) -> str:
         parts = urlsplit(config.base_url)
     except ValueError:  # a URL the client could not even be built with: shown as given
         return config.base_url
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else config.base_url
+    host = parts.netloc.rsplit("@", 1)[-1]  # never a user:password@ (nor a path or query that may hold a key)
+    return f"{parts.scheme}://{host}" if host else config.base_url
 
 
 class Interrupted(KeyboardInterrupt):
@@ -275,7 +276,8 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
 
 def _format_sent(body: dict) -> str | None:
     """`json_schema` or `json_object` when the request asked for one (Chat Completions or Responses)."""
-    fmt = body.get("response_format") or (body.get("text") or {}).get("format") if isinstance(body, dict) else None
+    text = body.get("text") if isinstance(body.get("text"), dict) else {}
+    fmt = body.get("response_format") or text.get("format")
     kind = fmt.get("type") if isinstance(fmt, dict) else None
     return kind if kind in ("json_schema", "json_object") else None
 
@@ -298,7 +300,7 @@ def _redacted(failed: CallFailed, session) -> CallFailed:
     """The same failure with the key taken out, headed by whose error it is."""
     redact = session.redact if session is not None else (lambda text: text)
     config = getattr(session, "config", None)
-    again = CallFailed(redact(str(failed)), failed.status, failed.code, source=error_source(config))
+    again = CallFailed(redact(str(failed)), failed.status, failed.code, source=redact(error_source(config)))
     again.server_name = failed.server_name
     return again
 

@@ -14,8 +14,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "openai_magics"
 ROOT = "openai_magics"
 SHARED = {"core", "cache", "magics", "views"}
-# What the offline server may know of the client: facts (models, data files, where encodings are).
-OFFLINE_MAY_USE = {"openai_magics.core.models", "openai_magics.core.data", "openai_magics.core.tokens:get_encoding"}
+# What the offline server may know of the client: facts (models, data files, where encodings are), and how to
+# import jsonschema without its slow IRI checker.
+OFFLINE_MAY_USE = {"openai_magics.core.models", "openai_magics.core.data", "openai_magics.core.tokens:get_encoding",
+                   "openai_magics.core.sdk:jsonschema_module"}
 
 
 def module_name(path: Path, package: Path) -> str:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from IPython.core.error import UsageError
 
 from openai_magics.core.http import NoAnswer, page_summary
+from openai_magics.core.limits import TooLongAWait
 from openai_magics.core.models import model_info
 
 
@@ -49,6 +50,8 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     lacking = missing_feature(status, _request_path(exc), _full_message(exc)) if status else None
     if lacking:
         text = lacking
+    elif isinstance(exc, TooLongAWait):  # already one line naming the wait
+        text = str(exc)
     elif status in (400, 404) and "previous_response" in _full_message(exc).replace(" ", "_").lower():
         text = (f"The thread's previous response is gone from the server ({status}): {body_message} "
                 "Start the thread afresh with --new (or --api chat, which resends the history).")

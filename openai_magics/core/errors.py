@@ -159,6 +159,9 @@ def missing_feature(status: int, path: str, message: str) -> str | None:
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
                 "`%config OpenAIMagics.api = \"chat\"` for every cell.")
     text = message.lower()
+    if path.rstrip("/").endswith("/moderations") and status in (404, 405, 501) and "model" not in text:
+        return (f"This server has no moderation endpoint ({status} on {path}): `%moderate` and `--moderate` need "
+                "one (OpenAI has it; `%openai endpoint default` goes back there).")
     if status < 400 or not any(marker in text for marker in VALIDATION_MARKERS):
         return None
     if "json_object" in text:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from openai_magics.chat.request import build_body
 from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
-from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
+from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner, failed_response, finish_reason_of
 from openai_magics.chat.structured import parse_answer, prompt_tokens
 from openai_magics.core.errors import CallFailed
 from openai_magics.core.tokens import count_text
@@ -63,8 +63,7 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def after_round(self, response) -> bool:
         """Add up the round's usage; run the tools it asked for. True: another round follows."""
         self.rounds += 1
-        details = response.incomplete_details
-        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
+        self.finish_reason = finish_reason_of(response)
         output = list(response.output or [])
         self.summary = "\n\n".join(s.text for o in output if o.type == "reasoning"
                                    for s in (o.summary or [])) or self.summary
@@ -127,6 +126,8 @@ class _Rounds(StreamedRounds):
         final = None
         with self.stream:
             for event in self.stream:
+                if event.type == "error":  # the server's own words, not "ended without an answer"
+                    raise failed_response(event)
                 yield event
                 if event.type in ENDED:
                     final = event.response

@@ -145,6 +145,8 @@ class Runner:
         """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""
         if self.finish_reason == "length":
             return self.limit_note()
+        if self.finish_reason == "content_filter":
+            return "the server's content filter stopped the answer (content_filter)"
         if self.finish_reason is None and not self.pieces and not self.has_output():
             raise CallFailed(EMPTY_STREAM if self.request.stream else NO_CHOICES)
         if self.finish_reason is None:
@@ -285,8 +287,19 @@ class ResponsesRunner(Runner):
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
         if response.usage:
             self.usage = Usage.from_responses(response.usage, response.service_tier) or self.usage
-        details = response.incomplete_details
-        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
+        self.finish_reason = finish_reason_of(response)
+
+
+def finish_reason_of(response) -> str:
+    """A Responses answer's end in Chat Completions' words: `length` at the token limit, `content_filter` when
+    the filter stopped it, `stop` when it is whole."""
+    details = getattr(response, "incomplete_details", None)
+    reason = getattr(details, "reason", None)
+    if reason == "max_output_tokens":
+        return "length"
+    if reason == "content_filter":
+        return "content_filter"
+    return "stop"
 
 
 def failed_response(event) -> Exception:

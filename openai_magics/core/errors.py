@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from IPython.core.error import UsageError
 
 from openai_magics.core.http import NoAnswer, page_summary
+from openai_magics.core.limits import TooLongAWait
 from openai_magics.core.models import model_info
 
 
@@ -79,6 +80,8 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     lacking = missing_feature(status, _request_path(exc), _full_message(exc), _request_body(exc)) if status else None
     if lacking:
         text = lacking
+    elif isinstance(exc, TooLongAWait):  # already one line naming the wait
+        text = str(exc)
     elif status in (400, 404) and "previous_response" in _full_message(exc).replace(" ", "_").lower():
         text = (f"The thread's previous response is gone from the server ({status}): {body_message} "
                 "Start the thread afresh with --new (or --api chat, which resends the history).")
@@ -258,6 +261,9 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
                 "`%config OpenAIMagics.api = \"chat\"` for every cell.")
     text = message.lower()
+    if path.rstrip("/").endswith("/moderations") and status in (404, 405, 501) and "model" not in text:
+        return (f"This server has no moderation endpoint ({status} on {path}): `%moderate` and `--moderate` need "
+                "one (OpenAI has it; `%openai endpoint default` goes back there).")
     if status < 400 or not any(marker in text for marker in VALIDATION_MARKERS):
         return None
     about_format = any(word in text for word in ("json_object", "json_schema", "response_format", "text.format"))

@@ -173,7 +173,6 @@ class Runner:
     def limit_note(self) -> str:
         return f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
 
-
     def body(self) -> dict:
         """The wire body (see request.build_body)."""
         raise NotImplementedError

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+import threading
+
+_warm_up: threading.Thread | None = None
 
 
 def openai_sdk():
@@ -27,6 +30,22 @@ def heavy_import(name: str):
     finally:
         if was_enabled:
             gc.enable()
+
+
+def warm_up(work) -> None:
+    """Run `work` on a thread of its own: what a first call will import and load, done while the user writes the
+    next cell."""
+    global _warm_up
+    _warm_up = threading.Thread(target=work, daemon=True, name="openai-magics-warm-up")
+    _warm_up.start()
+
+
+def finish_warm_up() -> None:
+    """Wait for the warm-up before anything of ours runs: two threads importing the SDK at once break its
+    circular imports (one import fails half done, and the other then finds no `openai` at all)."""
+    thread = _warm_up
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 def jsonschema_module():

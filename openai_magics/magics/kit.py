@@ -171,10 +171,12 @@ def guarded(magic_fn):
     import functools
 
     from openai_magics.core.errors import boundary
+    from openai_magics.core.sdk import finish_warm_up
     from openai_magics.core.session import session
 
     @functools.wraps(magic_fn)
     def run(*args, **kwargs):
+        finish_warm_up()  # a magic after `%openai offline` in the same cell
         with boundary(session):
             return magic_fn(*args, **kwargs)
 

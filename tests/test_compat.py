@@ -489,6 +489,7 @@ def test_a_server_that_ignores_tools_says_no_tool_was_called(nb, offline):
 
 
 def test_a_cache_hit_of_unknown_price_says_so_not_saved_nothing(nb, session, offline, tmp_path):
+    offline.any_model = True  # a compatible server's own model
     nb.run(f"%openai endpoint {offline.base_url}")
     nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
     nb.run("%chat -t 0 -m gemma-3-1b-it hi")

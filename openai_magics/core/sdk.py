@@ -18,8 +18,8 @@ def heavy_import(name: str):
     several times while it runs (~20 ms of a fresh kernel's first `%%chat` for the SDK alone, measured on our
     2-core machine with benchmarks/load_time.py's first-cell comparison)."""
     module = sys.modules.get(name)
-    if module is not None:
-        return module
+    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return module  # a module another thread is still importing is waited for by import_module, below
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -154,10 +154,12 @@ def guarded(magic_fn):
     import functools
 
     from openai_magics.core.errors import boundary
+    from openai_magics.core.sdk import wait_for_warm_up
     from openai_magics.core.session import session
 
     @functools.wraps(magic_fn)
     def run(*args, **kwargs):
+        wait_for_warm_up()  # `%openai offline` and another magic in one cell: the imports happen once, in turn
         with boundary(session):
             return magic_fn(*args, **kwargs)
 

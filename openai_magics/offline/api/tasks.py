@@ -11,9 +11,11 @@ import json
 import re
 
 SENTIMENTS = ["positive", "negative", "neutral"]
-CUES = {  # words that point to a label, for the labels prompts usually offer
-    "positive": ("good", "great", "love", "excellent", "perfect", "fast", "on time", "happy", "recommend", "works"),
-    "negative": ("bad", "late", "broken", "terrible", "awful", "slow", "poor", "hate", "refund", "never"),
+CUES = {  # beginnings of words that point to a label, for the labels prompts usually offer
+    "positive": ("good", "great", "love", "excellent", "perfect", "fast", "quick", "on time", "happy", "recommend",
+                 "works"),
+    "negative": ("bad", "late", "broke", "terrible", "awful", "slow", "poor", "hate", "refund", "never", "useless",
+                 "disappoint", "waste"),
     "neutral": ("okay", "ok", "fine", "average", "arrived"),
     "mixed": ("but", "although", "however", "mixed"),
 }
@@ -48,7 +50,7 @@ def _pick(options: list[str], text: str, model: str) -> str:
     named = [o for o in options if re.search(rf"\b{re.escape(o.casefold())}\b", folded)]
     if len(named) == 1:
         return named[0]
-    cued = [o for o in options if any(re.search(rf"\b{re.escape(c)}\b", folded) for c in CUES.get(o.casefold(), ()))]
+    cued = [o for o in options if any(re.search(rf"\b{re.escape(c)}", folded) for c in CUES.get(o.casefold(), ()))]
     if len(cued) == 1:
         return cued[0]
     digest = hashlib.sha256(f"{model}\n{text}".encode()).digest()

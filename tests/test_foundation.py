@@ -80,6 +80,14 @@ def test_what_follows_offline_waits_for_the_warm_up_instead_of_importing_beside_
     assert error == "None" and "parsed=Person(name=" in result, out.stdout + out.stderr
 
 
+def test_a_cell_that_needs_the_sdk_while_the_warm_up_imports_it_waits_for_the_whole_module():
+    code = ("import threading, time\nfrom openai_magics.core.sdk import openai_sdk\n"
+            "t = threading.Thread(target=openai_sdk); t.start(); time.sleep(0.01)\n"
+            "print(openai_sdk().OpenAI.__name__); t.join()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout == "OpenAI\n", out.stderr[-500:]  # not a half-imported module
+
+
 def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     """`%%chat` does not import the other capabilities' magics; `%%image?` shows the full help before any use."""
     code = (

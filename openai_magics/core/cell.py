@@ -13,12 +13,8 @@ _anywhere = itertools.count(1)   # for turns asked where no cell can be told apa
 
 
 def on_pre_run_cell(info) -> None:
-    """IPython event: remember the id the frontend gave the starting cell, and whether it gets a number; a
-    warm-up still importing what a first call needs finishes first (plain Python in the cell may use it too)."""
-    from openai_magics.core.sdk import finish_warm_up
-
+    """IPython event: remember the id the frontend gave the starting cell, and whether it gets a number."""
     global _running_cell_id, _running_in_history, _turns_asked
-    finish_warm_up()
     _running_cell_id = getattr(info, "cell_id", None)
     _running_in_history = getattr(info, "store_history", True)
     _turns_asked = 0

@@ -88,18 +88,21 @@ def bind(shell, name: str | None, value) -> None:
         shell.user_ns[name] = value
 
 
-def bind_then_save(shell, name: str | None, result, folder: str | None, what: str) -> None:
+def bind_then_save(shell, name: str | None, result, folder: str | None, what: str) -> bool:
     """Bind a paid result to -o, then write it to `folder` (`--save`): a failure to write is one line on
-    stderr, and the result is still bound and shown."""
+    stderr, and the result is still bound. False when the save failed: the cell then returns the result
+    even under -q, so that without -o it is still in `_`."""
     bind(shell, name, result)
     if not folder:
-        return
+        return True
     try:
         result.save(folder)
     except OSError as exc:
         kept = f"`{name}`" if name else "the result (`_`)"
         print(f"Not saved to {folder}: {exc.strerror or type(exc).__name__}. The {what} is kept in {kept}; "
               "`.save(PATH)` writes it elsewhere.", file=sys.stderr)
+        return False
+    return True
 
 
 def is_terminal(shell) -> bool:

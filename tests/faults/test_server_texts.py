@@ -166,3 +166,18 @@ def test_an_answer_whose_content_echoes_the_key_shows_and_keeps_no_key(nb, rogue
         assert "a Bearer token is how APIs authenticate" in nb.ns["r"].text  # only the key is taken out
     seen_everywhere(ran, session, logs)
     no_key((tmp_path / "c.sqlite").read_bytes().decode("latin-1"))
+
+
+@pytest.mark.parametrize("loss", ["NaN", "Infinity", "-Infinity", '"low"', "null"])
+def test_finetune_metrics_whose_loss_is_not_a_number_are_left_out_of_the_chart(nb, rogue, fast, loss):
+    events = {"object": "list", "has_more": False, "data": [
+        {"id": f"ftevent-{n}", "object": "fine_tuning.job.event", "created_at": 1, "level": "info",
+         "message": f"Step {n}", "type": "metrics", "data": {"step": n, "train_loss": value}}
+        for n, value in ((3, 0.9), (2, "LOSS"), (1, 1.5))]}  # newest first, as the API sends them
+    body = json.dumps(events).replace('"LOSS"', loss).encode()
+    nb.run(f"%openai endpoint {rogue.base_url}")
+    rogue.script(by_path({"/events": Answer(body=body),
+                          "/fine_tuning/jobs/ftjob-rogue": json_answer(finetune_job(status="running"))}))
+    ran = nb.run("%openai finetune status ftjob-rogue --once")
+    assert ran.error is None and ran.result.job.losses == [(1, 1.5), (3, 0.9)]
+    assert "nan" not in ran.result._repr_html_().lower()

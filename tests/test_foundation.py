@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import openai
 import pytest
@@ -26,6 +25,33 @@ def test_load_ext_imports_nothing_heavy():
     assert "chat" in cell_magics and "tokens" in cell_magics
 
 
+def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_written(monkeypatch):
+    """`%openai offline` returns before the OpenAPI document is read, then loads it, the token encoding, the
+    SDK and its chat resource behind the prompt, so the first `%%chat` waits for none of them; jsonschema's
+    IRI checker (seconds of grammar building, for a format nothing checks) is never built."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    code = (
+        "import sys, threading\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'openai_magics')\n"
+        "sh.run_line_magic('openai', 'offline')\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name.startswith(('openai-magics-warm-up', 'openai-magics-offline-openapi')): t.join()\n"
+        "from openai_magics import session\n"
+        "print(session().offline_server.validator is not None)\n"
+        "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
+        " if m not in sys.modules], 'rfc3987_syntax' in sys.modules)\n"
+        "from openai_magics.core.tokens import _load\n"
+        "print(_load.cache_info().currsize)\n"
+        "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    validating, missing, encodings, answer = out.splitlines()[:4]
+    assert validating == "True" and missing == "[] False" and encodings == "1"
+    assert "Offline answer" in answer
+
+
 def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     """`%%chat` does not import the other capabilities' magics; `%%image?` shows the full help before any use."""
     code = (
@@ -47,38 +73,6 @@ def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     assert "Dry run" in out and after_chat == "loaded ['chat', 'openai']"
     assert "Generate images from the cell's prompt" in out and "--quality QUALITY" in out
     assert "image/magic.py" in out  # the help names the real magic's file
-
-
-def test_a_kernels_first_call_reads_a_remembered_price_without_loading_the_price_list(tmp_path):
-    """genai-prices takes a tenth of a second to import: a price looked up once (in any kernel) is read back
-    from the user's cache folder instead, so a new kernel's first call does not pay for it."""
-    code = (
-        "import sys\n"
-        "from openai_magics.core.pricing import token_prices\n"
-        "print(token_prices('gpt-4o-mini').output, 'genai_prices' in sys.modules)\n"
-    )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                           check=True).stdout.split() for _ in range(2)]
-    assert runs == [["0.6", "True"], ["0.6", "False"]]
-
-
-def test_remembered_prices_of_an_old_install_are_cleared_and_a_recent_one_kept(tmp_path):
-    """Each genai-prices install gets its own memo file; one no kernel has written to in 30 days goes, one that
-    another environment may still use stays."""
-    folder = tmp_path / "openai-magics"
-    folder.mkdir()
-    old, recent = folder / "prices-v2-1-1.json", folder / "prices-v2-2-2.json"
-    for memo in (old, recent):
-        memo.write_text("{}")
-    month_ago = time.time() - 31 * 24 * 3600
-    os.utime(old, (month_ago, month_ago))
-    code = "from openai_magics.core.pricing import token_prices\nprint(token_prices('gpt-4o-mini').output)\n"
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
-    assert out.stdout.strip() == "0.6"
-    left = sorted(p.name for p in folder.glob("prices-v2-*.json"))
-    assert recent.name in left and old.name not in left and len(left) == 2  # the recent one and this install's
 
 
 def test_unload_removes_the_magics(ipython):
@@ -128,6 +122,28 @@ def test_endpoint_and_model_subcommands(nb):
     assert session().base_url == "http://127.0.0.1:9/v1" and ran.error is None
 
 
+def test_the_offline_server_answers_only_models_openai_has_as_openai_would(nb, offline, session):
+    nb.run(f"%openai endpoint {offline.base_url} --bills openai")  # the shared server, as %openai offline uses it
+    ran = nb.run("%chat -m gpt-4o-mimi hi")  # a typo fails here, not first with a real key
+    assert isinstance(ran.error, Exception) and "Traceback" not in ran.text
+    assert "Not found (404): The model `gpt-4o-mimi` does not exist or you do not have access to it." in ran.text
+    [sent] = [r for r in offline.requests if r.method == "POST"]
+    assert sent.status == 404 and sent.body["model"] == "gpt-4o-mimi" and len(session.ledger) == 0
+    for model in ("gpt-4o-mini-2024-07-18", "gpt-4.1-nano", "o3-pro"):  # snapshots, and models only genai-prices lists
+        assert nb.run(f"%chat --no-stream -m {model} hi").error is None, model
+    with pytest.raises(openai.NotFoundError, match="The model 'gpt-4o-mimi' does not exist"):
+        openai.OpenAI(base_url=offline.base_url, api_key=TEST_KEY).models.retrieve("gpt-4o-mimi")
+
+
+def test_offline_any_model_accepts_any_name_for_a_compatible_server_rehearsal(nb, offline):
+    ran = nb.run("%openai offline --any-model")
+    assert "It answers any model name (--any-model)" in ran.stdout
+    answer = nb.run("%chat --no-stream -m my-local-llama hi")
+    assert answer.error is None and "my-local-llama" in answer.result.usage_line
+    nb.run("%openai offline")  # back to OpenAI's models only
+    assert "does not exist" in nb.run("%chat --no-stream -m my-local-llama hi").text
+
+
 def test_offline_subcommand_says_where_answers_come_from(nb):
     from openai_magics import session
 
@@ -145,6 +161,21 @@ def test_missing_key_is_one_clear_line(nb):
     assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
 
 
+@pytest.mark.parametrize("cell", ["%chat hello", "%%image -m gpt-image-1\na fox",
+                                  "%%chat --over rows\nSay {item}", "%%chat --compare gpt-4o-mini,gpt-4o\nhi",
+                                  "%embed --input rows"])
+def test_a_missing_key_is_said_before_any_live_view_shows(nb, offline, cell):
+    """Not "waiting for the first token…" for as long as the client takes to build, then "No API key"."""
+    from openai_magics import session
+
+    session().configure(api_key=None, base_url=None)
+    nb.ns["rows"] = ["a", "b"]
+    ran = nb.run(cell)
+    assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+    assert ran.outputs == [] and ran.stdout == ""  # no live view, no progress, nothing waiting
+    assert offline.requests == []
+
+
 # --- the offline server ---------------------------------------------------------------------------
 
 def _client(offline):
@@ -152,7 +183,7 @@ def _client(offline):
 
 
 def test_server_rejects_bad_role_with_the_violation(offline):
-    if offline._validator is None:
+    if offline.validator is None:
         pytest.skip("no OpenAPI document")
     with pytest.raises(openai.BadRequestError) as err:
         _client(offline).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "wizard", "content": "x"}])
@@ -160,7 +191,7 @@ def test_server_rejects_bad_role_with_the_violation(offline):
 
 
 def test_server_rejects_temperature_5(offline):
-    if offline._validator is None:
+    if offline.validator is None:
         pytest.skip("no OpenAPI document")
     with pytest.raises(openai.BadRequestError) as err:
         _client(offline).chat.completions.create(model="gpt-4o-mini", temperature=5,

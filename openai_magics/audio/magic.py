@@ -1,17 +1,18 @@
 """`%%transcribe` (one source per line) and `%%speak` (the cell is the text)."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import cell_magic, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
 from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.magics.kit import bind, bind_then_save, expand, is_terminal, parse, require_text, shared_options
+from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse, require_text,
+                                        shared_options)
 
 
 @magics_class
-class AudioMagics(Magics):
+class AudioMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model")

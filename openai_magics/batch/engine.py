@@ -258,11 +258,13 @@ def _read(body: dict, endpoint: str):
     if endpoint.endswith("/responses"):
         texts = [c.get("text", "") for item in body.get("output") or [] if isinstance(item, dict)
                  for c in item.get("content") or [] if isinstance(c, dict) and c.get("type") == "output_text"]
-        return (Usage.from_responses(usage) if isinstance(usage, dict) else None), "".join(texts) or None
+        return (Usage.from_responses(usage, body.get("service_tier")) if isinstance(usage, dict) else None), \
+            "".join(texts) or None
     choices = body.get("choices")
     message = choices[0].get("message") if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
-    return (Usage.from_chat(usage) if isinstance(usage, dict) else None), content if isinstance(content, str) else None
+    return (Usage.from_chat(usage, body.get("service_tier")) if isinstance(usage, dict) else None), \
+        content if isinstance(content, str) else None
 
 
 def _count(counts, name: str) -> int:

@@ -50,6 +50,12 @@ VECTOR_SCHEMA = ["""CREATE TABLE IF NOT EXISTS vector_blocks (
     block INTEGER NOT NULL,
     row INTEGER NOT NULL
 ) WITHOUT ROWID"""]
+# Model versions: the snapshot each alias first answered as, so a re-run with this file can send it again.
+PIN_SCHEMA = """CREATE TABLE IF NOT EXISTS pins (
+    alias TEXT PRIMARY KEY, -- the name asked for (gpt-4o-mini)
+    snapshot TEXT NOT NULL, -- the dated model that first answered it (gpt-4o-mini-2024-07-18)
+    created REAL NOT NULL
+)"""
 MMAP_BYTES = 2**31 - 2**16  # as much of the file as SQLite maps by default at most
 BLOCK_COLUMNS = ("first_key TEXT", "keys_digest TEXT")  # added to files written before whole-block lookups
 LOOKUP_PARAMS = 500  # SQLite caps the number of parameters of one statement
@@ -90,6 +96,7 @@ class ResponseCache:
         self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
         self._blocks = False  # the file has the vector tables (a file from before them, replayed, does not)
         self._whole_blocks = False  # and its blocks say their first key and keys' digest
+        self._pins = False  # the file has the pins table (a file from before pins, replayed, does not)
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
         try:
@@ -120,8 +127,9 @@ class ResponseCache:
             if self.path.is_file() and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             if not self.path.is_file():
-                for statement in [SCHEMA, *VECTOR_SCHEMA]:
+                for statement in [SCHEMA, *VECTOR_SCHEMA, PIN_SCHEMA]:
                     conn.execute(statement)
+            self._pins = _has_table(conn, "pins")
             self._blocks = _has_table(conn, "vectors")
             self._whole_blocks = self._blocks and _has_column(conn, "vector_blocks", "first_key")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
@@ -135,10 +143,10 @@ class ResponseCache:
             self._patiently(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough for a cache, and fast
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # vectors read back without a read() per page
-            for statement in [SCHEMA, *VECTOR_SCHEMA]:
+            for statement in [SCHEMA, *VECTOR_SCHEMA, PIN_SCHEMA]:
                 self._patiently(lambda: conn.execute(statement))
             self._patiently(lambda: _index_block_starts(conn))
-            self._blocks = self._whole_blocks = True
+            self._blocks = self._whole_blocks = self._pins = True
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
         except BaseException:
@@ -251,6 +259,29 @@ class ResponseCache:
         self._run("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", (key, kind, model, body, time.time()))
         self.stored += 1
 
+    # -- model versions --
+    def pins(self) -> dict[str, str]:
+        """alias → the snapshot that first answered it, as kept in the file. Not waited for either: while another
+        kernel holds the file, none (the session keeps its own), and the answer that asked is not lost."""
+        if not self._pins or self._conn is None:
+            return {}
+        with self._lock:
+            try:
+                return dict(self._conn.execute("SELECT alias, snapshot FROM pins"))
+            except sqlite3.Error:
+                return {}
+
+    def pin(self, alias: str, snapshot: str) -> None:
+        """Keep the snapshot an alias first answered as; the first one kept stays. Not waited for: while another
+        kernel writes to the file the pin stays in this session only (an answer is worth waiting for, not this)."""
+        if self.replay or self._conn is None:
+            return
+        with self._lock:
+            try:
+                self._conn.execute("INSERT OR IGNORE INTO pins VALUES (?, ?, ?)", (alias, snapshot, time.time()))
+            except sqlite3.Error:
+                pass
+
     def find_vectors(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         """Where the cached embeddings of these keys are: key → (block, row)."""
         if not self._blocks:
@@ -315,6 +346,7 @@ class ResponseCache:
         self._run("DELETE FROM responses")
         self._run("DELETE FROM vectors")
         self._run("DELETE FROM vector_blocks")
+        self._run("DELETE FROM pins")
         self._run("VACUUM")
         return held
 

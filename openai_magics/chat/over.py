@@ -11,11 +11,12 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from decimal import Decimal
 
+from openai_magics.cache.policy import current
 from openai_magics.chat.request import ChatRequest
 from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.models import model_info
-from openai_magics.core.rows import Rows
+from openai_magics.chat.rows import Rows
 from openai_magics.core.tokens import count_messages
 from openai_magics.views.progress import NullProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
@@ -34,11 +35,9 @@ def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal 
     bounds = [_bounds(session, request) for request in requests]
     tokens_in, tokens_out = sum(b[0] for b in bounds), sum(b[1] for b in bounds)
     model = requests[0].model if requests else ""
-    prices = session.prices_for(model)
     from openai_magics.core.usage import Usage
 
-    cost = prices.cost(Usage(input_tokens=tokens_in, output_tokens=tokens_out)) if prices else None
-    return tokens_in, tokens_out, cost
+    return tokens_in, tokens_out, session.worst_case(model, Usage(input_tokens=tokens_in, output_tokens=tokens_out))
 
 
 class _WhileTheBudgetLasts:
@@ -81,6 +80,8 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
     budget = _WhileTheBudgetLasts(session, requests)
     worst = worst_case(session, list(requests.values()))[2]
     model = requests[distinct[0]].model if distinct else ""
+    if current(session) is None:  # every row needs the network: say a missing key once, before the progress
+        session.require_key()
     tally = Tally(total=len(distinct), worst=worst)
     answers: dict[str, object] = {}
     records: list = []
@@ -154,9 +155,9 @@ def _cost(record):
 def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
              parsed: bool):
     """The same run through the Batch API: each distinct prompt's body as an interactive call would send it,
-    handed to the batch capability; its worst case (at the interactive price, an upper bound) within budget."""
+    given to the batch service; its worst case (at the interactive price, an upper bound) within budget."""
+    from openai_magics.batch.engine import submit_rows
     from openai_magics.chat.request import build_body
-    from openai_magics.core.handoff import handler
 
     distinct = list(dict.fromkeys(prompts))
     requests = [make_request(prompt) for prompt in distinct]
@@ -165,10 +166,10 @@ def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template:
         session.check_budget(requests[0].model, tokens_in, tokens_out)
     position = {prompt: j for j, prompt in enumerate(distinct)}
     bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
-                         openai_endpoint=session.config.is_openai) for r in requests]
-    return handler("batch")(session, endpoint="/v1/chat/completions", bodies=bodies,
-                            rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
-                            template=template, parsed=parsed, wait=wait, progress=progress)
+                         endpoint=session.config) for r in requests]
+    return submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
+                       rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
+                       template=template, parsed=parsed, wait=wait, progress=progress)
 
 
 def _messages(request: ChatRequest) -> list[dict]:

@@ -18,8 +18,10 @@ ENCODING_URLS = {
     "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
 }
-_CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-", "davinci", "babbage")
-_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-", "gpt-image", "gpt-oss")
+ENCODING_URLS["o200k_harmony"] = ENCODING_URLS["o200k_base"]  # gpt-oss: o200k_base's file, more special tokens
+# Names whose tokenizer is tiktoken's: OpenAI's models (any other model's counts are estimates).
+_OPENAI_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-", "codex-", "computer-use", "text-embedding-", "davinci",
+                    "babbage")
 
 # OpenAI's chat format adds a few tokens per message and primes the reply (documented in the cookbook).
 TOKENS_PER_MESSAGE = 3
@@ -40,18 +42,22 @@ class TokenCount:
 
 
 def encoding_name(model: str) -> str:
+    """tiktoken's own encoding for the model (a fine-tuned one by its base), o200k_base for names it does not
+    know (newer models, other servers' models)."""
     name = model.removeprefix("ft:").split(":")[0]
-    if name.startswith(_O200K_PREFIXES):
+    try:
+        from tiktoken.model import encoding_name_for_model
+
+        found = encoding_name_for_model(name)
+    except (ImportError, KeyError):
         return "o200k_base"
-    if name.startswith(_CL100K_PREFIXES):
-        return "cl100k_base"
-    return "o200k_base"
+    return found if found in ENCODING_URLS else "o200k_base"
 
 
 def is_openai_model(model: str) -> bool:
     """A model whose tokenizer tiktoken knows (OpenAI's names); any other model counts its own way."""
     name = model.removeprefix("ft:").split(":")[0]
-    return name.startswith(_O200K_PREFIXES + _CL100K_PREFIXES)
+    return name.startswith(_OPENAI_PREFIXES)
 
 
 def _cache_dir() -> str:
@@ -67,12 +73,37 @@ def unavailable_reason() -> str:
         # A kernel runs in the notebook's folder, not where `jupyter lab` was started.
         return (f"TIKTOKEN_CACHE_DIR={folder} is a relative path and this kernel runs in {os.getcwd()}, "
                 "where it does not exist: export it as an absolute path")
-    return "tiktoken's encoding is not available offline"
+    return (f"tiktoken's encoding is not in {_cache_dir()} and could not be put there; for exact counts "
+            "point TIKTOKEN_CACHE_DIR at a writable folder, or one that holds the encodings")
 
 
-def _is_cached(name: str) -> bool:
-    key = hashlib.sha1(ENCODING_URLS[name].encode()).hexdigest()
-    return os.path.exists(os.path.join(_cache_dir(), key))
+def _cached_path(name: str) -> str:
+    return os.path.join(_cache_dir(), hashlib.sha1(ENCODING_URLS[name].encode()).hexdigest())
+
+
+def _install_bundled(name: str) -> bool:
+    """Put this package's copy of the encoding (core/data/encodings/) where tiktoken looks for it, as its
+    own download would: counts are exact on a machine without network and without TIKTOKEN_CACHE_DIR.
+    A folder TIKTOKEN_CACHE_DIR names is used only when it exists (one that points nowhere is said)."""
+    import gzip
+    from importlib import resources
+
+    from openai_magics.core.data import load
+
+    folder, entry = _cache_dir(), load("encodings.json")["files"].get(name)
+    if entry is None or (os.environ.get("TIKTOKEN_CACHE_DIR") and not os.path.isdir(folder)):
+        return False
+    try:
+        data = gzip.decompress(resources.files("openai_magics.core.data").joinpath(entry["file"]).read_bytes())
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            return False
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as f:
+            f.write(data)
+        os.replace(f.name, _cached_path(name))  # whole or not at all, whichever process writes last
+    except OSError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=None)
@@ -88,9 +119,9 @@ def _load(name: str, cache_dir: str):
 def get_encoding(model: str):
     """The tiktoken encoding for a model, or None when it is not available offline."""
     name = encoding_name(model)
-    if not _is_cached(name):
-        return None
     with _lock:
+        if not os.path.exists(_cached_path(name)) and not _install_bundled(name):
+            return None
         return _load(name, _cache_dir())
 
 

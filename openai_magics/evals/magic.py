@@ -2,16 +2,16 @@
 prompt template filled per row ({column}); below a line `--- rubric ---`, the model grader's rubric."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
+from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import Interrupted
 from openai_magics.core.session import session
-from openai_magics.magics.kit import bind, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import GuardedMagics, bind, parse, require_text, shared_options, variable
 
 
 @magics_class
-class EvalMagics(Magics):
+class EvalMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @argument("--data", required=True, metavar="NAME", help="The rows: a DataFrame, a list of dicts or of texts.")

@@ -65,6 +65,7 @@ def _send(session, call, request: ImageRequest, view) -> dict:
     """One paid request: the answer as JSON (images in base64), recorded in the ledger as soon as it is paid."""
     with session.reserve(worst_case(session, request) if session.budget is not None else None,
                          request.describe(), model=request.model, advice="Ask for fewer or smaller images"):
+        session.require_key()
         view.start(request)
         ok, partials = False, []
         try:

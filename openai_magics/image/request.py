@@ -9,11 +9,10 @@ from functools import lru_cache
 from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
 from openai_magics.core.http import download
-from openai_magics.core.images import ImageBytes, as_png, read_image
+from openai_magics.magics.images import ImageBytes, as_png, read_image
 from openai_magics.core.models import base_name
 
 FORMATS = ("png", "jpeg", "webp")
-PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MB = 1 << 20
 
 

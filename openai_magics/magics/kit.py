@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
 from openai_magics.core.errors import UsageError
@@ -188,3 +189,12 @@ def guard_all(magics) -> None:
     for table in magics.magics.values():
         for name, magic_fn in table.items():
             table[name] = guarded(magic_fn)
+
+
+class GuardedMagics(Magics):
+    """Magics whose every magic runs inside the error boundary, whoever makes the instance: IPython makes it
+    itself when a lazily declared magic is first used."""
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        guard_all(self)

@@ -6,11 +6,20 @@ import html
 # MathJax 3/4 (JupyterLab, Notebook 7) skips elements of class mathjax_ignore, MathJax 2 (nbviewer) tex2jax_ignore:
 # without them, the text between two dollar amounts is typeset as maths.
 NO_MATHS = "mathjax_ignore tex2jax_ignore"
+# Notebook frontends right-align every table cell; a column of text reads from the left (figures stay right).
+LEFT = ' style="text-align:left"'
 
 
 def figures(text: str) -> str:
     """Text for HTML or Markdown: escaped, each `$` an entity, so Markdown's maths pass never pairs them."""
     return html.escape(text).replace("$", "&#36;")
+
+
+def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters: whitespace runs collapsed, the rest cut with "…". Unlike
+    `textwrap.shorten`, which drops a word that does not fit, a long JSON or signature keeps its start."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def usage_sub(text: str) -> str:

@@ -46,7 +46,8 @@ class UsageTable:
             if row is None:
                 row = groups[key] = {"cells": {}, "magic": r.magic, "model": r.model, "calls": 0,
                                      **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
-                                     "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0)}
+                                     "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0),
+                                     "saved_unknown": False}
             row["calls"] += 1
             if r.cell is not None:
                 row["cells"][r.cell] = None
@@ -55,6 +56,7 @@ class UsageTable:
             row["latency"] += r.latency
             row["hits"] += r.cache_hit
             row["saved"] += r.saved or 0
+            row["saved_unknown"] |= r.cache_hit and r.saved is None
             row["estimated"] |= r.estimated
             if r.cost is None:
                 row["unknown"] = True
@@ -63,7 +65,8 @@ class UsageTable:
         rows, running = list(groups.values()), Decimal(0)
         for row in rows:
             row["cell"] = list(row.pop("cells"))
-            running += row["cost"]
+            # From the first call at an unknown price on, the running total is unknown too.
+            running = None if running is None or row["unknown"] else running + row["cost"]
             row["cumulative"] = running
         return rows
 
@@ -80,9 +83,14 @@ class UsageTable:
             return "unknown" if row["unknown"] and not row["cost"] else format_usd(row["cost"], row["estimated"]) + (
                 " + unknown" if row["unknown"] else "")
         if column == "cumulative":
-            return format_usd(value)
+            return "unknown" if value is None else format_usd(value)
         if column == "cache_hit":
-            return f"hit (saved {format_usd(row['saved'])})" if row["hits"] else ""
+            if not row["hits"]:
+                return ""
+            saved = format_usd(row["saved"])
+            if row["saved_unknown"]:  # a hit on a model of unknown price saved an unknown amount, not $0
+                return f"hit (saved {saved} + unknown)" if row["saved"] else "hit, saved (price unknown)"
+            return f"hit (saved {saved})"
         if column == "latency":
             return f"{value:.1f} s"
         if column == "cell":
@@ -220,6 +228,8 @@ class UsageTable:
             return row["hits"]
         if column == "cost" and row["unknown"]:
             return "unknown" if not row["cost"] else f"{row['cost']}+unknown"
+        if column == "cumulative" and row[column] is None:
+            return "unknown"
         return str(row[column]) if isinstance(row[column], Decimal) else row[column]
 
     def to_pandas(self):

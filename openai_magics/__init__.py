@@ -37,6 +37,7 @@ OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.command
                    "openai_magics.finetune.commands", "openai_magics.batch.commands")
 # Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
 handoff.provide("batch", "openai_magics.batch.engine:submit_rows")
+handoff.provide("chat", "openai_magics.chat.facade:ask_as")
 
 _registered: list = []  # Magics instances made
 _declared: list = []  # (kind, name) of the magics declared, made or not

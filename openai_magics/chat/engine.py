@@ -20,8 +20,14 @@ class NullView:
     def abort(self) -> None: ...
 
 
-def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
+def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -> ChatResult:
+    """Ask once (a tool loop: as many rounds as it takes); `magic` names the ledger row."""
     view = view or NullView()
+    if request.moderate and not request.dry_run:
+        from openai_magics.chat.moderated import ModeratedView, refuse_if_flagged
+
+        refuse_if_flagged(session, request.prompt)
+        view = ModeratedView(view, session)
     thread = session.part(Threads).get(request.thread, new=request.new_thread) if request.thread else None
     if thread is not None and request.system:
         thread.system = request.system
@@ -32,7 +38,7 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     api = choose_api(request, session.config)
 
     max_out = request.max_tokens or session.config.max_tokens
-    call = session.begin("chat")
+    call = session.begin(magic)
     runner = _runner_class(request, api)
     previous = thread.previous_response_id(request.turn_key) if thread and api == "responses" else None
     runner = runner(session, request, messages, max_out, previous, view, call)

@@ -23,6 +23,7 @@ class ModeratedView:
     def __init__(self, inner, session, every: int = CHECK_EVERY_CHARS):
         self.inner, self.session, self.every = inner, session, every
         self.text, self.checked = "", 0
+        self.reason = None  # why the answer was flagged
 
     def start(self, request) -> None:
         self.inner.start(request)
@@ -38,6 +39,7 @@ class ModeratedView:
     def finish(self, result) -> None:
         if len(self.text) > self.checked and not result.incomplete and not result.interrupted:
             result.incomplete = self._flagged()  # the end of the answer, after the last check
+        result.flagged = self.reason
         self.inner.finish(result)
 
     def abort(self) -> None:
@@ -48,4 +50,5 @@ class ModeratedView:
         self.checked = len(self.text)
         if not verdicts[0].flagged:
             return None
-        return f"stopped: moderation flagged the answer ({verdicts[0].summary})"
+        self.reason = f"stopped: moderation flagged the answer ({verdicts[0].summary})"
+        return self.reason

@@ -37,6 +37,7 @@ class ChatRequest:
     detail: str | None = None
     reasoning_summary: bool = False  # --summary: the reasoning model's summary of its thinking (Responses API)
     dry_run: bool = False
+    moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
 
     def __post_init__(self) -> None:
         self.validate()

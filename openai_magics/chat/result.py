@@ -29,6 +29,7 @@ class ChatResult:
     reasoning_summary: str | None = None  # --summary: what a reasoning model says of its thinking
     tool_calls: list = field(default_factory=list, repr=False)  # tools.ToolCall, every round
     format: str = "markdown"          # markdown | text | code: how the answer is shown
+    flagged: str | None = None        # --moderate: why moderation stopped the answer
 
     def __str__(self) -> str:
         return self.text

@@ -202,3 +202,39 @@ def test_over_moderates_every_row_and_marks_a_flagged_one(nb, offline, session):
     prompts = [r.body["messages"][-1]["content"] for r in offline.requests if r.path.endswith("/chat/completions")]
     assert sorted(prompts) == ["Write a gardening tip", "Write a story (offline: unsafe answer)"]
     assert sum(r.path.endswith("/moderations") for r in offline.requests) >= 5  # 3 prompts, 2 answers
+
+
+def test_a_live_view_shows_the_prices_of_the_session_the_call_runs_in(nb, offline, session):
+    """chat(..., session=other): the live counter prices the answer at that session's rates, not the global's."""
+    from decimal import Decimal
+
+    from openai_magics.chat.stream_view import WidgetStreamView
+    from openai_magics.core.config import Secret
+    from openai_magics.core.pricing import TokenPrices
+    from openai_magics.core.session import Session
+    from tests.conftest import TEST_KEY
+
+    class Recorded(WidgetStreamView):
+        """The live view as it is, keeping a copy of each message it sends to the page."""
+
+        def __init__(self):
+            super().__init__()
+            self.sent = []
+
+        def _send(self, **message):
+            self.sent.append(message)
+            super()._send(**message)
+
+    other = Session()
+    other.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
+    for model in ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"):  # the name asked for, the snapshot that answers
+        other.prices[model] = TokenPrices(model, Decimal(1000), None, Decimal(1_000_000))  # $1 an output token
+    view = Recorded()
+    import openai_magics
+
+    result = openai_magics.chat("Count (offline: 60 tokens)", model="gpt-4o-mini", stream=True, view=view,
+                                session=other)
+    counters = [(m["n"], m["c"]) for m in view.sent if m.get("c")]
+    assert counters, view.sent
+    assert all(c == f"≈${n:,}.00 out" for n, c in counters), counters  # the other session's $1 a token
+    assert result.record.cost > 50 and session.ledger.records == []  # charged to the other session alone

@@ -25,8 +25,8 @@ class ModeratedView:
         self.text, self.checked = "", 0
         self.reason = None  # why the answer was flagged
 
-    def start(self, request) -> None:
-        self.inner.start(request)
+    def start(self, request, prices) -> None:
+        self.inner.start(request, prices)
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self.text += text

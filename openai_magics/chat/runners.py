@@ -44,7 +44,7 @@ class Runner:
         hit = self.cached.hit
         if hit is None:
             return None
-        self.view.start(self.request)
+        self.view.start(self.request, self.session.prices_for(self.request.model))
         self.answered_model, self.response_id = hit["model"], hit["response_id"]
         self.finish_reason = hit["finish_reason"]
         self.usage = Usage(**hit["usage"]) if hit["usage"] else None
@@ -66,7 +66,7 @@ class Runner:
 
     def _run(self) -> ChatResult:
         interrupted, incomplete = False, None
-        self.view.start(self.request)
+        self.view.start(self.request, self.session.prices_for(self.request.model))
         try:
             with self.session.api_errors(self.request.model):
                 if not self.request.stream:

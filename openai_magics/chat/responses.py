@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from openai_magics.chat.items import citations, output_items
 from openai_magics.chat.request import build_body
 from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
@@ -64,6 +65,8 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
         output = list(response.output or [])
         self.summary = "\n\n".join(s.text for o in output if o.type == "reasoning"
                                    for s in (o.summary or [])) or self.summary
+        self.items += output_items(output)
+        self.citations += [c for c in citations(output) if c not in self.citations]
         calls = [o for o in output if o.type == "function_call"]
         if calls and self.tools and self.rounds < self.request.max_rounds:
             from openai_magics.chat.tools import run_calls
@@ -102,6 +105,13 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def extend(self, result) -> None:
         super().extend(result)
         result.reasoning_summary = self.summary
+
+    def kept(self) -> dict:
+        return {**super().kept(), "summary": self.summary}
+
+    def restore(self, hit: dict) -> None:
+        super().restore(hit)
+        self.summary = hit.get("summary")
 
 
 def _text(response) -> str:

@@ -3,6 +3,7 @@ tools run before the next round; streamed, each round's events in turn."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from types import SimpleNamespace
 
 from openai_magics.chat.request import response_format_of
 from openai_magics.chat.structured import check_json_mode, parse_answer
@@ -24,6 +25,8 @@ class RoundsLoop:
         self.rounds = 0
         self.estimated = False
         self.refusal = self.parsed = self.problem = None
+        self.items: list = []      # items.OutputItem: what built-in tools did (Responses)
+        self.citations: list = []  # the sources the answer cites
 
     def create(self):
         for _ in range(self.request.max_rounds):
@@ -43,14 +46,28 @@ class RoundsLoop:
         return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
 
     def has_output(self) -> bool:
-        return bool(self.calls or self.refusal or self.parsed is not None)
+        return bool(self.calls or self.refusal or self.parsed is not None or self.items)
 
     def extend(self, result) -> None:
         """The loop's tool calls, parsed answer or refusal on the result (a replayed answer is parsed again)."""
         if self.cached is not None and self.cached.hit is not None:
-            self.parsed, self.problem = parse_answer(result.text, None, self.format)
+            self.parsed, self.problem = parse_answer(result.text, SimpleNamespace(refusal=self.refusal), self.format)
         result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        result.items, result.citations = self.items, self.citations
         result.incomplete = result.incomplete or self.problem
+
+    def kept(self) -> dict:
+        from dataclasses import asdict
+
+        return {"refusal": self.refusal, "citations": self.citations, "items": [asdict(i) for i in self.items],
+                "tool_calls": [{**asdict(c), "value": None} for c in self.calls]}
+
+    def restore(self, hit: dict) -> None:
+        from openai_magics.chat.items import OutputItem, ToolCall
+
+        self.refusal, self.citations = hit.get("refusal"), hit.get("citations") or []
+        self.items = [OutputItem(**i) for i in hit.get("items") or []]
+        self.calls = [ToolCall(**c) for c in hit.get("tool_calls") or []]
 
 
 class StreamedRounds:

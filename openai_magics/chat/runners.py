@@ -48,6 +48,7 @@ class Runner:
         self.answered_model, self.response_id = hit["model"], hit["response_id"]
         self.finish_reason = hit["finish_reason"]
         self.usage = Usage(**hit["usage"]) if hit["usage"] else None
+        self.restore(hit)
         self.emit(hit["text"])
         return self.finish(False, None)
 
@@ -144,6 +145,13 @@ class Runner:
     def extend(self, result: ChatResult) -> None:
         """What a runner adds to the result (a parsed object, tool calls…)."""
 
+    def kept(self) -> dict:
+        """What the cache keeps beside the text, so that a hit shows all the first run showed."""
+        return {}
+
+    def restore(self, hit: dict) -> None:
+        """Take back what `kept()` gave the cache."""
+
     def emit(self, text: str) -> None:
         if self.request.stream:
             self.call.token_arrived()
@@ -162,7 +170,7 @@ class Runner:
         if self.cached and not interrupted and not incomplete and self.finish_reason == "stop":
             self.cached.store("chat", self.request.model, {
                 "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
-                "finish_reason": self.finish_reason, "response_id": self.response_id})
+                "finish_reason": self.finish_reason, "response_id": self.response_id, **self.kept()})
         result = ChatResult(text=text, model=self.answered_model, requested_model=self.request.model,
                             record=record, api=self.api,
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,

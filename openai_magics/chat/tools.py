@@ -9,8 +9,9 @@ import inspect
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from openai_magics.chat.items import ToolCall
 from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
 from openai_magics.chat.runners import EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
 from openai_magics.core.errors import CallFailed, UsageError
@@ -39,20 +40,6 @@ class Tool:
         except Exception as exc:  # the model reads the error and can correct itself
             return exc, f"Error: {type(exc).__name__}: {exc}", True
         return value, _as_text(value), False
-
-
-@dataclass
-class ToolCall:
-    """One call the model asked for, as shown under the answer."""
-
-    name: str
-    arguments: str
-    result: str
-    error: bool
-    seconds: float
-    round: int
-    id: str = ""
-    value: object = field(default=None, repr=False)
 
 
 def find_tools(names: str, namespace: dict) -> list[Tool]:

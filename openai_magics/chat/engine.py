@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from openai_magics.chat.request import ChatRequest, choose_api
 from openai_magics.chat.result import ChatResult
-from openai_magics.chat.runners import ChatCompletionsRunner, ResponsesRunner
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
 from openai_magics.core.models import model_info
@@ -82,8 +81,6 @@ def _runner_class(request: ChatRequest, api: str):
         from openai_magics.chat.responses import ResponsesLoop
 
         return ResponsesLoop
-    if request.chat_only:
-        from openai_magics.chat.tools import ToolLoop
+    from openai_magics.chat.tools import ToolLoop
 
-        return ToolLoop
-    return ChatCompletionsRunner
+    return ToolLoop

@@ -68,11 +68,6 @@ class ChatRequest:
         if self.api == "responses" and (self.stop or self.seed is not None):
             raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
 
-    @property
-    def chat_only(self) -> bool:
-        """Structured outputs, JSON mode, tools or images: the runners that parse, call and count them."""
-        return bool(self.schema is not None or self.json_mode or self.tools or self.images)
-
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

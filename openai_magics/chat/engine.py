@@ -23,10 +23,9 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
     """Ask once (a tool loop: as many rounds as it takes); `magic` names the ledger row."""
     view = view or NullView()
     if request.moderate and not request.dry_run:
-        from openai_magics.chat.moderated import ModeratedView, refuse_if_flagged
+        from openai_magics.chat.moderated import refuse_if_flagged
 
         refuse_if_flagged(session, request.prompt)
-        view = ModeratedView(view, session)
     thread = session.part(Threads).get(request.thread, new=request.new_thread) if request.thread else None
     if thread is not None and request.system:
         thread.system = request.system
@@ -41,6 +40,10 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
     runner = _runner_class(request, api)
     previous = thread.previous_response_id(request.turn_key) if thread and api == "responses" else None
     runner = runner(session, request, messages, max_out, previous, view, call)
+    if request.moderate:
+        from openai_magics.chat.moderated import AnswerModeration
+
+        runner.moderation = AnswerModeration(session)
     if request.dry_run:
         from openai_magics.chat.dry_run import DryRun
 

@@ -44,6 +44,7 @@ class Runner:
         self.finish_reason = None
         self.response_id = None
         self.cached = None  # this request's place in the response cache
+        self.moderation = None  # moderated.AnswerModeration: checks the answer between the stream and the view
         if request.json_mode:
             check_json_mode(messages)
         self.format = response_format_of(request)
@@ -151,7 +152,7 @@ class Runner:
             if not self.pieces:
                 raise
             interrupted = True
-        except StreamStopped as stop:  # a view ended it on purpose (moderation): keep what arrived
+        except StreamStopped as stop:  # moderation ended it on purpose: keep what arrived
             incomplete = str(stop)
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
             if not self.request.stream or not self.pieces:
@@ -235,8 +236,12 @@ class Runner:
             self.call.token_arrived()
         self.pieces.append(text)
         self.view.delta(text, len(self.pieces), self.call.elapsed)
+        if self.moderation is not None and self.moderation.check(text):
+            raise StreamStopped(self.moderation.reason)  # what was shown stays; nothing more is read
 
     def finish(self, interrupted: bool, incomplete: str | None) -> ChatResult:
+        if self.moderation is not None and not interrupted and incomplete is None:
+            incomplete = self.moderation.at_end()  # the end of the answer, after the last check
         text = "".join(self.pieces)
         estimated = self.usage is None or self.estimated
         usage = self.usage or Usage(
@@ -254,6 +259,7 @@ class Runner:
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
                             response_id=self.response_id, messages=self.messages)
         self.extend(result)
+        result.flagged = self.moderation and self.moderation.reason
         self.view.finish(result)
         return result
 

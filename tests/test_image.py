@@ -263,3 +263,31 @@ def test_the_saved_notebook_shows_its_images_without_a_kernel():
     assert len(shown) == 3 + 1 + 1 + 2 + 2 + 1  # boats, lighthouse, balloon, pears twice, pebble
     assert [im.size for im in shown[:3]] == [(1536, 1024)] * 3 and shown[3].size == (1792, 1024)
     assert "1536x1024 · low · $0.016 each" in body and "revised prompt: A detailed" in body
+
+
+def test_images_answered_as_links_are_fetched_kept_cached_and_recorded(nb, session, offline, tmp_path):
+    """A proxy that ignores response_format answers with `url`: the images are fetched, shown, kept, cached as
+    images (not links) and the call is in the ledger."""
+    offline.quirks = {"images_as_url"}
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    ran = nb.run("%%image -m dall-e-2 --size 256x256 -n 2 -o pics\nA lighthouse")
+    assert ran.error is None, ran.stderr
+    [sent] = image_requests(offline)
+    assert sent.body["response_format"] == "b64_json"  # asked for base64, answered with links
+    pics = nb.ns["pics"]
+    assert [p.size for p in pics.pil] == [(256, 256)] * 2 and "<img" in ran.outputs[-1]["text/html"]
+    [record] = session.ledger.records
+    assert record.usage.images == 2 and record.cost > 0 and record.magic == "image"
+    again = nb.run("%%image -m dall-e-2 --size 256x256 -n 2 -o again\nA lighthouse")
+    assert again.error is None and len(image_requests(offline)) == 1
+    assert [p.data for p in nb.ns["again"]] == [p.data for p in pics] and session.ledger.records[-1].cache_hit
+
+
+def test_links_that_cannot_be_fetched_are_shown_and_the_call_still_recorded(nb, session, offline):
+    offline.quirks = {"images_as_dead_links"}
+    ran = nb.run("%%image -m dall-e-2 --size 256x256\nA lighthouse")
+    assert "Traceback" not in ran.stdout + ran.stderr
+    [line] = [l for l in ran.stdout.splitlines() if l.strip()]
+    assert "links instead of images" in line and "http://127.0.0.1:9/offline-expired/img-0.png" in line
+    [record] = session.ledger.records
+    assert record.usage.images == 1 and record.cost > 0

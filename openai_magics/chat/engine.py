@@ -6,7 +6,6 @@ from dataclasses import replace
 from openai_magics.cache.pins import model_to_send
 from openai_magics.chat.request import ChatRequest, choose_api
 from openai_magics.chat.result import ChatResult
-from openai_magics.chat.runners import ChatCompletionsRunner, ResponsesRunner
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
 from openai_magics.core.models import model_info
@@ -17,17 +16,22 @@ SHORT_ANSWER_TOKENS = 100  # a budget that cannot pay for this much of an answer
 class NullView:
     """Where a quiet or non-streamed call sends its deltas."""
 
-    def start(self, request: ChatRequest) -> None: ...
+    def start(self, request: ChatRequest, prices) -> None: ...
     def delta(self, text: str, tokens: int, elapsed: float) -> None: ...
     def finish(self, result: ChatResult) -> None: ...
     def abort(self) -> None: ...
 
 
-def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
+def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -> ChatResult:
+    """Ask once (a tool loop: as many rounds as it takes); `magic` names the ledger row."""
     view = view or NullView()
     pinned = model_to_send(session, request.model)
     if pinned != request.model:  # `%openai pin on`: the snapshot this alias first answered as
         request = replace(request, model=pinned, pinned_from=request.model)
+    if request.moderate and not request.dry_run:
+        from openai_magics.chat.moderated import refuse_if_flagged
+
+        refuse_if_flagged(session, request.prompt)
     thread = session.part(Threads).get(request.thread, new=request.new_thread) if request.thread else None
     if thread is not None and request.system:
         thread.system = request.system
@@ -38,10 +42,14 @@ def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     api = choose_api(request, session.config)
 
     max_out = request.max_tokens or session.config.max_tokens
-    call = session.begin("chat")
+    call = session.begin(magic)
     runner = _runner_class(request, api)
     previous = thread.previous_response_id(request.turn_key) if thread and api == "responses" else None
     runner = runner(session, request, messages, max_out, previous, view, call)
+    if request.moderate:
+        from openai_magics.chat.moderated import AnswerModeration
+
+        runner.moderation = AnswerModeration(session)
     if request.dry_run:
         from openai_magics.chat.dry_run import DryRun
 
@@ -82,8 +90,6 @@ def _runner_class(request: ChatRequest, api: str):
         from openai_magics.chat.responses import ResponsesLoop
 
         return ResponsesLoop
-    if request.chat_only:
-        from openai_magics.chat.tools import ToolLoop
+    from openai_magics.chat.tools import ToolLoop
 
-        return ToolLoop
-    return ChatCompletionsRunner
+    return ToolLoop

@@ -10,29 +10,20 @@ def chat(prompt: str, *, model: str | None = None, system: str | None = None, te
          stream: bool = False, cache: bool = True, view=None, session=None, **options):
     """Ask a chat model. `schema` is a pydantic model or JSON-schema dict (the result's `.parsed` is the
     object); `tools` are functions the model may call; `images` are paths, URLs, PIL images, arrays, bytes.
-    Other ChatRequest fields (`stop`, `seed`, `reasoning_effort`, `max_rounds`…) pass through `options`."""
+    Other options (`stop`, `seed`, `reasoning_effort`, `reasoning_summary`, `max_rounds`, `dry_run`) pass
+    through `options`; one the magic's other modes take (`moderate`, `compare`…) is one clear error."""
+    return ask_as("chat", prompt, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
+                  schema=schema, json=json, tools=tools or None, images=list(images), detail=detail, thread=thread,
+                  new_thread=new_thread, api=api, stream=stream, cache=cache, view=view, session=session, **options)
+
+
+def ask_as(magic: str, prompt: str, *, stream: bool = False, cache: bool = True, view=None, session=None,
+           **options):
+    """`chat()` with its ledger row named `magic` (`%%eval` asks through here)."""
     from openai_magics.chat.engine import run_chat
-    from openai_magics.chat.request import ChatRequest
-    from openai_magics.core.cell import turn_key
+    from openai_magics.chat.options import facade_args, request_from_args
 
     s = session or current_session()
-    features = {}
-    if schema is not None:
-        features.update(schema=schema, schema_name=getattr(schema, "__name__", "schema"))
-    if tools:
-        from openai_magics.chat.tools import tool_from_function
-
-        features["tools"] = [tool_from_function(f) for f in tools]
-    if images:
-        from openai_magics.chat.vision import encode
-
-        features["images"] = [encode(image, _label(image, i)) for i, image in enumerate(images)]
-    request = ChatRequest(prompt=prompt, model=s.model_for("chat", model), system=system, temperature=temperature,
-                          max_tokens=max_tokens, json_mode=json, detail=detail, thread=thread,
-                          new_thread=new_thread, turn_key=turn_key() if thread else None, api=api, stream=stream,
-                          cache=cache, **features, **options)
-    return run_chat(s, request, view)
-
-
-def _label(image, index: int) -> str:
-    return image if isinstance(image, str) else f"image {index + 1}"
+    args = facade_args(no_stream=not stream, no_cache=not cache, **options)
+    request = request_from_args(args, None, prompt=prompt, model=s.model_for("chat", args.model), stream=stream)
+    return run_chat(s, request, view, magic=magic)

@@ -8,7 +8,7 @@ CHECK_EVERY_CHARS = 200  # a check per this much new answer text: a few free cal
 
 
 class StreamStopped(Exception):
-    """Raised from a view to end a stream on purpose; the runner keeps what arrived, marked incomplete."""
+    """The runner ends a stream on purpose (moderation flagged it); it keeps what arrived, marked incomplete."""
 
 
 def refuse_if_flagged(session, prompt: str) -> None:
@@ -17,35 +17,26 @@ def refuse_if_flagged(session, prompt: str) -> None:
         raise UsageError(f"Refused before sending: moderation flagged the prompt ({verdicts[0].summary}).")
 
 
-class ModeratedView:
-    """Passes everything to the view it wraps, and stops the stream once the answer so far is flagged."""
+class AnswerModeration:
+    """Between the stream and the view: the answer so far checked every `every` new characters, and its end."""
 
-    def __init__(self, inner, session, every: int = CHECK_EVERY_CHARS):
-        self.inner, self.session, self.every = inner, session, every
+    def __init__(self, session, every: int = CHECK_EVERY_CHARS):
+        self.session, self.every = session, every
         self.text, self.checked = "", 0
+        self.reason = None  # why the answer was flagged
 
-    def start(self, request) -> None:
-        self.inner.start(request)
-
-    def delta(self, text: str, tokens: int, elapsed: float) -> None:
+    def check(self, text: str) -> str | None:
+        """Why the answer so far is flagged (the stream stops), or None."""
         self.text += text
-        self.inner.delta(text, tokens, elapsed)
-        if len(self.text) - self.checked >= self.every:
-            reason = self._flagged()
-            if reason:
-                raise StreamStopped(reason)
+        return self._flagged() if len(self.text) - self.checked >= self.every else None
 
-    def finish(self, result) -> None:
-        if len(self.text) > self.checked and not result.incomplete and not result.interrupted:
-            result.incomplete = self._flagged()  # the end of the answer, after the last check
-        self.inner.finish(result)
-
-    def abort(self) -> None:
-        self.inner.abort()
+    def at_end(self) -> str | None:
+        return self._flagged() if len(self.text) > self.checked else None
 
     def _flagged(self) -> str | None:
         verdicts, _ = moderate(self.session, self.text, magic="chat --moderate")
         self.checked = len(self.text)
         if not verdicts[0].flagged:
             return None
-        return f"stopped: moderation flagged the answer ({verdicts[0].summary})"
+        self.reason = f"stopped: moderation flagged the answer ({verdicts[0].summary})"
+        return self.reason

@@ -135,6 +135,8 @@ def _ask(session, run_chat, request: ChatRequest, parsed: bool):
         return RowError(str(exc)), None
     except Exception as exc:  # a row's failure never stops the others, nor escapes as a traceback
         return RowError(f"{type(exc).__name__}: {session.redact(str(exc))}"), None
+    if result.flagged:  # --moderate: a flagged answer is not the row's answer
+        return RowError(result.flagged), result.record
     if parsed:
         if result.parsed is None:
             return RowError(f"no object: {result.refusal or 'the answer did not match the schema'}"), result.record

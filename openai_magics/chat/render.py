@@ -64,9 +64,26 @@ def tool_call_html(call) -> str:
             f"<pre>{figures(call.result)}</pre></details>\n")
 
 
+def item_html(item) -> str:
+    """A built-in tool's item in one line (its output folded under it); a generated image in full."""
+    if item.image:
+        return f"![{html.escape(item.line)}](data:image/png;base64,{item.image})\n\n"
+    line = f"<b>{html.escape(item.kind.removesuffix('_call').replace('_', ' '))}</b> {figures(item.line)}"
+    if not item.detail:
+        return f'<div class="{NO_MATHS}">{line}</div>\n'
+    return f'<details class="{NO_MATHS}"><summary>{line}</summary><pre>{figures(item.detail)}</pre></details>\n'
+
+
+def sources_markdown(citations: list[dict]) -> str:
+    cited = [f"[{html.escape(c['title'])}]({c['url']})" if c.get("url") else html.escape(c["title"])
+             for c in citations]
+    return f"\n\n**Sources:** {' · '.join(cited)}" if cited else ""
+
+
 def answer_markdown(result) -> str:
-    """The tool calls, then the refusal, the parsed object, or the text."""
-    calls = "".join(tool_call_html(c) for c in result.tool_calls)
+    """The tool calls and built-in tools' items, then the refusal, the parsed object, or the text (with the
+    sources it cites)."""
+    calls = "".join(tool_call_html(c) for c in result.tool_calls) + "".join(item_html(i) for i in result.items)
     calls = f"{calls}\n" if calls else ""
     if result.reasoning_summary:
         calls = f"> **Reasoning summary:** {' '.join(result.reasoning_summary.split())}\n\n{calls}"
@@ -74,13 +91,14 @@ def answer_markdown(result) -> str:
         return f"{calls}**Refused:** {html.escape(result.refusal)}"
     if result.parsed is not None:
         return calls + parsed_markdown(result.parsed)
-    return calls + result.text
+    return calls + result.text + sources_markdown(result.citations)
 
 
 def answer_text(result) -> str:
     """The same for a terminal."""
     lines = [f"{_mark(c)}: {call_signature(c)} → {shorten(c.result, SHORT)} ({c.seconds * 1000:,.0f} ms)"
              for c in result.tool_calls]
+    lines += [f"{i.kind.removesuffix('_call').replace('_', ' ')}: {i.line}" for i in result.items]
     if result.refusal:
         lines.append(f"Refused: {result.refusal}")
     elif result.parsed is not None:
@@ -89,4 +107,7 @@ def answer_text(result) -> str:
         lines.append(pformat(result.parsed, width=100))
     else:
         lines.append(result.text)
+        if result.citations:
+            lines.append("Sources: " + " · ".join(f"{c['title']} ({c['url']})" if c.get("url") else c["title"]
+                                                  for c in result.citations))
     return "\n".join(lines)

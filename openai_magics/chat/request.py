@@ -39,6 +39,7 @@ class ChatRequest:
     reasoning_summary: bool = False  # --summary: the reasoning model's summary of its thinking (Responses API)
     dry_run: bool = False
     pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
+    moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
 
     def __post_init__(self) -> None:
         self.validate()
@@ -70,11 +71,6 @@ class ChatRequest:
             raise UsageError("--summary comes with the Responses API: drop --api chat.")
         if self.api == "responses" and (self.stop or self.seed is not None):
             raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
-
-    @property
-    def chat_only(self) -> bool:
-        """Structured outputs, JSON mode, tools or images: the runners that parse, call and count them."""
-        return bool(self.schema is not None or self.json_mode or self.tools or self.images)
 
 
 def _is_number(value) -> bool:

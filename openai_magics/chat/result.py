@@ -27,10 +27,18 @@ class ChatResult:
     parsed: object = None             # a structured output, when a schema was asked for
     refusal: str | None = None        # the model declined to answer in the schema
     reasoning_summary: str | None = None  # --summary: what a reasoning model says of its thinking
-    tool_calls: list = field(default_factory=list, repr=False)  # tools.ToolCall, every round
+    tool_calls: list = field(default_factory=list, repr=False)  # items.ToolCall, every round
     tools_offered: bool = False       # --tools: the model was offered tools (and may have called none)
     format: str = "markdown"          # markdown | text | code: how the answer is shown
     version_note: str | None = None   # the model answered as another snapshot than before (cache.pins)
+    flagged: str | None = None        # --moderate: why moderation stopped the answer
+    items: list = field(default_factory=list, repr=False)  # items.OutputItem: images, searches, code, MCP
+    citations: list = field(default_factory=list)          # the sources the answer cites
+
+    @property
+    def images(self) -> list[bytes]:
+        """The images the answer generated, as PNG bytes."""
+        return [i.png for i in self.items if i.image]
 
     def __str__(self) -> str:
         return self.text

@@ -1,12 +1,18 @@
-"""The runners: one chat call on either API, streamed or not, into any view. Interrupts and cut streams keep
-what arrived; every answer, partial or whole, is recorded in the ledger."""
+"""The runner: one chat call on either API, streamed or not, into any view, in rounds when the model calls
+tools (each round held to the budget and paid for, then the tools run). Each API's runner (tools.ToolLoop for
+Chat Completions, responses.ResponsesLoop) says how a round is sent and read. Interrupts and cut streams keep
+what arrived; every answer, partial or whole, is recorded in the ledger, and the cache keeps all it shows."""
 from __future__ import annotations
 
-from dataclasses import asdict
+import time
+from dataclasses import asdict, fields
+from types import SimpleNamespace
 
+from openai_magics.chat.items import ToolCall
 from openai_magics.chat.moderated import StreamStopped
-from openai_magics.chat.request import build_body
+from openai_magics.chat.request import response_format_of
 from openai_magics.chat.result import ChatResult
+from openai_magics.chat.structured import check_json_mode, parse_answer
 from openai_magics.core.cancel import Cancelled
 from openai_magics.core.errors import CallFailed
 from openai_magics.core.tokens import count_messages, count_text
@@ -25,18 +31,33 @@ NO_CHOICES = ("The server answered with no choices (an empty answer); nothing wa
 
 
 class Runner:
+    """What both APIs share. An API's runner defines `body()`, `send_round()` (one non-streamed round's answer),
+    `stream_round()` (a generator of one streamed round's events, returning its answer), `on_event(event)`,
+    `on_complete(answer)`, `paid(answer)`, `after_round(answer)` (False when no tool was called) and
+    `prompt_tokens()`."""
+
     api = "chat"
-    estimated = False  # True when some of the usage had to be counted here
 
     def __init__(self, session, request, messages, max_out, previous_id, view, call):
         self.session, self.request, self.messages = session, request, messages
         self.max_out, self.previous_id, self.view, self.call = max_out, previous_id, view, call
         self.pieces: list[str] = []
         self.usage: Usage | None = None
+        self.estimated = False  # True when some of the usage had to be counted here
         self.answered_model = request.model  # the snapshot the server says answered
         self.finish_reason = None
         self.response_id = None
         self.cached = None  # this request's place in the response cache
+        self.moderation = None  # moderated.AnswerModeration: checks the answer between the stream and the view
+        if request.json_mode:
+            check_json_mode(messages)
+        self.format = response_format_of(request)
+        self.tools = {t.name: t for t in request.tools}
+        self.calls: list = []      # items.ToolCall, every round
+        self.rounds = 0
+        self.refusal = self.parsed = self.problem = None
+        self.items: list = []      # items.OutputItem: what built-in tools did (Responses)
+        self.citations: list = []  # the sources the answer cites
 
     def from_cache(self) -> ChatResult | None:
         """The cached answer replayed through the same view, or None when it must be asked."""
@@ -51,20 +72,76 @@ class Runner:
         hit = self.cached.hit
         if hit is None:
             return None
-        self.view.start(self.request)
+        self.view.start(self.request, self.prices())
         self.answered_model, self.response_id = hit["model"], hit["response_id"]
         self.finish_reason = hit["finish_reason"]
         self.usage = Usage(**hit["usage"]) if hit["usage"] else None
+        self.restore(hit)
         self.emit(hit["text"])
         return self.finish(False, self.checked_end())  # an answer cut at the cell's --max-tokens says so again
 
-    def run(self) -> ChatResult:
-        with self.budget_hold():  # refused before sending when over budget; held until recorded
-            return self._run()
+    def prices(self):
+        """The model's prices for the view's running cost; None when they cannot be had (the call's bill then
+        says why its price is unknown)."""
+        try:
+            return self.session.prices_for(self.request.model)
+        except Exception:
+            return None
 
-    def budget_hold(self):
-        """The budget held for this call's one request (a tool loop holds one per round instead)."""
+    def run(self) -> ChatResult:
+        """Ask (each round refused before sending when over budget, held until paid) and show the answer."""
+        return self._run()
+
+    def round_hold(self):
+        """The budget held for one round: its prompt (grown by the rounds before) and the most it may write."""
         return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+
+    def create(self):
+        """Every round of a non-streamed call; the last round's answer."""
+        for _ in range(self.request.max_rounds):
+            with self.round_hold():
+                with self.session.api_errors(self.request.model):
+                    answer = self.send_round()
+                self.paid(answer)
+            if not self.after_round(answer):
+                break
+        return answer
+
+    def open_stream(self):
+        from openai_magics.chat.rounds import StreamedRounds
+
+        return StreamedRounds(self)
+
+    def record_round(self, usage: Usage | None, said: str) -> None:
+        """A round answered: its usage (counted here when the server sent none, and said so) goes into the
+        ledger now, marked unfinished until the call ends, so that whatever fails later, what was paid is kept."""
+        if usage is None:
+            self.estimated = True
+            usage = Usage(input_tokens=self.prompt_tokens().tokens,
+                          output_tokens=count_text(said or "", self.answered_model).tokens)
+        self.usage = usage if self.usage is None else self.usage + usage
+        self.usage.images = len(self.request.images)
+        self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
+
+    def finish_round(self, said: str, refusal: str | None, parsed=None) -> bool:
+        """The round that answers (no tool to run): its refusal and parsed object. False: no round follows."""
+        self.refusal = refusal
+        self.parsed, problem = parse_answer(said or "", SimpleNamespace(refusal=refusal, parsed=parsed), self.format)
+        self.problem = self.problem or problem
+        return False
+
+    def answer_calls(self, calls) -> bool:
+        """Run the calls the round asked for, when tools were offered and rounds remain. True: another round."""
+        if not calls or not self.tools:
+            return False
+        if self.rounds >= self.request.max_rounds:
+            self.problem = f"it stopped after {self.rounds} rounds of tool calls (raise --max-rounds)"
+            return False
+        done = run_calls(self.tools, calls, self.rounds)
+        self.calls += done
+        self.send_back(done)
+        self.pieces.clear()  # what a tool round said is not the answer
+        return True
 
     def worst_output(self) -> int:
         from openai_magics.core.models import model_info
@@ -74,7 +151,7 @@ class Runner:
     def _run(self) -> ChatResult:
         interrupted, incomplete = False, None
         self.session.require_key()
-        self.view.start(self.request)
+        self.view.start(self.request, self.prices())
         try:
             with self.session.api_errors(self.request.model):
                 if not self.request.stream:
@@ -91,7 +168,7 @@ class Runner:
             if not self.pieces:
                 raise
             interrupted = True
-        except StreamStopped as stop:  # a view ended it on purpose (moderation): keep what arrived
+        except StreamStopped as stop:  # moderation ended it on purpose: keep what arrived
             incomplete = str(stop)
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
             ended = self.ended_on_error(exc)
@@ -158,8 +235,8 @@ class Runner:
         return None
 
     def has_output(self) -> bool:
-        """Output other than text (tool calls, a refusal, a parsed object)."""
-        return False
+        """Output other than text (tool calls, a refusal, a parsed object, built-in tools' items)."""
+        return bool(self.calls or self.refusal or self.parsed is not None or self.items)
 
     def whole_answer(self, incomplete: str | None) -> bool:
         """The answer to this request, as another identical request would get it (so it may be cached): one
@@ -185,15 +262,40 @@ class Runner:
         return count_messages(self.messages, self.request.model)
 
     def extend(self, result: ChatResult) -> None:
-        """What a runner adds to the result (a parsed object, tool calls…)."""
+        """The tool calls, parsed answer, refusal and items on the result (a replayed answer is parsed again)."""
+        if self.cached is not None and self.cached.hit is not None:
+            self.parsed, self.problem = parse_answer(result.text, SimpleNamespace(refusal=self.refusal), self.format)
+        result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        result.items, result.citations = self.items, self.citations
+        result.tools_offered = bool(self.tools)
+        result.incomplete = result.incomplete or self.problem
+
+    def kept(self) -> dict:
+        """What the cache keeps beside the text, so that a hit shows all the first run showed."""
+        # A tool's value is not kept, nor walked into: `asdict` would recurse forever into one that holds itself.
+        calls = [{**{f.name: getattr(c, f.name) for f in fields(c)}, "value": None} for c in self.calls]
+        return {"refusal": self.refusal, "citations": self.citations, "items": [asdict(i) for i in self.items],
+                "tool_calls": calls}
+
+    def restore(self, hit: dict) -> None:
+        """Take back what `kept()` gave the cache."""
+        from openai_magics.chat.items import OutputItem
+
+        self.refusal, self.citations = hit.get("refusal"), hit.get("citations") or []
+        self.items = [OutputItem(**i) for i in hit.get("items") or []]
+        self.calls = [ToolCall(**c) for c in hit.get("tool_calls") or []]
 
     def emit(self, text: str) -> None:
         if self.request.stream:
             self.call.token_arrived()
         self.pieces.append(text)
         self.view.delta(text, len(self.pieces), self.call.elapsed)
+        if self.moderation is not None and self.moderation.check(text):
+            raise StreamStopped(self.moderation.reason)  # what was shown stays; nothing more is read
 
     def finish(self, interrupted: bool, incomplete: str | None) -> ChatResult:
+        if self.moderation is not None and not interrupted and incomplete is None:
+            incomplete = self.moderation.at_end()  # the end of the answer, after the last check
         text = "".join(self.pieces)
         estimated = self.usage is None or self.estimated
         usage = self.usage or Usage(
@@ -205,7 +307,7 @@ class Runner:
         if self.cached and not interrupted and self.whole_answer(incomplete):
             self.cached.store("chat", self.request.model, {
                 "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
-                "finish_reason": self.finish_reason, "response_id": self.response_id})
+                "finish_reason": self.finish_reason, "response_id": self.response_id, **self.kept()})
         from openai_magics.cache.pins import answered
 
         asked = self.request.pinned_from or self.request.model
@@ -215,78 +317,25 @@ class Runner:
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
                             response_id=self.response_id, messages=self.messages, version_note=version)
         self.extend(result)
+        result.flagged = self.moderation and self.moderation.reason
         self.view.finish(result)
         return result
 
 
-class ChatCompletionsRunner(Runner):
-    api = "chat"
-
-    def body(self) -> dict:
-        return build_body(self.request, self.messages, api="chat", max_out=self.max_out,
-                          endpoint=self.session.config)
-
-    def open_stream(self):
-        return self.session.client.chat.completions.create(
-            **self.params(), stream=True, stream_options={"include_usage": True})
-
-    def create(self):
-        return self.session.client.chat.completions.create(**self.params())
-
-    def on_event(self, chunk) -> None:
-        self.answered_model = chunk.model or self.answered_model
-        self.response_id = chunk.id
-        if chunk.usage:
-            self.usage = Usage.from_chat(chunk.usage, chunk.service_tier) or self.usage
-        for choice in chunk.choices:
-            if choice.delta and choice.delta.content:
-                self.emit(choice.delta.content)
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
-
-    def on_complete(self, completion) -> None:
-        self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
-        if completion.usage:
-            self.usage = Usage.from_chat(completion.usage, completion.service_tier)
-        if not completion.choices:
-            raise CallFailed(NO_CHOICES)
-        choice = completion.choices[0]
-        self.finish_reason = choice.finish_reason
-        self.emit(choice.message.content or "")
-
-
-class ResponsesRunner(Runner):
-    api = "responses"
-
-    def body(self) -> dict:
-        return build_body(self.request, self.messages, api="responses", max_out=self.max_out,
-                          previous_id=self.previous_id, endpoint=self.session.config)
-
-    def open_stream(self):
-        return self.session.client.responses.create(**self.params(), stream=True)
-
-    def create(self):
-        return self.session.client.responses.create(**self.params())
-
-    def on_event(self, event) -> None:
-        if event.type == "response.output_text.delta":
-            self.emit(event.delta)
-        elif event.type in ("response.completed", "response.incomplete"):
-            self._final(event.response)
-        elif event.type in ("response.failed", "error"):
-            raise failed_response(event)
-
-    def on_complete(self, response) -> None:
-        if getattr(response, "status", None) == "failed":
-            raise failed_response(response)
-        self.emit(response.output_text or "")
-        self._final(response)
-
-    def _final(self, response) -> None:
-        self.answered_model, self.response_id = response.model or self.answered_model, response.id
-        if response.usage:
-            self.usage = Usage.from_responses(response.usage, response.service_tier) or self.usage
-        self.finish_reason = finish_reason_of(response)
+def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[ToolCall]:
+    """Run the calls of one round, in the order the model gave them."""
+    done = []
+    for call in tool_calls:
+        name, arguments = call.function.name, call.function.arguments
+        started = time.perf_counter()
+        tool = tools.get(name)
+        if tool is None:
+            value, text, failed = None, f"Error: there is no tool named {name!r}.", True
+        else:
+            value, text, failed = tool.run(arguments)
+        done.append(ToolCall(name, arguments, text, failed, time.perf_counter() - started, round_number,
+                             call.id, value))
+    return done
 
 
 def finish_reason_of(response) -> str:
@@ -302,15 +351,13 @@ def finish_reason_of(response) -> str:
 
 
 def failed_response(event) -> Exception:
-    """A Responses `response.failed` (or `error`) event, or a failed response: one line with the server's words,
-    never an empty answer shown as a success."""
-    from openai_magics.core.errors import CallFailed
-
+    """A Responses `error` event, or a failed response: one line with the server's words, never an empty answer
+    shown as a success."""
     response = getattr(event, "response", None) or event
     error = getattr(response, "error", None) or event
-    message = getattr(error, "message", None) or "no reason given"
+    message = (getattr(error, "message", None) or "no reason given").rstrip(".")
     code = getattr(error, "code", None)
-    return CallFailed(f"The server says the response failed{f' ({code})' if code else ''}: {message}")
+    return CallFailed(f"The server says the response failed{f' ({code})' if code else ''}: {message}.")
 
 
 def _reason(exc: Exception, session) -> str:

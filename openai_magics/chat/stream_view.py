@@ -87,17 +87,13 @@ class WidgetStreamView:
         self._first_token: float | None = None
         self._prices = None
 
-    def start(self, request) -> None:
+    def start(self, request, prices) -> None:
+        """`prices`: the model's, from the session the call runs in (None when unknown)."""
         self._channel = stream_channel()
         self._live = LivePlaceholder()
         self._send(m=request.model)
         self._last_flush = time.monotonic()  # a first token within one interval joins the next message
-        from openai_magics.core.session import session
-
-        try:
-            self._prices = session().prices_for(request.model)
-        except Exception:  # the running cost is left out; the call's bill says why its price is unknown
-            self._prices = None
+        self._prices = prices
 
     def _send(self, **message) -> None:
         self._channel.send({"a": self._live.anchor, **message})
@@ -141,7 +137,7 @@ class TerminalStreamView:
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
 
-    def start(self, request) -> None: ...
+    def start(self, request, prices) -> None: ...
 
     def delta(self, text: str, tokens: int, elapsed: float) -> None:
         self.stream.write(text)

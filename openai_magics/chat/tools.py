@@ -8,15 +8,13 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
-from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
+from openai_magics.chat.request import build_body
+from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, Runner
+from openai_magics.chat.structured import prompt_tokens
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.chat.structured import parse_answer, prompt_tokens
-from openai_magics.core.tokens import count_text
 from openai_magics.core.usage import Usage
 
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
@@ -42,20 +40,6 @@ class Tool:
         except Exception as exc:  # a result whose str/repr/JSON fails: the tool worked, its answer cannot be sent
             return value, (f"Error: the tool returned a {type(value).__name__} that cannot be turned into text "
                            f"({_described(exc)})."), True
-
-
-@dataclass
-class ToolCall:
-    """One call the model asked for, as shown under the answer."""
-
-    name: str
-    arguments: str
-    result: str
-    error: bool
-    seconds: float
-    round: int
-    id: str = ""
-    value: object = field(default=None, repr=False)
 
 
 def find_tools(names: str, namespace: dict) -> list[Tool]:
@@ -154,26 +138,15 @@ def _as_text(value) -> str:
         return repr(value)
 
 
-def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[ToolCall]:
-    """Run the calls of one round, in the order the model gave them."""
-    done = []
-    for call in tool_calls:
-        name, arguments = call.function.name, call.function.arguments
-        started = time.perf_counter()
-        tool = tools.get(name)
-        if tool is None:
-            value, text, failed = None, f"Error: there is no tool named {name!r}.", True
-        else:
-            value, text, failed = tool.run(arguments)
-        done.append(ToolCall(name, arguments, text, failed, time.perf_counter() - started, round_number,
-                             call.id, value))
-    return done
+class ToolLoop(Runner):
+    """The Chat Completions runner: every call, with or without a schema, JSON mode, images or tools, the
+    answer parsed here (see `sent`). Every round is one request; the rounds add up to one ledger record."""
 
+    api = "chat"
 
-class ToolLoop(RoundsLoop, ChatCompletionsRunner):
-    """Chat Completions with a schema, JSON mode, images or tools, the answer parsed here (see `sent`).
-
-    Every round is one request; the rounds add up to one ledger record for the cell."""
+    def body(self) -> dict:
+        return build_body(self.request, self.messages, api="chat", max_out=self.max_out,
+                          endpoint=self.session.config)
 
     def params(self) -> dict:
         """The body with `response_format` as the cache key has always held it (a pydantic class stays one)."""
@@ -200,22 +173,39 @@ class ToolLoop(RoundsLoop, ChatCompletionsRunner):
     def send_round(self):
         return self.session.client.chat.completions.create(**self.sent())
 
+    def stream_round(self, rounds):
+        import openai
+        from openai.lib.streaming.chat import ChatCompletionStreamState
+
+        with self.session.api_errors(self.request.model):
+            rounds.stream = self.session.client.chat.completions.create(
+                **self.sent(), stream=True, stream_options={"include_usage": True})
+        state = ChatCompletionStreamState()  # events and the final completion; nothing parsed
+        try:
+            for chunk in rounds.stream:
+                yield from state.handle_chunk(chunk)
+            return state.get_final_completion()
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+            return exc.completion
+        except (AssertionError, IndexError, KeyError):  # no chunk to build an answer on
+            raise CallFailed(EMPTY_STREAM) from None
+        finally:
+            rounds.stream.close()
+
     def paid(self, completion) -> None:
-        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends), so
-        that whatever fails in a later round, what was paid is recorded."""
         self.answered_model = completion.model or self.answered_model
-        self._add_usage(completion)
-        self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
+        message = completion.choices[0].message if completion.choices else None
+        usage = Usage.from_chat(completion.usage, getattr(completion, "service_tier", None)) if completion.usage else None
+        if usage is None and self.usage is None and not (message and (message.content or message.tool_calls)):
+            raise CallFailed(EMPTY_ANSWER)  # no answer, no usage: no sign the prompt was even read
+        self.record_round(usage, message.content if message else None)
 
     def on_complete(self, completion) -> None:
         self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
         self.emit(completion.choices[0].message.content or "")
 
-    def open_stream(self):
-        return _Rounds(self)
-
     def on_event(self, event) -> None:
-        if event.type == "content.delta":
+        if event.type == "content.delta" and event.delta:  # an empty first delta is not an answer begun
             self.emit(event.delta)
         elif event.type == "chunk":
             self.answered_model, self.response_id = event.chunk.model or self.answered_model, event.chunk.id
@@ -229,57 +219,14 @@ class ToolLoop(RoundsLoop, ChatCompletionsRunner):
         message, self.finish_reason = choice.message, choice.finish_reason
         if message.tool_calls and not self.tools:  # a server that calls tools nobody offered: not run
             self.finish_reason = "stop" if message.content else self.finish_reason
-        elif message.tool_calls and self.rounds < self.request.max_rounds:
-            self._answer_calls(message)
-            self.pieces.clear()  # what a tool round said is not the answer
+        self.assistant = message
+        if self.answer_calls(message.tool_calls):
             return True
-        if message.tool_calls and self.tools:
-            self.problem = f"it stopped after {self.rounds} rounds of tool calls (raise --max-rounds)"
-        self.refusal = getattr(message, "refusal", None)
-        self.parsed, problem = parse_answer(message.content or "", message, self.format)
-        self.problem = self.problem or problem
-        return False
+        return self.finish_round(message.content, getattr(message, "refusal", None), getattr(message, "parsed", None))
 
-    def _answer_calls(self, message) -> None:
-        calls = run_calls(self.tools, message.tool_calls, self.rounds)
-        self.calls += calls
-        self.messages.append({"role": "assistant", "content": message.content, "tool_calls": [
+    def send_back(self, done) -> None:
+        """The round's calls and their results, as the next round's last messages."""
+        self.messages.append({"role": "assistant", "content": self.assistant.content, "tool_calls": [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in calls]})
-        self.messages += [{"role": "tool", "tool_call_id": c.id, "content": c.result} for c in calls]
-
-    def _add_usage(self, completion) -> None:
-        usage = Usage.from_chat(completion.usage, completion.service_tier) if completion.usage else None
-        said = completion.choices[0].message if completion.choices else None
-        if usage is None and self.usage is None and not (said and (said.content or said.tool_calls)):
-            raise CallFailed(EMPTY_ANSWER)  # no answer, no usage: no sign the prompt was even read
-        if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
-            self.estimated = True
-            said = said.content if said else None
-            usage = Usage(input_tokens=self.prompt_tokens().tokens,
-                          output_tokens=count_text(said or "", self.answered_model).tokens)
-        self.usage = usage if self.usage is None else self.usage + usage
-        self.usage.images = len(self.request.images)
-
-
-
-class _Rounds(StreamedRounds):
-    def _one_round(self):
-        import openai
-        from openai.lib.streaming.chat import ChatCompletionStreamState
-
-        loop = self.loop
-        with loop.session.api_errors(loop.request.model):
-            self.stream = loop.session.client.chat.completions.create(
-                **loop.sent(), stream=True, stream_options={"include_usage": True})
-        state = ChatCompletionStreamState()  # events and the final completion; nothing parsed
-        try:
-            for chunk in self.stream:
-                yield from state.handle_chunk(chunk)
-            return state.get_final_completion()
-        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
-            return exc.completion
-        except (AssertionError, IndexError, KeyError):  # no chunk to build an answer on
-            raise CallFailed(EMPTY_STREAM) from None
-        finally:
-            self.stream.close()
+            for c in done]})
+        self.messages += [{"role": "tool", "tool_call_id": c.id, "content": c.result} for c in done]

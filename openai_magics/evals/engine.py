@@ -6,13 +6,17 @@ import json
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+from openai_magics.cache.policy import through
 from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
+from openai_magics.core.models import is_reasoning
 from openai_magics.core.namespace import interpolate
-from openai_magics.evals.ask import ask, embed_pair
+from openai_magics.core.usage import Usage
 from openai_magics.evals.graders import VERDICT_FORMAT, Verdict, cosine, grade_locally, judge_messages
 from openai_magics.evals.request import EvalRequest
 from openai_magics.evals.result import EvalResult, RowResult
+
+MAX_OUTPUT = 1024  # an eval answer or verdict: the most it may write, unless --max-tokens says otherwise
 
 
 def run_eval(session, request: EvalRequest, progress=None) -> EvalResult:
@@ -46,11 +50,12 @@ def _one_row(session, request: EvalRequest, model: str, index: int) -> RowResult
     expected = row.get(request.expect) if request.expect else None
     out = RowResult(model=model, index=index, inputs=row, prompt=prompt, expected=expected)
     try:
-        asked = ask(session, model, [{"role": "user", "content": prompt}], magic="eval", cache=request.cache)
+        asked = ask(session, "eval", model, prompt, cache=request.cache, **request.options)
     except (CallFailed, UsageError) as exc:  # one row failed (or was refused): marked, the others go on
         out.error = str(exc)
         return out
-    out.answer, out.cost, out.latency, out.cache_hit = asked.text, asked.cost, asked.latency, asked.cache_hit
+    out.answer, out.cost, out.latency = asked.text, asked.record.cost, asked.record.latency
+    out.cache_hit = asked.record.cache_hit
     for grader in request.graders:
         try:
             out.verdicts[grader.name] = _grade(session, request, grader, out)
@@ -72,14 +77,44 @@ def _grade(session, request: EvalRequest, grader, out: RowResult) -> Verdict:
 
 def _model_verdict(session, request: EvalRequest, out: RowResult) -> Verdict:
     item = json.dumps(out.inputs, default=str, ensure_ascii=False)
-    messages = judge_messages(request.rubric, str(out.expected), out.answer, item)
-    asked = ask(session, request.judge_model, messages, magic="eval grader", response_format=VERDICT_FORMAT,
-                cache=request.cache)
+    system, user = (m["content"] for m in judge_messages(request.rubric, str(out.expected), out.answer, item))
+    asked = ask(session, "eval grader", request.judge_model, user, system=system,
+                schema=VERDICT_FORMAT["json_schema"], cache=request.cache)
+    cost = asked.record.cost
     try:
         verdict = json.loads(asked.text)
         label, reason = verdict["label"], str(verdict.get("reason", ""))
     except (ValueError, KeyError, TypeError):
-        return Verdict(False, 0.0, f"the grader's answer is not a verdict: {asked.text[:80]!r}", asked.cost)
-    return Verdict(label == "pass", float(label == "pass"), f"{label}: {reason}", asked.cost)
+        return Verdict(False, 0.0, f"the grader's answer is not a verdict: {asked.text[:80]!r}", cost)
+    return Verdict(label == "pass", float(label == "pass"), f"{label}: {reason}", cost)
+
+
+def ask(session, magic: str, model: str, prompt: str, **options):
+    """One answer through the chat capability's own path (as `openai_magics.chat()` asks): the same request
+    body `%%chat` sends for the same options, cached, within the budget, in the ledger as `magic`. An eval
+    compares answers, so unless told otherwise it asks at temperature 0 and for at most MAX_OUTPUT tokens."""
+    defaults = {"max_tokens": MAX_OUTPUT} | ({} if is_reasoning(model) else {"temperature": 0})
+    from openai_magics.chat.facade import ask_as
+
+    return ask_as(magic, prompt, model=model, session=session, **{**defaults, **options})
+
+
+def embed_pair(session, model: str, texts: list[str], *, cache: bool = True) -> tuple[list, list, object]:
+    """Two embeddings (answer, reference) for a text-similarity grader."""
+    params = {"model": model, "input": texts}
+    call = session.begin("eval")
+
+    def send() -> dict:
+        with session.spending(model, sum(len(t) for t in texts), 0):
+            with session.api_errors(model):
+                answer = session.client.embeddings.create(**params)
+        vectors = [d.embedding for d in sorted(answer.data, key=lambda d: d.index)]
+        if len(vectors) != len(texts) or answer.usage is None:
+            raise CallFailed(f"{model} sent {len(vectors)} embeddings for {len(texts)} texts.")
+        return {"vectors": vectors, "model": answer.model or model, "tokens": answer.usage.prompt_tokens}
+
+    value, hit = through(session, call, "embeddings", params, send, kind="embeddings", enabled=cache)
+    record = call.record(value["model"], Usage(input_tokens=value["tokens"]), cache_hit=hit)
+    return value["vectors"][0], value["vectors"][1], record.cost
 
 

@@ -15,7 +15,7 @@ class EvalMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @argument("--data", required=True, metavar="NAME", help="The rows: a DataFrame, a list of dicts or of texts.")
-    @shared_options("model")
+    @shared_options("model", "system", "temperature", "max_tokens", "seed")
     @argument("--expect", metavar="COLUMN", help="The column holding the expected answer.")
     @argument("--grader", action="append", default=[], metavar="SPEC",
               help="equals, contains, icontains, regex:PATTERN, numeric:TOL, json, schema:NAME, similar:THRESHOLD, "
@@ -30,7 +30,7 @@ class EvalMagics(GuardedMagics):
         """Evaluate a prompt over a dataset: every model answers every row; graders score each answer."""
         from openai_magics.evals.engine import run_eval
         from openai_magics.evals.graders import parse_grader
-        from openai_magics.evals.request import DEFAULT_CONCURRENCY, EvalRequest, rows_of, split_rubric
+        from openai_magics.evals.request import DEFAULT_CONCURRENCY, EvalRequest, chat_options, rows_of, split_rubric
 
         args = parse(self.eval, line)
         if args is None:
@@ -45,7 +45,7 @@ class EvalMagics(GuardedMagics):
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
                               concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
-                              name=args.data)
+                              name=args.data, options=chat_options(args))
         result = run_eval(s, request)
         bind(self.shell, args.output, result)
         if result.interrupted:

@@ -23,6 +23,7 @@ class EvalRequest:
     concurrency: int = DEFAULT_CONCURRENCY
     cache: bool = True
     name: str = "eval"
+    options: dict = field(default_factory=dict)  # what each answer is asked with: system, temperature, max_tokens, seed
 
     def __post_init__(self) -> None:
         if not isinstance(self.template, str) or not self.template.strip():
@@ -91,3 +92,9 @@ def rows_of(data, option: str = "--data") -> list[dict]:
     if isinstance(data, list) and all(isinstance(r, str) for r in data):
         return [{"text": r} for r in data]
     raise UsageError(f"{option}: a DataFrame, a list of dicts or a list of texts, not {type(data).__name__}.")
+
+
+def chat_options(args) -> dict:
+    """The chat options a %%eval line gave (-s, -t, --max-tokens, --seed): each row is asked with them."""
+    given = {"system": args.system, "temperature": args.temperature, "max_tokens": args.max_tokens, "seed": args.seed}
+    return {name: value for name, value in given.items() if value is not None}

@@ -83,11 +83,59 @@ def _send(session, call, request: ImageRequest, view) -> dict:
             view.finish(ok)
         # Paid once answered: recorded before its images are read, so an unreadable image still shows its cost.
         # DALL·E bills by the image and reports no usage; a GPT image model that does not say is estimated.
-        data = answer.get("data")
-        call.record(request.model, answer_usage(answer, request, len(data) if isinstance(data, list) else 0),
+        call.record(request.model, answer_usage(answer, request, _delivered(answer)),
                     estimated=request.rules.usage and not isinstance(answer.get("usage"), dict))
+        answer = with_image_data(answer)  # paid and recorded first: a link that cannot be fetched loses no row
         checked_images(answer, request)  # what cannot be read is not cached
     return answer
+
+
+def _delivered(answer) -> int:
+    """How many images the answer delivers, as base64 or as a link."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list):
+        return 0
+    return sum(1 for d in data if isinstance(d, dict) and (d.get("b64_json") or isinstance(d.get("url"), str)))
+
+
+def with_image_data(answer: dict) -> dict:
+    """The answer with every image as base64, links fetched (a proxy may answer with `url` whatever
+    `response_format` asked), so that what is kept and cached is the image itself, not a link that expires."""
+    data = answer.get("data") or []
+    if all(not isinstance(d, dict) or d.get("b64_json") for d in data):
+        return answer
+    fetched, failed = [], []
+    for item in data:
+        url = item.get("url") if isinstance(item, dict) and not item.get("b64_json") else None
+        if url is None:
+            fetched.append(item)
+            continue
+        raw = _fetch(url)
+        if raw is None:
+            failed.append(url)
+        fetched.append({**item, "b64_json": raw and base64.b64encode(raw).decode("ascii")})
+    if failed:
+        raise CallFailed(f"The server answered with links instead of images, and {len(failed)} could not be "
+                         f"fetched (the call is in the ledger); open them while they last: {' '.join(failed)}")
+    return {**answer, "data": fetched}
+
+
+def _fetch(url: str) -> bytes | None:
+    """A `data:` URL's bytes, or an http(s) link's; None when it cannot be had."""
+    if url.startswith("data:"):
+        try:
+            return base64.b64decode(url.split(",", 1)[1], validate=True)
+        except (IndexError, binascii.Error, ValueError):
+            return None
+    if not url.startswith(("http://", "https://")):
+        return None
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=30, follow_redirects=True)
+    except httpx.HTTPError:
+        return None
+    return response.content if response.status_code == 200 else None
 
 
 def _post(session, request: ImageRequest) -> dict:

@@ -14,6 +14,10 @@ from openai_magics.magics import parsing
 # The options several magics take, declared once: (flags, argparse keywords).
 SHARED = {
     "model": (("-m", "--model"), {"metavar": "MODEL", "help": "Model (default: `%%openai model KIND NAME`)."}),
+    "system": (("-s", "--system"), {"help": "System prompt."}),
+    "temperature": (("-t", "--temperature"), {"type": float, "help": "Sampling temperature, 0 to 2."}),
+    "max_tokens": (("--max-tokens",), {"type": int, "help": "Most tokens the answer may use (reasoning included)."}),
+    "seed": (("--seed",), {"type": int, "help": "Seed for more reproducible sampling (Chat Completions only)."}),
     "output": (("-o", "--output"), {"metavar": "NAME", "help": "Also bind the result to this variable."}),
     "quiet": (("-q", "--quiet"), {"action": "store_true", "help": "Display nothing and return nothing (use with -o)."}),
     "no_interpolate": (("--no-interpolate",), {"action": "store_true", "help": "Send {braces} as written."}),

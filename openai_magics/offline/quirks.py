@@ -34,6 +34,8 @@ QUIRKS = {
     "no_responses": "no /responses endpoint (404)",
     "empty_choices": "chat answers with choices: []",
     "unasked_tool_calls": "tool_calls in the answer although no tools were sent",
+    "images_as_url": "image answers carry a url (a data: URL) instead of b64_json, whatever response_format asks",
+    "images_as_dead_links": "image answers carry an http url that cannot be fetched (expired), instead of b64_json",
 }
 PROFILES = {
     # llama-cpp-python's server with a small GGUF, pooling off

@@ -21,6 +21,7 @@ from openai_magics.offline.tokens import count
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Upload
 
+EXPIRED_LINK = "http://127.0.0.1:9/offline-expired"  # nothing listens on port 9: a link that cannot be fetched
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 BANDS = 12                 # gradient steps: flat bands keep the PNGs small
 AUTO_SIZE, AUTO_QUALITY = "1024x1024", "medium"
@@ -52,7 +53,7 @@ def _flag(value) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def _check(model: str, body: dict, edits: int) -> dict:
+def _check(model: str, body: dict, edits: int, state=None) -> dict:
     """The request's settings once the model's rules are applied: refused as the API refuses them."""
     r = rules(model)
     size, quality = _field(body, "size") or ("auto" if "auto" in r["sizes"] else "1024x1024"), _field(body, "quality")
@@ -91,8 +92,17 @@ def _check(model: str, body: dict, edits: int) -> dict:
     return {"rules": r, "size": drawn, "quality": quality, "n": n, "style": style or "vivid",
             "format": output_format, "background": _field(body, "background") or "auto",
             "compression": _field(body, "output_compression", int), "partial": partial if streaming else 0,
-            "streaming": streaming, "response_format": body.get("response_format") or ("b64_json" if r["usage"]
-                                                                                         else "url")}
+            "streaming": streaming, "response_format": _answered_as(body, r, state)}
+
+
+def _answered_as(body: dict, r: dict, state) -> str:
+    """b64_json or url as asked (or as the model does); a quirky proxy's links whatever was asked."""
+    quirks = state.quirks if state is not None else ()
+    if "images_as_dead_links" in quirks:
+        return "dead_link"
+    if "images_as_url" in quirks:
+        return "url"
+    return body.get("response_format") or ("b64_json" if r["usage"] else "url")
 
 
 # -- drawing --------------------------------------------------------------------------------------------
@@ -167,8 +177,11 @@ def _answer(model: str, prompt: str, settings: dict, base=None, images: list = (
     for index in range(settings["n"]):
         picture = encode(draw(prompt, settings["size"], index=index, base=base, transparent=transparent),
                          settings["format"], settings["compression"])
-        item = ({"url": f"data:image/png;base64,{_b64(picture)}"} if settings["response_format"] == "url"
-                else {"b64_json": _b64(picture)})
+        item = {"b64_json": _b64(picture)}
+        if settings["response_format"] == "url":
+            item = {"url": f"data:image/png;base64,{_b64(picture)}"}
+        elif settings["response_format"] == "dead_link":
+            item = {"url": f"{EXPIRED_LINK}/img-{index}.png"}
         if settings["rules"]["revised_prompt"]:
             item["revised_prompt"] = f"A detailed, vivid illustration: {prompt.strip().rstrip('.')}."
         data.append(item)
@@ -200,7 +213,7 @@ def _stream(kind: str, model: str, prompt: str, settings: dict, base=None, image
 def generate(state, request):
     body = request.body
     prompt, model = request.required("prompt"), body.get("model") or "dall-e-2"
-    settings = _check(model, body, 0)
+    settings = _check(model, body, 0, state)
     if settings["streaming"]:
         return _stream("image_generation", model, prompt, settings)
     return _answer(model, prompt, settings)
@@ -213,7 +226,7 @@ def edit(state, request):
     uploads = uploads if isinstance(uploads, list) else [uploads] if isinstance(uploads, Upload) else []
     if not uploads:
         raise RequestError("Missing required parameter: 'image'.", param="image")
-    settings = _check(model, body, len(uploads))
+    settings = _check(model, body, len(uploads), state)
     images = [_open(u, "image") for u in uploads]
     if model.startswith("dall-e-2") and (images[0].format != "PNG" or images[0].width != images[0].height):
         raise RequestError("Invalid input image - format must be a square PNG for dall-e-2.", param="image")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from openai_magics.offline.api import answers, structured
+from openai_magics.offline.api import answers, output_items, structured
 from openai_magics.offline.api.chat import SERVICE_TIERS, Completion, complete, extra_prompt_tokens
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
@@ -31,8 +31,14 @@ def response(state, body: dict):
     rid = f"resp_offline{next(_ids)}"
     with state.lock:
         state.responses[rid] = chat["messages"] + [_assistant(c)]
-    final = _final(rid, body, c)
+    final = _final(rid, body, c, output_items.asked(_last_prompt(chat["messages"])))
     return final if not body.get("stream") else _events(final, c.tokens)
+
+
+def _last_prompt(messages: list[dict]) -> str:
+    users = [m.get("content") for m in messages if m.get("role") == "user"]
+    last = users[-1] if users else ""
+    return last if isinstance(last, str) else " ".join(p.get("text", "") for p in last if isinstance(p, dict))
 
 
 def chat_body(state, body: dict) -> dict:
@@ -124,20 +130,22 @@ def usage(c: Completion) -> dict:
     }
 
 
-def _final(rid: str, body: dict, c: Completion) -> dict:
+def _final(rid: str, body: dict, c: Completion, kinds: list[str] = ()) -> dict:
     incomplete = c.finish_reason == "length" and not c.tool_calls
     status = "incomplete" if incomplete else "completed"
     output = []
     if c.reasoning_tokens and (body.get("reasoning") or {}).get("summary"):
         output.append({"type": "reasoning", "id": f"rs_offline{next(_ids)}",
                        "summary": [{"type": "summary_text", "text": SUMMARY}]})
+    output += output_items.items(kinds, c.text)
     for call in c.tool_calls:
         output.append({"type": "function_call", "id": f"fc_offline{next(_ids)}", "call_id": call["id"],
                        "name": call["function"]["name"], "arguments": call["function"]["arguments"],
                        "status": "completed"})
-    if not c.tool_calls:
+    if not c.tool_calls and "no text" not in kinds:
         part = ({"type": "refusal", "refusal": c.text} if c.kind == "refusal" else
-                {"type": "output_text", "text": c.text, "annotations": [], "logprobs": []})
+                {"type": "output_text", "text": c.text, "annotations": output_items.annotations(kinds, c.text),
+                 "logprobs": []})
         output.append({"type": "message", "id": f"msg_offline{next(_ids)}", "status": status,
                        "role": "assistant", "content": [part]})
     text = body.get("text") or {"format": {"type": "text"}}
@@ -176,7 +184,9 @@ def _started(item: dict) -> dict:
         return {**item, "status": "in_progress", "content": []}
     if item["type"] == "function_call":
         return {**item, "status": "in_progress", "arguments": ""}
-    return {**item, "summary": []}
+    if item["type"] == "reasoning":
+        return {**item, "summary": []}
+    return item
 
 
 def _item_events(event, index: int, item: dict, tokens: list[str]):
@@ -191,7 +201,7 @@ def _item_events(event, index: int, item: dict, tokens: list[str]):
     elif item["type"] == "function_call":
         yield event("response.function_call_arguments.delta", **where, delta=item["arguments"])
         yield event("response.function_call_arguments.done", **where, arguments=item["arguments"])
-    else:
+    elif item["type"] == "message":
         part = item["content"][0]
         where["content_index"] = 0
         empty = {**part, "text": ""} if part["type"] == "output_text" else {**part, "refusal": ""}

@@ -238,3 +238,11 @@ def test_a_live_view_shows_the_prices_of_the_session_the_call_runs_in(nb, offlin
     assert counters, view.sent
     assert all(c == f"≈${n:,}.00 out" for n, c in counters), counters  # the other session's $1 a token
     assert result.record.cost > 50 and session.ledger.records == []  # charged to the other session alone
+
+
+def test_chat_names_its_own_keywords_when_refusing_one(nb, offline):
+    ran = nb.run("import openai_magics\nopenai_magics.chat('hi', moderate=True)")
+    assert type(ran.error).__name__ == "UsageError" and offline.requests == []
+    message = str(ran.error)
+    assert message.startswith("chat() does not take moderate=; it takes api, cache, detail, dry_run, images, json,")
+    assert "new_thread" in message and "reasoning_summary" in message and "no_cache" not in message

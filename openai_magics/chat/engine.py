@@ -35,10 +35,8 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
     thread = session.part(Threads).get(request.thread, new=request.new_thread) if request.thread else None
     if thread is not None and request.system:
         thread.system = request.system
-    history = thread.history(request.turn_key) if thread else (
-        [{"role": "system", "content": request.system}] if request.system else [])
-    user = {"role": "user", "content": user_content(request.prompt, request.images, request.detail)}
-    messages = history + [user]
+    messages = thread.history(request.turn_key) + [user_message(request)] if thread else messages_of(request)
+    user = messages[-1]
     api = choose_api(request, session.config)
 
     max_out = request.max_tokens or session.config.max_tokens
@@ -65,6 +63,16 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
                            result.response_id, incomplete=result.finish_reason == "length"))
     session.last_result = result
     return result
+
+
+def messages_of(request: ChatRequest) -> list[dict]:
+    """What a request outside a thread sends: its system prompt, then its user message."""
+    system = [{"role": "system", "content": request.system}] if request.system else []
+    return system + [user_message(request)]
+
+
+def user_message(request: ChatRequest) -> dict:
+    return {"role": "user", "content": user_content(request.prompt, request.images, request.detail)}
 
 
 def _belongs_in_thread(result: ChatResult) -> bool:

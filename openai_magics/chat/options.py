@@ -98,11 +98,15 @@ def facade_args(**options) -> SimpleNamespace:
     for name, value in options.items():
         dest = FACADE_NAMES.get(name, name)
         if dest not in TAKES["facade"]:
-            raise UsageError(f"chat() does not take {name}=; it takes "
-                             f"{', '.join(sorted(TAKES['facade'] - {'no_cache', 'no_stream', 'image'}))}, "
-                             "stream, cache, images, session, view.")
+            raise UsageError(f"chat() does not take {name}=; it takes {', '.join(facade_keywords())}.")
         args[dest] = value
     return SimpleNamespace(**args)
+
+
+def facade_keywords() -> list[str]:
+    """chat()'s keywords, as a user writes them."""
+    spelt = {dest: name for name, dest in FACADE_NAMES.items()} | {"no_cache": "cache", "no_stream": "stream"}
+    return sorted({spelt.get(dest, dest) for dest in TAKES["facade"]} | {"session", "view"})
 
 
 def request_from_args(args, shell, *, prompt: str, model: str, stream: bool) -> ChatRequest:

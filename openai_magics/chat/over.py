@@ -175,7 +175,6 @@ def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template:
 
 
 def _messages(request: ChatRequest) -> list[dict]:
-    from openai_magics.chat.vision import user_content
+    from openai_magics.chat.engine import messages_of
 
-    system = [{"role": "system", "content": request.system}] if request.system else []
-    return system + [{"role": "user", "content": user_content(request.prompt, request.images, request.detail)}]
+    return messages_of(request)

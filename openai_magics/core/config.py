@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech")
+MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech", "video")
 DEFAULT_MODELS = {
     "chat": "gpt-4o-mini",
     "embed": "text-embedding-3-small",
     "image": "gpt-image-1",
     "transcribe": "gpt-4o-mini-transcribe",
     "speech": "gpt-4o-mini-tts",
+    "video": "sora-2",
 }
 OPENAI_HOST = "api.openai.com"
 BILLS_ENV = "OPENAI_MAGICS_BILLS"  # "openai": the endpoint (a proxy or gateway) bills like OpenAI

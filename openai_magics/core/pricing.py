@@ -1,7 +1,7 @@
 """What a call cost: prices from genai-prices where it has them, the rest from data/prices_extra.json.
 
 One `TokenPrices` holds everything a model is billed by: tokens (text, cached, audio and image rates),
-images by quality and size, audio by the minute, text by the character. A price we cannot find is None
+images by quality and size, audio by the minute, text by the character, video by the second and size. A price we cannot find is None
 ("unknown"), never a confident $0.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ STALE_MEMO_SECONDS = 30 * 24 * 3600  # a remembered-prices file no kernel wrote 
 
 @dataclass(frozen=True)
 class TokenPrices:
-    """USD per million tokens, and per image, minute or character for models billed that way.
+    """USD per million tokens, and per image, minute, character or second of video for models billed that way.
 
     A rate left None for audio or image tokens means they are billed as text tokens; `input`/`output`
     None means the model is not billed by tokens at all (whisper-1, tts-1, dall-e-3)."""
@@ -40,6 +40,7 @@ class TokenPrices:
     per_image: dict = field(default_factory=dict)      # {quality: {size: USD}}
     per_minute: Decimal | None = None                  # audio, USD per minute
     per_million_characters: Decimal | None = None
+    per_second_video: dict = field(default_factory=dict)  # {size: USD per second}
     training: Decimal | None = None                    # fine-tuning, USD per million tokens trained
 
     @property
@@ -49,7 +50,7 @@ class TokenPrices:
     def cost(self, usage: Usage) -> Decimal | None:
         """The bill for this usage; None when it holds something these prices cannot price.
 
-        Units (images, audio seconds, characters) are billed when the call reported no output tokens or the
+        Units (images, audio seconds, characters, video seconds) are billed when the call reported no output tokens or the
         model is not billed by tokens: a GPT image model's images are in its output tokens, a chat call's
         images in its input tokens. A unit the model is not billed by is only counted (a transcript's
         characters beside whisper-1's minutes); a call with nothing priced is unknown."""
@@ -62,10 +63,11 @@ class TokenPrices:
             return total
         for count, unit in ((usage.images, self.image_price(usage.image_quality, usage.image_size)),
                             (usage.audio_seconds, self.per_minute and self.per_minute / SECONDS_PER_MINUTE),
-                            (usage.characters, self.per_million_characters and self.per_million_characters / MILLION)):
+                            (usage.characters, self.per_million_characters and self.per_million_characters / MILLION),
+                            (usage.video_seconds, self.video_second_price(usage.video_size))):
             if count and unit is not None:
                 total, priced = total + Decimal(str(count)) * unit, True
-        unpriced = any((usage.images, usage.audio_seconds, usage.characters)) and not priced
+        unpriced = any((usage.images, usage.audio_seconds, usage.characters, usage.video_seconds)) and not priced
         return None if unpriced else total
 
     def _tokens(self, usage: Usage) -> Decimal:
@@ -89,6 +91,13 @@ class TokenPrices:
         prices = [by_size[size] if size in by_size else max(by_size.values()) for by_size in qualities]
         return Decimal(str(max(prices))) if prices else None
 
+    def video_second_price(self, size: str = "") -> Decimal | None:
+        """One second of video at `size`; an unknown size is bounded by the dearest."""
+        prices = self.per_second_video
+        if not prices:
+            return None
+        return Decimal(str(prices[size] if size in prices else max(prices.values())))
+
     def describe(self) -> str:
         """The prices as one line, in the units the model is billed by."""
         parts = []
@@ -105,6 +114,8 @@ class TokenPrices:
             parts.append(f"audio ${self.per_minute} per minute")
         if self.per_million_characters is not None:
             parts.append(f"${self.per_million_characters} per million characters")
+        if self.per_second_video:
+            parts.append("video per second: " + ", ".join(f"{s} ${p}" for s, p in self.per_second_video.items()))
         return "; ".join(parts) or "no prices"
 
 
@@ -238,7 +249,7 @@ def _entry_of(prices: "TokenPrices | None") -> dict | None:
     if prices is None:
         return None
     return {f.name: str(getattr(prices, f.name)) for f in fields(prices)
-            if f.name != "per_image" and getattr(prices, f.name) is not None}
+            if f.name not in ("per_image", "per_second_video") and getattr(prices, f.name) is not None}
 
 
 def _prices_from(entry: dict | None) -> "TokenPrices | None":
@@ -249,13 +260,16 @@ def _prices_from(entry: dict | None) -> "TokenPrices | None":
 
 
 def _extra_units(model: str) -> dict:
-    """What the dated table adds: per-image prices, and per-minute or per-character ones genai-prices lacks."""
+    """What the dated table adds: per-image and per-second video prices, and per-minute or per-character ones
+    genai-prices lacks."""
     table, name = extra_prices(), base_name(model)
     minute = table["per_minute_audio"].get(model, table["per_minute_audio"].get(name))
     chars = table["per_million_characters"].get(model, table["per_million_characters"].get(name))
     return {"per_image": table["per_image"].get(model) or table["per_image"].get(name) or {},
             "per_minute": Decimal(str(minute)) if minute is not None else None,
-            "per_million_characters": Decimal(str(chars)) if chars is not None else None}
+            "per_million_characters": Decimal(str(chars)) if chars is not None else None,
+            "per_second_video": table["per_second_video"]["models"].get(model)
+            or table["per_second_video"]["models"].get(name) or {}}
 
 
 def fine_tuned_prices(model: str) -> TokenPrices | None:

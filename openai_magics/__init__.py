@@ -16,10 +16,9 @@ __version__ = "0.1.0"
 __all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "transcribe", "speak", "load_ipython_extension",
            "unload_ipython_extension"]
 
-# The `%openai` magics, registered when the extension loads (`%config OpenAIMagics.…` must find them at once).
-OPENAI_MAGICS = "openai_magics.magics.openai.magic:OpenAIMagics"
 # Each capability's Magics class, as "module:Class", and the magics it provides: declared when the extension
-# loads, imported the first time one of them is used or its help asked for.
+# loads (IPython's register_lazy where it has it), imported the first time one of them is used or its help
+# asked for. `%openai` is made at once: `%config OpenAIMagics.…` must find it.
 MAGICS = {
     "openai_magics.magics.tokens:TokensMagics": {"tokens": "line_cell"},
     "openai_magics.chat.magic:ChatMagics": {"chat": "line_cell"},
@@ -39,8 +38,8 @@ OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.command
 # Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
 handoff.provide("batch", "openai_magics.batch.engine:submit_rows")
 
-_registered: list = []  # Magics instances made
-_declared: list = []  # (kind, name) of the magics declared, made or not
+_made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
+_declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not
 
 
 def __getattr__(name: str):
@@ -56,7 +55,6 @@ def __getattr__(name: str):
 def load_ipython_extension(ipython) -> None:
     from openai_magics.core.cell import on_pre_run_cell
     from openai_magics.magics.kit import keep_question_marks
-    from openai_magics.magics.lazy import MagicsLoader, declare
 
     if on_pre_run_cell not in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.register("pre_run_cell", on_pre_run_cell)
@@ -68,21 +66,32 @@ def load_ipython_extension(ipython) -> None:
     for module in OPENAI_COMMANDS:
         register_module(module)
     _settings_from_environment()
-    register = functools.partial(_register, ipython)
-    MagicsLoader(ipython, OPENAI_MAGICS, register).load()
+    from openai_magics.magics.openai.magic import OpenAIMagics
+
+    magic = OpenAIMagics(shell=ipython)
+    _register(ipython, magic)
+    ipython.configurables.append(magic)  # so that %config OpenAIMagics.… reaches it
+    magic.update_config(ipython.config)
+    manager = ipython.magics_manager
     for target, magics in MAGICS.items():
-        _declared.extend(declare(ipython, MagicsLoader(ipython, target, register), magics))
+        if hasattr(manager, "register_lazy"):  # IPython ≥ 9.19
+            for name, kinds in magics.items():
+                manager.register_lazy(name, target, kinds)
+                _declared.extend((kind, name, target) for kind in _kinds(kinds))
+        else:
+            from openai_magics.magics.lazy import MagicsLoader, declare
+
+            loader = MagicsLoader(ipython, target, functools.partial(_register, ipython))
+            _declared.extend((kind, name, target) for kind, name in declare(ipython, loader, magics))
 
 
 def _register(ipython, instance) -> None:
-    from openai_magics.magics.kit import guard_all
-
-    guard_all(instance)
     ipython.register_magics(instance)
-    if type(instance).class_traits(config=True):
-        ipython.configurables.append(instance)  # so that %config OpenAIMagics.… reaches it
-        instance.update_config(ipython.config)
-    _registered.append(instance)
+    _made.append(instance)
+
+
+def _kinds(kinds: str) -> tuple[str, ...]:
+    return ("line", "cell") if kinds == "line_cell" else (kinds,)
 
 
 def _settings_from_environment() -> None:
@@ -109,14 +118,17 @@ def unload_ipython_extension(ipython) -> None:
         ipython.input_transformers_cleanup.remove(keep_question_marks)
 
     manager = ipython.magics_manager
-    for instance in _registered:
-        if instance in ipython.configurables:
-            ipython.configurables.remove(instance)
+    if _made and _made[0] in ipython.configurables:
+        ipython.configurables.remove(_made[0])
+    for instance in _made:
         for kind, names in instance.magics.items():
             for name in names:
                 manager.magics[kind].pop(name, None)
-        manager.registry.pop(type(instance).__name__, None)
-    for kind, name in _declared:
+    for kind, name, target in _declared:
         manager.magics[kind].pop(name, None)
-    _registered.clear()
+        manager.registry.pop(target.split(":")[1], None)
+        if hasattr(manager, "register_lazy"):
+            manager.lazy_magics.pop(name, None)
+            manager._loaded_lazy.discard(target)  # or, loaded again, the magic would never be made
+    _made.clear()
     _declared.clear()

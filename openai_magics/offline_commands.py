@@ -8,11 +8,19 @@ from openai_magics.core.session import session
 from openai_magics.magics.openai.router import Report, command
 
 
-@command("offline", "Start the bundled offline server and use it (no key needed).")
+def _offline_arguments(parser) -> None:
+    parser.add_argument("--any-model", action="store_true",
+                        help="Answer any model name, as a compatible server with models of its own would (to "
+                             "rehearse one). Otherwise only OpenAI's models: another name is OpenAI's 404.")
+
+
+@command("offline", "Start the bundled offline server and use it (no key needed).", _offline_arguments)
 def offline(args, shell) -> Report:
     from openai_magics.offline import start_for
 
     server = start_for(session())
+    server.any_model = args.any_model
+    any_name = " It answers any model name (--any-model), as a compatible server would." if args.any_model else ""
     return Report("Using the bundled offline server: deterministic answers, no key, nothing charged. "
-                  "Nothing it answers comes from OpenAI; costs show what OpenAI would bill.",
-                  {"base_url": server.base_url})
+                  f"Nothing it answers comes from OpenAI; costs show what OpenAI would bill.{any_name}",
+                  {"base_url": server.base_url, "any_model": args.any_model})

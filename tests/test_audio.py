@@ -72,18 +72,18 @@ def test_whisper_is_charged_by_the_minute_and_tts_by_the_character(session, offl
     assert seconds == int(seconds) and heard.record.cost == Decimal(str(seconds)) * Decimal("0.006") / 60
 
 
-def test_gpt_4o_transcribe_is_charged_by_its_tokens(session, offline):
-    from openai_magics.core.pricing import token_prices
+def test_gpt_4o_transcribe_is_charged_by_its_tokens_as_genai_prices_computes(session, offline):
+    from genai_prices import Usage as PricedUsage, calc_price
 
     said = openai_magics.speak("Tokens, this time.", model="tts-1", format="wav")
     heard = openai_magics.transcribe(bytes(said), model="gpt-4o-transcribe")
     usage = heard.record.usage
     assert usage.input_audio_tokens > 0 and usage.output_tokens > 0
-    prices = token_prices("gpt-4o-transcribe")
-    audio_rate = prices.input_audio if prices.input_audio is not None else prices.input
-    expected = (usage.input_audio_tokens * audio_rate + (usage.input_tokens - usage.input_audio_tokens) * prices.input
-                + usage.output_tokens * prices.output) / Decimal(1_000_000)
-    assert heard.record.cost == expected
+    expected = calc_price(PricedUsage(input_tokens=usage.input_tokens, input_audio_tokens=usage.input_audio_tokens,
+                                      output_tokens=usage.output_tokens), "gpt-4o-transcribe", provider_id="openai")
+    by_hand = ((usage.input_tokens - usage.input_audio_tokens) * Decimal("2.5") + usage.input_audio_tokens * 6
+               + usage.output_tokens * 10) / Decimal(1_000_000)  # text in, audio in and out per million
+    assert heard.record.cost == expected.total_price == by_hand
 
 
 def test_a_repeat_is_a_cache_hit_at_no_cost(nb, offline, tmp_path):

@@ -1,5 +1,7 @@
 """Compatible servers: each quirk a real server shows, reproduced by the offline server, gives the user one
 clear line or a correct, marked result, and nothing wrong is kept (threads, cache, ledger)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ TEXTS = "%%embed -o e\na cat sat on the mat\nthe stock market fell\nrivers of Eu
 
 def one_line(ran, *fragments):
     """The cell failed with one line (stdout for CallFailed, stderr for UsageError), no traceback."""
-    shown = (ran.stdout + ran.stderr).strip()
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", ran.stdout + ran.stderr).strip()  # the heading is in colour
     assert ran.error is not None, shown
     assert "Traceback" not in shown and len(shown.splitlines()) == 1, shown
     for fragment in fragments:
@@ -129,6 +131,7 @@ def test_headless_runs_say_it_bills_like_openai_in_the_environment():
 
 
 def test_a_price_the_user_sets_prices_a_local_model(nb, session, offline):
+    offline.any_model = True  # rehearsing a server that serves its own models
     nb.run(f"%openai endpoint {offline.base_url}")
     one_line(nb.run("%openai price gemma-3-1b-it cheap"), "two amounts in USD per million tokens")
     shown = nb.run("%openai price gemma-3-1b-it 1 2").stdout
@@ -343,3 +346,119 @@ def test_an_azure_path_without_api_version_is_refused_like_azure(offline):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)
     assert refused.value.code == 400 and b"api-version" in refused.value.read()
+
+
+# --- llama-cpp-python and LiteLLM in front of it --------------------------------------------------
+
+CITY = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
+        "additionalProperties": False}
+LONG_PROMPT = "Summarise this. " + "The river runs past the old mill and on to the sea. " * 250  # > 2,048 tokens
+
+
+def root_of(offline):
+    return offline.base_url.rsplit("/v1", 1)[0]
+
+
+def raw_chat(offline, body):
+    """(status, JSON body) of one request sent by hand, as the server answers it."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{offline.base_url}/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Authorization": "Bearer k", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_the_llama_cpp_profile_refuses_json_schema_in_its_own_words(offline):
+    offline.behave_like("llama.cpp")
+    fmt = {"type": "json_schema", "json_schema": {"name": "City", "schema": CITY}}
+    status, body = raw_chat(offline, {"model": "gpt-4o-mini", "response_format": fmt,
+                                      "messages": [{"role": "user", "content": "A city."}]})
+    assert status == 500 and body["error"]["type"] == "internal_server_error"
+    message = body["error"]["message"]
+    assert "1 validation error" in message and "Input should be 'text' or 'json_object'" in message
+    assert "'input': 'json_schema'" in message
+
+
+@pytest.mark.parametrize("profile, heading", [("llama.cpp", "Server error"), ("litellm", "LiteLLM error")])
+def test_schema_refused_by_llama_cpp_names_structured_outputs_not_json_mode(nb, session, offline, profile, heading):
+    offline.behave_like(profile)
+    nb.ns["City"] = CITY
+    shown = one_line(nb.run("%%chat --schema City\nA city, in JSON."), f"{heading} ({root_of(offline)}):",
+                     "does not support structured outputs (json_schema): drop --schema, or use --json")
+    assert "drop --json." not in shown and "OpenAI error" not in shown
+    assert [r.status for r in posts(offline, "/chat/completions")] == [500], "a refusal was retried"
+    assert session.ledger.records == []
+    assert nb.run("%%chat --json\nA city, in JSON.").error is None, "llama.cpp does JSON mode"
+
+
+def test_json_mode_refused_still_says_drop_json(nb, offline):
+    offline.fail(500, message="1 validation error: response_format json_object is not supported")
+    one_line(nb.run("%%chat --json\nIn JSON."), "does not support JSON mode", "drop --json")
+
+
+@pytest.mark.parametrize("cell", ["%%chat --thread t\n" + LONG_PROMPT, "%%chat --json --thread t\nIn JSON. " + LONG_PROMPT])
+def test_litellms_rewrite_of_an_empty_stream_says_the_prompt_may_be_too_long(nb, session, offline, tmp_path, cell):
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    offline.behave_like("litellm")
+    one_line(nb.run(cell), "nothing in it and no usage", "prompt is too long for them", "nothing was stored")
+    assert len(posts(offline, "/chat/completions")) == 1
+    assert session.ledger.records == [], "an estimated input row for a prompt the server never read"
+    assert thread_turns(nb, "t") is None or thread_turns(nb, "t").turns == []
+    assert nb.run(cell.replace(LONG_PROMPT, "Short.")).error is None
+    nb.run("%openai cache off")
+
+
+def test_litellm_sends_stream_usage_of_its_own(nb, session, offline):
+    offline.behave_like("litellm")
+    ran = nb.run("%chat hi")
+    assert ran.error is None and "≈" not in ran.result.usage_line and not session.ledger.records[-1].estimated
+
+
+@pytest.mark.parametrize("profile, heading", [("llama.cpp", "Server error"), ("litellm", "LiteLLM error")])
+def test_an_over_long_prompt_not_streamed_shows_the_servers_message_whole(nb, offline, profile, heading):
+    offline.behave_like(profile)
+    shown = one_line(nb.run("%%chat --no-stream -m gemma-3-1b-it\n" + LONG_PROMPT),
+                     f"{heading} ({root_of(offline)}): The prompt is too long for gemma-3-1b-it: "
+                     "This model's maximum context length is 2048 tokens. However, you requested",
+                     "in the messages, None in the completion). Please reduce the length of the messages or "
+                     "completion. Shorten it")
+    assert "litellm." not in shown and "…" not in shown and ".." not in shown
+    assert len(posts(offline, "/chat/completions")) == 1
+
+
+def test_a_stream_too_long_for_llama_cpp_is_one_line(nb, session, offline):
+    offline.behave_like("llama.cpp")
+    one_line(nb.run("%%chat\n" + LONG_PROMPT), "ended the stream without sending an answer", "shorten it")
+    assert session.ledger.records == [] and len(posts(offline, "/chat/completions")) == 1
+
+
+def test_error_lines_name_whose_error_it_is(nb, session, offline):
+    from openai_magics.core.config import Config
+    from openai_magics.core.errors import CallFailed, error_source
+
+    assert error_source(Config()) == "OpenAI"  # OpenAI's own endpoint keeps its heading
+    assert CallFailed("x", source=error_source(Config(base_url="https://api.openai.com/v1"))).heading == "OpenAI error:"
+    assert error_source(Config(base_url="https://me.openai.azure.com")) == "Azure OpenAI"
+    offline.fail(400, message="Refused on purpose.")
+    one_line(nb.run("%chat hi"), f"Server error ({root_of(offline)}): The request was refused (400): Refused on purpose.")
+    session.configure(offline=True)
+    offline.fail(400, message="Refused on purpose.")
+    one_line(nb.run("%chat hi"), "Offline server error: The request was refused (400)")
+
+
+def test_a_server_that_ignores_tools_says_no_tool_was_called(nb, offline):
+    nb.run(WEATHER)
+    called = nb.run("%%chat --tools get_weather\nWhat is the weather in Paris?")
+    assert called.result.tool_calls and "no tool was called" not in called.result.usage_line
+    offline.behave_like("llama.cpp")
+    for stream in ("", " --no-stream"):
+        ran = nb.run(f"%%chat --tools get_weather{stream}\nWhat is the weather in Paris?")
+        assert ran.error is None and ran.result.tool_calls == []
+        assert ran.result.usage_line.endswith("· no tool was called"), ran.result.usage_line
+    assert all(r.body.get("tools") for r in posts(offline, "/chat/completions"))
+

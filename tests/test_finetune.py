@@ -6,7 +6,7 @@ import json
 import pytest
 import tiktoken
 
-from openai_magics.core.pricing import fine_tuned_prices, training_cost
+from openai_magics.core.pricing import training_cost
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.api.fine_tuning import FineTuning
 
@@ -135,7 +135,12 @@ def test_a_job_runs_to_succeeded_and_its_model_answers_in_chat(nb, session, offl
     assert chat.error is None and f"I am the fine-tuned model `{job.fine_tuned_model}`" in str(chat.result)
     row = session.ledger.records[-1]
     assert row.model == job.fine_tuned_model
-    assert row.cost == fine_tuned_prices(job.fine_tuned_model).cost(row.usage) > session.cost_of("gpt-4o-mini", row.usage)
+    from genai_prices import Usage as PricedUsage, calc_price
+
+    tuned = calc_price(PricedUsage(input_tokens=row.usage.input_tokens, output_tokens=row.usage.output_tokens),
+                       job.fine_tuned_model, provider_id="openai")
+    assert tuned.model.id == "ft:gpt-4o-mini"  # genai-prices lists fine-tuned gpt-4o-mini: its price, not the table's
+    assert row.cost == tuned.total_price > session.cost_of("gpt-4o-mini", row.usage)
 
 
 def test_a_running_job_can_be_cancelled(nb, offline, tmp_path):

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import openai
 import pytest
@@ -47,38 +46,6 @@ def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     assert "Dry run" in out and after_chat == "loaded ['chat', 'openai']"
     assert "Generate images from the cell's prompt" in out and "--quality QUALITY" in out
     assert "image/magic.py" in out  # the help names the real magic's file
-
-
-def test_a_kernels_first_call_reads_a_remembered_price_without_loading_the_price_list(tmp_path):
-    """genai-prices takes a tenth of a second to import: a price looked up once (in any kernel) is read back
-    from the user's cache folder instead, so a new kernel's first call does not pay for it."""
-    code = (
-        "import sys\n"
-        "from openai_magics.core.pricing import token_prices\n"
-        "print(token_prices('gpt-4o-mini').output, 'genai_prices' in sys.modules)\n"
-    )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                           check=True).stdout.split() for _ in range(2)]
-    assert runs == [["0.6", "True"], ["0.6", "False"]]
-
-
-def test_remembered_prices_of_an_old_install_are_cleared_and_a_recent_one_kept(tmp_path):
-    """Each genai-prices install gets its own memo file; one no kernel has written to in 30 days goes, one that
-    another environment may still use stays."""
-    folder = tmp_path / "openai-magics"
-    folder.mkdir()
-    old, recent = folder / "prices-v2-1-1.json", folder / "prices-v2-2-2.json"
-    for memo in (old, recent):
-        memo.write_text("{}")
-    month_ago = time.time() - 31 * 24 * 3600
-    os.utime(old, (month_ago, month_ago))
-    code = "from openai_magics.core.pricing import token_prices\nprint(token_prices('gpt-4o-mini').output)\n"
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
-    assert out.stdout.strip() == "0.6"
-    left = sorted(p.name for p in folder.glob("prices-v2-*.json"))
-    assert recent.name in left and old.name not in left and len(left) == 2  # the recent one and this install's
 
 
 def test_unload_removes_the_magics(ipython):
@@ -128,6 +95,28 @@ def test_endpoint_and_model_subcommands(nb):
     assert session().base_url == "http://127.0.0.1:9/v1" and ran.error is None
 
 
+def test_the_offline_server_answers_only_models_openai_has_as_openai_would(nb, offline, session):
+    nb.run(f"%openai endpoint {offline.base_url} --bills openai")  # the shared server, as %openai offline uses it
+    ran = nb.run("%chat -m gpt-4o-mimi hi")  # a typo fails here, not first with a real key
+    assert isinstance(ran.error, Exception) and "Traceback" not in ran.text
+    assert "Not found (404): The model `gpt-4o-mimi` does not exist or you do not have access to it." in ran.text
+    [sent] = [r for r in offline.requests if r.method == "POST"]
+    assert sent.status == 404 and sent.body["model"] == "gpt-4o-mimi" and len(session.ledger) == 0
+    for model in ("gpt-4o-mini-2024-07-18", "gpt-4.1-nano", "o3-pro"):  # snapshots, and models only genai-prices lists
+        assert nb.run(f"%chat --no-stream -m {model} hi").error is None, model
+    with pytest.raises(openai.NotFoundError, match="The model 'gpt-4o-mimi' does not exist"):
+        openai.OpenAI(base_url=offline.base_url, api_key=TEST_KEY).models.retrieve("gpt-4o-mimi")
+
+
+def test_offline_any_model_accepts_any_name_for_a_compatible_server_rehearsal(nb, offline):
+    ran = nb.run("%openai offline --any-model")
+    assert "It answers any model name (--any-model)" in ran.stdout
+    answer = nb.run("%chat --no-stream -m my-local-llama hi")
+    assert answer.error is None and "my-local-llama" in answer.result.usage_line
+    nb.run("%openai offline")  # back to OpenAI's models only
+    assert "does not exist" in nb.run("%chat --no-stream -m my-local-llama hi").text
+
+
 def test_offline_subcommand_says_where_answers_come_from(nb):
     from openai_magics import session
 
@@ -143,6 +132,21 @@ def test_missing_key_is_one_clear_line(nb):
     session().configure(api_key=None, base_url=None)
     ran = nb.run("%chat hello")
     assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+
+
+@pytest.mark.parametrize("cell", ["%chat hello", "%%image -m gpt-image-1\na fox",
+                                  "%%chat --over rows\nSay {item}", "%%chat --compare gpt-4o-mini,gpt-4o\nhi",
+                                  "%embed --input rows"])
+def test_a_missing_key_is_said_before_any_live_view_shows(nb, offline, cell):
+    """Not "waiting for the first token…" for as long as the client takes to build, then "No API key"."""
+    from openai_magics import session
+
+    session().configure(api_key=None, base_url=None)
+    nb.ns["rows"] = ["a", "b"]
+    ran = nb.run(cell)
+    assert "No API key" in ran.stderr and "Traceback" not in ran.stderr
+    assert ran.outputs == [] and ran.stdout == ""  # no live view, no progress, nothing waiting
+    assert offline.requests == []
 
 
 # --- the offline server ---------------------------------------------------------------------------

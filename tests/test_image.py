@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import openai_magics
-from openai_magics.core.pricing import extra_prices, token_prices
+from openai_magics.core.pricing import extra_prices
 
 
 def image_requests(offline):
@@ -61,18 +61,20 @@ def test_dall_e_3_hd_costs_what_the_price_table_says_with_its_revised_prompt(nb,
     assert "revised prompt: A detailed, vivid illustration: A fox in the snow." in html and "1792x1024 · hd · &#36;0.12 each" in html
 
 
-def test_gpt_image_1_costs_its_token_usage_by_hand(nb, session, offline):
+def test_gpt_image_1_costs_its_token_usage_as_genai_prices_computes(nb, session, offline):
+    from genai_prices import Usage as PricedUsage, calc_price
+
     nb.run("%%image -m gpt-image-1 --quality medium -o one\nA red bicycle")
     [record] = session.ledger.records
     usage = record.usage
     # A live cell asks for 2 partial images, 100 image tokens each, on top of the 1,056 of a medium square.
     assert usage.images == 1 and usage.output_tokens == 1256 and usage.output_image_tokens == 1256
-    prices = token_prices("gpt-image-1")
-    text_in = usage.input_tokens - usage.input_image_tokens
-    by_hand = (text_in * prices.input + usage.input_image_tokens * prices.input_image
-               + usage.output_tokens * prices.output) / Decimal(1_000_000)
-    assert by_hand == Decimal(usage.input_tokens) * 5 / 10**6 + Decimal(1256) * 40 / 10**6
-    assert record.cost == by_hand and not record.estimated
+    priced = calc_price(PricedUsage(input_tokens=usage.input_tokens, input_image_tokens=usage.input_image_tokens,
+                                    output_tokens=usage.output_tokens, output_image_tokens=usage.output_image_tokens),
+                        "gpt-image-1", provider_id="openai")
+    assert usage.input_image_tokens == 0  # $5 per million text tokens in, $40 per million out
+    assert record.cost == priced.total_price == Decimal(usage.input_tokens) * 5 / 10**6 + Decimal(1256) * 40 / 10**6
+    assert not record.estimated
 
 
 def test_a_repeat_is_a_cache_hit_at_zero_that_shows_the_same_images(nb, session, offline, tmp_path):

@@ -34,6 +34,18 @@ def test_a_line_prompt_after_the_options_is_sent_as_typed(nb, offline):
     assert bodies(offline, "/chat/completions")[-1]["messages"][-1]["content"] == 'What\'s "JSON"?  {"a": 1}'
 
 
+def test_a_trailing_comment_on_a_magic_line_is_dropped_as_python_drops_it(nb, offline):
+    nb.run("%%embed -m text-embedding-3-large   # the big one\nriver")
+    assert bodies(offline, "/embeddings")[-1]["model"] == "text-embedding-3-large"
+    nb.run("%chat --no-stream -t 0 What is #1 in C#?  # a comment, not asked")
+    assert bodies(offline, "/chat/completions")[-1]["messages"][-1]["content"] == "What is #1 in C#?"
+    nb.run("%chat --no-stream 'a # in quotes' stays")
+    assert bodies(offline, "/chat/completions")[-1]["messages"][-1]["content"] == "'a # in quotes' stays"
+    ran = nb.run("%openai price gpt-4o-mini #per million")
+    assert ran.error is None and "gpt-4o-mini" in ran.text
+    assert nb.run("%openai   # status, commented").error is None
+
+
 @pytest.mark.parametrize("cell, shows", [
     ("%openai usage -h", "%openai usage [--by"),
     ("%%chat -h\nignored", "%chat [-m MODEL]"),

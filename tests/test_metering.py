@@ -179,19 +179,13 @@ def test_a_price_that_cannot_be_bounded_is_refused_under_a_budget(session):
             pass
 
 
-def test_prices_of_every_unit_come_back_the_same_from_the_users_cache(tmp_path, monkeypatch):
-    from openai_magics.core.pricing import PriceMemo, _look_up, token_prices
+def test_units_genai_prices_lacks_come_from_the_dated_table_and_the_rest_from_genai_prices():
+    from genai_prices import Usage as PricedUsage, calc_price
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    models = ["gpt-image-1", "whisper-1", "tts-1", "gpt-4o-transcribe"]
-    try:
-        for _ in range(2):  # looked up and written, then (a new kernel) read back
-            PriceMemo.for_installed_prices.cache_clear()
-            token_prices.cache_clear()
-            found = {m: token_prices(m) for m in models}
-            assert [found[m].cost(Usage(audio_seconds=60, characters=1_000)) for m in models[1:3]] == [
-                Decimal("0.006"), Decimal("0.015")]  # a transcript's characters do not make whisper unknown
-            assert all(PriceMemo.for_installed_prices().prices[m] == _look_up(m) for m in models)
-    finally:
-        PriceMemo.for_installed_prices.cache_clear()
-        token_prices.cache_clear()
+    from openai_magics.core.pricing import token_prices
+
+    minute_and_chars = Usage(audio_seconds=60, characters=1_000)  # a transcript's characters do not make whisper unknown
+    whisper, tts = (calc_price(PricedUsage(**units), model, provider_id="openai").total_price for model, units in (
+        ("whisper-1", {"audio_seconds": 60, "input_audio_seconds": 60}), ("tts-1", {"input_characters": 1_000})))
+    assert [token_prices(m).cost(minute_and_chars) for m in ("whisper-1", "tts-1", "gpt-4o-transcribe")] == [
+        whisper, tts, Decimal("0.006")] == [Decimal("0.006"), Decimal("0.015"), Decimal("0.006")]

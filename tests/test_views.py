@@ -68,7 +68,8 @@ def test_time_to_first_token_shows_and_the_speed_counts_from_it(nb, session, off
     record = session.ledger.records[-1]
     assert 0.3 <= record.first_token < record.latency
     line = ran.result.usage_line
-    assert re.search(r" · \$0\.\d+ · 0\.[3-9] s to first token · \d+\.\d s · [\d,]+ tok/s$", line), line
+    shown = re.search(r" · \$0\.\d+ · (\d+\.\d) s to first token · \d+\.\d s · [\d,]+ tok/s$", line)
+    assert shown and float(shown.group(1)) >= 0.3, line
     speed = int(re.search(r"([\d,]+) tok/s", line).group(1).replace(",", ""))
     assert speed > 200 / record.latency  # counted over the streaming, not the wait before it
     assert "first_token" in session.usage.to_pandas().columns

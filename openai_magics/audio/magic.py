@@ -1,17 +1,18 @@
 """`%%transcribe` (one source per line) and `%%speak` (the cell is the text)."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import cell_magic, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
 from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options
+from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse, require_text,
+                                        shared_options)
 
 
 @magics_class
-class AudioMagics(Magics):
+class AudioMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model")
@@ -69,9 +70,7 @@ class AudioMagics(Magics):
         result = speak(text, model=args.model, voice=args.voice, format=args.format, speed=args.speed,
                        instructions=expand(args.instructions, self.shell, not args.no_interpolate),
                        cache=not args.no_cache)
-        if args.save:
-            result.save(args.save)
-        bind(self.shell, args.output, result)
+        bind_then_save(self.shell, args.output, result, args.save, "audio")
         return None if args.quiet else result
 
     def _value(self, line: str):

@@ -85,12 +85,8 @@ def _from_array(array, label: str, rate: int | None) -> Audio:
 
 
 def _download(url: str, label: str) -> Audio:
-    import httpx2 as httpx
+    from openai_magics.core.http import download
 
-    try:
-        response = httpx.get(url, follow_redirects=True, timeout=60)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise UsageError(f"{label}: could not download it ({type(exc).__name__}).") from None
-    name = Path(response.url.path).name or "audio"
-    return Audio(response.content, name if Path(name).suffix else name + _sniff(response.content), label)
+    content, path = download(url, label)
+    name = Path(path).name or "audio"
+    return Audio(content, name if Path(name).suffix else name + _sniff(content), label)

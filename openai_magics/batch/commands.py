@@ -22,11 +22,14 @@ def batch(args, shell):
     s = session()
     if args.action == "list":
         check_positive(args.limit, "--limit")
-        found, more = engine.listing(s, args.limit)
-        if not found:
+        found, more, malformed = engine.listing(s, args.limit)
+        if not found and not malformed:
             return Report("No batches yet: `%%chat --over NAME --batch` submits one.", {"batches": []})
         mine = set(known())
         lines = [f"{b}{' · kept here' if b.id in mine else ''}" for b in found]
+        if malformed:
+            lines.append(f"… {malformed:,} entr{'ies' if malformed != 1 else 'y'} of the server's list "
+                         "not a batch (no id or no known status), left out.")
         if more:
             lines.append(f"… older ones too: `%openai batch list --limit {args.limit * 5}` shows more.")
         return Report("\n".join(lines), {"batches": [b.id for b in found]})

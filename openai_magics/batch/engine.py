@@ -15,6 +15,7 @@ from openai_magics.views.progress import NullProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
+STATUSES = ("validating", "in_progress", "finalizing", "cancelling", *TERMINAL)
 FIRST_POLL, LONGEST_POLL = 0.05, 10.0
 
 
@@ -32,9 +33,14 @@ class BatchInfo:
 
     @classmethod
     def of(cls, batch, note: str = "") -> "BatchInfo":
-        counts = batch.request_counts
-        return cls(batch.id, batch.status, getattr(counts, "total", 0) or 0, getattr(counts, "completed", 0) or 0,
-                   getattr(counts, "failed", 0) or 0, batch.endpoint or "", note)
+        """The state of a server's batch object; CallFailed when it is not one (no id, no known status)."""
+        batch_id, status = getattr(batch, "id", None), getattr(batch, "status", None)
+        if not isinstance(batch_id, str) or not batch_id or status not in STATUSES:
+            raise CallFailed(f"The server's batch is not one (id {batch_id!r:.40}, status {status!r:.40}).")
+        counts = getattr(batch, "request_counts", None)
+        endpoint = getattr(batch, "endpoint", "")
+        return cls(batch_id, status, _count(counts, "total"), _count(counts, "completed"), _count(counts, "failed"),
+                   endpoint if isinstance(endpoint, str) else "", note)
 
     def __str__(self) -> str:
         line = f"batch {self.id} · {self.status} · {self.completed:,}/{self.total:,} done"
@@ -115,13 +121,20 @@ def cancel(session, batch_id: str) -> BatchInfo:
     return BatchInfo.of(batch, "what finished before the cancel can still be collected")
 
 
-def listing(session, limit: int = 20) -> tuple[list[BatchInfo], bool]:
-    """The `limit` most recent batches (the SDK turns the pages), and whether there are more."""
+def listing(session, limit: int = 20) -> tuple[list[BatchInfo], bool, int]:
+    """The `limit` most recent batches (the SDK turns the pages), whether there are more, and how many entries
+    of the server's list were not batches (left out, not shown as `batch 5 · None`)."""
     from itertools import islice
 
     with session.api_errors():
         batches = list(islice(session.client.batches.list(limit=min(limit + 1, 100)), limit + 1))
-    return [BatchInfo.of(b) for b in batches[:limit]], len(batches) > limit
+    found, malformed = [], 0
+    for entry in batches[:limit]:
+        try:
+            found.append(BatchInfo.of(entry))
+        except CallFailed:
+            malformed += 1
+    return found, len(batches) > limit, malformed
 
 
 def collect(session, batch_id: str, batch=None) -> RowResults:
@@ -130,44 +143,88 @@ def collect(session, batch_id: str, batch=None) -> RowResults:
     if batch.status not in TERMINAL and batch.status != "cancelling":
         raise UsageError(f"Batch {batch_id} is {batch.status} ({_counts(batch)}): its results are not ready. "
                          f"`%openai batch status {batch_id}` says how far it is.")
-    lines = _download(session, batch.output_file_id) + _download(session, batch.error_file_id)
-    by_id = {line["custom_id"]: line for line in lines}
+    output, unreadable = _download(session, batch.output_file_id)
+    errors, unreadable_errors = _download(session, batch.error_file_id)
+    by_id = {line["custom_id"]: line for line in output + errors}
     submitted = load(batch_id) or Submitted(batch_id, batch.endpoint, "", sorted(by_id))
+    if batch.status == "failed" and not by_id:
+        raise CallFailed(f"Batch {batch_id} failed before running any request: {_why_failed(session, batch)}")
     record_them = batch_id not in session.part(Collected).ids
     values, records, model = {}, [], submitted.model
+    missing = RowError(_missing(session, batch))
     for custom_id in dict.fromkeys(submitted.custom_ids):
         line = by_id.get(custom_id)
-        value, record = _row(session, line, batch.endpoint, submitted.parsed, record_them)
+        value, record = _row(session, line, batch.endpoint, submitted.parsed, record_them) if line else (missing, None)
         values[custom_id] = value
         model = model or (record.model if record else "")
+        if record is not None:
+            records.append(record)
+    strays = [line for custom_id, line in by_id.items() if custom_id not in values]
+    for line in strays if record_them else ():  # answers to requests we never sent are still billed
+        record = _row(session, line, batch.endpoint, False, True)[1]
         if record is not None:
             records.append(record)
     session.part(Collected).ids.add(batch_id)
     labels = submitted.labels or list(range(len(submitted.custom_ids)))
     return RowResults(submitted.name or batch_id, labels, [values[c] for c in submitted.custom_ids], model=model,
-                      records=records, batch_id=batch_id, asked=len(values))
+                      records=records, batch_id=batch_id, asked=len(values),
+                      notes=_oddities(len(strays), unreadable + unreadable_errors))
 
 
-def _download(session, file_id: str | None) -> list[dict]:
+def _download(session, file_id: str | None) -> tuple[list[dict], int]:
+    """The file's lines (each redacted: a server may echo the request's headers), and how many were unreadable."""
     if not file_id:
-        return []
+        return [], 0
     with session.api_errors():
         data = session.client.files.content(file_id).content
-    lines = []
-    for text in data.decode("utf-8", "replace").splitlines():
+    lines, unreadable = [], 0
+    for text in session.redact(data.decode("utf-8", "replace")).splitlines():
         try:
             line = json.loads(text) if text.strip() else None
         except ValueError:
-            raise CallFailed(f"The batch's file {file_id} holds a line that is not JSON ({text[:60]!r}…).") from None
+            line = None
         if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
             lines.append(line)
-    return lines
+        elif text.strip():
+            unreadable += 1
+    return lines, unreadable
 
 
-def _row(session, line: dict | None, endpoint: str, parsed: bool, record_it: bool):
+def _oddities(strays: int, unreadable: int) -> list[str]:
+    notes = []
+    if strays:
+        notes.append(f"{strays:,} answer{'s' * (strays != 1)} to requests not sent from here "
+                     "(unknown custom_id), recorded in the ledger")
+    if unreadable:
+        notes.append(f"{unreadable:,} line{'s' * (unreadable != 1)} of the batch's files not readable (skipped)")
+    return notes
+
+
+def _missing(session, batch) -> str:
+    """Why a row has no line in the batch's files, by how the batch ended."""
+    if batch.status == "completed":
+        return "no result: missing from the completed batch's output and error files"
+    if batch.status == "failed":
+        return f"no result: the batch failed ({_why_failed(session, batch)})"
+    return f"no result: the batch ended ({batch.status}) before this request ran"
+
+
+def _why_failed(session, batch) -> str:
+    """What the server said about a failed batch (its errors.data), redacted, in one line."""
+    errors = getattr(getattr(batch, "errors", None), "data", None) or []
+    said = []
+    for error in errors[:3]:
+        message, line = getattr(error, "message", None), getattr(error, "line", None)
+        if isinstance(message, str) and message.strip():
+            said.append((f"line {line}: " if isinstance(line, int) else "") + " ".join(message.split())[:200])
+    if not said:
+        return "the server gave no reason."
+    more = f" (and {len(errors) - 3:,} more)" if len(errors) > 3 else ""
+    return session.redact("; ".join(said)) + more
+
+
+def _row(session, line: dict, endpoint: str, parsed: bool, record_it: bool):
     """One row's value (answer or RowError) and its ledger record (None when nothing was paid)."""
-    if line is None:
-        return RowError("no result: the batch ended (cancelled or expired) before this request ran"), None
     response = line.get("response") if isinstance(line.get("response"), dict) else {}
     body = response.get("body") if isinstance(response.get("body"), dict) else {}
     status = response.get("status_code")
@@ -201,11 +258,18 @@ def _read(body: dict, endpoint: str):
     if endpoint.endswith("/responses"):
         texts = [c.get("text", "") for item in body.get("output") or [] if isinstance(item, dict)
                  for c in item.get("content") or [] if isinstance(c, dict) and c.get("type") == "output_text"]
-        return (Usage.from_responses(usage) if isinstance(usage, dict) else None), "".join(texts) or None
+        return (Usage.from_responses(usage, body.get("service_tier")) if isinstance(usage, dict) else None), \
+            "".join(texts) or None
     choices = body.get("choices")
     message = choices[0].get("message") if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
-    return (Usage.from_chat(usage) if isinstance(usage, dict) else None), content if isinstance(content, str) else None
+    return (Usage.from_chat(usage, body.get("service_tier")) if isinstance(usage, dict) else None), \
+        content if isinstance(content, str) else None
+
+
+def _count(counts, name: str) -> int:
+    value = getattr(counts, name, 0)
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def _counts(batch) -> str:

@@ -79,7 +79,21 @@ def not_losing_the_answer(cache: ResponseCache):
     try:
         yield
     except sqlite3.Error as exc:
-        print(f"⚠ Not cached: {cache.shown} could not be written ({exc}).", file=sys.stderr)
+        if not getattr(exc, "said", False):
+            print(f"⚠ Not cached: {cache.shown} could not be written ({exc}).", file=sys.stderr)
+
+
+@contextmanager
+def skipped_when_unreadable(cache: ResponseCache):
+    """A file locked by another process (or unreadable) is not worth a wait: answered without the cache, said
+    once. Replay mode never goes to the network instead: refused in one line."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if cache.replay:
+            raise UsageError(f"The replay file {cache.shown} could not be read ({exc}); nothing was sent.") from None
+        if not getattr(exc, "said", False):
+            print(f"⚠ Cache skipped: {cache.shown} could not be read ({exc}); answered without it.", file=sys.stderr)
 
 
 def through(session, call, api: str, params: dict, send, *, kind: str, enabled: bool = True,
@@ -106,7 +120,8 @@ def lookup(session, call, api: str, params: dict, *, enabled: bool = True, what:
     if not enabled or (sampled and not cache.sampled and not cache.replay):
         return Lookup(None)
     found = Lookup(cache, request_key(endpoint_of(session), api, params))
-    found.hit = cache.get(found.key)
+    with skipped_when_unreadable(cache):
+        found.hit = cache.get(found.key)
     if found.hit is not None:
         cache.hits += 1
         return found

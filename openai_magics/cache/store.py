@@ -21,7 +21,8 @@ from openai_magics.cache.keys import keys_digest
 from openai_magics.core.errors import UsageError
 
 CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
-LOCK_WAIT = 30.0    # seconds to wait for another kernel's write lock before going on without the cache
+LOCK_WAIT = 1.0     # seconds to wait for another kernel's lock (a writer holds it for milliseconds) before
+SKIP_FOR = 60.0     # going on without the cache, which is then skipped this long: no cell waits for it again
 SAY_WAITING = 1.0   # seconds of waiting before saying what we wait for
 BUSY_SLICE_MS = 200  # SQLite waits this long per try; between tries we decide whether to say or give up
 
@@ -49,6 +50,12 @@ VECTOR_SCHEMA = ["""CREATE TABLE IF NOT EXISTS vector_blocks (
     block INTEGER NOT NULL,
     row INTEGER NOT NULL
 ) WITHOUT ROWID"""]
+# Model versions: the snapshot each alias first answered as, so a re-run with this file can send it again.
+PIN_SCHEMA = """CREATE TABLE IF NOT EXISTS pins (
+    alias TEXT PRIMARY KEY, -- the name asked for (gpt-4o-mini)
+    snapshot TEXT NOT NULL, -- the dated model that first answered it (gpt-4o-mini-2024-07-18)
+    created REAL NOT NULL
+)"""
 MMAP_BYTES = 2**31 - 2**16  # as much of the file as SQLite maps by default at most
 BLOCK_COLUMNS = ("first_key TEXT", "keys_digest TEXT")  # added to files written before whole-block lookups
 LOOKUP_PARAMS = 500  # SQLite caps the number of parameters of one statement
@@ -67,6 +74,13 @@ class CacheStats:
     stored: int = 0
 
 
+class CacheLocked(sqlite3.OperationalError):
+    """Another kernel or process holds the file beyond `lock_wait`: the cache is skipped for `SKIP_FOR` s.
+    `said`: what this one would say was already said (only the first give-up of a while is shown)."""
+
+    said = False
+
+
 class ResponseCache:
     """`get`/`put` by request key; `replay=True` opens the file read-only and answers only from it."""
 
@@ -76,11 +90,13 @@ class ResponseCache:
         self.replay, self.sampled = replay, sampled
         self.hits = self.misses = self.stored = 0
         self.lock_wait = LOCK_WAIT
+        self._skip_until = 0.0  # a locked file is skipped until then (time.monotonic)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._inode = None  # of the file we have open: another kernel may set it aside and start afresh
         self._blocks = False  # the file has the vector tables (a file from before them, replayed, does not)
         self._whole_blocks = False  # and its blocks say their first key and keys' digest
+        self._pins = False  # the file has the pins table (a file from before pins, replayed, does not)
         if replay and not self.path.is_file():
             raise UsageError(f"No cache file at {self.shown} to replay from.")
         try:
@@ -111,8 +127,9 @@ class ResponseCache:
             if self.path.is_file() and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             if not self.path.is_file():
-                for statement in [SCHEMA, *VECTOR_SCHEMA]:
+                for statement in [SCHEMA, *VECTOR_SCHEMA, PIN_SCHEMA]:
                     conn.execute(statement)
+            self._pins = _has_table(conn, "pins")
             self._blocks = _has_table(conn, "vectors")
             self._whole_blocks = self._blocks and _has_column(conn, "vector_blocks", "first_key")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
@@ -126,10 +143,10 @@ class ResponseCache:
             self._patiently(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough for a cache, and fast
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # vectors read back without a read() per page
-            for statement in [SCHEMA, *VECTOR_SCHEMA]:
+            for statement in [SCHEMA, *VECTOR_SCHEMA, PIN_SCHEMA]:
                 self._patiently(lambda: conn.execute(statement))
             self._patiently(lambda: _index_block_starts(conn))
-            self._blocks = self._whole_blocks = True
+            self._blocks = self._whole_blocks = self._pins = True
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
         except BaseException:
@@ -195,6 +212,10 @@ class ResponseCache:
         """Run `step`; while another kernel holds the file's write lock, wait (saying so after a moment, on
         stderr) up to `lock_wait` seconds, then give up with an error that says what blocked it."""
         started, said = time.monotonic(), False
+        if started < self._skip_until:
+            skipped = CacheLocked(f"{self.shown} is locked by another kernel or process; the cache is skipped")
+            skipped.said = True
+            raise skipped
         while True:
             try:
                 return step()
@@ -203,9 +224,10 @@ class ResponseCache:
                     raise
                 waited = time.monotonic() - started
                 if waited >= self.lock_wait:
-                    raise sqlite3.OperationalError(
-                        f"database is locked: another kernel or process held it for {waited:.1f} s; gave up "
-                        "waiting") from None
+                    self._skip_until = time.monotonic() + SKIP_FOR
+                    raise CacheLocked(
+                        f"database is locked: another kernel or process held it for {waited:.1f} s; the cache is "
+                        f"skipped for the next {SKIP_FOR:g} s") from None
                 if not said and waited >= min(SAY_WAITING, self.lock_wait / 2):
                     said = True
                     print(f"⏳ Waiting for the cache file {self.shown}: another kernel or process is writing to "
@@ -236,6 +258,22 @@ class ResponseCache:
         body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         self._run("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", (key, kind, model, body, time.time()))
         self.stored += 1
+
+    # -- model versions --
+    def pins(self) -> dict[str, str]:
+        """alias → the snapshot that first answered it, as kept in the file."""
+        return dict(self._run("SELECT alias, snapshot FROM pins")) if self._pins else {}
+
+    def pin(self, alias: str, snapshot: str) -> None:
+        """Keep the snapshot an alias first answered as; the first one kept stays. Not waited for: while another
+        kernel writes to the file the pin stays in this session only (an answer is worth waiting for, not this)."""
+        if self.replay or self._conn is None:
+            return
+        with self._lock:
+            try:
+                self._conn.execute("INSERT OR IGNORE INTO pins VALUES (?, ?, ?)", (alias, snapshot, time.time()))
+            except sqlite3.Error:
+                pass
 
     def find_vectors(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         """Where the cached embeddings of these keys are: key → (block, row)."""
@@ -301,6 +339,7 @@ class ResponseCache:
         self._run("DELETE FROM responses")
         self._run("DELETE FROM vectors")
         self._run("DELETE FROM vector_blocks")
+        self._run("DELETE FROM pins")
         self._run("VACUUM")
         return held
 

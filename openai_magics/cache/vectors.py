@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from openai_magics.cache.keys import embedding_keys, endpoint_of, keys_digest, preview
-from openai_magics.cache.policy import not_losing_the_answer, replay_miss
+from openai_magics.cache.policy import not_losing_the_answer, replay_miss, skipped_when_unreadable
 
 
 class PersistentVectors:
@@ -23,7 +23,10 @@ class PersistentVectors:
         found = self.memory.fill(model, dimensions, texts, rows, targets)
         rest = [i for i, t in enumerate(texts) if t not in found]
         keys = self._keys(model, dimensions, [texts[i] for i in rest])
-        from_file = self._read(model, dimensions, keys, [texts[i] for i in rest], rows, [targets[i] for i in rest], type(found)())
+        from_file = type(found)()
+        with skipped_when_unreadable(self.cache):
+            from_file = self._read(model, dimensions, keys, [texts[i] for i in rest], rows, [targets[i] for i in rest],
+                                   type(found)())
         missed = {k for k, i in zip(keys, rest) if texts[i] not in from_file} - self._missed
         self._missed |= missed
         self.cache.hits += len(found.texts) + len(from_file.texts)

@@ -38,8 +38,7 @@ class DryRun:
                 body["stream_options"] = {"include_usage": True}
         tokens = runner.prompt_tokens()
         max_output = runner.max_out or model_info(request.model).max_output or DEFAULT_MAX_OUTPUT
-        prices = runner.session.prices_for(request.model)
-        worst = prices.cost(Usage(input_tokens=tokens.tokens, output_tokens=max_output)) if prices else None
+        worst = runner.session.worst_case(request.model, Usage(input_tokens=tokens.tokens, output_tokens=max_output))
         return cls(runner.api, copy.deepcopy(body), tokens, max_output, worst,
                    request.max_rounds if request.tools else 1)
 

@@ -1,6 +1,9 @@
 """run_chat: a request and its thread become messages, a runner sends them, the thread and the result follow."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+from openai_magics.cache.pins import model_to_send
 from openai_magics.chat.request import ChatRequest, choose_api
 from openai_magics.chat.result import ChatResult
 from openai_magics.chat.runners import ChatCompletionsRunner, ResponsesRunner
@@ -22,6 +25,9 @@ class NullView:
 
 def run_chat(session, request: ChatRequest, view=None) -> ChatResult:
     view = view or NullView()
+    pinned = model_to_send(session, request.model)
+    if pinned != request.model:  # `%openai pin on`: the snapshot this alias first answered as
+        request = replace(request, model=pinned, pinned_from=request.model)
     thread = session.part(Threads).get(request.thread, new=request.new_thread) if request.thread else None
     if thread is not None and request.system:
         thread.system = request.system

@@ -1,20 +1,20 @@
 """`%%chat` / `%chat`: the cell is the user message."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.cell import turn_key
 from openai_magics.core.errors import Interrupted, UsageError
 from openai_magics.core.session import session
 from openai_magics.chat.request import APIS, DETAILS, EFFORTS, ChatRequest
-from openai_magics.magics.kit import bind, check_positive, expand, is_terminal, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import GuardedMagics, bind, check_positive, expand, is_terminal, parse, require_text, shared_options, variable
 
 FORMATS = ("markdown", "text", "code")
 
 
 @magics_class
-class ChatMagics(Magics):
+class ChatMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model")
@@ -72,6 +72,9 @@ class ChatMagics(Magics):
 
         if args.thread or args.dry_run:
             raise UsageError("--over asks each row on its own: drop --thread and --dry-run.")
+        if args.compare or (args.model and "," in args.model):
+            raise UsageError("--over asks one model per run; --compare (or -m A,B) would be ignored: run the cell "
+                             "once per model. Nothing was sent.")
         check_positive(args.concurrency, "--concurrency")
         rows = as_rows(variable(self.shell, args.over, "--over"), args.over)
         template = require_text(template)

@@ -1,7 +1,7 @@
 """`%%chat --over NAME`: one chat call per row, run concurrently within the rate limits.
 
-Identical prompts are asked once; cached ones cost nothing; the worst case of the whole run is bounded by
-the budget before the first request; a row that fails is marked with its error while the others go on;
+Identical prompts are asked once; cached ones cost nothing; under a budget, rows are sent while it lasts (each
+one's worst case bounded beside the rows in flight) and the rest are marked not run; a row that fails is marked with its error while the others go on;
 an interrupt keeps what finished and sends nothing more. The pacing itself is the session's (see
 core/limits.py): every request waits for room instead of meeting a 429.
 """
@@ -11,6 +11,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from decimal import Decimal
 
+from openai_magics.cache.policy import current
 from openai_magics.chat.request import ChatRequest
 from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
@@ -23,18 +24,48 @@ from openai_magics.views.row_results import RowError, RowResults
 DEFAULT_CONCURRENCY = 8
 
 
+def _bounds(session, request: ChatRequest) -> tuple[int, int]:
+    """(prompt tokens, most output tokens) of one request."""
+    out = request.max_tokens or session.config.max_tokens or model_info(request.model).max_output or 16384
+    return count_messages(_messages(request), request.model).tokens, out
+
+
 def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal | None]:
     """(prompt tokens, most output tokens, worst-case USD) of asking every request once."""
-    tokens_in = tokens_out = 0
-    for request in requests:
-        tokens_in += count_messages(_messages(request), request.model).tokens
-        tokens_out += request.max_tokens or session.config.max_tokens or model_info(request.model).max_output or 16384
+    bounds = [_bounds(session, request) for request in requests]
+    tokens_in, tokens_out = sum(b[0] for b in bounds), sum(b[1] for b in bounds)
     model = requests[0].model if requests else ""
-    prices = session.prices_for(model)
     from openai_magics.core.usage import Usage
 
-    cost = prices.cost(Usage(input_tokens=tokens_in, output_tokens=tokens_out)) if prices else None
-    return tokens_in, tokens_out, cost
+    return tokens_in, tokens_out, session.worst_case(model, Usage(input_tokens=tokens_in, output_tokens=tokens_out))
+
+
+class _WhileTheBudgetLasts:
+    """Rows are sent while the budget lasts: one goes only when its worst case fits beside what was spent and
+    the worst cases of the rows in flight. When not even the first fits, the budget's one-line refusal."""
+
+    def __init__(self, session, requests: dict[str, ChatRequest]):
+        from openai_magics.core.usage import Usage
+
+        self.session, self.worst = session, {}
+        if session.budget is None or not requests:
+            return
+        for prompt, request in requests.items():
+            tokens_in, tokens_out = _bounds(session, request)
+            self.worst[prompt] = session.worst_case(request.model, Usage(input_tokens=tokens_in,
+                                                                         output_tokens=tokens_out))
+        first = next(iter(requests))
+        if not self.fits(first, ()):
+            session.check_budget(requests[first].model, *_bounds(session, requests[first]))
+
+    def fits(self, prompt: str, running) -> bool:
+        budget = self.session.budget
+        if budget is None or not self.worst:
+            return True
+        if self.worst[prompt] is None:  # unknown price: cannot be bounded
+            return False
+        held = sum(self.worst[p] or 0 for p in running)
+        return self.session.ledger.total_cost + held + self.worst[prompt] <= budget
 
 
 def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
@@ -46,14 +77,15 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
     started = time.monotonic()
     distinct = list(dict.fromkeys(prompts))
     requests = {prompt: make_request(prompt) for prompt in distinct}  # each validates itself: nothing sent yet
-    tokens_in, tokens_out, worst = worst_case(session, list(requests.values()))
+    budget = _WhileTheBudgetLasts(session, requests)
+    worst = worst_case(session, list(requests.values()))[2]
     model = requests[distinct[0]].model if distinct else ""
-    if session.budget is not None:
-        session.check_budget(model, tokens_in, tokens_out)
+    if current(session) is None:  # every row needs the network: say a missing key once, before the progress
+        session.require_key()
     tally = Tally(total=len(distinct), worst=worst)
     answers: dict[str, object] = {}
     records: list = []
-    interrupted = False
+    interrupted = spent_out = False
     progress.start(tally)
     pending = list(reversed(distinct))
     running: dict = {}
@@ -62,9 +94,14 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
                               thread_name_prefix="openai-magics-over")
     try:
         while pending or running:
-            while pending and len(running) < concurrency:
+            while pending and len(running) < concurrency and not spent_out:
+                if not budget.fits(pending[-1], running.values()):
+                    spent_out = not running  # else: wait for the rows in flight, then look again
+                    break
                 prompt = pending.pop()
                 running[pool.submit(scope.run, _ask, session, run_chat, requests[prompt], parsed)] = prompt
+            if not running:
+                break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 prompt = running.pop(future)
@@ -81,10 +118,13 @@ def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurren
         pool.shutdown(wait=not interrupted, cancel_futures=True)
         progress.update(force=True)
         progress.finish()
-    not_run = RowError("not run: the cell was interrupted")
+    not_run = RowError("not run: the cell was interrupted" if interrupted else
+                       "not run: the budget ran out before this row (`%openai budget USD` raises it)")
     values = [answers.get(prompt, not_run) for prompt in prompts]
+    unanswered = sum(1 for prompt in distinct if prompt not in answers)
+    notes = [f"budget reached: {unanswered:,} row{'s' * (unanswered != 1)} not sent"] if spent_out and unanswered else []
     return RowResults(rows.name, rows.labels, values, model=model, records=records, index=rows.index,
-                      interrupted=interrupted, asked=len(distinct), elapsed=time.monotonic() - started)
+                      interrupted=interrupted, asked=len(distinct), elapsed=time.monotonic() - started, notes=notes)
 
 
 def _ask(session, run_chat, request: ChatRequest, parsed: bool):
@@ -126,7 +166,7 @@ def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template:
         session.check_budget(requests[0].model, tokens_in, tokens_out)
     position = {prompt: j for j, prompt in enumerate(distinct)}
     bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
-                         openai_endpoint=session.config.is_openai) for r in requests]
+                         endpoint=session.config) for r in requests]
     return handler("batch")(session, endpoint="/v1/chat/completions", bodies=bodies,
                             rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
                             template=template, parsed=parsed, wait=wait, progress=progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import json
 
-from openai_magics.views.markup import NO_MATHS, figures
+from openai_magics.views.markup import NO_MATHS, figures, shorten
 
 SHORT = 80
 
@@ -36,10 +36,6 @@ def parsed_markdown(value) -> str:
     return f"{title}```json\n{json.dumps(data, indent=2, ensure_ascii=False)}\n```"
 
 
-def _short(text: str, limit: int = SHORT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
 
 def call_signature(call) -> str:
     try:
@@ -57,8 +53,8 @@ def _mark(call) -> str:
 
 def tool_call_html(call) -> str:
     """One call, collapsed to a line (name, arguments, result, time); open it for everything."""
-    summary = (f"<b>{_mark(call)}</b> <code>{figures(_short(call_signature(call)))}</code> → "
-               f"<code>{figures(_short(call.result))}</code> · {call.seconds * 1000:,.0f} ms")
+    summary = (f"<b>{_mark(call)}</b> <code>{figures(shorten(call_signature(call), SHORT))}</code> → "
+               f"<code>{figures(shorten(call.result, SHORT))}</code> · {call.seconds * 1000:,.0f} ms")
     try:
         arguments = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
     except ValueError:
@@ -83,7 +79,7 @@ def answer_markdown(result) -> str:
 
 def answer_text(result) -> str:
     """The same for a terminal."""
-    lines = [f"{_mark(c)}: {call_signature(c)} → {_short(c.result)} ({c.seconds * 1000:,.0f} ms)"
+    lines = [f"{_mark(c)}: {call_signature(c)} → {shorten(c.result, SHORT)} ({c.seconds * 1000:,.0f} ms)"
              for c in result.tool_calls]
     if result.refusal:
         lines.append(f"Refused: {result.refusal}")

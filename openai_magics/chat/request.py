@@ -37,6 +37,7 @@ class ChatRequest:
     detail: str | None = None
     reasoning_summary: bool = False  # --summary: the reasoning model's summary of its thinking (Responses API)
     dry_run: bool = False
+    pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
 
     def __post_init__(self) -> None:
         self.validate()
@@ -106,13 +107,19 @@ def given(**params) -> dict:
 
 
 def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out: int | None,
-               previous_id: str | None = None, openai_endpoint: bool = True) -> dict:
+               previous_id: str | None = None, endpoint=None) -> dict:
     """The JSON body of the request, exactly as it goes on the wire (streaming flags aside): what is sent,
-    what the cache key and `--dry-run` show, and what a batch line holds."""
+    what the cache key and `--dry-run` show, and what a batch line holds. `endpoint`: the session's Config
+    (None: OpenAI's own); where it bills like OpenAI, the parameters follow the model (`model_parameters`)."""
+    rules = _rules(request.model, endpoint)
+    if rules is not None:
+        _refuse_what_the_model_refuses(request, rules)
+        messages = _system_as_the_model_takes_it(messages, rules.system_role, api)
     if api == "responses":
         return _responses_body(request, messages, max_out, previous_id)
-    # OpenAI wants max_completion_tokens (o-series refuse max_tokens); most compatible servers know max_tokens.
-    max_key = "max_completion_tokens" if openai_endpoint else "max_tokens"
+    # OpenAI wants max_completion_tokens (reasoning models refuse max_tokens); most compatible servers know max_tokens.
+    on_openai = endpoint is None or endpoint.is_openai
+    max_key = "max_completion_tokens" if on_openai or (rules and rules.output_limit) else "max_tokens"
     body = given(model=request.model, messages=messages, temperature=request.temperature, stop=request.stop,
                  seed=request.seed, reasoning_effort=request.reasoning_effort, **{max_key: max_out})
     fmt = response_format_of(request)
@@ -123,6 +130,55 @@ def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out:
     if request.tools:
         body["tools"] = [t.param for t in request.tools]
     return body
+
+
+OPTIONS = {"temperature": "--temperature", "stop": "--stop", "seed": "--seed", "reasoning_effort": "--reasoning-effort"}
+
+
+def _rules(model: str, endpoint):
+    """The model's parameter rules where the endpoint bills like OpenAI (a gateway in front of it passes the
+    body on), else None: another server's model of the same name may take anything."""
+    if endpoint is not None and not endpoint.bills_like_openai:
+        return None
+    from openai_magics.core.model_parameters import parameters_of
+
+    return parameters_of(model)
+
+
+def _refuse_what_the_model_refuses(request: ChatRequest, rules) -> None:
+    sent = given(temperature=request.temperature, stop=request.stop, seed=request.seed,
+                 reasoning_effort=request.reasoning_effort)
+    name = rules.refused(sent)
+    if name is None:
+        return
+    only = rules.only_default.get(name)
+    takes = f"only its default ({name} {only})" if only is not None else f"no {OPTIONS[name]}"
+    raise UsageError(f"{request.model} takes {takes}, so OpenAI would refuse the call: drop {OPTIONS[name]}. "
+                     "Nothing was sent.")
+
+
+def _system_as_the_model_takes_it(messages: list[dict], role: str, api: str) -> list[dict]:
+    """System messages as `developer` (Chat Completions; Responses keeps them as its instructions), or folded
+    into the first user turn for a model that takes neither."""
+    if role == "system" or not any(m["role"] == "system" for m in messages):
+        return messages
+    if role == "developer":
+        if api == "responses":
+            return messages
+        return [{**m, "role": "developer"} if m["role"] == "system" else m for m in messages]
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns = [m for m in messages if m["role"] != "system"]
+    first = next((i for i, m in enumerate(turns) if m["role"] == "user"), None)
+    if first is None:
+        return turns
+    turns[first] = {**turns[first], "content": _prefixed(system, turns[first]["content"])}
+    return turns
+
+
+def _prefixed(system: str, content):
+    if isinstance(content, list):
+        return [{"type": "text", "text": system}, *content]
+    return f"{system}\n\n{content}"
 
 
 def response_format_of(request: ChatRequest):

@@ -34,7 +34,8 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
         return body
 
     def prompt_tokens(self):
-        chat = build_body(self.request, self.messages, api="chat", max_out=self.max_out)
+        chat = build_body(self.request, self.messages, api="chat", max_out=self.max_out,
+                          endpoint=self.session.config)
         return prompt_tokens(chat, self.request.model)
 
     def send_round(self):
@@ -87,11 +88,12 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def _check_failed(response) -> None:
         if getattr(response, "status", None) == "failed":
             error = getattr(response, "error", None)
-            raise CallFailed(f"The response failed: {getattr(error, 'message', None) or 'no reason given'}.")
+            reason = (getattr(error, 'message', None) or 'no reason given').rstrip(".")
+            raise CallFailed(f"The response failed: {reason}.")
 
     def _add_usage(self, response) -> None:
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
-        usage = Usage.from_responses(response.usage) if response.usage else None
+        usage = Usage.from_responses(response.usage, response.service_tier) if response.usage else None
         if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
             self.estimated = True
             usage = Usage(input_tokens=self.prompt_tokens().tokens,

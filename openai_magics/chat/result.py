@@ -28,14 +28,19 @@ class ChatResult:
     refusal: str | None = None        # the model declined to answer in the schema
     reasoning_summary: str | None = None  # --summary: what a reasoning model says of its thinking
     tool_calls: list = field(default_factory=list, repr=False)  # tools.ToolCall, every round
+    tools_offered: bool = False       # --tools: the model was offered tools (and may have called none)
     format: str = "markdown"          # markdown | text | code: how the answer is shown
+    version_note: str | None = None   # the model answered as another snapshot than before (cache.pins)
 
     def __str__(self) -> str:
         return self.text
 
     @property
     def usage_line(self) -> str:
-        return usage_line(self.record) if self.record else self.model
+        line = usage_line(self.record) if self.record else self.model
+        if self.tools_offered and not self.tool_calls and not (self.record and self.record.cache_hit):
+            line += " · no tool was called"  # a server that ignores tools answers in text
+        return line
 
     @property
     def notes(self) -> list[str]:
@@ -44,6 +49,8 @@ class ChatResult:
             notes.append("⚠ Interrupted: only part of the answer arrived.")
         if self.incomplete:
             notes.append(f"⚠ Incomplete answer: {self.incomplete}.")
+        if self.version_note:
+            notes.append(self.version_note)
         return notes
 
     def _repr_markdown_(self) -> str | None:

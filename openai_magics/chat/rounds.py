@@ -50,6 +50,7 @@ class RoundsLoop:
         if self.cached is not None and self.cached.hit is not None:
             self.parsed, self.problem = parse_answer(result.text, None, self.format)
         result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        result.tools_offered = bool(self.tools)
         result.incomplete = result.incomplete or self.problem
 
 

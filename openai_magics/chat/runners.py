@@ -16,6 +16,10 @@ from openai_magics.core.usage import Usage
 EMPTY_STREAM = ("The server ended the stream without sending an answer (200, then nothing; or plain JSON "
                 "where a stream was asked for). Servers do this when the prompt exceeds their context window: "
                 "shorten it, or start the thread afresh with --new; nothing was stored.")
+EMPTY_ANSWER = ("The server ended the answer at once with nothing in it and no usage (finish reason \"stop\", no "
+                "text). A proxy such as LiteLLM answers so when its backend sent an empty stream, which servers "
+                "do when the prompt is too long for them: shorten it, or start the thread afresh with --new; "
+                "nothing was stored.")
 NO_CHOICES = ("The server answered with no choices (an empty answer); nothing was stored. "
               "Re-run, or check the endpoint and the model.")
 
@@ -39,7 +43,10 @@ class Runner:
         from openai_magics.cache.keys import preview
         from openai_magics.cache.policy import lookup
 
-        self.cached = lookup(self.session, self.call, self.api, self.params(), enabled=self.request.cache,
+        params = self.params()
+        if self.request.pinned_from:  # kept under the alias asked: answers cached before pinning still answer
+            params = {**params, "model": self.request.pinned_from}
+        self.cached = lookup(self.session, self.call, self.api, params, enabled=self.request.cache,
                              what=preview(self.request.prompt))
         hit = self.cached.hit
         if hit is None:
@@ -66,6 +73,7 @@ class Runner:
 
     def _run(self) -> ChatResult:
         interrupted, incomplete = False, None
+        self.session.require_key()
         self.view.start(self.request)
         try:
             with self.session.api_errors(self.request.model):
@@ -86,11 +94,14 @@ class Runner:
         except StreamStopped as stop:  # a view ended it on purpose (moderation): keep what arrived
             incomplete = str(stop)
         except Exception as exc:  # the connection dropped mid-stream: keep what arrived
+            ended = self.ended_on_error(exc)
             if not self.request.stream or not self.pieces:
                 self.view.abort()
                 self.record_what_was_paid()
+                if ended:
+                    raise CallFailed(f"{ended[0].upper()}{ended[1:]}; nothing arrived.") from None
                 raise
-            incomplete = self.cut_short(exc)
+            incomplete = ended or self.cut_short(exc)
         if not interrupted and incomplete is None:
             try:
                 incomplete = self.checked_end()
@@ -108,6 +119,23 @@ class Runner:
             return silence(exc, self.session.base_url, count_text("".join(self.pieces), self.answered_model).tokens)
         return f"the stream was cut ({_reason(exc, self.session)}); only part of the answer arrived"
 
+    def ended_on_error(self, exc: Exception) -> str | None:
+        """Why a stream that ended on an error event ended, in the server's words, or None for any other failure.
+        The usage that came with the error (OpenRouter's "Token limit reached") is what was charged: it is kept."""
+        from openai_magics.core.sdk import openai_sdk
+
+        openai = openai_sdk()
+        event = self.session.http.trace.error_event if self.session.http.trace else None
+        if event is None or not isinstance(exc, openai.APIError) or isinstance(exc, openai.APIStatusError):
+            return None
+        usage = Usage.from_chat(event.get("usage")) if event.get("usage") else None
+        self.usage = usage or self.usage
+        error = event["error"] if isinstance(event["error"], dict) else {"message": event["error"]}
+        reason = self.session.redact(" ".join(str(error.get("message") or "no reason given").split()))
+        if self.max_out and usage and usage.output_tokens >= self.max_out:
+            return f"the server stopped it at the cell's token limit ({self.max_out:,}): “{reason}”"
+        return f"the server ended the stream with an error: “{reason}”"
+
     def record_what_was_paid(self) -> None:
         """The server said what it charged, then gave nothing usable: the charge is recorded all the same."""
         if self.usage is not None:
@@ -122,6 +150,8 @@ class Runner:
         if self.finish_reason is None:
             return "the stream ended before the answer did (no finish reason)"
         if not "".join(self.pieces).strip() and not self.has_output():
+            if self.usage is None and not (self.cached and self.cached.hit):  # nothing to say it was even read
+                raise CallFailed(EMPTY_ANSWER)
             return "the answer is empty"
         return None
 
@@ -163,10 +193,14 @@ class Runner:
             self.cached.store("chat", self.request.model, {
                 "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
                 "finish_reason": self.finish_reason, "response_id": self.response_id})
-        result = ChatResult(text=text, model=self.answered_model, requested_model=self.request.model,
+        from openai_magics.cache.pins import answered
+
+        asked = self.request.pinned_from or self.request.model
+        version = answered(self.session, asked, self.answered_model, cached_from=self.answered_model if hit else None)
+        result = ChatResult(text=text, model=self.answered_model, requested_model=asked,
                             record=record, api=self.api,
                             finish_reason=self.finish_reason, interrupted=interrupted, incomplete=incomplete,
-                            response_id=self.response_id, messages=self.messages)
+                            response_id=self.response_id, messages=self.messages, version_note=version)
         self.extend(result)
         self.view.finish(result)
         return result
@@ -177,7 +211,7 @@ class ChatCompletionsRunner(Runner):
 
     def body(self) -> dict:
         return build_body(self.request, self.messages, api="chat", max_out=self.max_out,
-                          openai_endpoint=self.session.config.is_openai)
+                          endpoint=self.session.config)
 
     def open_stream(self):
         return self.session.client.chat.completions.create(
@@ -190,7 +224,7 @@ class ChatCompletionsRunner(Runner):
         self.answered_model = chunk.model or self.answered_model
         self.response_id = chunk.id
         if chunk.usage:
-            self.usage = Usage.from_chat(chunk.usage) or self.usage
+            self.usage = Usage.from_chat(chunk.usage, chunk.service_tier) or self.usage
         for choice in chunk.choices:
             if choice.delta and choice.delta.content:
                 self.emit(choice.delta.content)
@@ -200,7 +234,7 @@ class ChatCompletionsRunner(Runner):
     def on_complete(self, completion) -> None:
         self.answered_model, self.response_id = completion.model or self.answered_model, completion.id
         if completion.usage:
-            self.usage = Usage.from_chat(completion.usage)
+            self.usage = Usage.from_chat(completion.usage, completion.service_tier)
         if not completion.choices:
             raise CallFailed(NO_CHOICES)
         choice = completion.choices[0]
@@ -213,7 +247,7 @@ class ResponsesRunner(Runner):
 
     def body(self) -> dict:
         return build_body(self.request, self.messages, api="responses", max_out=self.max_out,
-                          previous_id=self.previous_id)
+                          previous_id=self.previous_id, endpoint=self.session.config)
 
     def open_stream(self):
         return self.session.client.responses.create(**self.params(), stream=True)
@@ -238,7 +272,7 @@ class ResponsesRunner(Runner):
     def _final(self, response) -> None:
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
         if response.usage:
-            self.usage = Usage.from_responses(response.usage) or self.usage
+            self.usage = Usage.from_responses(response.usage, response.service_tier) or self.usage
         details = response.incomplete_details
         self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
 

@@ -12,14 +12,13 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
-from openai_magics.chat.runners import EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
+from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, ChatCompletionsRunner
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.chat.structured import parse_answer, prompt_tokens
 from openai_magics.core.tokens import count_text
 from openai_magics.core.usage import Usage
 
-DEFAULT_MAX_ROUNDS = 8
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 
 
@@ -237,10 +236,13 @@ class ToolLoop(RoundsLoop, ChatCompletionsRunner):
         self.messages += [{"role": "tool", "tool_call_id": c.id, "content": c.result} for c in calls]
 
     def _add_usage(self, completion) -> None:
-        usage = Usage.from_chat(completion.usage) if completion.usage else None
+        usage = Usage.from_chat(completion.usage, completion.service_tier) if completion.usage else None
+        said = completion.choices[0].message if completion.choices else None
+        if usage is None and self.usage is None and not (said and (said.content or said.tool_calls)):
+            raise CallFailed(EMPTY_ANSWER)  # no answer, no usage: no sign the prompt was even read
         if usage is None:  # a server that sends no usage (or nonsense): count it ourselves, and say so
             self.estimated = True
-            said = completion.choices[0].message.content if completion.choices else None
+            said = said.content if said else None
             usage = Usage(input_tokens=self.prompt_tokens().tokens,
                           output_tokens=count_text(said or "", self.answered_model).tokens)
         self.usage = usage if self.usage is None else self.usage + usage

@@ -16,6 +16,8 @@ DEFAULT_MODELS = {
 OPENAI_HOST = "api.openai.com"
 BILLS_ENV = "OPENAI_MAGICS_BILLS"  # "openai": the endpoint (a proxy or gateway) bills like OpenAI
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+# What kind of OpenAI key a prefix makes (the longest first); "sk-" alone is a user key from before projects.
+KEY_KINDS = (("sk-svcacct-", "service account"), ("sk-admin-", "admin"), ("sk-proj-", "project"), ("sk-", "user"))
 
 
 def _host(url: str) -> tuple[str, str]:
@@ -44,6 +46,11 @@ class Secret:
     def masked(self) -> str:
         tail = self._value[-4:] if len(self._value) >= 20 else ""
         return f"…{tail} (from {self.source})" if tail else f"set (from {self.source})"
+
+    @property
+    def kind(self) -> str | None:
+        """project, service account, admin or user (OpenAI's kinds, told by the prefix), or None."""
+        return next((kind for prefix, kind in KEY_KINDS if self._value.startswith(prefix)), None)
 
     def redact(self, text: str) -> str:
         """`text` with every occurrence of the key replaced."""
@@ -74,7 +81,6 @@ class Config:
     idle_timeout: float = 300.0        # the longest silence once an answer has started (reasoning is silent)
     max_retries: int = 4
     max_tokens: int | None = None    # a default cap for chat answers
-    tool_rounds: int = 8
     offline: bool = False
     bills: str | None = None         # "openai": a compatible endpoint that bills like OpenAI (a proxy to it)
     azure: bool = False              # Azure OpenAI's layout (deployments, api-version) on any host

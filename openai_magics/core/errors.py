@@ -16,14 +16,41 @@ __all__ = ["UsageError", "CallFailed", "Interrupted", "explain", "api_errors", "
 
 
 class CallFailed(Exception):
-    """An API call that failed after what retrying could do. Shown as one line (and the cell fails)."""
+    """An API call that failed after what retrying could do. Shown as one line (and the cell fails), headed by
+    whose error it is: `source` is "OpenAI", or the server's name or address (see `error_source`)."""
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+    def __init__(self, message: str, status: int | None = None, code: str | None = None, source: str = "OpenAI"):
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.source = status, code, source
+        self.server_name: str | None = None  # what the server calls itself (its headers), when it says
 
     def _render_traceback_(self) -> list[str]:  # IPython uses this instead of a traceback
-        return [f"\x1b[31mOpenAI error:\x1b[0m {self}"]
+        return [f"\x1b[31m{self.heading}\x1b[0m {self}"]
+
+    @property
+    def heading(self) -> str:
+        """`OpenAI error:`, `Offline server error:`, `Server error (http://127.0.0.1:8791):`…"""
+        if self.source in ("OpenAI", "Azure OpenAI", "Offline server"):
+            return f"{self.source} error:"
+        return f"{self.server_name or 'Server'} error ({self.source}):"
+
+
+def error_source(config) -> str:
+    """Whose error a failed call shows: OpenAI's own endpoint, Azure's, the offline server, or another
+    server named by its address."""
+    if config is None or config.is_openai:
+        return "OpenAI"
+    if config.is_azure:
+        return "Azure OpenAI"
+    if config.offline:
+        return "Offline server"
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(config.base_url)
+    except ValueError:  # a URL the client could not even be built with: shown as given
+        return config.base_url
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else config.base_url
 
 
 class Interrupted(KeyboardInterrupt):
@@ -46,7 +73,9 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     status = getattr(exc, "status_code", None)
     code = getattr(exc, "code", None)
     body_message = _server_message(exc)
-    lacking = missing_feature(status, _request_path(exc), _full_message(exc)) if status else None
+    if "context_length_exceeded" in _full_message(exc):  # also inside a proxy's chain of errors
+        code = "context_length_exceeded"
+    lacking = missing_feature(status, _request_path(exc), _full_message(exc), _request_body(exc)) if status else None
     if lacking:
         text = lacking
     elif status in (400, 404) and "previous_response" in _full_message(exc).replace(" ", "_").lower():
@@ -59,12 +88,14 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = ("Your OpenAI account has run out of quota (429 insufficient_quota); not retried. "
                 "Add credit or raise the limit in your organization's billing settings.")
     elif isinstance(exc, openai.RateLimitError):
-        text = (f"Still rate limited (429) after honouring Retry-After{_retries(trace)}. "
+        still = "Still rate limited" if trace and trace.retries else "Rate limited"
+        waited = " after honouring Retry-After" if _said_retry_after(exc) else ""
+        text = (f"{still} (429){waited}{_retries(trace)}: {body_message} "
                 "Wait a minute and re-run, or lower the concurrency.")
     elif isinstance(exc, openai.BadRequestError) and code == "context_length_exceeded":
         window = model_info(model or "").context_window
-        text = f"The prompt is too long for {model}: {body_message}"
-        if window:
+        text = f"The prompt is too long for {model}: {body_message.rstrip('.')}"
+        if window and _stated_window(body_message) in (None, window):  # a local model's window is its own
             text += f" (window {window:,} tokens)"
         text += ". Shorten it, start the thread afresh with --new, or pick a model with a larger window."
     elif isinstance(exc, openai.NotFoundError):
@@ -93,7 +124,32 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = f"The server sent an error instead of an answer: {body_message} Try again in a moment."
     else:
         text = f"{type(exc).__name__}: {exc}"
-    return CallFailed(text, status=status, code=code)
+    failed = CallFailed(text, status=status, code=code)
+    failed.server_name = _server_name(exc)
+    return failed
+
+
+def _stated_window(message: str) -> int | None:
+    """The context window a server's message states ("maximum context length is 2048 tokens"), if any."""
+    import re
+
+    found = re.search(r"context length is (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def _server_name(exc: Exception) -> str | None:
+    """The name of the server or proxy that answered, when its headers say it (LiteLLM's do)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    if any(name.lower().startswith("x-litellm-") for name in headers):
+        return "LiteLLM"
+    return None
+
+
+def _said_retry_after(exc: Exception) -> bool:
+    """The server said how long to wait (the SDK honours Retry-After and retry-after-ms)."""
+    response = getattr(exc, "response", None)
+    return response is not None and any(h in response.headers for h in ("retry-after", "retry-after-ms"))
 
 
 def _longer(seconds: float) -> int:
@@ -132,11 +188,54 @@ def _full_message(exc: Exception) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
-def _server_message(exc: Exception, limit: int = 200) -> str:
-    """The server's message as one line (servers send tracebacks and multi-line validation reports)."""
-    lines = [line.strip() for line in _full_message(exc).splitlines() if line.strip()] or [""]
-    line = lines[0] if len(lines[0]) <= limit else lines[0][: limit - 1] + "…"
+def _server_message(exc: Exception, limit: int = 400) -> str:
+    """The server's message as one line (servers send tracebacks and multi-line validation reports): the
+    innermost one when a proxy wrapped the backend's error in its own, whole unless it is very long."""
+    message = innermost_message(_full_message(exc))
+    lines = [line.strip() for line in message.splitlines() if line.strip()] or [""]
+    line = lines[0] if len(lines[0]) <= limit else lines[0][:limit].rsplit(" ", 1)[0] + " …"
     return line.rstrip(".") + ("." if line else "") + (" …" if len(lines) > 1 else "")
+
+
+def innermost_message(text: str) -> str:
+    """`litellm.BadRequestError: … Error code: 400 - {'error': {'message': "…"}}` → the message inside (a
+    Python or JSON string literal after the last `message` key); the text itself when nothing is inside."""
+    import ast
+    import re
+
+    for found in reversed(list(re.finditer(r"""['"]message['"]\s*:\s*(?=['"])""", text))):
+        literal = _string_literal(text, found.end())
+        try:
+            inner = ast.literal_eval(literal) if literal else None
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(inner, str) and inner.strip():
+            return innermost_message(inner)
+    return text
+
+
+def _string_literal(text: str, start: int) -> str | None:
+    """The quoted string literal that starts at `start`, quotes included, or None when it does not end."""
+    quote, i = text[start], start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == quote:
+            return text[start : i + 1]
+        i += 1
+    return None
+
+
+def _request_body(exc: Exception) -> dict:
+    """The JSON body of the request that failed (what the cell sent), or {}."""
+    import json
+
+    try:
+        body = json.loads(exc.request.content)
+    except (AttributeError, ValueError, TypeError, RuntimeError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _request_path(exc: Exception) -> str:
@@ -147,9 +246,11 @@ def _request_path(exc: Exception) -> str:
         return ""
 
 
-def missing_feature(status: int, path: str, message: str) -> str | None:
+def missing_feature(status: int, path: str, message: str, sent: dict | None = None) -> str | None:
     """One line naming the feature a server lacks and what to do instead, or None when the error is not
-    that (a refusal retrying cannot change)."""
+    that (a refusal retrying cannot change). `sent`: the request's body; when the message is about the
+    response format, what the cell sent (a schema or JSON mode) names the feature, whatever words the server's
+    validation text happens to use."""
     from openai_magics.core.http import VALIDATION_MARKERS
 
     if path.rstrip("/").endswith("/responses") and status in (404, 405, 501):
@@ -158,9 +259,11 @@ def missing_feature(status: int, path: str, message: str) -> str | None:
     text = message.lower()
     if status < 400 or not any(marker in text for marker in VALIDATION_MARKERS):
         return None
-    if "json_object" in text:
+    about_format = any(word in text for word in ("json_object", "json_schema", "response_format", "text.format"))
+    sent_format = _format_sent(sent or {})
+    if about_format and (sent_format == "json_object" or sent_format is None and "json_object" in text):
         return "This server does not support JSON mode (response_format json_object): drop --json."
-    if any(word in text for word in ("json_schema", "response_format", "text.format")):
+    if about_format:
         return ("This server does not support structured outputs (json_schema): drop --schema, or use --json "
                 "and describe the fields in the prompt.")
     if "tool" in text or "function" in text:
@@ -168,6 +271,13 @@ def missing_feature(status: int, path: str, message: str) -> str | None:
     if "image" in text:
         return "This server or model does not take images: drop --image, or pick a vision model."
     return None
+
+
+def _format_sent(body: dict) -> str | None:
+    """`json_schema` or `json_object` when the request asked for one (Chat Completions or Responses)."""
+    fmt = body.get("response_format") or (body.get("text") or {}).get("format") if isinstance(body, dict) else None
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    return kind if kind in ("json_schema", "json_object") else None
 
 
 @contextmanager
@@ -181,7 +291,16 @@ def api_errors(session, model: str | None = None):
         yield
     except openai.OpenAIError as exc:
         failed = explain(exc, model=model, trace=session.http.trace, base_url=session.base_url)
-        raise CallFailed(session.redact(str(failed)), failed.status, failed.code) from None
+        raise _redacted(failed, session) from None
+
+
+def _redacted(failed: CallFailed, session) -> CallFailed:
+    """The same failure with the key taken out, headed by whose error it is."""
+    redact = session.redact if session is not None else (lambda text: text)
+    config = getattr(session, "config", None)
+    again = CallFailed(redact(str(failed)), failed.status, failed.code, source=error_source(config))
+    again.server_name = failed.server_name
+    return again
 
 
 @contextmanager
@@ -216,15 +335,14 @@ def _one_line(exc: BaseException, session) -> Exception:
     if isinstance(exc, UsageError):
         return UsageError(redact(str(exc)))
     if isinstance(exc, CallFailed):
-        return CallFailed(redact(str(exc)), exc.status, exc.code)
+        return _redacted(exc, session)
     if openai is not None and isinstance(exc, openai.OpenAIError):
-        failed = explain(exc, trace=session.http.trace if session else None,
-                         base_url=session.base_url if session else None)
-        return CallFailed(redact(str(failed)), failed.status, failed.code)
+        return _redacted(explain(exc, trace=session.http.trace if session else None,
+                                 base_url=session.base_url if session else None), session)
     trace = session.http.trace if session is not None else None
     if trace is not None and trace.answered:
-        return CallFailed(redact(unreadable(exc, session.base_url)))
-    return CallFailed(redact(unexpected(exc)))
+        return _redacted(CallFailed(unreadable(exc, session.base_url)), session)
+    return _redacted(CallFailed(unexpected(exc)), session)
 
 
 def _detail(exc: BaseException) -> str:

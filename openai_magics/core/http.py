@@ -25,6 +25,7 @@ NOT_AN_API = ("text/html", "text/plain", "application/xml", "text/xml")
 class Trace:
     statuses: list[int] = field(default_factory=list)
     retries: int = 0  # of the latest request: the SDK numbers each attempt in x-stainless-retry-count
+    error_event: dict | None = None  # a stream's event that carried an error (the SDK keeps only the error)
 
     @property
     def answered(self) -> bool:
@@ -84,6 +85,12 @@ class HttpWatcher:
         if 200 <= response.status_code < 300 and kind in NOT_AN_API:
             raise _not_an_api(response, kind)
 
+    def saw_error_event(self, event: dict) -> None:
+        """A streamed event carried an error: kept whole, for the usage that came with it."""
+        trace = self.trace
+        if trace is not None:
+            trace.error_event = event
+
     def _read_rate_limits(self, headers) -> None:
         for name in ("limit_requests", "remaining_requests", "limit_tokens", "remaining_tokens"):
             value = headers.get("x-ratelimit-" + name.replace("_", "-"))
@@ -141,7 +148,7 @@ def http_client(watcher: HttpWatcher, waits: Waits):
 
     inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
     _track_sockets(inner)
-    transport = _Phases(inner, waits, watcher.limits.lost)
+    transport = _Phases(inner, waits, watcher.limits.lost, watcher.saw_error_event)
     return openai.DefaultHttpxClient(
         transport=transport, timeout=httpx2.Timeout(waits.first_byte, connect=waits.connect),
         event_hooks={"request": [watcher.on_request], "response": [watcher.on_response]})
@@ -175,8 +182,9 @@ class _Phases:
     being written): it becomes the SDK's APITimeoutError, which the SDK passes through. A connect timeout
     stays retryable (nothing was sent) and carries its seconds."""
 
-    def __init__(self, inner, waits: Waits, lost):
+    def __init__(self, inner, waits: Waits, lost, saw_error_event):
         self.inner, self.waits, self.lost = inner, waits, lost  # lost(request): it got no answer
+        self.saw_error_event = saw_error_event
 
     def handle_request(self, request):
         try:
@@ -211,6 +219,8 @@ class _Phases:
             raise
         timeouts["read"] = waits.idle  # read again by httpcore when the body starts
         response.stream = _idle_body(response.stream, request, waits.idle)
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            response.stream = _error_events_type()(response.stream, self.saw_error_event)
         return response
 
     def close(self) -> None:
@@ -249,6 +259,39 @@ def _idle_body_type() -> type:
     return IdleBody
 
 
+@functools.cache
+def _error_events_type() -> type:
+    import httpx2
+
+    class ErrorEvents(httpx2.SyncByteStream):
+        """Passes a stream's bytes on, and hands each event that carries an error to `seen`: the SDK raises on
+        such an event with its error alone, and the usage beside it (what was charged) would be lost."""
+
+        def __init__(self, inner, seen):
+            self.inner, self.seen, self.line = inner, seen, b""
+
+        def __iter__(self):
+            for chunk in self.inner:
+                self._scan(chunk)
+                yield chunk
+
+        def _scan(self, chunk: bytes) -> None:
+            *lines, self.line = (self.line + chunk).split(b"\n")
+            for line in lines:
+                if line.startswith(b"data:") and b'"error"' in line:
+                    try:
+                        event = json.loads(line[5:])
+                    except ValueError:
+                        continue
+                    if isinstance(event, dict) and event.get("error"):
+                        self.seen(event)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return ErrorEvents
+
+
 def _silent(request, seconds: float, phase: str):
     error = _server_silent()(request=request)
     error.seconds, error.phase = seconds, phase
@@ -282,6 +325,20 @@ def page_summary(text: str, limit: int = 120) -> str:
     plain = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
     plain = " ".join(plain.split())
     return f"“{plain[:limit]}{'…' if len(plain) > limit else ''}”" if plain else "an empty page"
+
+
+def download(url: str, label: str, timeout: float = 60) -> tuple[bytes, str]:
+    """A file from a URL the user gave (an image or audio to send), with the HTTP client the SDK brings (no
+    other one need be installed): its bytes and the path it came from. A failure is one line naming `label`."""
+    import httpx2
+    from IPython.core.error import UsageError  # as core.errors gives it (which imports this module)
+
+    try:
+        response = httpx2.get(url, follow_redirects=True, timeout=timeout)
+        response.raise_for_status()
+    except httpx2.HTTPError as exc:
+        raise UsageError(f"{label}: could not download it ({type(exc).__name__}).") from None
+    return response.content, response.url.path
 
 
 def _openai():

@@ -62,6 +62,9 @@ def from_bytes(data: bytes, label: str, option: str = "--image", formats=tuple(M
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
+    except Image.DecompressionBombError:
+        raise UsageError(f"{option} {label}: more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels, far more than any "
+                         "model takes (and too many to read safely); scale it down first.") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise UsageError(f"{option} {label}: not an image file PIL can read ({type(exc).__name__}).") from None
     if image.format not in formats:

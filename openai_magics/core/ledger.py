@@ -16,6 +16,7 @@ class UsageRecord:
     model: str                      # the model that answered (a dated snapshot when the API says so)
     usage: Usage = field(default_factory=Usage)
     cost: Decimal | None = None     # None: price unknown
+    unpriced: str | None = None     # why the price is unknown, when it is known to be (the model is listed)
     latency: float = 0.0
     first_token: float | None = None  # seconds until the first piece of a streamed answer
     cell: int | None = None         # execution count
@@ -39,12 +40,14 @@ class UsageRecord:
     def cost_text(self) -> str:
         if self.cache_hit:
             return "$0 (cached)"
+        if self.cost is None and self.unpriced:
+            return f"price unknown ({self.unpriced})"
         return format_usd(self.cost, approx=self.estimated)
 
 
 COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
            "input_audio_tokens", "input_image_tokens", "output_audio_tokens", "output_image_tokens",
-           "images", "image_size", "image_quality", "audio_seconds", "characters", "video_seconds", "video_size", "budget_cap", "cost", "latency", "first_token", "cache_hit", "saved", "estimated",
+           "images", "image_size", "image_quality", "service_tier", "audio_seconds", "characters", "video_seconds", "video_size", "budget_cap", "cost", "unpriced", "latency", "first_token", "cache_hit", "saved", "estimated",
            "interrupted", "batch", "cell_id", "time"]
 
 

@@ -41,3 +41,29 @@ def model_info(model: str) -> ModelInfo:
 def is_reasoning(model: str) -> bool:
     info = model_info(model)
     return info.reasoning or base_name(model).startswith(("o1", "o3", "o4", "gpt-5"))
+
+
+def is_openai_model(model: str) -> bool:
+    """Whether OpenAI has a model of this name (or a dated snapshot of one): our data files first, then the
+    OpenAI models genai-prices knows (loaded only for a name the files lack, such as a typo)."""
+    if model in _known_names() or base_name(model) in _known_names():
+        return True
+    from genai_prices import data_snapshot
+
+    try:
+        data_snapshot.get_snapshot().find_provider_model(model, None, "openai", None)
+    except LookupError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _known_names() -> frozenset[str]:
+    audio = load("audio_models.json")
+    prices = load("prices_extra.json")
+    return frozenset([
+        *_table()["models"], *load("image_models.json")["models"], *audio["transcribe"],
+        *audio["speech"]["models"], *load("embedding_limits.json")["models"], *load("fine_tuning.json")["models"],
+        *prices["per_image"], *prices["per_minute_audio"], *prices["per_million_characters"],
+        *load("video_models.json")["models"],
+    ])

@@ -1,89 +1,135 @@
-"""What a call cost: prices from genai-prices where it has them, the rest from data/prices_extra.json.
+"""What a call cost: genai-prices' own calculation for everything it prices, data/prices_extra.json for the rest.
 
-One `TokenPrices` holds everything a model is billed by: tokens (text, cached, audio and image rates),
-images by quality and size, audio by the minute, text by the character, video by the second and size. A price we cannot find is None
-("unknown"), never a confident $0.
+Token prices (tiers, prices that changed on a date, service tiers, the Batch API, cached, audio and image tokens)
+are genai-prices' `ModelPrice.calc_price` on the prices in force at the call's time; the dated table adds only
+what genai-prices lacks: prices per image, per minute and per second of video, fine-tuned models it does not list, training, and the
+Batch discount for models without batch prices. A price that cannot be found or computed is None ("unknown"),
+with the reason, never a confident $0 and never an exception.
 """
 from __future__ import annotations
 
-import json
-import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
 from openai_magics.core.data import load
 from openai_magics.core.models import base_name
 from openai_magics.core.usage import Usage
 
 MILLION = Decimal(1_000_000)
-SECONDS_PER_MINUTE = MINUTES_PER_HOUR = Decimal(60)
-STALE_MEMO_SECONDS = 30 * 24 * 3600  # a remembered-prices file no kernel wrote to in 30 days is removed
+SECONDS_PER_MINUTE = Decimal(60)
+BATCH = {"processing": "batch"}
+TOKEN_LABELS = {"input_mtok": "input", "cache_read_mtok": "cached input", "output_mtok": "output"}
+UNIT_SUFFIXES = {"_mtok": "per million tokens", "_kcount": "per thousand", "_hours": "per hour",
+                 "_mchars": "per million characters", "_kpages": "per thousand pages", "_gpixels": "per billion pixels"}
 
 
 @dataclass(frozen=True)
-class TokenPrices:
-    """USD per million tokens, and per image, minute, character or second of video for models billed that way.
+class Bill:
+    cost: Decimal | None
+    why_unknown: str | None = None  # set when cost is None
 
-    A rate left None for audio or image tokens means they are billed as text tokens; `input`/`output`
-    None means the model is not billed by tokens at all (whisper-1, tts-1, dall-e-3)."""
 
-    model: str
-    input: Decimal | None
-    cached_input: Decimal | None
-    output: Decimal | None
-    input_audio: Decimal | None = None
-    output_audio: Decimal | None = None
-    input_image: Decimal | None = None
-    output_image: Decimal | None = None
-    per_image: dict = field(default_factory=dict)      # {quality: {size: USD}}
-    per_minute: Decimal | None = None                  # audio, USD per minute
+@dataclass(frozen=True)
+class Prices:
+    """Everything a model is billed by: its genai-prices entry (`listed`: prices by date, input tier, service
+    tier and batch) or token prices of our own (`own`, a genai-prices ModelPrice: the user's, or a fine-tuned
+    model's from the dated table), and the units genai-prices lacks: images by quality and size, audio by
+    the minute, text by the character, video by the second and size."""
+
+    model: str                                   # the name the prices are listed under
+    listed: Any = None                           # genai_prices.types.ModelInfo
+    own: Any = None                              # genai_prices.types.ModelPrice
+    per_image: dict = field(default_factory=dict)  # {quality: {size: USD}}
+    per_minute: Decimal | None = None
     per_million_characters: Decimal | None = None
     per_second_video: dict = field(default_factory=dict)  # {size: USD per second}
-    training: Decimal | None = None                    # fine-tuning, USD per million tokens trained
+    training: Decimal | None = None              # fine-tuning, USD per million tokens trained
+
+    def in_force(self, at: datetime | None = None, service_tier: str = "", batch: bool = False):
+        """The genai-prices ModelPrice that applies at `at` (now by default) to this service tier, in a batch
+        or not; None when genai-prices has no entry."""
+        if self.own is not None:
+            return self.own
+        if self.listed is None:
+            return None
+        context = {"service_tier": service_tier} if service_tier else {}
+        if batch and self.batch_listed(at):
+            context.update(BATCH)
+        return self.listed.get_prices(at or _now(), context or None)
+
+    def batch_listed(self, at: datetime | None = None) -> bool:
+        """genai-prices has this model's Batch API prices (else the dated table's discount applies)."""
+        return self.own is None and self.listed is not None and any(
+            variant.when == BATCH and (variant.constraint is None or variant.constraint.active(at or _now()))
+            for variant in self.listed.price_variants or ())
 
     @property
     def bills_tokens(self) -> bool:
-        return self.input is not None or self.output is not None
+        price = self.in_force()
+        return price is not None and (price.input_mtok is not None or price.output_mtok is not None)
 
-    def cost(self, usage: Usage) -> Decimal | None:
-        """The bill for this usage; None when it holds something these prices cannot price.
+    def cost(self, usage: Usage, at: datetime | None = None, batch: bool = False) -> Decimal | None:
+        return self.bill(usage, at, batch).cost
 
-        Units (images, audio seconds, characters, video seconds) are billed when the call reported no output tokens or the
+    def bill(self, usage: Usage, at: datetime | None = None, batch: bool = False) -> Bill:
+        """The bill for this usage at `at` (the call's time); unknown, with the reason, when genai-prices and
+        the dated table cannot price all of it."""
+        try:
+            bill = self._bill(usage, at, batch)
+        except Exception as exc:  # genai-prices could not compute it: unknown, never a lost answer
+            return Bill(None, f"genai-prices could not compute it ({type(exc).__name__}: {exc})")
+        if batch and bill.cost is not None and not self.batch_listed(at):
+            return Bill(batch_cost(bill.cost))
+        return bill
+
+    def _bill(self, usage: Usage, at: datetime | None, batch: bool) -> Bill:
+        """Units (images, audio seconds, characters, video seconds) are billed when the call reported no output tokens or the
         model is not billed by tokens: a GPT image model's images are in its output tokens, a chat call's
         images in its input tokens. A unit the model is not billed by is only counted (a transcript's
         characters beside whisper-1's minutes); a call with nothing priced is unknown."""
-        total, priced = Decimal(0), False
+        price = self.in_force(at, usage.service_tier, batch)
+        counts: dict[str, int | float] = {}
         if usage.tokens:
-            if not self.bills_tokens:
-                return None
-            total, priced = self._tokens(usage), True
-        if self.bills_tokens and usage.output_tokens:
-            return total
-        for count, unit in ((usage.images, self.image_price(usage.image_quality, usage.image_size)),
-                            (usage.audio_seconds, self.per_minute and self.per_minute / SECONDS_PER_MINUTE),
-                            (usage.characters, self.per_million_characters and self.per_million_characters / MILLION),
-                            (usage.video_seconds, self.video_second_price(usage.video_size))):
-            if count and unit is not None:
-                total, priced = total + Decimal(str(count)) * unit, True
-        unpriced = any((usage.images, usage.audio_seconds, usage.characters, usage.video_seconds)) and not priced
-        return None if unpriced else total
+            missing = [side for side, n in (("input", usage.input_tokens), ("output", usage.output_tokens))
+                       if n and (price is None or getattr(price, f"{side}_mtok") is None)]
+            if missing:
+                return Bill(None, f"no {' or '.join(missing)} token price for {self.model}")
+            counts.update(_token_counts(usage))
+        extra, priced = Decimal(0), bool(counts)
+        if not (usage.output_tokens and counts):
+            seconds = _seconds_counts(price, usage.audio_seconds)
+            if seconds:
+                counts.update(seconds)
+            elif usage.audio_seconds and self.per_minute is not None:
+                extra += Decimal(str(usage.audio_seconds)) * self.per_minute / SECONDS_PER_MINUTE
+            if usage.characters and price is not None and price.input_mchars is not None:
+                counts["input_characters"] = usage.characters
+            elif usage.characters and self.per_million_characters is not None:
+                extra += Decimal(usage.characters) * self.per_million_characters / MILLION
+            if usage.images and self.per_image:
+                extra += usage.images * self.image_price(usage.image_quality, usage.image_size)
+            if usage.video_seconds and self.per_second_video:
+                extra += Decimal(str(usage.video_seconds)) * self.video_second_price(usage.video_size)
+            priced = priced or len(counts) > 0 or extra > 0 or (usage.images and bool(self.per_image))
+            if any((usage.images, usage.audio_seconds, usage.characters, usage.video_seconds)) and not priced:
+                return Bill(None, f"no price for {self.model}'s images, audio, characters or video")
+        if not counts:
+            return Bill(extra)
+        from genai_prices import Usage as PricedUsage
 
-    def _tokens(self, usage: Usage) -> Decimal:
-        rate = lambda specific, general: general if specific is None else specific  # noqa: E731
-        text_in = usage.input_tokens - usage.input_audio_tokens - usage.input_image_tokens
-        text_out = usage.output_tokens - usage.output_audio_tokens - usage.output_image_tokens
-        cached = min(usage.cached_tokens, text_in)
-        parts = [
-            (text_in - cached, self.input), (cached, self.cached_input),
-            (usage.input_audio_tokens, rate(self.input_audio, self.input)),
-            (usage.input_image_tokens, rate(self.input_image, self.input)),
-            (text_out, self.output),
-            (usage.output_audio_tokens, rate(self.output_audio, self.output)),
-            (usage.output_image_tokens, rate(self.output_image, self.output)),
-        ]
-        return sum((Decimal(n) * (r or 0) for n, r in parts if n), Decimal(0)) / MILLION
+        return Bill(price.calc_price(PricedUsage(**counts))["total_price"] + extra)
+
+    def output_rate(self, input_tokens: int, at: datetime | None = None) -> Decimal | None:
+        """USD per output token for a prompt of this size (a long prompt may reach a dearer tier); None when
+        output is not priced by the token."""
+        base = self.cost(Usage(input_tokens=input_tokens), at)
+        more = self.cost(Usage(input_tokens=input_tokens, output_tokens=1_000_000), at)
+        if base is None or more is None or more <= base:
+            return None
+        return (more - base) / MILLION
 
     def image_price(self, quality: str = "", size: str = "") -> Decimal | None:
         """One image's price; an unknown or `auto` quality or size is bounded by the dearest."""
@@ -98,25 +144,107 @@ class TokenPrices:
             return None
         return Decimal(str(prices[size] if size in prices else max(prices.values())))
 
-    def describe(self) -> str:
-        """The prices as one line, in the units the model is billed by."""
-        parts = []
-        if self.bills_tokens:
-            parts.append(f"per million tokens: input ${self.input}, cached input ${self.cached_input}, "
-                         f"output ${self.output}")
-            for name in ("input_audio", "output_audio", "input_image", "output_image"):
-                if getattr(self, name) is not None:
-                    parts.append(f"{name.replace('_', ' ')} ${getattr(self, name)}")
+    def describe(self, at: datetime | None = None) -> str:
+        """The prices as genai-prices has them (tiers, earlier prices, service tiers, batch), then the dated
+        table's, one part a line."""
+        lines = []
+        if self.own is not None or self.listed is not None:
+            lines.append(f"in force {'now' if at is None else f'on {at:%Y-%m-%d}'}: "
+                         + (_price_line(self.in_force(at)) or "no token prices"))
+        if self.listed is not None:
+            lines += _conditions(self.listed, at or _now())
         if self.per_image:
-            parts.append("per image: " + ", ".join(f"{q} {s} ${p}" for q, sizes in self.per_image.items()
+            lines.append("per image: " + ", ".join(f"{q} {s} ${p}" for q, sizes in self.per_image.items()
                                                     for s, p in sizes.items()))
         if self.per_minute is not None:
-            parts.append(f"audio ${self.per_minute} per minute")
+            lines.append(f"audio ${self.per_minute} per minute")
         if self.per_million_characters is not None:
-            parts.append(f"${self.per_million_characters} per million characters")
+            lines.append(f"${self.per_million_characters} per million characters")
         if self.per_second_video:
-            parts.append("video per second: " + ", ".join(f"{s} ${p}" for s, p in self.per_second_video.items()))
-        return "; ".join(parts) or "no prices"
+            lines.append("video per second: " + ", ".join(f"{s} ${p}" for s, p in self.per_second_video.items()))
+        if self.training is not None:
+            lines.append(f"training ${self.training} per million tokens trained")
+        return "\n".join(lines) or "no prices"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _token_counts(usage: Usage) -> dict[str, int]:
+    """Our usage in genai-prices' names. OpenAI reports cached prompt tokens without saying which were audio
+    or images: they are counted as text."""
+    counts = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+              "cache_read_tokens": usage.cached_tokens, "output_reasoning_tokens": usage.reasoning_tokens,
+              "input_audio_tokens": usage.input_audio_tokens, "input_image_tokens": usage.input_image_tokens,
+              "output_audio_tokens": usage.output_audio_tokens, "output_image_tokens": usage.output_image_tokens}
+    if usage.cached_tokens:
+        counts.update(cache_audio_read_tokens=0, cache_image_read_tokens=0)
+    return {name: n for name, n in counts.items() if n or name.startswith("cache_")}
+
+
+def _seconds_counts(price, seconds: float) -> dict[str, float]:
+    """Audio seconds in genai-prices' names, when it prices them (whisper-1 by the hour)."""
+    if not seconds or price is None or (price.audio_hours is None and price.input_audio_hours is None):
+        return {}
+    counts = {"audio_seconds": seconds}
+    if price.input_audio_hours is not None:
+        counts["input_audio_seconds"] = seconds
+    return counts
+
+
+def _price_line(price) -> str:
+    """A genai-prices ModelPrice in words: `per million tokens: input $2.5 ($5 for every token once the
+    prompt is over 272,000 tokens), …; $10 per thousand web searches`."""
+    if price is None:
+        return ""
+    tokens, others = [], []
+    for key, value in price.__dict__.items():
+        if value is None or key.startswith("_"):
+            continue
+        suffix = next((s for s in UNIT_SUFFIXES if key.endswith(s)), None)
+        name = TOKEN_LABELS.get(key) or key.removesuffix(suffix or "").replace("_", " ")
+        amount = _amount(value)
+        if suffix == "_mtok":
+            tokens.append(f"{name} {amount}")
+        else:
+            others.append(f"{amount} {UNIT_SUFFIXES.get(suffix, '')} {name}".replace("  ", " "))
+    return "; ".join(([f"per million tokens: {', '.join(tokens)}"] if tokens else []) + others)
+
+
+def _amount(value) -> str:
+    tiers = getattr(value, "tiers", None)
+    if tiers is None:
+        return f"${value}"
+    above = ", ".join(f"${t.price} for every token once the prompt is over {t.start:,} tokens" for t in tiers)
+    return f"${value.base} ({above})"
+
+
+def _conditions(listed, at: datetime) -> list[str]:
+    """genai-prices' dated prices and its service-tier and batch variants, as lines."""
+    from genai_prices.types import ModelPrice
+
+    lines = []
+    if not isinstance(listed.prices, ModelPrice):
+        starts = [_start(conditional.constraint) for conditional in listed.prices]
+        for i, conditional in enumerate(listed.prices):
+            later = next((start for start in starts[i + 1:] if start is not None), None)
+            label = (f"from {starts[i]}" if starts[i] is not None else f"until {later}" if later is not None
+                     else str(conditional.constraint or "otherwise"))
+            lines.append(f"{label}: {_price_line(conditional.prices)}")
+    for variant in listed.price_variants or ():
+        shown = _price_line(variant.prices)
+        if not shown:
+            continue
+        what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in variant.when.items())
+        start = _start(variant.constraint)
+        lines.append(f"{what}{f' (from {start})' if start else ''}: {shown}")
+    return lines
+
+
+def _start(constraint):
+    """When a genai-prices price starts to apply (a date, or a time of day), or None."""
+    return getattr(constraint, "start_date", None) or getattr(constraint, "start_time", None)
 
 
 @lru_cache(maxsize=1)
@@ -124,139 +252,38 @@ def extra_prices() -> dict:
     return load("prices_extra.json")
 
 
-@lru_cache(maxsize=256)
-def token_prices(model: str) -> TokenPrices | None:
-    """Everything `model` is billed by (dated snapshots resolve to their base; fine-tuned `ft:` models to
-    their fine-tuned rates), or None when nothing is known."""
-    if model.startswith("ft:"):
-        return fine_tuned_prices(model)
+@lru_cache(maxsize=512)
+def token_prices(model: str) -> Prices | None:
+    """Everything `model` is billed by (dated snapshots resolve to their base when genai-prices does not know
+    them; fine-tuned `ft:` models to genai-prices' fine-tuned prices or the dated table's), or None when
+    nothing is known."""
     if model.startswith(tuple(extra_prices().get("free_model_prefixes", ()))):
-        return TokenPrices(model=model, input=Decimal(0), cached_input=Decimal(0), output=Decimal(0))
-    found = _remembered_look_up(model)
+        from genai_prices.types import ModelPrice
+
+        return Prices(model=model, own=ModelPrice(input_mtok=Decimal(0), output_mtok=Decimal(0)))
+    listed = listed_model(model)
+    tuned = fine_tuned_prices(model) if model.startswith("ft:") else None
+    if tuned is not None and (listed is None or not listed.id.startswith("ft:")):
+        return tuned
     extra = _extra_units(model)
-    if found is None and not any(extra.values()):
+    if listed is None and not any(extra.values()):
         return None
-    if found is None:
-        found = TokenPrices(model=base_name(model), input=None, cached_input=None, output=None)
-    gaps = {name: value for name, value in extra.items() if value and not getattr(found, name)}
-    return TokenPrices(**{**found.__dict__, **gaps})
+    training = tuned.training if tuned is not None else None
+    return Prices(model=listed.id if listed is not None else base_name(model), listed=listed, training=training,
+                  **extra)
 
 
-def _remembered_look_up(model: str) -> TokenPrices | None:
-    # Prices updated at run time (genai-prices' own update) are read afresh. Whoever updated them imported
-    # genai-prices first; otherwise a remembered price spares the import itself (a tenth of a second).
-    snapshot = sys.modules.get("genai_prices.data_snapshot")
-    custom = getattr(snapshot, "_custom_snapshot", None) is not None
-    memo = None if custom else PriceMemo.for_installed_prices()
-    if memo is not None and model in memo.prices:
-        return memo.prices[model]
-    prices = _look_up(model)
-    if memo is not None:
-        memo.remember(model, prices)
-    return prices
-
-
-def _look_up(model: str) -> TokenPrices | None:
-    """What genai-prices has for `model` (or its undated name), in the units it bills by."""
+def listed_model(model: str):
+    """genai-prices' OpenAI entry for `model` (or its undated name), or None."""
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
     for ref in dict.fromkeys([model, base_name(model)]):
         try:
-            provider, found = snapshot.find_provider_model(ref, None, "openai", None)
+            return snapshot.find_provider_model(ref, None, "openai", None)[1]
         except LookupError:
             continue
-        price = found.get_prices(None) if hasattr(found, "get_prices") else found.prices
-        read = lambda name: _mtok(getattr(price, name, None))  # noqa: E731
-        hours = read("input_audio_hours") if read("input_audio_hours") is not None else read("audio_hours")
-        tokens = read("input_mtok") is not None or read("output_mtok") is not None
-        return TokenPrices(
-            model=found.id,
-            input=read("input_mtok") if tokens else None,
-            cached_input=(read("cache_read_mtok") if read("cache_read_mtok") is not None else read("input_mtok"))
-            if tokens else None,
-            output=read("output_mtok") if tokens else None,
-            input_audio=read("input_audio_mtok"), output_audio=read("output_audio_mtok"),
-            input_image=read("input_image_mtok"), output_image=read("output_image_mtok"),
-            per_minute=hours / MINUTES_PER_HOUR if hours is not None else None,
-            per_million_characters=read("input_mchars"),
-        )
     return None
-
-
-@dataclass
-class PriceMemo:
-    """Prices already looked up in the installed genai-prices, kept in a small file of the user's cache
-    folder: genai-prices builds every provider's price list on first use (a tenth of a second or more),
-    which a kernel's first call would otherwise pay for the one model it asks. The file is named after the
-    installed price data, so upgrading genai-prices starts a new one."""
-
-    path: Path
-    prices: dict
-
-    @classmethod
-    @lru_cache(maxsize=1)
-    def for_installed_prices(cls) -> "PriceMemo | None":
-        import importlib.util
-        import os
-
-        spec = importlib.util.find_spec("genai_prices")
-        if spec is None or not spec.origin:
-            return None
-        data = Path(spec.origin).with_name("data.py")
-        try:
-            stamp = data.stat()
-        except OSError:
-            return None
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        path = Path(base) / "openai-magics" / f"prices-v2-{stamp.st_size}-{int(stamp.st_mtime)}.json"
-        try:
-            saved = json.loads(path.read_text())
-            prices = {model: _prices_from(entry) for model, entry in saved.items()}
-        except (OSError, ValueError, TypeError, KeyError):
-            prices = {}
-        return cls(path, prices)
-
-    def remember(self, model: str, prices: "TokenPrices | None") -> None:
-        import os
-        import tempfile
-
-        self.prices[model] = prices
-        entries = {m: _entry_of(p) for m, p in self.prices.items()}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, suffix=".tmp") as f:
-                json.dump(entries, f)
-            os.replace(f.name, self.path)  # whole or not at all, whichever kernel writes last
-        except OSError:
-            return  # a read-only home: prices are looked up again next time, nothing else changes
-        self._forget_stale()
-
-    def _forget_stale(self) -> None:
-        """Remove the memos of price data no kernel has written to for a while (earlier genai-prices installs);
-        a recent one may belong to another environment still in use, so it stays."""
-        import time
-
-        for memo in self.path.parent.glob("prices-v2-*.json"):
-            try:
-                if memo != self.path and memo.stat().st_mtime < time.time() - STALE_MEMO_SECONDS:
-                    memo.unlink()
-            except OSError:
-                pass  # another kernel removed it first
-
-
-def _entry_of(prices: "TokenPrices | None") -> dict | None:
-    if prices is None:
-        return None
-    return {f.name: str(getattr(prices, f.name)) for f in fields(prices)
-            if f.name not in ("per_image", "per_second_video") and getattr(prices, f.name) is not None}
-
-
-def _prices_from(entry: dict | None) -> "TokenPrices | None":
-    if entry is None:
-        return None
-    rates = {name: Decimal(value) for name, value in entry.items() if name != "model"}
-    return TokenPrices(model=entry["model"], **{"input": None, "cached_input": None, "output": None, **rates})
 
 
 def _extra_units(model: str) -> dict:
@@ -272,16 +299,26 @@ def _extra_units(model: str) -> dict:
             or table["per_second_video"]["models"].get(name) or {}}
 
 
-def fine_tuned_prices(model: str) -> TokenPrices | None:
-    """A fine-tuned model's inference (and training) rates, from its base snapshot: `ft:gpt-4o-mini-2024-07-18:org::id`."""
+def fine_tuned_prices(model: str) -> Prices | None:
+    """A fine-tuned model's inference (and training) rates from the dated table, by its base snapshot:
+    `ft:gpt-4o-mini-2024-07-18:org::id`."""
+    from genai_prices.types import ModelPrice
+
     table = extra_prices()["fine_tuned"]["models"]
     base = model.split(":")[1] if model.startswith("ft:") else model
     entry = table.get(base) or next((v for k, v in table.items() if base_name(k) == base_name(base)), None)
     if entry is None:
         return None
     rate = lambda name: Decimal(str(entry[name])) if name in entry else None  # noqa: E731
-    return TokenPrices(model=model, input=rate("input"), cached_input=rate("cached_input"), output=rate("output"),
-                       training=rate("training"))
+    own = ModelPrice(input_mtok=rate("input"), cache_read_mtok=rate("cached_input"), output_mtok=rate("output"))
+    return Prices(model=model, own=own if rate("input") is not None else None, training=rate("training"))
+
+
+def user_prices(model: str, input_rate: Decimal, output_rate: Decimal) -> Prices:
+    """Prices the user set (USD per million input and output tokens), priced by genai-prices' arithmetic."""
+    from genai_prices.types import ModelPrice
+
+    return Prices(model=model, own=ModelPrice(input_mtok=input_rate, output_mtok=output_rate))
 
 
 def training_cost(base_model: str, trained_tokens: int) -> Decimal | None:
@@ -292,19 +329,10 @@ def training_cost(base_model: str, trained_tokens: int) -> Decimal | None:
     return Decimal(trained_tokens) * prices.training / MILLION
 
 
-def _mtok(value) -> Decimal | None:
-    if value is None:
-        return None
-    if not isinstance(value, Decimal):  # tiered prices: take the base tier
-        value = getattr(value, "base", value)
-    return Decimal(str(value))
-
-
-def token_cost(model: str, usage: Usage, batch: bool = False) -> Decimal | None:
+def token_cost(model: str, usage: Usage, batch: bool = False, at: datetime | None = None) -> Decimal | None:
     """What OpenAI charges for this usage of `model`, or None when its price is unknown."""
     prices = token_prices(model)
-    cost = prices.cost(usage) if prices is not None else None
-    return batch_cost(cost) if batch and cost is not None else cost
+    return prices.cost(usage, at, batch) if prices is not None else None
 
 
 def batch_cost(cost: Decimal) -> Decimal:

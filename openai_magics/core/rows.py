@@ -48,12 +48,13 @@ def as_rows(value, name: str) -> Rows:
     raise UsageError(f"--over {name}: give a list, a pandas Series or a DataFrame, not a {kind}.")
 
 
-def check_template(template: str, rows: Rows, namespace: dict) -> None:
-    """Refuse, before anything is sent, a template naming a column (or variable) the rows do not have."""
+def check_template(template: str, rows: Rows, namespace: dict, *, row_names: bool = True) -> None:
+    """Refuse, before anything is sent, a template naming a column (or variable) the rows do not have.
+    `row_names`: the template may name a row's column as {row["its name"]} (`--over`; not `%%eval`)."""
     known = rows.scopes[0] if rows.scopes else {}
     for match in _GROUP.finditer(template):
         group = match.group(1)
-        key = _ROW_KEY.match(group) or _ROW_ATTR.match(group)
+        key = (_ROW_KEY.match(group) or _ROW_ATTR.match(group)) if row_names else None
         if key is not None:
             column = key.group(key.lastindex)
             if rows.columns is None:
@@ -69,8 +70,8 @@ def check_template(template: str, rows: Rows, namespace: dict) -> None:
                 raise UsageError(f"{{{group}}}: no such variable; each row of {rows.name} is {{item}}. "
                                  "Nothing was sent.")
             raise UsageError(f"{{{group}}}: neither a column of {rows.name} (its columns: "
-                             f"{', '.join(map(str, rows.columns))}) nor a notebook variable. Nothing was sent. "
-                             'A column whose name has spaces is {row["its name"]}.')
+                             f"{', '.join(map(str, rows.columns))}) nor a notebook variable. Nothing was sent."
+                             + (' A column whose name has spaces is {row["its name"]}.' if row_names else ""))
 
 
 def fill(template: str, scope: dict, namespace: dict) -> str:
@@ -79,6 +80,44 @@ def fill(template: str, scope: dict, namespace: dict) -> str:
     return getattr(filled, "text", filled)
 
 
+def check_values(template: str, rows: Rows, option: str = "--over") -> None:
+    """Refuse, before anything is sent, rows whose value the template reads is missing (None, NaN, NA, NaT):
+    each would be sent as "Translate: nan"."""
+    named = []
+    for match in _GROUP.finditer(template):
+        group = match.group(1)
+        key = _ROW_KEY.match(group) or _ROW_ATTR.match(group) or _NAME.match(group)
+        if key is not None:
+            named.append((group, key.group(key.lastindex), key.re is not _NAME))
+    empty = []
+    for label, scope in zip(rows.labels, rows.scopes):
+        for group, name, in_row in named:
+            holder = scope.get("row") if in_row else scope
+            try:
+                value = holder[name] if holder is not None and name in holder else ...
+            except (KeyError, TypeError):
+                continue
+            if value is not ... and is_missing(value):
+                empty.append(f"row {label!r}: {{{group}}} is {value}")
+                break
+    if empty:
+        shown = "; ".join(empty[:3]) + (f"; and {len(empty) - 3:,} more" if len(empty) > 3 else "")
+        raise UsageError(f"{option} {rows.name}: {len(empty):,} row{'s' * (len(empty) != 1)} without a value where "
+                         f"the template reads one ({shown}). Fill or drop them first (e.g. .dropna()); nothing "
+                         "was sent.")
+
+
+def is_missing(value) -> bool:
+    """None, NaN, pandas' NA or NaT: a cell without a value."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return (isinstance(value, float) or getattr(value, "ndim", None) == 0) and bool(value != value)
+    except (TypeError, ValueError):
+        return False
+
+
 def prompts(template: str, rows: Rows, namespace: dict) -> list[str]:
     check_template(template, rows, namespace)
+    check_values(template, rows)
     return [fill(template, scope, namespace) for scope in rows.scopes]

@@ -8,13 +8,14 @@ import re
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from openai_magics.core.config import Config, Secret
 from openai_magics.core.errors import UsageError, api_errors
 from openai_magics.core.http import HttpWatcher
 from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import MILLION, TokenPrices, batch_cost, format_usd, token_prices
+from openai_magics.core.pricing import Bill, Prices, format_usd, token_prices
 from openai_magics.core.usage import Usage
 from openai_magics.core.cell import current_cell
 
@@ -33,6 +34,7 @@ class Call:
         self.cell, self.cell_id = current_cell()
         self.trace = session.http.begin()
         self.started = time.perf_counter()
+        self.at = datetime.now(timezone.utc)  # prices in force when the call was made apply to it
         self.first_token: float | None = None
         self.recorded: UsageRecord | None = None
         self.budget_cap: int | None = None  # the output limit the budget set, when it set one
@@ -50,12 +52,14 @@ class Call:
                cache_hit: bool = False, batch: bool = False, latency: float | None = None) -> UsageRecord:
         """The call's ledger record. Recorded again (a tool loop after each paid round), the same record is
         brought up to date: what was paid is in the ledger whatever fails after it."""
-        cost = self.session.cost_of(model, usage, batch=batch)
+        bill = self.session.bill(model, usage, batch=batch, at=self.at)
+        cost = bill.cost
         record = UsageRecord(
             magic=self.magic, model=model, usage=usage, latency=self.elapsed if latency is None else latency,
             cell=self.cell, cell_id=self.cell_id, first_token=None if cache_hit else self.first_token,
             estimated=estimated, interrupted=interrupted, batch=batch, budget_cap=self.budget_cap,
             cache_hit=cache_hit, cost=Decimal(0) if cache_hit else cost, saved=cost if cache_hit else None,
+            unpriced=bill.why_unknown,
         )
         if self.recorded is None:
             self.recorded = self.session.ledger.add(record)
@@ -75,7 +79,7 @@ class Session:
         self.cache_from_env = True    # OPENAI_MAGICS_CACHE / _REPLAY still to be read on first use
         self.offline_server = None    # the bundled server, when `%openai offline` started one
         self.last_result = None
-        self.prices: dict[str, TokenPrices] = {}  # set by `%openai price MODEL IN OUT`, first in line
+        self.prices: dict[str, Prices] = {}  # set by `%openai price MODEL IN OUT`, first in line
         self._client = None
         self._parts: dict[type, object] = {}
         self._parts_lock = threading.Lock()
@@ -102,6 +106,13 @@ class Session:
             self._client = self._build_client()
         return self._client
 
+    def require_key(self) -> None:
+        """The one line for a call OpenAI would refuse for want of a key: checked before a live view shows, so
+        a cell never waits for a first token that cannot come."""
+        if self.config.api_key is None and self.config.is_openai:
+            raise UsageError("No API key. Run `%openai key`, set OPENAI_API_KEY, "
+                             "or try everything without one: `%openai offline`.")
+
     def _build_client(self):
         from openai_magics.core.http import Waits, http_client
         from openai_magics.core.sdk import openai_sdk
@@ -109,9 +120,7 @@ class Session:
         openai = openai_sdk()
 
         config = self.config
-        if config.api_key is None and config.is_openai:
-            raise UsageError("No API key. Run `%openai key`, set OPENAI_API_KEY, "
-                                  "or try everything without one: `%openai offline`.")
+        self.require_key()
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
                        http_client=http_client(self.http, Waits.of(config)))
@@ -165,7 +174,7 @@ class Session:
         return requested or self.config.models[kind]
 
     # -- money --
-    def prices_for(self, model: str) -> TokenPrices | None:
+    def prices_for(self, model: str) -> Prices | None:
         """The prices a call to `model` is charged at here: the user's, else OpenAI's where the endpoint
         bills like OpenAI, else None (unknown: a local server's model echoing an OpenAI name costs nothing
         OpenAI's table says)."""
@@ -173,10 +182,17 @@ class Session:
             return self.prices[model]
         return token_prices(model) if self.config.bills_like_openai else None
 
-    def cost_of(self, model: str, usage: Usage, batch: bool = False) -> Decimal | None:
-        prices = self.prices_for(model)
-        cost = prices.cost(usage) if prices is not None else None
-        return batch_cost(cost) if batch and cost is not None else cost
+    def bill(self, model: str, usage: Usage, batch: bool = False, at: datetime | None = None) -> Bill:
+        """What this usage of `model` costs here at `at` (now by default); unknown, never an exception, when
+        it cannot be priced."""
+        try:
+            prices = self.prices_for(model)
+        except Exception as exc:  # the price data could not be read: the answer and its tokens are kept
+            return Bill(None, f"the prices could not be read ({type(exc).__name__}: {exc})")
+        return prices.bill(usage, at, batch) if prices is not None else Bill(None)
+
+    def cost_of(self, model: str, usage: Usage, batch: bool = False, at: datetime | None = None) -> Decimal | None:
+        return self.bill(model, usage, batch, at).cost
 
     def worst_case(self, model: str, usage: Usage) -> Decimal | None:
         """What a call could cost at most, given its worst-case usage (the prompt's tokens and the most output
@@ -194,11 +210,19 @@ class Session:
     def output_allowed(self, model: str, input_tokens: int) -> int | None:
         """The most output tokens the budget left still pays for after this prompt (counted with a margin, as
         a server may count a few more tokens); None without a budget or a per-token output price."""
-        left, prices = self.budget_left, self.prices_for(model)
-        if left is None or prices is None or not prices.output:
+        left = self.budget_left
+        if left is None:
             return None
-        prompt = prices.cost(Usage(input_tokens=input_tokens + input_tokens // PROMPT_MARGIN + 16)) or 0
-        return max(0, int((left - prompt) * MILLION / prices.output))
+        prompt_tokens = input_tokens + input_tokens // PROMPT_MARGIN + 16
+        try:
+            prices = self.prices_for(model)
+            rate = prices.output_rate(prompt_tokens) if prices is not None else None
+        except Exception:  # unknown: the budget's check before sending refuses what it cannot bound
+            return None
+        if rate is None:
+            return None
+        prompt = prices.cost(Usage(input_tokens=prompt_tokens)) or 0
+        return max(0, int((left - prompt) / rate))
 
     def check_budget(self, model: str, input_tokens: int, max_output: int) -> None:
         """Refuse, before sending, a call whose worst case would take spending over the budget."""

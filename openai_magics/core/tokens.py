@@ -18,8 +18,10 @@ ENCODING_URLS = {
     "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
 }
-_CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-", "davinci", "babbage")
-_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-", "gpt-image", "gpt-oss")
+ENCODING_URLS["o200k_harmony"] = ENCODING_URLS["o200k_base"]  # gpt-oss: o200k_base's file, more special tokens
+# Names whose tokenizer is tiktoken's: OpenAI's models (any other model's counts are estimates).
+_OPENAI_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-", "codex-", "computer-use", "text-embedding-", "davinci",
+                    "babbage")
 
 # OpenAI's chat format adds a few tokens per message and primes the reply (documented in the cookbook).
 TOKENS_PER_MESSAGE = 3
@@ -40,18 +42,22 @@ class TokenCount:
 
 
 def encoding_name(model: str) -> str:
+    """tiktoken's own encoding for the model (a fine-tuned one by its base), o200k_base for names it does not
+    know (newer models, other servers' models)."""
     name = model.removeprefix("ft:").split(":")[0]
-    if name.startswith(_O200K_PREFIXES):
+    try:
+        from tiktoken.model import encoding_name_for_model
+
+        found = encoding_name_for_model(name)
+    except (ImportError, KeyError):
         return "o200k_base"
-    if name.startswith(_CL100K_PREFIXES):
-        return "cl100k_base"
-    return "o200k_base"
+    return found if found in ENCODING_URLS else "o200k_base"
 
 
 def is_openai_model(model: str) -> bool:
     """A model whose tokenizer tiktoken knows (OpenAI's names); any other model counts its own way."""
     name = model.removeprefix("ft:").split(":")[0]
-    return name.startswith(_O200K_PREFIXES + _CL100K_PREFIXES)
+    return name.startswith(_OPENAI_PREFIXES)
 
 
 def _cache_dir() -> str:

@@ -30,6 +30,7 @@ class Usage:
     image_quality: str = ""      # standard/hd, low/medium/high
     audio_seconds: float = 0.0
     characters: int = 0
+    service_tier: str = ""       # the tier the response says served it (flex, priority…): priced at that tier
     video_seconds: float = 0.0   # seconds of video made
     video_size: str = ""         # e.g. 1280x720, for video billed per second by size
 
@@ -38,9 +39,10 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
     @classmethod
-    def from_chat(cls, usage) -> "Usage | None":
+    def from_chat(cls, usage, service_tier: str | None = None) -> "Usage | None":
         """None when the server's numbers cannot be usage (the caller estimates instead)."""
         return sane(cls(
+            service_tier=_tier(service_tier),
             input_tokens=_get(usage, "prompt_tokens"),
             cached_tokens=_get(usage, "prompt_tokens_details", "cached_tokens"),
             output_tokens=_get(usage, "completion_tokens"),
@@ -50,8 +52,9 @@ class Usage:
         ))
 
     @classmethod
-    def from_responses(cls, usage) -> "Usage | None":
+    def from_responses(cls, usage, service_tier: str | None = None) -> "Usage | None":
         return sane(cls(
+            service_tier=_tier(service_tier),
             input_tokens=_get(usage, "input_tokens"),
             cached_tokens=_get(usage, "input_tokens_details", "cached_tokens"),
             output_tokens=_get(usage, "output_tokens"),
@@ -86,6 +89,11 @@ class Usage:
 
     def __add__(self, other: "Usage") -> "Usage":
         return Usage(**{f.name: _plus(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)})
+
+
+def _tier(reported) -> str:
+    """The service tier a response reports, when it is a plain name (anything else is not priced by tier)."""
+    return reported if isinstance(reported, str) and reported.isidentifier() and len(reported) < 40 else ""
 
 
 def _plus(a, b):

@@ -1,15 +1,15 @@
 """`%%embed` / `%embed`: the cell's non-empty lines (or `--input NAME`) as vectors."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import UsageError
-from openai_magics.magics.kit import bind, expand, is_terminal, parse, shared_options, variable
+from openai_magics.magics.kit import GuardedMagics, bind, expand, is_terminal, parse, shared_options, variable
 
 
 @magics_class
-class EmbedMagics(Magics):
+class EmbedMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model")

@@ -9,16 +9,12 @@ import binascii
 
 from openai_magics.core.errors import CallFailed
 
-POOLS = ("mean",)
-
 
 def checked_vectors(answer: object, inputs: int, *, pool: str | None = None, resolve=lambda value: value) -> list:
     """The answer's vectors (numpy float32 rows, views of their decoded bytes) in input order; CallFailed
     when the answer is not one flat vector of one length per input (`check_finite` once they are written).
     `pool="mean"` averages per-token matrices instead. `resolve` gives each vector's value as sent (the
     base64 bytes set aside while the rest of the answer was parsed)."""
-    import numpy as np
-
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, list) or not all(isinstance(d, dict) and "embedding" in d for d in data):
         raise _bad("is not a list of embeddings under `data`")

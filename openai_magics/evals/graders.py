@@ -73,8 +73,24 @@ def parse_grader(spec: str, namespace: dict) -> Grader:
     if kind == "schema" and arg:
         if arg not in namespace:
             raise UsageError(f"--grader {spec}: no variable {arg!r} (a pydantic model or a JSON-schema dict).")
-        return Grader(spec.strip(), kind, namespace[arg], needs_expected=False)
+        return Grader(spec.strip(), kind, _checked_schema(namespace[arg], spec), needs_expected=False)
     raise UsageError(f"--grader {spec!r}: use one of {SPECS}.")
+
+
+def _checked_schema(schema, spec: str):
+    """A pydantic model class or a valid JSON-schema dict; one line for anything else (before any row is sent)."""
+    if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
+        return schema
+    if not isinstance(schema, dict):
+        raise UsageError(f"--grader {spec}: a {type(schema).__name__} is not a schema; give a pydantic model or a "
+                         "JSON-schema dict.")
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise UsageError(f"--grader {spec}: not a valid JSON schema ({exc.message}).") from None
+    return schema
 
 
 def _number(text: str, spec: str) -> float:
@@ -104,6 +120,8 @@ def grade_locally(grader: Grader, answer: str, expected) -> Verdict:
         ok = answer.strip() == expected_text.strip()
         return Verdict(ok, float(ok), "equal" if ok else f"expected {expected_text!r}")
     if grader.kind in ("contains", "icontains"):
+        if not expected_text.strip():  # every answer contains the empty string
+            return Verdict(False, 0.0, "no expected answer to look for")
         fold = (lambda s: s.casefold()) if grader.kind == "icontains" else (lambda s: s)
         ok = fold(expected_text) in fold(answer)
         return Verdict(ok, float(ok), f"{'contains' if ok else 'lacks'} {expected_text!r}")

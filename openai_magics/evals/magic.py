@@ -2,16 +2,16 @@
 prompt template filled per row ({column}); below a line `--- rubric ---`, the model grader's rubric."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
+from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import Interrupted
 from openai_magics.core.session import session
-from openai_magics.magics.kit import bind, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import GuardedMagics, bind, parse, require_text, shared_options, variable
 
 
 @magics_class
-class EvalMagics(Magics):
+class EvalMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @argument("--data", required=True, metavar="NAME", help="The rows: a DataFrame, a list of dicts or of texts.")
@@ -44,7 +44,8 @@ class EvalMagics(Magics):
         request = EvalRequest(template, rows_of(variable(self.shell, args.data, "--data")), models,
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
-                              concurrency=args.concurrency or DEFAULT_CONCURRENCY, name=args.data)
+                              concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
+                              name=args.data)
         result = run_eval(s, request)
         bind(self.shell, args.output, result)
         if result.interrupted:

@@ -105,8 +105,14 @@ def _run_one(session, eval_id: str, model: str, template: str, items: list[dict]
         row = call if u is usage[0] else session.begin("eval --to-openai")
         row.record(u.model_name, Usage(input_tokens=u.prompt_tokens, output_tokens=u.completion_tokens,
                                        cached_tokens=u.cached_tokens or 0), latency=call.elapsed)
+    # What the run says is the server's text: redacted like an API error before it is shown or kept.
+    redact = session.redact
     counts = run.result_counts.model_dump() if run.result_counts else {}
-    per = [{"name": c.testing_criteria, "passed": c.passed, "failed": c.failed}
+    per = [{"name": redact(str(c.testing_criteria)), "passed": c.passed, "failed": c.failed}
            for c in (run.per_testing_criteria_results or [])]
-    return {"model": model, "id": run.id, "status": run.status, "counts": counts, "criteria": per,
-            "report_url": run.report_url}
+    status = redact(str(run.status))
+    why = getattr(getattr(run, "error", None), "message", None)
+    if why and run.status == "failed":
+        status += f" ({redact(' '.join(str(why).split())[:200])})"
+    return {"model": model, "id": run.id, "status": status, "counts": counts, "criteria": per,
+            "report_url": redact(str(run.report_url or ""))}

@@ -33,12 +33,15 @@ class EvalRequest:
             raise UsageError("Name the models to evaluate, e.g. -m gpt-4o-mini,gpt-4.1-mini.")
         if not self.graders:
             raise UsageError("Say how answers are graded, e.g. --grader contains (see %eval? for all).")
-        columns = set(self.rows[0])
+        columns = list(dict.fromkeys(column for row in self.rows for column in row))
         if self.expect is not None and self.expect not in columns:
             raise UsageError(f"--expect {self.expect}: no such column (columns: {', '.join(map(str, columns))}).")
         needing = [g.name for g in self.graders if g.needs_expected]
         if needing and self.expect is None:
             raise UsageError(f"--grader {needing[0]} compares with an expected answer: name its column with --expect.")
+        if needing:
+            self._check_expected(needing[0])
+        self._check_template(columns)
         if any(g.kind == "model" for g in self.graders):
             if not (self.rubric or "").strip():
                 raise UsageError(f"The model grader needs a rubric: write it below a line {RUBRIC_LINE!r} in the "
@@ -47,6 +50,27 @@ class EvalRequest:
                 raise UsageError("The model grader needs --judge-model.")
         if not isinstance(self.concurrency, int) or self.concurrency < 1:
             raise UsageError(f"--concurrency must be positive, not {self.concurrency}.")
+
+
+    def _check_expected(self, grader: str) -> None:
+        """Every row has the expected answer a grader compares with (else `contains ''` would pass it)."""
+        from openai_magics.core.rows import is_missing
+
+        lacking = [i for i, row in enumerate(self.rows)
+                   if is_missing(row.get(self.expect)) or not str(row.get(self.expect)).strip()]
+        if lacking:
+            shown = ", ".join(map(str, lacking[:5])) + (f" and {len(lacking) - 5:,} more" if len(lacking) > 5 else "")
+            raise UsageError(f"--expect {self.expect}: {len(lacking):,} row{'s' * (len(lacking) != 1)} of {self.name} "
+                             f"without an expected answer (row {shown}); --grader {grader} would grade them against "
+                             "nothing. Fill or drop them; nothing was sent.")
+
+    def _check_template(self, columns: list) -> None:
+        """A template naming a column the rows lack, or reading a missing value, is refused before sending."""
+        from openai_magics.core.rows import Rows, check_template, check_values
+
+        rows = Rows(self.name, list(range(len(self.rows))), self.rows, columns)
+        check_template(self.template, rows, self.namespace, row_names=False)
+        check_values(self.template, rows, "--data")
 
 
 def split_rubric(cell: str) -> tuple[str, str | None]:

@@ -32,16 +32,17 @@ class Job:
         return self.status in FINISHED
 
 
-def _job(answer) -> Job:
-    """A job from the server's answer, or one clear line when it is not one."""
+def _job(session, answer) -> Job:
+    """A job from the server's answer, or one clear line when it is not one. Its error is the server's text:
+    redacted like an API error's (a proxy may echo the request's Authorization header in it)."""
     job_id, status, model = (getattr(answer, k, None) for k in ("id", "status", "model"))
     if not isinstance(job_id, str) or status not in STATUSES or not isinstance(model, str):
         raise CallFailed(f"The server's fine-tuning job is not one (id {job_id!r}, status {status!r}).")
     tokens = getattr(answer, "trained_tokens", None)
-    error = getattr(answer, "error", None)
+    message = getattr(getattr(answer, "error", None), "message", None)
     return Job(job_id, status, model, getattr(answer, "fine_tuned_model", None) or None,
                tokens if isinstance(tokens, int) and tokens >= 0 else None,
-               getattr(error, "message", None) if error else None)
+               session.redact(str(message)) if message else None)
 
 
 def upload(session, name: str, data: bytes) -> str:
@@ -59,7 +60,7 @@ def start(session, training: str, model: str, *, suffix=None, epochs=None, valid
     with session.api_errors(model):
         answer = session.client.fine_tuning.jobs.create(
             training_file=training, model=model, **{k: v for k, v in options.items() if v is not None})
-    job = _job(answer)
+    job = _job(session, answer)
     JobStore(session.base_url).remember(job.id, model=job.model, suffix=suffix, created=time.time(),
                                        training_file=training)
     return job
@@ -67,12 +68,12 @@ def start(session, training: str, model: str, *, suffix=None, epochs=None, valid
 
 def retrieve(session, job_id: str) -> Job:
     with session.api_errors():
-        job = _job(session.client.fine_tuning.jobs.retrieve(job_id))
+        job = _job(session, session.client.fine_tuning.jobs.retrieve(job_id))
         page = session.client.fine_tuning.jobs.list_events(job_id, limit=100)
     for event in reversed(list(getattr(page, "data", None) or [])):  # the API sends the newest first
         message, data = getattr(event, "message", None), getattr(event, "data", None) or {}
         if isinstance(message, str):
-            job.events.append(message)
+            job.events.append(session.redact(message))
         if getattr(event, "type", None) == "metrics" and isinstance(data, dict):
             step, loss = data.get("step"), data.get("train_loss")
             if isinstance(step, int) and isinstance(loss, (int, float)):
@@ -116,9 +117,9 @@ def follow(session, job_id: str, show, first_wait: float = 0.5, longest_wait: fl
 def list_jobs(session, limit: int = 20) -> list[Job]:
     with session.api_errors():
         page = session.client.fine_tuning.jobs.list(limit=limit)
-    return [_job(answer) for answer in getattr(page, "data", None) or []]
+    return [_job(session, answer) for answer in getattr(page, "data", None) or []]
 
 
 def cancel(session, job_id: str) -> Job:
     with session.api_errors():
-        return _job(session.client.fine_tuning.jobs.cancel(job_id))
+        return _job(session, session.client.fine_tuning.jobs.cancel(job_id))

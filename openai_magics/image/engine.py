@@ -13,6 +13,9 @@ from openai_magics.core.usage import Usage
 from openai_magics.image.request import ImageRequest
 
 
+UNREADABLE_KEPT = "no image was kept, and what the answer cost is in the ledger (`%openai usage`)."
+
+
 class NullView:
     def start(self, request: ImageRequest) -> None: ...
     def partial(self, data: bytes, index: int) -> None: ...
@@ -55,13 +58,14 @@ def run_image(session, request: ImageRequest, view=None):
         record = call.record(request.model, usage, cache_hit=True, latency=0.0)
     else:
         record = call.recorded
-    return ImageResult(images=images, request=request, record=record, cache_hit=hit)
+    return ImageResult(images=images, request=request, record=record, cache_hit=hit, asked=request.n)
 
 
 def _send(session, call, request: ImageRequest, view) -> dict:
     """One paid request: the answer as JSON (images in base64), recorded in the ledger as soon as it is paid."""
     with session.reserve(worst_case(session, request) if session.budget is not None else None,
                          request.describe(), model=request.model, advice="Ask for fewer or smaller images"):
+        session.require_key()
         view.start(request)
         ok, partials = False, []
         try:
@@ -69,14 +73,20 @@ def _send(session, call, request: ImageRequest, view) -> dict:
                 answer = _stream(session, call, request, view, partials) if request.streams else _post(session, request)
             ok = True
         except KeyboardInterrupt:
-            _record_interrupted(call, request, len(partials))
+            _record_unfinished(call, request, len(partials), interrupted=True)
+            raise
+        except CallFailed:  # a stream that broke off after partial images: those were paid for
+            if partials:
+                _record_unfinished(call, request, len(partials), interrupted=False)
             raise
         finally:
             view.finish(ok)
-        images = checked_images(answer, request)
+        # Paid once answered: recorded before its images are read, so an unreadable image still shows its cost.
         # DALL·E bills by the image and reports no usage; a GPT image model that does not say is estimated.
-        call.record(request.model, answer_usage(answer, request, len(images)),
+        data = answer.get("data")
+        call.record(request.model, answer_usage(answer, request, len(data) if isinstance(data, list) else 0),
                     estimated=request.rules.usage and not isinstance(answer.get("usage"), dict))
+        checked_images(answer, request)  # what cannot be read is not cached
     return answer
 
 
@@ -93,16 +103,16 @@ def _post(session, request: ImageRequest) -> dict:
     return response.model_dump(mode="json", exclude_none=True)
 
 
-def _record_interrupted(call, request: ImageRequest, partials: int) -> None:
-    """An interrupted request may still be billed: what it used so far, by estimate (the prompt, the partial
-    images that arrived), is in the ledger, marked as such."""
+def _record_unfinished(call, request: ImageRequest, partials: int, interrupted: bool) -> None:
+    """A request interrupted or broken off may still be billed: what it used so far, by estimate (the prompt,
+    the partial images that arrived), is in the ledger, marked as such."""
     r = request.rules
     if not r.output_tokens:
         return  # DALL·E bills the images it delivers; none was
     out = partials * r.partial_image_tokens
     call.record(request.model, Usage(input_tokens=count_text(request.prompt, request.model).tokens,
                                      output_tokens=out, output_image_tokens=out),
-                estimated=True, interrupted=True)
+                estimated=True, interrupted=interrupted)
 
 
 def _stream(session, call, request: ImageRequest, view, partials: list) -> dict:
@@ -121,22 +131,34 @@ def _stream(session, call, request: ImageRequest, view, partials: list) -> dict:
         kind = getattr(event, "type", "")
         if kind.endswith(".partial_image"):
             call.token_arrived()
-            partials.append(_decode(event.b64_json, "partial image"))
-            view.partial(partials[-1], event.partial_image_index)
+            partials.append(_partial(event))
+            if partials[-1]:
+                view.partial(partials[-1], event.partial_image_index)
         elif kind.endswith(".completed"):
             final = event.model_dump(mode="json", exclude_none=True)
     if final is None:
-        raise CallFailed("The image stream ended without its completed image; nothing was kept. Try again.")
+        arrived = f" after {len(partials)} partial image{'s' * (len(partials) != 1)}" if partials else ""
+        raise CallFailed(f"The image stream ended without its completed image{arrived}; "
+                         f"{'what it used is in the ledger (estimated)' if partials else 'nothing was kept'}. "
+                         "Try again.")
     answer = {"data": [{"b64_json": final.get("b64_json")}], "created": final.get("created_at")}
     answer.update({k: final[k] for k in ("usage", "size", "quality", "output_format", "background") if k in final})
     return answer
+
+
+def _partial(event) -> bytes:
+    """A partial image's bytes; b"" when they are not base64 (a preview only: the stream goes on)."""
+    try:
+        return _decode(getattr(event, "b64_json", None), "partial image")
+    except CallFailed:
+        return b""
 
 
 def _decode(text, what: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError):
-        raise CallFailed(f"The server's {what} is not base64 image data; nothing was kept.") from None
+        raise CallFailed(f"The server's {what} is not base64 image data; {UNREADABLE_KEPT}") from None
 
 
 def checked_images(answer, request: ImageRequest) -> list:
@@ -155,8 +177,8 @@ def checked_images(answer, request: ImageRequest) -> list:
         try:
             picture = Image.open(io.BytesIO(raw))
             picture.load()
-        except (UnidentifiedImageError, OSError, ValueError):
-            raise CallFailed("The server sent an image PIL cannot read; nothing was kept.") from None
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            raise CallFailed(f"The server sent an image PIL cannot read; {UNREADABLE_KEPT}") from None
         revised = item.get("revised_prompt") if isinstance(item.get("revised_prompt"), str) else None
         images.append(GeneratedImage(raw, picture.format or "PNG", *picture.size, revised_prompt=revised))
     return images

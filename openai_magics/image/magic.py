@@ -1,17 +1,18 @@
 """`%%image`: the cell is the prompt; the images show as a gallery."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
+from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.session import session
-from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import (GuardedMagics, bind_then_save, expand, is_terminal, parse, require_text,
+                                        shared_options, variable)
 
 LIVE_PARTIAL_IMAGES = 2  # partial images a live view asks for (each costs 100 image tokens more)
 
 
 @magics_class
-class ImageMagics(Magics):
+class ImageMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model")
@@ -49,9 +50,7 @@ class ImageMagics(Magics):
             mask=self._input(args.mask, "--mask", ("PNG",)) if args.mask else None,
             partial_images=_partials(args.partial, live), cache=not args.no_cache, dry_run=args.dry_run)
         result = run_image(s, request, self._view(live))
-        if args.save and not args.dry_run:
-            result.save(args.save)
-        bind(self.shell, args.output, result)
+        bind_then_save(self.shell, args.output, result, None if args.dry_run else args.save, "images")
         return None if args.quiet else result
 
     def _input(self, source: str, option: str, formats=("PNG", "JPEG", "WEBP")):

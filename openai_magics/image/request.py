@@ -8,12 +8,13 @@ from functools import lru_cache
 
 from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
+from openai_magics.core.http import download
 from openai_magics.core.images import ImageBytes, as_png, read_image
 from openai_magics.core.models import base_name
 from openai_magics.magics.parsing import either
 
 FORMATS = ("png", "jpeg", "webp")
-PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+MB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ImageModel:
     output_tokens: dict = field(default_factory=dict)
     partial_image_tokens: int = 0
     input_image_tokens_bound: int = 0
+    edit_megabytes: int = 0
 
 
 @lru_cache(maxsize=None)
@@ -80,14 +82,7 @@ def read_input(source, label: str, option: str, formats=("PNG", "JPEG", "WEBP"))
 
 
 def _download(url: str, option: str) -> bytes:
-    import httpx
-
-    try:
-        response = httpx.get(url, follow_redirects=True, timeout=30)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise UsageError(f"{option} {url}: could not download it ({type(exc).__name__}).") from None
-    return response.content
+    return download(url, f"{option} {url}", timeout=30)[0]
 
 
 @dataclass
@@ -158,6 +153,11 @@ class ImageRequest:
                              f"{r.edit_images} image{'s' * (r.edit_images != 1)} per request.")
         if not r.usage:  # DALL·E 2 edits a square PNG
             self.edits = [EditInput(e.label, as_png(e.image)) for e in self.edits]
+        for option, given in [*(("--edit", e) for e in self.edits), *((("--mask", self.mask),) if self.mask else ())]:
+            if len(given.image.data) > r.edit_megabytes * MB:
+                raise UsageError(f"{option} {given.label}: {len(given.image.data) / MB:,.1f} MB to upload; {self.model} "
+                                 f"takes images of at most {r.edit_megabytes} MB. Make it smaller first "
+                                 "(fewer pixels, or JPEG/WEBP where the model takes them); nothing was sent.")
         first = self.edits[0].image
         if not r.usage and first.width != first.height:
             raise UsageError(f"--edit {self.edits[0].label}: {self.model} edits a square image; this one is "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from openai_magics.core.ledger import UsageRecord
 from openai_magics.core.pricing import format_usd
+from openai_magics.views.markup import shorten
 from openai_magics.views.usage_line import usage_line
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
@@ -58,6 +59,7 @@ class ImageResult:
     record: UsageRecord | None = None
     cache_hit: bool = False
     saved_to: list[Path] = field(default_factory=list)
+    asked: int = 0                    # images asked for (-n): a server may send fewer
 
     # -- the images --
     def __len__(self) -> int:
@@ -131,7 +133,8 @@ class ImageResult:
     @property
     def summary(self) -> str:
         n = len(self.images)
-        return f"{n} image{'s' * (n != 1)} · {self.model} · “{_short(self.prompt)}”"
+        fewer = f" ({self.asked} asked: the server sent {n})" if self.asked > n else ""
+        return f"{n} image{'s' * (n != 1)}{fewer} · {self.model} · “{shorten(self.prompt, 80)}”"
 
     def _repr_html_(self) -> str:
         from openai_magics.image.gallery import gallery_html
@@ -150,10 +153,6 @@ class ImageResult:
     def __repr__(self) -> str:
         return f"<ImageResult {self.summary} · {self.usage_line}>"
 
-
-def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass

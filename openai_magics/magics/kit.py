@@ -2,6 +2,9 @@
 variable, binding `-o`, and whether the frontend is a terminal."""
 from __future__ import annotations
 
+import sys
+
+from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
 from openai_magics.core.errors import UsageError
@@ -84,6 +87,20 @@ def bind(shell, name: str | None, value) -> None:
         if not name.isidentifier():
             raise UsageError(f"-o needs a Python name, not {name!r}.")
         shell.user_ns[name] = value
+
+
+def bind_then_save(shell, name: str | None, result, folder: str | None, what: str) -> None:
+    """Bind a paid result to -o, then write it to `folder` (`--save`): a failure to write is one line on
+    stderr, and the result is still bound and shown."""
+    bind(shell, name, result)
+    if not folder:
+        return
+    try:
+        result.save(folder)
+    except OSError as exc:
+        kept = f"`{name}`" if name else "the result (`_`)"
+        print(f"Not saved to {folder}: {exc.strerror or type(exc).__name__}. The {what} is kept in {kept}; "
+              "`.save(PATH)` writes it elsewhere.", file=sys.stderr)
 
 
 def is_terminal(shell) -> bool:
@@ -169,3 +186,12 @@ def guard_all(magics) -> None:
     for table in magics.magics.values():
         for name, magic_fn in table.items():
             table[name] = guarded(magic_fn)
+
+
+class GuardedMagics(Magics):
+    """Magics whose every magic runs inside the error boundary, whoever makes the instance: IPython makes it
+    itself when a lazily declared magic is first used."""
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        guard_all(self)

@@ -1,5 +1,6 @@
-"""Magics declared when the extension loads and imported on first use, so a kernel pays only for the magics
-it runs: `%%chat` does not import the image, audio or eval magics and build their option parsers.
+"""For IPython before 9.19, which has no `MagicsManager.register_lazy`: magics declared when the extension loads
+and imported on first use, so a kernel pays only for the magics it runs (`%%chat` does not import the image,
+audio or eval magics and build their option parsers).
 
 A declared magic is a `DeclaredMagic` in IPython's magic table: completion and `%lsmagic` list it at once.
 Calling it, or asking for its help (`%%chat?`), imports its class, registers it in the placeholders' stead,

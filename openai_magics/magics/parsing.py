@@ -1,5 +1,6 @@
 """One parse path for every magic: options as the shell would split them (quotes removed), free text after
-the options exactly as typed, `-h`/`--help` everywhere, and "did you mean --model?" for a slip.
+the options exactly as typed, a trailing `# comment` dropped, `-h`/`--help` everywhere, and "did you mean
+--model?" for a slip.
 
 IPython's own splitter keeps quotes on values and breaks on a lone apostrophe (`-s 'It's fine'`), so the
 line is tokenised here and handed to the magic's `magic_arguments` parser as a ready argument list.
@@ -53,6 +54,21 @@ def _quoted(line: str, i: int) -> tuple[int, str]:
         j = k + 1
 
 
+def is_comment(raw: str, in_free_text: bool = False) -> bool:
+    """Whether an unquoted word starts a trailing comment, as `# …` does in Python: any word that starts with
+    `#`, except for a magic that takes free text (a prompt), where only a lone `#` does, so "#hashtags" stay
+    text."""
+    return raw == "#" if in_free_text else raw.startswith("#")
+
+
+def without_comment(text: str) -> str:
+    """Free text without its trailing ` # comment` (a `#` inside quotes is text)."""
+    for start, _end, raw, _value in words(text):
+        if is_comment(raw, in_free_text=True):
+            return text[:start]
+    return text
+
+
 def parse(magic_fn, line: str):
     """The options of `magic_fn` (a `magic_arguments` function) read from `line`; None after showing help."""
     parser = magic_fn.parser
@@ -78,6 +94,9 @@ def split(parser, line: str) -> list[str] | None:
             continue
         if raw in HELP:
             return None
+        if is_comment(raw, in_free_text=free_text):
+            position = len(line)
+            break
         if raw == "--":
             position = end
             break
@@ -97,7 +116,7 @@ def split(parser, line: str) -> list[str] | None:
         position = end
     if expecting_value is not None:
         raise UsageError(f"%{parser.prog}: {expecting_value} needs a value.")
-    rest = line[position:].strip()
+    rest = without_comment(line[position:]).strip()
     if rest:
         argv.append(rest)
     return argv

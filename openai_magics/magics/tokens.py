@@ -1,11 +1,11 @@
 """`%tokens` / `%%tokens`: how many tokens a text is, its share of the context window, its input cost."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.session import session
-from openai_magics.magics.kit import expand, parse, require_text, shared_options
+from openai_magics.magics.kit import GuardedMagics, expand, parse, require_text, shared_options
 
 
 def estimate_reason(model: str) -> str:
@@ -25,8 +25,9 @@ class TokenReport:
         self.window = model_info(model).context_window
         from openai_magics.core.session import session
 
-        prices = session().prices_for(model)
-        self.cost = prices.input * self.count.tokens / 1_000_000 if prices else None
+        from openai_magics.core.usage import Usage
+
+        self.cost = session().cost_of(model, Usage(input_tokens=self.count.tokens))
 
     @property
     def tokens(self) -> int:
@@ -48,7 +49,7 @@ class TokenReport:
 
 
 @magics_class
-class TokensMagics(Magics):
+class TokensMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model", "no_interpolate")

@@ -1,17 +1,17 @@
 """`%moderate TEXT` / `%%moderate`: is this text flagged, and for what."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import UsageError
 from openai_magics.core.moderation import MODERATION_MODEL
 from openai_magics.core.session import session
-from openai_magics.magics.kit import bind, expand, parse, require_text, shared_options
+from openai_magics.magics.kit import GuardedMagics, bind, expand, parse, require_text, shared_options
 
 
 @magics_class
-class ModerationMagics(Magics):
+class ModerationMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model", "output", "quiet", "no_interpolate")

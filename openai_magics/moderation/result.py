@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass
 
 from openai_magics.core.ledger import UsageRecord
-from openai_magics.views.markup import usage_sub
+from openai_magics.views.markup import shorten, usage_sub
 
 TOP_SCORES = 3  # shown for a text nothing flagged: how close it came
 
@@ -30,7 +30,7 @@ class ModerationResult:
         for text, v in zip(self.texts, self.verdicts):
             shown = v.categories or sorted(v.scores, key=lambda c: -v.scores[c])[:TOP_SCORES]
             for category in shown:
-                out.append({"text": _short(text), "flagged": category in v.categories, "category": category,
+                out.append({"text": shorten(text, 60), "flagged": category in v.categories, "category": category,
                             "score": v.scores.get(category, 0.0)})
         return out
 
@@ -51,7 +51,3 @@ class ModerationResult:
                  for r in self.rows()]
         p.text("\n".join([*lines, "", self.usage_line]))
 
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

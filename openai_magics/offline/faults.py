@@ -29,6 +29,7 @@ HANG = "hang"              # never answer: hold the connection for `hang_seconds
 NOT_JSON_BODY = "not_json"  # 200 whose body is not JSON although it says it is
 HTML_ERROR = "html"         # an error page from a proxy in front of the API, in HTML
 BAD_STREAM = "bad_stream"   # a 200 stream whose events after `cut_after` are not JSON
+STREAM_ERROR = "stream_error"  # a 200 stream whose last chunk carries an error and the usage (OpenRouter's)
 
 
 @dataclass
@@ -44,13 +45,14 @@ class Fault:
     times: int = 1
     kind: str | None = field(default=None, repr=False)  # repr: as before kinds existed, for saved notebooks
     hang_seconds: float = field(default=0.0, repr=False)
+    usage: dict | None = field(default=None, repr=False)  # STREAM_ERROR: the usage its last chunk reports
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.endswith(self.path)
 
     @property
     def streams_only(self) -> bool:
-        return self.cut_after is not None or self.kind == BAD_STREAM
+        return self.cut_after is not None or self.kind in (BAD_STREAM, STREAM_ERROR)
 
     def error_body(self) -> dict:
         status = self.status or 500
@@ -58,6 +60,19 @@ class Fault:
         kind = "insufficient_quota" if code == "insufficient_quota" else ERROR_TYPES.get(status, "server_error")
         return {"error": {"message": self.message or DEFAULT_MESSAGES.get(status, "Error"), "type": kind,
                           "param": None, "code": code}}
+
+
+def error_at_the_end(events, fault: Fault) -> list[dict]:
+    """A Chat Completions stream whose last chunk, instead of its finish, carries an error and the usage (the
+    fault's, or what the stream would have reported), as OpenRouter ends a stream that hit its token limit."""
+    events = list(events)
+    usage = fault.usage or next((e["usage"] for e in reversed(events) if e.get("usage")), None)
+    answer = [e for e in events if not e.get("usage") and not any(c.get("finish_reason") for c in e.get("choices") or [])]
+    last = {**events[-1], "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "error"}],
+            "error": {"message": fault.message or "Error", "code": fault.code}}
+    if usage is not None:
+        last["usage"] = usage
+    return answer + [last]
 
 
 class FaultQueue:

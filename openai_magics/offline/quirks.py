@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 
-from openai_magics.offline.api.tokens import count
+from openai_magics.offline.tokens import count
 
+SMALL_CONTEXT = 2048  # llama-cpp-python's default n_ctx
 QUIRKS = {
     "per_token_embeddings": "one vector per token of each input, floats whatever encoding_format asks",
     "missing_vectors": "one vector fewer than inputs",
@@ -21,6 +22,14 @@ QUIRKS = {
     "empty_stream": "a streamed request gets 200 and an empty stream (llama.cpp over its context)",
     "stream_as_json": "a streamed request gets the plain JSON answer (Prism)",
     "validation_as_500": "json_schema or tools refused with a 500 carrying a validation error",
+    "schema_as_literal_500": "json_schema refused with llama-cpp-python's 500: response_format.type should be "
+                             "'text' or 'json_object'",
+    "ignores_tools": "tools accepted and ignored: the answer is text",
+    "small_context": f"a {SMALL_CONTEXT:,}-token context: an over-long prompt gets an empty stream, or a 400 when "
+                     "not streamed (llama-cpp-python)",
+    "empty_stream_as_stop": "an empty stream rewritten as one chunk: finish_reason stop, no content, no usage "
+                            "(LiteLLM)",
+    "litellm_errors": "refusals wrapped in LiteLLM's error chain, the backend's error inside",
     "echo_model": "the answer names the model exactly as asked; /models lists only the served model",
     "no_responses": "no /responses endpoint (404)",
     "empty_choices": "chat answers with choices: []",
@@ -28,9 +37,12 @@ QUIRKS = {
 }
 PROFILES = {
     # llama-cpp-python's server with a small GGUF, pooling off
-    "llama.cpp": {"per_token_embeddings", "no_stream_usage", "validation_as_500", "echo_model", "no_responses"},
-    # LiteLLM's proxy in front of llama.cpp passes most of it through
-    "litellm": {"no_stream_usage", "validation_as_500", "echo_model"},
+    "llama.cpp": {"per_token_embeddings", "no_stream_usage", "schema_as_literal_500", "ignores_tools", "echo_model",
+                  "no_responses", "small_context"},
+    # LiteLLM's proxy in front of llama.cpp: the backend's refusals inside its own error chain, an empty stream
+    # turned into an empty answer, and stream usage of its own counting
+    "litellm": {"schema_as_literal_500", "ignores_tools", "echo_model", "small_context", "empty_stream_as_stop",
+                "litellm_errors"},
     # Prism mocking OpenAI's published document in dynamic mode
     "prism": {"stream_as_json", "empty_choices", "unasked_tool_calls", "negative_usage"},
 }
@@ -38,6 +50,16 @@ SERVED_MODEL = "gemma-3-1b-it"  # what /models lists under echo_model
 PER_TOKEN_DIMENSIONS = 64
 VALIDATION_500 = ("1 validation error for CreateChatCompletionRequest\n{param}\n  Extra inputs are not permitted "
                   "[type=extra_forbidden, input_value={value}, input_type=dict]")
+# FastAPI's RequestValidationError as llama-cpp-python's error handler turns it into a 500
+LITERAL_500 = ("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+               "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+               "'ctx': {'expected': \"'text' or 'json_object'\"}}\n")
+CONTEXT_400 = ("This model's maximum context length is {window} tokens. However, you requested {n} tokens "
+               "({n} in the messages, None in the completion). Please reduce the length of the messages or "
+               "completion.")
+LITELLM_CHAIN = ("litellm.{kind}: OpenAIException - Error code: {status} - {inner!r}\nReceived Model Group={model}"
+                 "\nAvailable Model Group Fallbacks=None")
+LITELLM_KINDS = {400: "BadRequestError", 404: "NotFoundError", 500: "InternalServerError"}
 
 
 def expand(names) -> frozenset[str]:
@@ -68,6 +90,35 @@ def served_models(quirks, models: list[str]) -> list[str]:
 
 def refusal(quirks, path: str, body: dict) -> tuple[int, dict] | None:
     """(status, error body) when a quirky server would refuse this request outright."""
+    refused = _refusal(quirks, path, body)
+    if refused and "litellm_errors" in quirks:
+        return refused[0], _litellm_chain(*refused, body.get("model"))
+    return refused
+
+
+def error_headers(quirks) -> dict:
+    """The headers a refusal comes with: LiteLLM's proxy names itself in its own."""
+    return {"x-litellm-version": "1.74.0"} if "litellm_errors" in quirks else {}
+
+
+def _litellm_chain(status: int, inner: dict, model) -> dict:
+    """The backend's error as LiteLLM's proxy passes it on: a Python repr of it inside LiteLLM's own words."""
+    kind = LITELLM_KINDS.get(status, "APIError")
+    message = LITELLM_CHAIN.format(kind=kind, status=status, inner=inner, model=model)
+    return {"error": {"message": message, "type": None, "param": None, "code": str(status)}}
+
+
+def over_context(quirks, body: dict) -> int | None:
+    """The prompt's tokens when it is over the small context, else None."""
+    if "small_context" not in quirks or not isinstance(body.get("messages"), list):
+        return None
+    from openai_magics.offline.tokens import message_text
+
+    n = count("\n".join(message_text(m) for m in body["messages"] if isinstance(m, dict)), str(body.get("model")))
+    return n if n > SMALL_CONTEXT else None
+
+
+def _refusal(quirks, path: str, body: dict) -> tuple[int, dict] | None:
     kind = endpoint(path)
     if "no_responses" in quirks and kind == "responses":
         return 404, {"detail": "Not Found"}
@@ -76,6 +127,12 @@ def refusal(quirks, path: str, body: dict) -> tuple[int, dict] | None:
         if param:
             message = VALIDATION_500.format(param=param, value=json.dumps(value)[:60])
             return 500, {"error": {"code": 500, "message": message, "type": "server_error"}}
+    if "schema_as_literal_500" in quirks and kind == "chat" and _unsupported(body)[0] == "response_format.json_schema":
+        return 500, {"error": {"message": LITERAL_500, "type": "internal_server_error", "param": None, "code": None}}
+    n = over_context(quirks, body) if kind == "chat" and not body.get("stream") else None
+    if n:
+        return 400, {"error": {"message": CONTEXT_400.format(window=SMALL_CONTEXT, n=n), "param": "messages",
+                               "type": "invalid_request_error", "code": "context_length_exceeded"}}
     return None
 
 
@@ -94,6 +151,8 @@ def before(quirks, path: str, body: dict) -> dict:
         body = {**body, "stream": False}
     if "no_stream_usage" in quirks or "no_usage" in quirks:
         body = {**body, "stream_options": None}
+    if "ignores_tools" in quirks and body.get("tools"):
+        body = {k: v for k, v in body.items() if k not in ("tools", "tool_choice", "parallel_tool_calls")}
     return body
 
 
@@ -104,8 +163,9 @@ def after(quirks, path: str, asked: dict, result):
         return _embeddings(quirks, asked, result)
     if kind not in ("chat", "responses"):
         return result
-    if asked.get("stream") and "empty_stream" in quirks and not isinstance(result, dict):
-        return iter(())
+    if asked.get("stream") and not isinstance(result, dict) and (
+            "empty_stream" in quirks or over_context(quirks, asked)):
+        return _stop_chunk(asked) if "empty_stream_as_stop" in quirks and kind == "chat" else iter(())
     if isinstance(result, dict):
         return _answer(quirks, kind, asked, result)
     return (_answer(quirks, kind, asked, event) for event in result)
@@ -130,6 +190,12 @@ def _answer(quirks, kind: str, asked: dict, payload: dict) -> dict:
     return payload
 
 
+def _stop_chunk(asked: dict):
+    """LiteLLM's rewrite of an empty stream: one chunk that ends the answer with nothing in it."""
+    yield {"id": "chatcmpl-litellm", "object": "chat.completion.chunk", "created": 0, "model": asked.get("model"),
+           "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+
 def _with_tool_call(choice: dict) -> dict:
     call = {"id": "call_unasked", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
     choice = dict(choice)
@@ -145,7 +211,7 @@ def _with_tool_call(choice: dict) -> dict:
 def _embeddings(quirks, asked: dict, result: dict) -> dict:
     data = [dict(item) for item in result["data"]]
     if "per_token_embeddings" in quirks:
-        from openai_magics.offline.api.embeddings import vectors
+        from openai_magics.offline.vectors import vectors
 
         texts = [asked["input"]] if isinstance(asked["input"], str) else asked["input"]
         for item, text in zip(data, texts):

@@ -75,13 +75,11 @@ class Router:
         return list(self._routes)
 
 
-def discover() -> Router:
-    """Every `ROUTES` declared by a module of `openai_magics.offline.api`."""
-    from openai_magics.offline import api
-
+def discover(package) -> Router:
+    """Every `ROUTES` declared by a module of `package` (the endpoints, `openai_magics.offline.api`)."""
     router = Router()
-    for info in sorted(pkgutil.iter_modules(api.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{api.__name__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
         for route in getattr(module, "ROUTES", ()):
             router.add(route)
     return router

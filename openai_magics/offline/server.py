@@ -21,10 +21,12 @@ from openai_magics.offline import quirks as quirk_hooks
 from openai_magics.offline.azure import translate as translate_azure
 from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.batches import Batches
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.api.models import unknown_model
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
-                                          NOT_JSON_BODY, Fault, FaultQueue)
+                                          NOT_JSON_BODY, STREAM_ERROR, Fault, FaultQueue, error_at_the_end)
 from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
+from openai_magics.offline import api
 from openai_magics.offline.router import discover
 from openai_magics.offline.wire import BadBody, Binary, Request, media_type, read_body, split_query
 
@@ -52,6 +54,8 @@ class ServerState:
     log: list[LoggedRequest] = field(default_factory=list)
     parts: dict = field(default_factory=dict)
     quirks: frozenset = frozenset()  # the compatible-server quirks in force (see offline/quirks.py)
+    moved: dict = field(default_factory=dict)  # alias → the newer snapshot it now answers as (move_alias)
+    any_model: bool = False          # answer any model name, not only OpenAI's (compatible-server rehearsal)
 
     def part(self, kind: type):
         """The server's one instance of `kind` (the files store, the batches…), made on first use."""
@@ -87,7 +91,7 @@ class OfflineServer:
     """Start with `start()` (or as a context manager); `base_url` is what the SDK needs."""
 
     def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
-                 quirks=()):
+                 quirks=(), any_model: bool = False):
         self.openapi = Path(openapi) if openapi else None
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
@@ -97,7 +101,8 @@ class OfflineServer:
         self.state = ServerState()
         self.default_quirks = quirk_hooks.expand(quirks)
         self.quirks = self.default_quirks  # behave like a real compatible server (see offline/quirks.py)
-        self.router = discover()
+        self.default_any_model = self.state.any_model = any_model
+        self.router = discover(api)
         self._released = threading.Event()  # set to end every hanging request at once
         self._validator = None
         self._httpd: ThreadingHTTPServer | None = None
@@ -132,6 +137,16 @@ class OfflineServer:
     @quirks.setter
     def quirks(self, quirks) -> None:
         self.state.quirks = frozenset(quirks)
+
+    @property
+    def any_model(self) -> bool:
+        """True: answer any model name, as a compatible server with models of its own would; False: only
+        OpenAI's, with OpenAI's 404 for any other."""
+        return self.state.any_model
+
+    @any_model.setter
+    def any_model(self, value: bool) -> None:
+        self.state.any_model = bool(value)
 
     @property
     def running(self) -> bool:
@@ -179,6 +194,29 @@ class OfflineServer:
         """The next streamed responses send `after_chunks` good events, then one that is not JSON."""
         return self.faults.add(Fault(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times))
 
+    def report_usage(self, prompt_tokens: int | None = None, completion_tokens: int | None = None, *,
+                     service_tier: str | None = None, times: int = 1) -> None:
+        """The next `times` chat answers report this usage (and service tier) instead of their own."""
+        from openai_magics.offline.api.chat import Billing
+
+        report = {k: v for k, v in (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens),
+                                    ("service_tier", service_tier)) if v is not None}
+        with self.state.lock:
+            self.state.part(Billing).reports[:] = [dict(report) for _ in range(times)]
+
+    def stream_error(self, message: str, *, code: str | None = None, usage: dict | None = None, times: int = 1,
+                     path: str | None = None) -> Fault:
+        """The next streamed chat answers end on a chunk that carries this error and the usage (given, or the
+        stream's own) instead of their finish (OpenRouter's "Token limit reached")."""
+        return self.faults.add(Fault(kind=STREAM_ERROR, message=message, code=code, usage=usage, path=path,
+                                     times=times))
+
+    def move_alias(self, alias: str, snapshot: str) -> None:
+        """From now on (until `reset()`) `alias` answers as `snapshot`, as OpenAI moves an alias to a new
+        version; the old snapshot still answers when asked by name."""
+        with self.state.lock:
+            self.state.moved[alias] = snapshot
+
     def enforce_limits(self, requests: float | None = None, tokens: float | None = None, *,
                        requests_per: float = 1.0, tokens_per: float = 60.0) -> None:
         """Refuse, with 429 and Retry-After, more than `requests` requests per `requests_per` seconds or
@@ -194,14 +232,18 @@ class OfflineServer:
         self.state.part(Batches).fail_lines(times, message)
 
     def reset(self) -> None:
+        self.report_usage(times=0)
         self.batch_pace(0.0)
         self.fail_batch_lines(0)
         self.faults.clear()
         self._release_hangs()
         self.limits.reset()
+        with self.state.lock:
+            self.state.moved.clear()
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
         self.quirks = self.default_quirks
+        self.any_model = self.default_any_model
         self.clear_log()
 
     def behave_like(self, *names: str) -> frozenset[str]:
@@ -267,6 +309,9 @@ def _make_handler(server: OfflineServer):
                 azure is not None and self.headers.get("api-key"))
             if not has_key:
                 return self._error(401, "You didn't provide an API key.", entry=entry)
+            unknown = None if azure is not None else unknown_model(server.state, match.route.path, body)
+            if unknown is not None:  # a deployment is named as its owner likes: Azure requests are not checked
+                return self._error(unknown.status, str(unknown), code=unknown.code, entry=entry)
             verdict = server.limits.take(estimate_tokens(raw, body) if isinstance(body, dict) else 0)
             self.limit_headers = verdict.headers
             if verdict.retry_after is not None:
@@ -281,7 +326,7 @@ def _make_handler(server: OfflineServer):
             if quirky:
                 refused = quirk_hooks.refusal(server.quirks, path, body)
                 if refused:
-                    return self._json(*refused, entry)
+                    return self._json(*refused, entry, quirk_hooks.error_headers(server.quirks))
                 body = quirk_hooks.before(server.quirks, path, body)
             request = Request(self.command, path, match.params, query, body, files,
                               media_type(self.headers.get("Content-Type")), raw)
@@ -374,6 +419,8 @@ def _make_handler(server: OfflineServer):
             self.end_headers()
             self.wfile.flush()
             cut_after = fault.cut_after if fault else None
+            if fault and fault.kind == STREAM_ERROR:
+                events = error_at_the_end(events, fault)
             try:
                 n = -1
                 for n, event in enumerate(events):

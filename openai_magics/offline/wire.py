@@ -33,7 +33,7 @@ class Request:
 
     def required(self, name: str):
         """A required body field (the OpenAPI check catches its absence too, when the server has the document)."""
-        from openai_magics.offline.api.errors import RequestError
+        from openai_magics.offline.errors import RequestError
 
         if name not in self.body:
             raise RequestError(f"Missing required parameter: '{name}'.", param=name)
@@ -41,7 +41,7 @@ class Request:
 
     def upload(self, name: str) -> "Upload":
         """A required file of a multipart body."""
-        from openai_magics.offline.api.errors import RequestError
+        from openai_magics.offline.errors import RequestError
 
         found = self.files.get(name)
         if not isinstance(found, Upload):

@@ -1,16 +1,17 @@
 """`%%video`: the cell is the prompt; the job is followed, then the video plays in the cell."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
+from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
-from openai_magics.magics.kit import bind, expand, is_terminal, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import (GuardedMagics, bind_then_save, expand, is_terminal, parse, require_text,
+                                        shared_options, variable)
 
 
 @magics_class
-class VideoMagics(Magics):
+class VideoMagics(GuardedMagics):
     @no_var_expand
     @magic_arguments()
     @shared_options("model")
@@ -43,9 +44,7 @@ class VideoMagics(Magics):
                                cache=not args.no_cache)
         live = not (args.quiet or is_terminal(self.shell))
         result = run_video(s, request, self._view(live))
-        if args.save:
-            result.save(args.save)
-        bind(self.shell, args.output, result)
+        bind_then_save(self.shell, args.output, result, args.save, "video")
         return None if args.quiet else result
 
     def _video_id(self, given: str) -> str:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from openai_magics.core.ledger import UsageRecord
+from openai_magics.views.markup import shorten
 from openai_magics.views.usage_line import usage_line
 
 SLUG_WORDS = 6
@@ -69,7 +69,7 @@ class VideoResult:
     @property
     def summary(self) -> str:
         remix = f" · remix of {self.job.remixed_from}" if self.job.remixed_from else ""
-        return f"{self.seconds} s {self.size} video · {self.model} · {self.id}{remix} · “{textwrap.shorten(self.prompt, 80, placeholder='…')}”"
+        return f"{self.seconds} s {self.size} video · {self.model} · {self.id}{remix} · “{shorten(self.prompt, 80)}”"
 
     def _repr_html_(self) -> str:
         from openai_magics.video.player import player_html

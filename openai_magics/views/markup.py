@@ -13,6 +13,13 @@ def figures(text: str) -> str:
     return html.escape(text).replace("$", "&#36;")
 
 
+def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters: whitespace runs collapsed, the rest cut with "…". Unlike
+    `textwrap.shorten`, which drops a word that does not fit, a long JSON or signature keeps its start."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def usage_sub(text: str) -> str:
     """The small line under a result (model, tokens, dollars, time)."""
     return f'<sub class="{NO_MATHS}">{figures(text)}</sub>'

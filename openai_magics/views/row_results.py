@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from openai_magics.core.pricing import format_usd
-from openai_magics.views.markup import NO_MATHS, figures, usage_sub
+from openai_magics.views.markup import NO_MATHS, figures, shorten, usage_sub
 
 PREVIEW_ROWS = 10
 
@@ -48,6 +48,7 @@ class RowResults:
     interrupted: bool = False
     asked: int = 0                     # distinct prompts (identical rows are asked once)
     elapsed: float = 0.0
+    notes: list = field(default_factory=list)  # what else the run found, said after the counts
 
     def __len__(self) -> int:
         return len(self.values)
@@ -92,11 +93,12 @@ class RowResults:
             parts.append(f"{self.elapsed:.1f} s")
         if self.interrupted:
             parts.append("interrupted: the rest was not run")
+        parts += self.notes
         return " · ".join(p for p in parts if p)
 
     def _preview(self) -> list[tuple[str, str]]:
         rows = list(zip(self.labels, self.values))[:PREVIEW_ROWS]
-        return [(str(label), _short(str(value))) for label, value in rows]
+        return [(str(label), shorten(str(value), 120)) for label, value in rows]
 
     def _repr_html_(self) -> str:
         body = "".join(f"<tr><th>{figures(label)}</th><td style='text-align:left'>{figures(value)}</td></tr>"
@@ -112,7 +114,3 @@ class RowResults:
             lines.append(f"… {len(self) - PREVIEW_ROWS:,} more rows (.series holds them all)")
         p.text("\n".join([*lines, "", self.summary]))
 
-
-def _short(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -64,7 +64,8 @@ class UsageTable:
         rows, running = list(groups.values()), Decimal(0)
         for row in rows:
             row["cell"] = list(row.pop("cells"))
-            running += row["cost"]
+            # From the first call at an unknown price on, the running total is unknown too.
+            running = None if running is None or row["unknown"] else running + row["cost"]
             row["cumulative"] = running
         return rows
 
@@ -81,7 +82,7 @@ class UsageTable:
             return "unknown" if row["unknown"] and not row["cost"] else format_usd(row["cost"], row["estimated"]) + (
                 " + unknown" if row["unknown"] else "")
         if column == "cumulative":
-            return format_usd(value)
+            return "unknown" if value is None else format_usd(value)
         if column == "cache_hit":
             return f"hit (saved {format_usd(row['saved'])})" if row["hits"] else ""
         if column == "latency":
@@ -221,6 +222,8 @@ class UsageTable:
             return row["hits"]
         if column == "cost" and row["unknown"]:
             return "unknown" if not row["cost"] else f"{row['cost']}+unknown"
+        if column == "cumulative" and row[column] is None:
+            return "unknown"
         return str(row[column]) if isinstance(row[column], Decimal) else row[column]
 
     def to_pandas(self):

@@ -162,3 +162,48 @@ def echo_key_json(status: int):
     def answer(seen: Seen) -> Answer:
         return json_answer({"error": {"message": f"bad auth header {seen.authorization}", "type": "x"}}, status)
     return answer
+
+
+def by_path(routes: dict, otherwise: Answer | None = None):
+    """Answers chosen by the request's path: the first key it ends with (query left out), else `otherwise`
+    (a 404)."""
+    def answer(seen: Seen) -> Answer:
+        path = seen.path.split("?")[0]
+        for suffix, chosen in routes.items():
+            if path.endswith(suffix):
+                return chosen(seen) if callable(chosen) else chosen
+        return otherwise or json_answer({"error": {"message": f"no route {path}", "type": "invalid_request_error"}},
+                                        404)
+    return answer
+
+
+def batch_object(batch_id: str = "batch_rogue1", status: str = "completed", *, output: str | None = "file-out",
+                 errors_file: str | None = None, counts=(1, 1, 0), errors: list | None = None, **extra) -> dict:
+    """A batch as /batches/{id} answers it (`counts`: total, completed, failed)."""
+    total, done, failed = counts
+    return {"id": batch_id, "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": "file-in",
+            "completion_window": "24h", "status": status, "output_file_id": output, "error_file_id": errors_file,
+            "created_at": 1, "request_counts": {"total": total, "completed": done, "failed": failed},
+            "errors": {"object": "list", "data": errors} if errors is not None else None, **extra}
+
+
+def batch_line(custom_id: str, text: str = "Hello.", *, status: int = 200, error: dict | None = None,
+               usage: dict | None = None) -> str:
+    """One line of a batch's output (or error) file."""
+    body = completion(text, usage) if status == 200 else {"error": error or {"message": "failed"}}
+    return json.dumps({"id": f"batch_req_{custom_id}", "custom_id": custom_id,
+                       "response": {"status_code": status, "request_id": "req_rogue", "body": body},
+                       "error": None})
+
+
+def finetune_job(job_id: str = "ftjob-rogue", status: str = "failed", error: dict | None = None) -> dict:
+    return {"id": job_id, "object": "fine_tuning.job", "status": status, "model": "gpt-4o-mini-2024-07-18",
+            "created_at": 1, "fine_tuned_model": None, "trained_tokens": None, "training_file": "file-t",
+            "validation_file": None, "result_files": [], "hyperparameters": {"n_epochs": 1},
+            "organization_id": "org-rogue", "seed": 1, "error": error}
+
+
+def finetune_events(*messages: str) -> dict:
+    return {"object": "list", "has_more": False,
+            "data": [{"id": f"ftevent-{n}", "object": "fine_tuning.job.event", "created_at": 1, "level": "info",
+                      "message": message, "type": "message"} for n, message in enumerate(messages)]}

@@ -163,3 +163,31 @@ def test_a_stream_that_echoes_the_key_after_text_keeps_the_text_without_the_key(
     ran = nb.run("%chat hi")
     no_key(ran.text, ran.error)
     assert ran.result is not None and ran.result.text == "Partial " and ran.result.incomplete
+
+
+KINDS = {
+    "project": ("sk-proj-", "key type: project key"),
+    "service-account": ("sk-svcacct-", "key type: service account key"),
+    "admin": ("sk-admin-", "key type: admin key"),
+    "legacy-user": ("sk-", "key type: user key"),
+}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_status_names_the_key_type_without_a_byte_of_the_key(nb, session, monkeypatch, kind):
+    prefix, says = KINDS[kind]
+    secret = "Qz7Xw2Vb9Nm4Lk8Jh3Gf6Ds1Pa5Ro0TyUiEeWq"
+    monkeypatch.setenv("KIND_TEST_KEY", prefix + secret)
+    nb.run("%openai key --env KIND_TEST_KEY")
+    lines = nb.run("%openai status").stdout.splitlines()
+    (line,) = [line for line in lines if line.startswith("key type:")]
+    assert line.startswith(says)
+    assert not any(secret[i:i + 3] in line for i in range(len(secret) - 2)), line
+    assert ("project key (platform.openai.com/api-keys)" in line) == (kind == "legacy-user")
+    shown, hidden = "\n".join(lines), secret[:-4]  # the key line's mask keeps the last 4 characters
+    assert not any(hidden[i:i + 4] in shown for i in range(len(hidden) - 3))
+
+
+def test_status_without_an_openai_key_has_no_key_type(nb, session):
+    session.configure(api_key=None)
+    assert "key type" not in nb.run("%openai status").stdout

@@ -2,18 +2,19 @@
 also carries the traitlets (`%config OpenAIMagics.chat_model = "…"`)."""
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic import line_magic, magics_class, no_var_expand
 from traitlets import Float, Int, Unicode, observe
 
 from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
+from openai_magics.magics.kit import GuardedMagics
 
 
 TIMEOUTS = ("timeout", "connect_timeout", "first_byte_timeout", "generation_timeout", "idle_timeout")
 
 
 @magics_class
-class OpenAIMagics(Magics):
+class OpenAIMagics(GuardedMagics):
     chat_model = Unicode(None, allow_none=True, help="Default model for %%chat.").tag(config=True)
     embed_model = Unicode(None, allow_none=True, help="Default model for %%embed.").tag(config=True)
     image_model = Unicode(None, allow_none=True, help="Default model for %%image.").tag(config=True)

@@ -17,6 +17,7 @@ MODULES = [
     "openai_magics.magics.openai.session_commands",
     "openai_magics.magics.openai.usage_commands",
     "openai_magics.magics.openai.cache_commands",
+    "openai_magics.magics.openai.pin_commands",
 ]
 _commands: dict[str, "Command"] = {}
 _loaded: set[str] = set()
@@ -72,6 +73,8 @@ def commands() -> dict[str, Command]:
 def run(line: str, shell):
     """Parse `%openai LINE` and run its subcommand; `%openai` alone is `status`."""
     words = list(parsing.words(line))
+    if words and parsing.is_comment(words[0][2]):
+        words = []
     name = words[0][3] if words else "status"
     rest = line[words[0][1]:] if words else ""
     table = commands()

@@ -48,6 +48,7 @@ def status(args, shell) -> Report:
     lines = [
         f"endpoint: {where}",
         f"key:      {_key_line(c)}",
+        *([f"key type: {_key_type(c.api_key)}"] if c.api_key is not None else []),
         "models:   " + ", ".join(f"{k} {v}" for k, v in c.models.items()),
         f"api:      {c.api}",
         f"prices:   {prices_text(s)}",
@@ -181,7 +182,7 @@ def _price_arguments(parser) -> None:
 
 
 def _user_prices(model: str, rates: list[str]):
-    from openai_magics.core.pricing import TokenPrices
+    from openai_magics.core.pricing import user_prices
 
     try:
         given = [Decimal(r.lstrip("$")) for r in rates]
@@ -189,7 +190,7 @@ def _user_prices(model: str, rates: list[str]):
         given = []
     if len(given) != 2 or any(r < 0 or not r.is_finite() for r in given):
         raise UsageError(f"`%openai price {model} IN OUT`: two amounts in USD per million tokens, e.g. 0.15 0.60.")
-    return TokenPrices(model=model, input=given[0], cached_input=given[0], output=given[1])
+    return user_prices(model, given[0], given[1])
 
 
 @command("price", "Token prices of a model; `price MODEL IN OUT` sets them (USD per million).", _price_arguments)
@@ -200,7 +201,8 @@ def price(args, shell) -> Report:
     prices = s.prices_for(args.model)
     if prices is None:
         return Report(f"{args.model}: price unknown here. {UNKNOWN_HINT}", {"prices": None})
-    return Report(f"{args.model} (priced as {prices.model}), {prices.describe()}", {"prices": prices})
+    source = "your prices" if args.model in s.prices else "genai-prices" if prices.listed is not None else "the dated table"
+    return Report(f"{args.model} (priced as {prices.model}, from {source}):\n{prices.describe()}", {"prices": prices})
 
 
 @command("models", "The models the endpoint offers.")
@@ -227,6 +229,20 @@ def _key_line(config) -> str:
         return "not set (%openai key, OPENAI_API_KEY, or %openai offline)"
     kept = f"; your OpenAI key ({config.api_key.masked}) goes to OpenAI only" if config.api_key else ""
     return f"none sent to this endpoint{kept} (`%openai endpoint URL --key-env VAR` gives it one)"
+
+
+KEY_TYPES = {
+    "project": "project key (it reaches one project's models and limits)",
+    "service account": "service account key (a project's, owned by no person)",
+    "admin": "admin key: it manages the organization and cannot call models; use a project key",
+    "user": "user key (the kind from before projects, reaching everything you can): a project key "
+            "(platform.openai.com/api-keys) limits what a leaked key can reach",
+}
+
+
+def _key_type(secret) -> str:
+    """What kind of OpenAI key it is, from its prefix alone: no character of it is shown."""
+    return KEY_TYPES.get(secret.kind, "not an OpenAI key (its form is none of OpenAI's)")
 
 
 def _checked_url(url: str) -> str:

@@ -5,7 +5,7 @@ import hashlib
 import re
 
 from openai_magics.core.models import base_name, is_reasoning, model_info
-from openai_magics.offline.api import tokens
+from openai_magics.offline import tokens
 
 LENGTH_DIRECTIVE = re.compile(r"\(offline:\s*(\d+)\s*tokens?\)", re.I)
 # A prompt marked so makes an answer that moderation flags part-way through (the moderation marker itself

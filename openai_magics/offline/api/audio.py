@@ -14,8 +14,8 @@ import math
 import re
 import threading
 
-from openai_magics.offline.api.errors import RequestError
-from openai_magics.offline.api.tokens import count
+from openai_magics.offline.errors import RequestError
+from openai_magics.offline.tokens import count
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary
 

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.offline.api.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Request
@@ -124,9 +124,10 @@ def _lines(data: bytes, endpoint: str) -> list[dict]:
 
 
 def _run(state, batch: Batch, lines: list[dict]) -> None:
+    from openai_magics.offline import api
     from openai_magics.offline.router import discover
 
-    router, batches = discover(), state.part(Batches)
+    router, batches = discover(api), state.part(Batches)
     batch.status, batch.times["in_progress_at"] = "in_progress", int(time.time())
     answers, errors = [], []
     for line in lines:

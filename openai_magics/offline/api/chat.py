@@ -5,13 +5,25 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.core.models import model_info
+from openai_magics.core.models import base_name, model_info
 from openai_magics.offline.api import answers, structured
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
-from openai_magics.offline.api.tokens import definition_tokens, image_size, image_tokens, message_text
+from openai_magics.offline.tokens import definition_tokens, image_size, image_tokens, message_text
 
 _ids = itertools.count(1)
+SERVICE_TIERS = ("default", "flex", "priority", "scale")  # what a request may ask for and the answer reports
+
+
+@dataclass
+class Billing:
+    """What the next chat answers report as their usage and service tier, whatever they were (tests and
+    notebooks show a long prompt's bill, or a tier the server chose, without sending either)."""
+
+    reports: list[dict] = field(default_factory=list)
+
+    def take(self) -> dict:
+        return self.reports.pop(0) if self.reports else {}
 
 
 @dataclass
@@ -26,6 +38,7 @@ class Completion:
     reasoning_tokens: int
     kind: str = "content"             # content | refusal | tool_calls (offline/structured.py decides)
     tool_calls: list[dict] = field(default_factory=list)
+    extra_output: int = 0             # output tokens reported beyond those sent (a usage the server was told to report)
 
     @property
     def text(self) -> str:
@@ -33,7 +46,7 @@ class Completion:
 
     @property
     def output_tokens(self) -> int:
-        return len(self.tokens) + self.reasoning_tokens
+        return len(self.tokens) + self.reasoning_tokens + self.extra_output
 
 
 def complete(state, messages: list[dict], model: str, max_tokens: int | None, effort: str | None,
@@ -54,7 +67,16 @@ def complete(state, messages: list[dict], model: str, max_tokens: int | None, ef
         tokens, finish = tokens[: max(0, max_tokens - reasoning)], "length"
     with state.lock:
         cached = state.prompt_cache.cached_tokens(prompt, n_prompt)
-    return Completion(answers.snapshot(model), tokens, finish, n_prompt, cached, min(reasoning, max_tokens or reasoning))
+    return Completion(answering(state, model), tokens, finish, n_prompt, cached, min(reasoning, max_tokens or reasoning))
+
+
+def answering(state, model: str) -> str:
+    """The model the answer names: the snapshot an alias resolves to (or was moved to), a snapshot itself."""
+    with state.lock:
+        moved = state.moved.get(model)
+    if moved:
+        return moved
+    return model if base_name(model) != model else answers.snapshot(model)
 
 
 # --- Chat Completions ---------------------------------------------------------------------------
@@ -79,8 +101,17 @@ def chat_completion(state, body: dict):
     if plan and plan.kind != "content":
         c.kind, c.tool_calls = plan.kind, plan.tool_calls
         c.finish_reason = "tool_calls" if plan.tool_calls else c.finish_reason
+    with state.lock:
+        report = state.part(Billing).take()
+    c.prompt_tokens = report.get("prompt_tokens", c.prompt_tokens)
+    c.cached_tokens = min(c.cached_tokens, c.prompt_tokens)
+    if "completion_tokens" in report:
+        c.reasoning_tokens = min(c.reasoning_tokens, report["completion_tokens"])
+        c.extra_output = report["completion_tokens"] - c.output_tokens
+    asked = body.get("service_tier")
+    tier = report.get("service_tier") or (asked if asked in SERVICE_TIERS else "default")
     base = {"id": f"chatcmpl-offline{next(_ids)}", "created": int(time.time()), "model": c.model,
-            "system_fingerprint": "fp_offline", "service_tier": "default"}
+            "system_fingerprint": "fp_offline", "service_tier": tier}
     if not body.get("stream"):
         message = {"role": "assistant", "content": c.text if c.kind == "content" else None,
                    "refusal": c.text if c.kind == "refusal" else None, "annotations": []}

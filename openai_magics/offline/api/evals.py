@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.offline.api import answers
-from openai_magics.offline.api.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)

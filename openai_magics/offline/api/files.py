@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from openai_magics.offline.api.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary
 

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.core.models import model_info
-from openai_magics.offline.api.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
-from openai_magics.offline.api.tokens import count_messages
+from openai_magics.offline.tokens import count_messages
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)

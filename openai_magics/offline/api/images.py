@@ -16,8 +16,8 @@ import time
 
 from openai_magics.core.data import load
 from openai_magics.core.models import base_name
-from openai_magics.offline.api.errors import RequestError
-from openai_magics.offline.api.tokens import count
+from openai_magics.offline.errors import RequestError
+from openai_magics.offline.tokens import count
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Upload
 

@@ -10,8 +10,8 @@ import itertools
 import time
 
 from openai_magics.offline.api import answers, structured
-from openai_magics.offline.api.chat import Completion, complete, extra_prompt_tokens
-from openai_magics.offline.api.errors import RequestError
+from openai_magics.offline.api.chat import SERVICE_TIERS, Completion, complete, extra_prompt_tokens
+from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)
@@ -149,6 +149,7 @@ def _final(rid: str, body: dict, c: Completion) -> dict:
         "previous_response_id": body.get("previous_response_id"), "temperature": body.get("temperature", 1.0),
         "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [], "top_p": 1.0,
         "text": text, "reasoning": body.get("reasoning"), "usage": usage(c), "metadata": {}, "store": True,
+        "service_tier": body.get("service_tier") if body.get("service_tier") in SERVICE_TIERS else "default",
     }
 
 

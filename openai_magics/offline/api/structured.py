@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from openai_magics.offline.api.tokens import message_text
+from openai_magics.offline.tokens import message_text
 
 REFUSE = re.compile(r"\(offline:\s*refuse\)", re.I)
 TOOL_ROUNDS = re.compile(r"\(offline:\s*(\d+)\s*tool rounds?\)", re.I)
@@ -34,7 +34,7 @@ class Plan:
 
 def plan(body: dict, answer_text) -> Plan | None:
     """None: answer as usual. `answer_text(prompt)` is the usual answer, to build on."""
-    from openai_magics.offline.api.errors import RequestError
+    from openai_magics.offline.errors import RequestError
 
     messages = body["messages"]
     asked = _last_user(messages)
@@ -136,7 +136,7 @@ class Unmakeable(ValueError):
 
 def example(schema: dict, what: str, param: str = "response_format"):
     """`instance`, or the 400 the API gives for a schema it will not take."""
-    from openai_magics.offline.api.errors import RequestError
+    from openai_magics.offline.errors import RequestError
 
     try:
         return instance(schema)

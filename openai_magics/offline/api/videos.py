@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from openai_magics.core.data import load
 from openai_magics.core.models import base_name
-from openai_magics.offline.api.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary, Upload

@@ -47,7 +47,7 @@ def main() -> None:
     import openai_magics
     from openai_magics.chat.over import run_over
     from openai_magics.chat.request import ChatRequest
-    from openai_magics.core.rows import as_rows
+    from openai_magics.chat.rows import as_rows
     from openai_magics.offline import OfflineServer, find_openapi_document
 
     server = OfflineServer(openapi=find_openapi_document()).start()

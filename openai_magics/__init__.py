@@ -9,7 +9,6 @@ This module is the composition root: the one place that knows every capability.
 import functools
 import importlib
 
-from openai_magics.core import handoff
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
@@ -32,11 +31,11 @@ MAGICS = {
 CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderation", "evals")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
-# Modules whose `@command`s join `%openai` (chat's threads; later batches, fine-tuning…).
-OPENAI_COMMANDS = ("openai_magics.offline_commands", "openai_magics.chat.commands",
+# Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.
+OPENAI_COMMANDS = ("openai_magics.magics.openai.session_commands", "openai_magics.magics.openai.usage_commands",
+                   "openai_magics.magics.openai.cache_commands", "openai_magics.magics.openai.pin_commands",
+                   "openai_magics.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands")
-# Work a capability hands to another without importing it (`%%chat --over … --batch` → the Batch API).
-handoff.provide("batch", "openai_magics.batch.engine:submit_rows")
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

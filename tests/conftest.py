@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # A recognisable fake key: every output a test captures is searched for it.
 TEST_KEY = "sk-test-DO-NOT-LEAK-4f9c2b7e1d3a5c8e0b6d"
+# The chat model the tests' figures were written for (not the shipped default: test_default_model covers that).
+TEST_CHAT_MODEL = "gpt-4o-mini"
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +43,7 @@ def session(offline):
     s = reset_session()
     s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), max_retries=3,
                 bills="openai")  # the offline server bills like OpenAI
+    s.config.models["chat"] = TEST_CHAT_MODEL
     return s
 
 

@@ -340,15 +340,16 @@ def test_a_tool_cell_replays_its_final_answer_without_running_the_tools_again(ca
     assert changed.result.record.cache_hit is False and len(offline.requests) > 2
 
 
-def test_a_cut_or_truncated_answer_is_not_cached(cached, offline):
+def test_a_cut_answer_is_not_cached_but_one_at_the_cells_token_limit_is(cached, offline):
     offline.cut_stream(after_chunks=3)
     cut = cached.run("%%chat\nExplain streaming")
     assert cut.result.incomplete
     whole = cached.run("%%chat\nExplain streaming")
     assert len(offline.requests) == 2 and not whole.result.incomplete and not whole.result.record.cache_hit
     cached.run("%chat --no-stream --max-tokens 5 hi")
-    cached.run("%chat --no-stream --max-tokens 5 hi")
-    assert len(offline.requests) == 4  # stopped at the token limit: asked again, not replayed
+    limited = cached.run("%chat --no-stream --max-tokens 5 hi")  # cut at the cell's own limit: that answer
+    assert len(offline.requests) == 3 and limited.result.record.cache_hit
+    assert limited.result.incomplete == "it stopped at the token limit (5)"
 
 
 # --- %%embed: vectors cached per (endpoint, model, dimensions, text) in the same file ---

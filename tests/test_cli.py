@@ -31,10 +31,10 @@ def test_the_quickstart_offline_prints_answers_usage_lines_and_totals():
     out = done.stdout
     assert "%%chat\nWhat is a p-value? Answer for a first-year student." in out  # each cell's source
     assert out.count("### Offline answer") == 2 and "You asked: *What is a p-value?" in out
-    assert re.search(r"gpt-4o-mini-2024-07-18 · 20 in · 72 out · \$0\.000046 · ", out)
+    assert re.search(r"gpt-5\.4-nano(-[\d-]+)? · 20 in · 158 out \(64 reasoning\) · \$0\.00020 · ", out)  # the default
     assert re.search(r"gpt-4o-2024-08-06 · 28 in · 95 out · \$0\.0010 · ", out)
     assert "6 tokens (gpt-4o-mini)" in out
-    assert out.rstrip().splitlines()[-1] == "Total: 3 calls · 63 in · 234 out · $0.0011 · 0 cache hits"
+    assert out.rstrip().splitlines()[-1] == "Total: 3 calls · 63 in · 406 out · $0.0014 · 0 cache hits"
     assert "Traceback" not in out + done.stderr and "<sub" not in out
 
 

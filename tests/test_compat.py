@@ -401,6 +401,30 @@ def test_json_mode_refused_still_says_drop_json(nb, offline):
     one_line(nb.run("%%chat --json\nIn JSON."), "does not support JSON mode", "drop --json")
 
 
+def test_an_answer_cut_at_the_cells_own_max_tokens_is_cached_marked_as_cut(nb, session, offline, tmp_path):
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    cell = "%%chat -t 0 --max-tokens 20\nWrite a long story about a lighthouse."
+    first, again = nb.run(cell), nb.run(cell)
+    assert len(posts(offline, "/chat/completions")) == 1, "the cut answer was asked again"
+    assert again.result.text == first.result.text
+    assert again.result.incomplete == first.result.incomplete == "it stopped at the token limit (20)"
+    assert "⚠ Incomplete answer: it stopped at the token limit (20)." in again.stdout + again.text
+    paid, hit = session.ledger.records
+    assert paid.cost > 0 and hit.cache_hit and hit.cost == 0 and "$0 (cached)" in again.result.usage_line
+    nb.run("%openai cache off")
+
+
+def test_an_answer_cut_by_a_dropped_stream_is_not_cached(nb, session, offline, tmp_path):
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    offline.cut_stream(after_chunks=3)
+    cell = "%%chat -t 0 --max-tokens 20\nWrite a long story about a lighthouse."
+    assert "stream was cut" in nb.run(cell).result.incomplete
+    assert nb.run(cell).result.incomplete == "it stopped at the token limit (20)"
+    assert len(posts(offline, "/chat/completions")) == 2, "a cut stream was cached"
+    assert nb.run(cell).result.record.cache_hit
+    nb.run("%openai cache off")
+
+
 @pytest.mark.parametrize("cell", ["%%chat --thread t\n" + LONG_PROMPT, "%%chat --json --thread t\nIn JSON. " + LONG_PROMPT])
 def test_litellms_rewrite_of_an_empty_stream_says_the_prompt_may_be_too_long(nb, session, offline, tmp_path, cell):
     nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
@@ -444,6 +468,7 @@ def test_error_lines_name_whose_error_it_is(nb, session, offline):
     assert error_source(Config()) == "OpenAI"  # OpenAI's own endpoint keeps its heading
     assert CallFailed("x", source=error_source(Config(base_url="https://api.openai.com/v1"))).heading == "OpenAI error:"
     assert error_source(Config(base_url="https://me.openai.azure.com")) == "Azure OpenAI"
+    assert error_source(Config(base_url="http://me:sk-secret@proxy.local/v1?key=k")) == "http://proxy.local"
     offline.fail(400, message="Refused on purpose.")
     one_line(nb.run("%chat hi"), f"Server error ({root_of(offline)}): The request was refused (400): Refused on purpose.")
     session.configure(offline=True)
@@ -462,3 +487,14 @@ def test_a_server_that_ignores_tools_says_no_tool_was_called(nb, offline):
         assert ran.result.usage_line.endswith("· no tool was called"), ran.result.usage_line
     assert all(r.body.get("tools") for r in posts(offline, "/chat/completions"))
 
+
+def test_a_cache_hit_of_unknown_price_says_so_not_saved_nothing(nb, session, offline, tmp_path):
+    nb.run(f"%openai endpoint {offline.base_url}")
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    nb.run("%chat -t 0 -m gemma-3-1b-it hi")
+    nb.run("%chat -t 0 -m gemma-3-1b-it hi")
+    assert session.ledger.records[-1].cache_hit and session.ledger.records[-1].saved is None
+    table = nb.run("%openai usage").outputs[-1]["text/plain"]
+    assert "hit, saved (price unknown)" in table and "saved $0" not in table
+    assert "saved (price unknown)" in nb.run("%openai cache stats").stdout
+    nb.run("%openai cache off")

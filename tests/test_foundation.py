@@ -25,6 +25,33 @@ def test_load_ext_imports_nothing_heavy():
     assert "chat" in cell_magics and "tokens" in cell_magics
 
 
+def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_written(monkeypatch):
+    """`%openai offline` returns before the OpenAPI document is read, then loads it, the token encoding, the
+    SDK and its chat resource behind the prompt, so the first `%%chat` waits for none of them; jsonschema's
+    IRI checker (seconds of grammar building, for a format nothing checks) is never built."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    code = (
+        "import sys, threading\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'openai_magics')\n"
+        "sh.run_line_magic('openai', 'offline')\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name.startswith(('openai-magics-warm-up', 'openai-magics-offline-openapi')): t.join()\n"
+        "from openai_magics import session\n"
+        "print(session().offline_server.validator is not None)\n"
+        "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
+        " if m not in sys.modules], 'rfc3987_syntax' in sys.modules)\n"
+        "from openai_magics.core.tokens import _load\n"
+        "print(_load.cache_info().currsize)\n"
+        "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    validating, missing, encodings, answer = out.splitlines()[:4]
+    assert validating == "True" and missing == "[] False" and encodings == "1"
+    assert "Offline answer" in answer
+
+
 def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     """`%%chat` does not import the other capabilities' magics; `%%image?` shows the full help before any use."""
     code = (
@@ -156,7 +183,7 @@ def _client(offline):
 
 
 def test_server_rejects_bad_role_with_the_violation(offline):
-    if offline._validator is None:
+    if offline.validator is None:
         pytest.skip("no OpenAPI document")
     with pytest.raises(openai.BadRequestError) as err:
         _client(offline).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "wizard", "content": "x"}])
@@ -164,7 +191,7 @@ def test_server_rejects_bad_role_with_the_violation(offline):
 
 
 def test_server_rejects_temperature_5(offline):
-    if offline._validator is None:
+    if offline.validator is None:
         pytest.skip("no OpenAPI document")
     with pytest.raises(openai.BadRequestError) as err:
         _client(offline).chat.completions.create(model="gpt-4o-mini", temperature=5,

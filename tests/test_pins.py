@@ -1,7 +1,7 @@
 """Pinned model versions (issue 27): the ledger names the snapshot that answered; `%openai pin on` sends the
 snapshot an alias first answered as in this notebook (kept in the cache or replay file); a cell answered by
 another snapshot than before says so in one line."""
-from conftest import TEST_KEY
+from conftest import TEST_CHAT_MODEL, TEST_KEY
 
 FIRST, NEWER = "gpt-4o-mini-2024-07-18", "gpt-4o-mini-2026-01-15"
 
@@ -57,6 +57,7 @@ def _fresh_session(offline):
 
     s = reset_session()
     s.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
+    s.config.models["chat"] = TEST_CHAT_MODEL
     return s
 
 

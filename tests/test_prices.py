@@ -146,6 +146,7 @@ def test_a_listed_model_without_a_token_price_is_unknown_with_the_reason_and_kee
 
 
 def test_the_cumulative_column_is_unknown_from_the_first_unknown_price_on(nb, session, offline):
+    offline.any_model = True  # a compatible server's own model, priced by nobody
     nb.run("%%chat -m gpt-4o-mini\nOne.")
     nb.run("%%chat -m my-local-llama\nTwo.")
     nb.run("%%chat -m gpt-4o-mini\nThree.")
@@ -155,3 +156,26 @@ def test_the_cumulative_column_is_unknown_from_the_first_unknown_price_on(nb, se
     assert [row[table.columns.index("cumulative")] for row in shown][1:] == ["unknown", "unknown"]
     assert table.to_pandas()["cumulative"].tolist()[1:] == ["unknown", "unknown"]
     assert shown[0][table.columns.index("cumulative")].startswith("$") and Decimal(first) > 0
+
+
+def test_a_price_genai_prices_cannot_compute_is_unknown_with_the_reason_and_the_answer_kept(nb, session, offline):
+    """Price data updated at run time (genai-prices' own update) with an entry it then refuses to compute."""
+    from genai_prices.types import ClauseEquals, ModelInfo, ModelPrice, Provider
+
+    broken = ModelInfo(id="gpt-4o-mini", match=ClauseEquals(equals="gpt-4o-mini"),
+                       prices=ModelPrice(input_mtok=Decimal(-1), output_mtok=Decimal(1)))
+    provider = Provider(id="openai", name="OpenAI", api_pattern=r"api\.openai\.com", models=[broken])
+    data_snapshot.set_custom_snapshot(data_snapshot.DataSnapshot(providers=[provider], from_auto_update=True))
+    try:
+        ran = nb.run("%%chat -m gpt-4o-mini\nSay hello.")
+        kept = nb.ns["_"]
+        price = nb.run("%openai price gpt-4o-mini").stdout
+    finally:
+        data_snapshot.set_custom_snapshot(None)
+    assert ran.error is None and "Offline answer" in ran.result.text and kept is ran.result
+    [record] = session.ledger.records
+    assert record.cost is None and record.usage.input_tokens > 0 and record.usage.output_tokens > 0
+    assert "price unknown (genai-prices could not compute it (ValueError: Invalid price value" in ran.result.usage_line
+    assert "input $-1" in price  # what genai-prices holds, shown as it is
+    nb.run("%%chat -m gpt-4o-mini\nSay hello again.")
+    assert session.ledger.records[-1].cost > 0  # the bundled prices again, once the update is gone

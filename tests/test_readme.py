@@ -40,6 +40,25 @@ def test_a_fresh_clone_installs_tests_and_runs_the_quickstart_as_the_readme_says
     assert "### Offline answer" in done.stdout and "Total: 3 calls · " in done.stdout, tail
 
 
+def test_counts_are_exact_without_network_or_tiktoken_cache_dir_and_match_tiktokens(tmp_path):
+    """A fresh machine: no TIKTOKEN_CACHE_DIR, an empty temporary folder (where tiktoken looks), no network.
+    The package's own copy of each encoding is put there, and the counts are tiktoken's, token for token."""
+    texts = ["Explain a p-value to a first-year student in three sentences.", "naïve café 🎉 — ünïcödé ½",
+             "def f(x):\n    return x ** 2  # squares", "東京は日本の首都です。", " " * 7 + "\t\n" * 3]
+    code = ("import json, sys\nfrom openai_magics.core.tokens import count_text\n"
+            f"print(json.dumps([[str(count_text(t, m)) for t in {texts!r}] for m in ('gpt-4o-mini', 'gpt-4')]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR")}
+    env.update(TMPDIR=str(tmp_path), PYTHONPATH=str(ROOT), HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    import json
+
+    import tiktoken
+
+    expected = [[str(len(tiktoken.get_encoding(name).encode(t))) for t in texts] for name in ("o200k_base", "cl100k_base")]
+    assert json.loads(fresh.stdout) == expected  # exact (no "≈"), and the same numbers
+    assert len(list((tmp_path / "data-gym-cache").iterdir())) == 2
+
+
 def test_a_relative_encodings_folder_that_points_nowhere_says_so(nb, monkeypatch):
     """What a newcomer who exported a relative TIKTOKEN_CACHE_DIR sees in a kernel started elsewhere."""
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "../nowhere/tiktoken")
@@ -77,3 +96,13 @@ def test_every_python_block_of_the_readme_runs_when_pasted_into_a_notebook(monke
         assert "UsageError" not in shown and "No API key" not in shown, shown
     answer = notebook.cells[1].outputs[-1]["data"]
     assert "offline" in answer["text/markdown"].lower() and "gpt-4o-mini" in answer["text/plain"]
+
+
+def test_every_estimated_count_says_why_in_one_line(nb, monkeypatch):
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "../nowhere/tiktoken")
+    why = "estimated: TIKTOKEN_CACHE_DIR=../nowhere/tiktoken is a relative path"
+    dry = nb.run("%%chat --dry-run -m gpt-4o-mini\nHow many tokens")
+    assert "≈" in dry.result.summary and why in dry.result.summary
+    nb.ns["examples"] = [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}]
+    prepared = nb.run("%openai finetune prepare examples")
+    assert "≈" in prepared.text and why in prepared.text

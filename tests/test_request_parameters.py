@@ -4,7 +4,7 @@ import pytest
 
 
 def chat_requests(offline):
-    return [r for r in offline.requests if r.path.endswith("/chat/completions")]
+    return [r for r in offline.requests if "/chat/completions" in r.path]
 
 
 @pytest.fixture
@@ -86,3 +86,14 @@ def test_dry_run_shows_the_body_the_model_takes(nb, gateway):
     shown = ran.text
     assert '"max_completion_tokens": 99' in shown and '"developer"' in shown and '"max_tokens"' not in shown
     assert chat_requests(gateway) == []
+
+
+def test_azure_openai_deployments_of_reasoning_models_get_their_parameters(nb, offline, monkeypatch):
+    monkeypatch.setenv("AZURE_TEST_KEY", "azure-test-key-1234567890")
+    root = offline.base_url.rsplit("/v1", 1)[0]
+    nb.run(f"%openai endpoint {root} --azure --api-version 2024-10-21 --key-env AZURE_TEST_KEY")  # no --bills
+    ran = nb.run("%chat -m o4-mini -s 'Be brief.' --max-tokens 300 hi")
+    assert ran.error is None and ran.result.text
+    body = chat_requests(offline)[-1].body
+    assert body["max_completion_tokens"] == 300 and "max_tokens" not in body
+    assert body["messages"][0]["role"] == "developer"

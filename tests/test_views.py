@@ -75,3 +75,49 @@ def test_time_to_first_token_shows_and_the_speed_counts_from_it(nb, session, off
     assert "first_token" in session.usage.to_pandas().columns
     nb.run("%%chat -m gpt-4o-mini --no-stream\nhi")
     assert session.ledger.records[-1].first_token is None  # no stream, no first token to time
+
+
+def cell_tag(html: str, content: str) -> str:
+    """The opening tag of the table cell (th or td) that holds `content`."""
+    found = re.search(r"<t[dh]\b[^>]*>(?:(?!<t[dh]\b).)*?" + re.escape(content), html, re.S)
+    assert found, f"no cell holds {content!r}"
+    return found.group(0)[: found.group(0).index(">") + 1]
+
+
+LEFT = "text-align:left"
+
+
+def test_text_columns_read_from_the_left_and_figures_from_the_right(nb, offline):
+    embedded = nb.run("%%embed\nrivers of Europe\nthe stock market fell").outputs[-1]["text/html"]
+    assert all(LEFT in cell_tag(embedded, text) for text in ("text</th>", "vector</th>", "rivers of Europe", "<code>["))
+    assert LEFT not in cell_tag(embedded, "#</th>")
+    nb.ns["items"] = ["apples", "pears"]
+    over = nb.run("%%chat --over items\nRepeat exactly: {item}").outputs[-1]["text/html"]
+    assert all(LEFT in cell_tag(over, text) for text in ("answer</th>", "0</th>", "Repeat exactly: pears"))
+    said = nb.run("%%speak -m tts-1 --format wav\nHello there. How are you today?").result
+    nb.ns["clip"] = bytes(said)
+    heard = nb.run("%%transcribe -m whisper-1 --timestamps segment\nclip").outputs[-1]["text/html"]
+    assert LEFT in cell_tag(heard, "text</th>") and LEFT in cell_tag(heard, "How are you today?")
+    assert LEFT not in cell_tag(heard, "start</th>")
+    moderated = nb.run("%moderate I will [[flag:violence]] you").outputs[-1]["text/html"]
+    for text in ("text</th>", "flagged</th>", "category</th>", "I will", "⚑ yes", "violence</td>"):
+        assert LEFT in cell_tag(moderated, text), text
+    assert LEFT not in cell_tag(moderated, "score</th>")
+
+
+def test_a_harmless_text_is_shown_once_beside_its_top_scores(nb, offline):
+    ran = nb.run("%moderate A friendly note about gardening.")
+    shown = ran.outputs[-1]
+    assert shown["text/html"].count("A friendly note about gardening.") == 1
+    assert 'rowspan="3"' in shown["text/html"]
+    assert shown["text/plain"].count("A friendly note about gardening.") == 1
+    assert len(ran.result.to_pandas()) == 3  # the data keeps a row per category
+
+
+def test_image_usage_lines_show_no_tokens_per_second(nb, offline):
+    offline.latency = 0.2  # long enough for a speed to be shown, were it one
+    ran = nb.run("%%image -m gpt-image-1 --quality low\nA red bicycle")
+    line = ran.result.usage_line
+    assert "image" in line and "tok/s" not in line, line
+    chat = nb.run("%%chat --no-stream\nhi").result.usage_line
+    assert "tok/s" in chat, chat  # a text answer keeps its speed

@@ -12,7 +12,7 @@ from pathlib import Path
 from openai_magics.core.errors import UsageError
 from openai_magics.core.ledger import UsageRecord
 from openai_magics.core.usage import Usage
-from openai_magics.views.markup import NO_MATHS, usage_sub
+from openai_magics.views.markup import LEFT, NO_MATHS, usage_sub
 from openai_magics.views.usage_line import usage_line
 
 EMBED_LIMIT = 8 * 2**20  # a player embeds audio up to this size in the notebook
@@ -126,9 +126,9 @@ class Transcript:
         players = "".join(player(s.data, s.media_type) for s in self.sources)
         if self.segments_list and self.format not in ("text", "json"):
             rows = "".join(f"<tr><td>{_stamp(s['start'], False)[3:]}</td><td>{_stamp(s['end'], False)[3:]}</td>"
-                           f"<td>{html.escape(s['text'])}</td></tr>" for s in self.segments_list)
+                           f"<td{LEFT}>{html.escape(s['text'])}</td></tr>" for s in self.segments_list)
             body = (f'<table class="oaim-transcript {NO_MATHS}"><thead><tr><th>start</th><th>end</th>'
-                    f"<th>text</th></tr></thead><tbody>{rows}</tbody></table>")
+                    f"<th{LEFT}>text</th></tr></thead><tbody>{rows}</tbody></table>")
         else:
             body = f'<p class="{NO_MATHS}">{html.escape(self.text)}</p>'
         return f"{players}{body}{usage_sub(self.usage_line)}"

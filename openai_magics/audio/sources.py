@@ -39,7 +39,17 @@ class Audio:
 
 
 def load(source, label: str, rate: int | None = None) -> Audio:
-    """One source → Audio; bad input is one clear UsageError, nothing sent."""
+    """One source → Audio; bad input (an empty file or download, audio of no length) is one clear UsageError,
+    nothing sent."""
+    audio = _read(source, label, rate)
+    if not audio.data:
+        raise UsageError(f"{label}: the audio is empty (0 bytes); nothing was sent.")
+    if audio.duration() == 0:
+        raise UsageError(f"{label}: the audio holds no sound (0 s); nothing was sent.")
+    return audio
+
+
+def _read(source, label: str, rate: int | None) -> Audio:
     if isinstance(source, str) and source.startswith(("http://", "https://")):
         return _download(source, label)
     if isinstance(source, (str, os.PathLike)):
@@ -49,8 +59,6 @@ def load(source, label: str, rate: int | None = None) -> Audio:
         return Audio(path.read_bytes(), path.name, label)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        if not data:
-            raise UsageError(f"{label}: the bytes are empty.")
         return Audio(data, f"audio{_sniff(data)}", label)
     if type(source).__module__.split(".")[0] == "numpy":
         return _from_array(source, label, rate)

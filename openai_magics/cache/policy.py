@@ -165,6 +165,17 @@ def stats_text(session, path: str | None = None) -> str:
     return "\n".join([
         f"cache:    {cache.describe()}",
         f"session:  {s.hits:,} hit{'s' * (s.hits != 1)}, {s.misses:,} miss{'es' * (s.misses != 1)}, "
-        f"{s.stored:,} stored, {format_usd(session.ledger.total_saved)} saved",
+        f"{s.stored:,} stored, {saved_text(session.ledger)}",
     ])
+
+
+def saved_text(ledger) -> str:
+    """`$0.0012 saved`; `saved (price unknown)` when every hit was on a model of unknown price."""
+    from openai_magics.core.pricing import format_usd
+
+    known, unknown = ledger.total_saved, ledger.unknown_saved
+    if unknown and not known:
+        return "saved (price unknown)"
+    return f"{format_usd(known)} saved" + (f" (+{unknown:,} hit{'s' * (unknown != 1)} of unknown price)"
+                                           if unknown else "")
 

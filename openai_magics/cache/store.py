@@ -261,8 +261,15 @@ class ResponseCache:
 
     # -- model versions --
     def pins(self) -> dict[str, str]:
-        """alias → the snapshot that first answered it, as kept in the file."""
-        return dict(self._run("SELECT alias, snapshot FROM pins")) if self._pins else {}
+        """alias → the snapshot that first answered it, as kept in the file. Not waited for either: while another
+        kernel holds the file, none (the session keeps its own), and the answer that asked is not lost."""
+        if not self._pins or self._conn is None:
+            return {}
+        with self._lock:
+            try:
+                return dict(self._conn.execute("SELECT alias, snapshot FROM pins"))
+            except sqlite3.Error:
+                return {}
 
     def pin(self, alias: str, snapshot: str) -> None:
         """Keep the snapshot an alias first answered as; the first one kept stays. Not waited for: while another

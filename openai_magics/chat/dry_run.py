@@ -53,6 +53,10 @@ class DryRun:
                 f"worst case {cost}")
         if self.max_rounds > 1:
             line += f" per request (tools: up to {self.max_rounds} requests)"
+        if not self.input_tokens.exact:
+            from openai_magics.magics.tokens import estimate_reason
+
+            line += f" · ≈ {estimate_reason(self.body['model'])}"
         return line + " · nothing sent"
 
     def shown_body(self) -> str:

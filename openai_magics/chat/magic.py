@@ -68,7 +68,7 @@ class ChatMagics(GuardedMagics):
 
     def _run_over(self, args, template: str):
         from openai_magics.chat.over import DEFAULT_CONCURRENCY, run_over
-        from openai_magics.core.rows import as_rows, prompts
+        from openai_magics.chat.rows import as_rows, prompts
 
         if args.thread or args.dry_run:
             raise UsageError("--over asks each row on its own: drop --thread and --dry-run.")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from openai_magics.core.errors import UsageError
-from openai_magics.core.moderation import moderate
+from openai_magics.moderation.check import moderate
 
 CHECK_EVERY_CHARS = 200  # a check per this much new answer text: a few free calls per answer
 

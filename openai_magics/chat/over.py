@@ -16,7 +16,7 @@ from openai_magics.chat.request import ChatRequest
 from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.models import model_info
-from openai_magics.core.rows import Rows
+from openai_magics.chat.rows import Rows
 from openai_magics.core.tokens import count_messages
 from openai_magics.views.progress import NullProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
@@ -155,9 +155,9 @@ def _cost(record):
 def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
              parsed: bool):
     """The same run through the Batch API: each distinct prompt's body as an interactive call would send it,
-    handed to the batch capability; its worst case (at the interactive price, an upper bound) within budget."""
+    given to the batch service; its worst case (at the interactive price, an upper bound) within budget."""
+    from openai_magics.batch.engine import submit_rows
     from openai_magics.chat.request import build_body
-    from openai_magics.core.handoff import handler
 
     distinct = list(dict.fromkeys(prompts))
     requests = [make_request(prompt) for prompt in distinct]
@@ -167,9 +167,9 @@ def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template:
     position = {prompt: j for j, prompt in enumerate(distinct)}
     bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
                          endpoint=session.config) for r in requests]
-    return handler("batch")(session, endpoint="/v1/chat/completions", bodies=bodies,
-                            rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
-                            template=template, parsed=parsed, wait=wait, progress=progress)
+    return submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
+                       rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
+                       template=template, parsed=parsed, wait=wait, progress=progress)
 
 
 def _messages(request: ChatRequest) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from openai_magics.core.config import DEFAULT_CHAT_EFFORT, DEFAULT_MODELS
 from openai_magics.core.errors import UsageError
 
 APIS = ("auto", "chat", "responses")
@@ -41,6 +42,8 @@ class ChatRequest:
 
     def __post_init__(self) -> None:
         self.validate()
+        if self.reasoning_effort is None and self.model == DEFAULT_MODELS["chat"]:
+            self.reasoning_effort = DEFAULT_CHAT_EFFORT  # the default model kept fast, named or not
 
     def validate(self) -> None:
         """Every check that needs no network: one clear UsageError, nothing sent."""
@@ -136,9 +139,10 @@ OPTIONS = {"temperature": "--temperature", "stop": "--stop", "seed": "--seed", "
 
 
 def _rules(model: str, endpoint):
-    """The model's parameter rules where the endpoint bills like OpenAI (a gateway in front of it passes the
-    body on), else None: another server's model of the same name may take anything."""
-    if endpoint is not None and not endpoint.bills_like_openai:
+    """The model's parameter rules where OpenAI's models answer: an endpoint that bills like OpenAI (a gateway in
+    front of it passes the body on) or Azure OpenAI; else None, as another server's model of that name may take
+    anything."""
+    if endpoint is not None and not (endpoint.bills_like_openai or endpoint.azure_layout):
         return None
     from openai_magics.core.model_parameters import parameters_of
 
@@ -153,8 +157,8 @@ def _refuse_what_the_model_refuses(request: ChatRequest, rules) -> None:
         return
     only = rules.only_default.get(name)
     takes = f"only its default ({name} {only})" if only is not None else f"no {OPTIONS[name]}"
-    raise UsageError(f"{request.model} takes {takes}, so OpenAI would refuse the call: drop {OPTIONS[name]}. "
-                     "Nothing was sent.")
+    raise UsageError(f"{request.model} takes {takes}, so OpenAI would refuse the call: drop {OPTIONS[name]}, or "
+                     "pick a model that takes it (e.g. -m gpt-4.1-mini). Nothing was sent.")
 
 
 def _system_as_the_model_takes_it(messages: list[dict], role: str, api: str) -> list[dict]:

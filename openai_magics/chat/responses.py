@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from openai_magics.chat.request import build_body
 from openai_magics.chat.rounds import RoundsLoop, StreamedRounds
-from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner
+from openai_magics.chat.runners import EMPTY_STREAM, ResponsesRunner, failed_response, finish_reason_of
 from openai_magics.chat.structured import parse_answer, prompt_tokens
 from openai_magics.core.errors import CallFailed
 from openai_magics.core.tokens import count_text
@@ -42,10 +42,13 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
         return self.session.client.responses.create(**self.params())
 
     def paid(self, response) -> None:
-        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends)."""
+        """A round answered: its usage goes into the ledger now (marked unfinished until the loop ends). A failed
+        response that says what it used was charged that: recorded, then the failure is raised."""
+        failed = getattr(response, "status", None) == "failed"
+        if not failed or getattr(response, "usage", None):
+            self._add_usage(response)
+            self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
         self._check_failed(response)
-        self._add_usage(response)
-        self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
 
     def on_complete(self, response) -> None:
         self.emit(_text(response))
@@ -60,8 +63,7 @@ class ResponsesLoop(RoundsLoop, ResponsesRunner):
     def after_round(self, response) -> bool:
         """Add up the round's usage; run the tools it asked for. True: another round follows."""
         self.rounds += 1
-        details = response.incomplete_details
-        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
+        self.finish_reason = finish_reason_of(response)
         output = list(response.output or [])
         self.summary = "\n\n".join(s.text for o in output if o.type == "reasoning"
                                    for s in (o.summary or [])) or self.summary
@@ -124,6 +126,8 @@ class _Rounds(StreamedRounds):
         final = None
         with self.stream:
             for event in self.stream:
+                if event.type == "error":  # the server's own words, not "ended without an answer"
+                    raise failed_response(event)
                 yield event
                 if event.type in ENDED:
                     final = event.response

@@ -56,7 +56,7 @@ class Runner:
         self.finish_reason = hit["finish_reason"]
         self.usage = Usage(**hit["usage"]) if hit["usage"] else None
         self.emit(hit["text"])
-        return self.finish(False, None)
+        return self.finish(False, self.checked_end())  # an answer cut at the cell's --max-tokens says so again
 
     def run(self) -> ChatResult:
         with self.budget_hold():  # refused before sending when over budget; held until recorded
@@ -144,7 +144,9 @@ class Runner:
     def checked_end(self) -> str | None:
         """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""
         if self.finish_reason == "length":
-            return f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
+            return self.limit_note()
+        if self.finish_reason == "content_filter":
+            return "the server's content filter stopped the answer (content_filter)"
         if self.finish_reason is None and not self.pieces and not self.has_output():
             raise CallFailed(EMPTY_STREAM if self.request.stream else NO_CHOICES)
         if self.finish_reason is None:
@@ -159,6 +161,17 @@ class Runner:
         """Output other than text (tool calls, a refusal, a parsed object)."""
         return False
 
+    def whole_answer(self, incomplete: str | None) -> bool:
+        """The answer to this request, as another identical request would get it (so it may be cached): one
+        that ended by itself, or stopped at the output limit the cell set (marked so on a replay). Not one cut
+        by an error, a silence or the budget's cap."""
+        if self.finish_reason == "stop":
+            return not incomplete
+        cut_at_own_limit = self.max_out is not None and self.call.budget_cap is None
+        return self.finish_reason == "length" and cut_at_own_limit and incomplete == self.limit_note()
+
+    def limit_note(self) -> str:
+        return f"it stopped at the token limit ({self.max_out:,})" if self.max_out else "token limit"
 
     def body(self) -> dict:
         """The wire body (see request.build_body)."""
@@ -189,7 +202,7 @@ class Runner:
         )
         hit = bool(self.cached and self.cached.hit)
         record = self.call.record(self.answered_model, usage, estimated=estimated, interrupted=interrupted, cache_hit=hit)
-        if self.cached and not interrupted and not incomplete and self.finish_reason == "stop":
+        if self.cached and not interrupted and self.whole_answer(incomplete):
             self.cached.store("chat", self.request.model, {
                 "text": text, "model": self.answered_model, "usage": None if estimated else asdict(usage),
                 "finish_reason": self.finish_reason, "response_id": self.response_id})
@@ -273,8 +286,19 @@ class ResponsesRunner(Runner):
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
         if response.usage:
             self.usage = Usage.from_responses(response.usage, response.service_tier) or self.usage
-        details = response.incomplete_details
-        self.finish_reason = "length" if details and details.reason == "max_output_tokens" else "stop"
+        self.finish_reason = finish_reason_of(response)
+
+
+def finish_reason_of(response) -> str:
+    """A Responses answer's end in Chat Completions' words: `length` at the token limit, `content_filter` when
+    the filter stopped it, `stop` when it is whole."""
+    details = getattr(response, "incomplete_details", None)
+    reason = getattr(details, "reason", None)
+    if reason == "max_output_tokens":
+        return "length"
+    if reason == "content_filter":
+        return "content_filter"
+    return "stop"
 
 
 def failed_response(event) -> Exception:

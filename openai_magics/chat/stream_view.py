@@ -94,7 +94,10 @@ class WidgetStreamView:
         self._last_flush = time.monotonic()  # a first token within one interval joins the next message
         from openai_magics.core.session import session
 
-        self._prices = session().prices_for(request.model)
+        try:
+            self._prices = session().prices_for(request.model)
+        except Exception:  # the running cost is left out; the call's bill says why its price is unknown
+            self._prices = None
 
     def _send(self, **message) -> None:
         self._channel.send({"a": self._live.anchor, **message})

@@ -38,6 +38,9 @@ def check_schema(schema, name: str) -> None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         raise UsageError(f"--schema {name}: a JSON schema for Structured Outputs must describe an object "
                          '("type": "object" at the top).')
+    from openai_magics.core.sdk import jsonschema_module
+
+    jsonschema_module()
     from jsonschema import SchemaError
     from jsonschema.validators import validator_for
 
@@ -137,6 +140,9 @@ def parse_answer(text: str, message, fmt) -> tuple[object, str | None]:
         except ValidationError as exc:
             return None, f"the answer does not match {fmt.__name__} ({exc.error_count()} errors)"
     if fmt.get("type") == "json_schema":
+        from openai_magics.core.sdk import jsonschema_module
+
+        jsonschema_module()
         from jsonschema import ValidationError, validate
 
         try:

@@ -36,8 +36,12 @@ class Tool:
             args = json.loads(arguments or "{}")
             value = validate_call(self.function)(**args)
         except Exception as exc:  # the model reads the error and can correct itself
-            return exc, f"Error: {type(exc).__name__}: {exc}", True
-        return value, _as_text(value), False
+            return exc, f"Error: {_described(exc)}", True
+        try:
+            return value, _as_text(value), False
+        except Exception as exc:  # a result whose str/repr/JSON fails: the tool worked, its answer cannot be sent
+            return value, (f"Error: the tool returned a {type(value).__name__} that cannot be turned into text "
+                           f"({_described(exc)})."), True
 
 
 @dataclass
@@ -128,6 +132,15 @@ def _docstring(function) -> tuple[str, dict[str, str]]:
         if match:
             args[match.group(1).lstrip("*")] = match.group(2).strip()
     return summary.strip(), args
+
+
+def _described(exc: BaseException) -> str:
+    """`Kind: message`, even for an exception whose own str fails."""
+    try:
+        detail = str(exc)
+    except Exception:
+        detail = ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def _as_text(value) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from openai_magics.core.errors import UsageError
-from openai_magics.core.images import read_image
+from openai_magics.magics.images import read_image
 from openai_magics.core.models import base_name
 from openai_magics.core.tokens import TokenCount
 

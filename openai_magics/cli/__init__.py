@@ -26,9 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None and not args.replay.is_file():
         parser.error(f"--replay: no file at {args.replay}")
 
-    from openai_magics.cli.run import run_notebook
+    import sys
 
-    return run_notebook(args.notebook, offline=args.offline, replay=args.replay, budget=args.budget)
+    from openai_magics.cli.run import NotANotebook, Stopped, run_notebook
+
+    try:
+        return run_notebook(args.notebook, offline=args.offline, replay=args.replay, budget=args.budget)
+    except NotANotebook as exc:
+        print(f"openai-magics: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, not the kernel client's tracebacks
+        cell = f" during cell {exc.cell}" if isinstance(exc, Stopped) and exc.cell else ""
+        print(f"openai-magics: interrupted{cell}; the rest of {args.notebook} was not run.", file=sys.stderr)
+        return 130
 
 
 def _amount(text: str) -> Decimal:

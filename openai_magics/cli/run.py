@@ -24,8 +24,8 @@ def run_notebook(path: Path, *, offline: bool = False, replay: Path | None = Non
     from nbclient.exceptions import DeadKernelError
 
     out = out or sys.stdout
+    notebook = read_notebook(path)
     _kernel_environment(offline, replay, budget)
-    notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, km=_this_python_kernel(), timeout=600,
                             resources={"metadata": {"path": str(path.resolve().parent)}})
     if offline:
@@ -46,6 +46,44 @@ def run_notebook(path: Path, *, offline: bool = False, replay: Path | None = Non
     return 0
 
 
+class NotANotebook(ValueError):
+    """The file is not JSON, or JSON that is not a Jupyter notebook; the message is the one line to show."""
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C during a run: `cell` is the number of the cell that was running (None: before or after the cells)."""
+
+    def __init__(self, cell: int | None):
+        super().__init__(cell)
+        self.cell = cell
+
+
+def read_notebook(path: Path):
+    """The notebook in `path`, checked before a kernel starts; NotANotebook when it is not one."""
+    import json
+
+    import nbformat
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        value = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotANotebook(f"{path} is not a notebook: not JSON ({_first_line(exc)}).") from None
+    if not isinstance(value, dict):
+        raise NotANotebook(f"{path} is JSON, but not a Jupyter notebook (a {type(value).__name__}, not an object).")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as exc:  # nbformat says "not a notebook" in many ways (ValidationError, KeyError, AttributeError…)
+        raise NotANotebook(f"{path} is JSON, but not a Jupyter notebook ({_first_line(exc)}).") from None
+    return notebook
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0][:160] if text else "") or type(exc).__name__
+
+
 def _run_cells(client, notebook, out) -> int | None:
     """Run the code cells in order, printing each; the index of the one that failed, if one did."""
     from nbclient.exceptions import CellExecutionError
@@ -58,6 +96,8 @@ def _run_cells(client, notebook, out) -> int | None:
         except CellExecutionError:
             _print_cell(cell, index, out)
             return index
+        except KeyboardInterrupt:
+            raise Stopped(index + 1) from None
         _print_cell(cell, index, out)
     return None
 

@@ -6,13 +6,16 @@ from dataclasses import dataclass, field, fields
 
 MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech", "video")
 DEFAULT_MODELS = {
-    "chat": "gpt-4o-mini",
+    "chat": "gpt-5.4-nano",  # current, cheap and fast at a low reasoning effort (README: "The default chat model")
     "embed": "text-embedding-3-small",
     "image": "gpt-image-1",
     "transcribe": "gpt-4o-mini-transcribe",
     "speech": "gpt-4o-mini-tts",
     "video": "sora-2",
 }
+# The default chat model reasons; at this effort (unless a cell asks another) it answers about as soon as a
+# model that does not, and thinks for a few tokens instead of hundreds.
+DEFAULT_CHAT_EFFORT = "low"
 OPENAI_HOST = "api.openai.com"
 BILLS_ENV = "OPENAI_MAGICS_BILLS"  # "openai": the endpoint (a proxy or gateway) bills like OpenAI
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")

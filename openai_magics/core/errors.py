@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from IPython.core.error import UsageError
 
 from openai_magics.core.http import NoAnswer, page_summary
+from openai_magics.core.limits import TooLongAWait
 from openai_magics.core.models import model_info
 
 
@@ -50,7 +51,8 @@ def error_source(config) -> str:
         parts = urlsplit(config.base_url)
     except ValueError:  # a URL the client could not even be built with: shown as given
         return config.base_url
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else config.base_url
+    host = parts.netloc.rsplit("@", 1)[-1]  # never a user:password@ (nor a path or query that may hold a key)
+    return f"{parts.scheme}://{host}" if host else config.base_url
 
 
 class Interrupted(KeyboardInterrupt):
@@ -78,6 +80,8 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     lacking = missing_feature(status, _request_path(exc), _full_message(exc), _request_body(exc)) if status else None
     if lacking:
         text = lacking
+    elif isinstance(exc, TooLongAWait):  # already one line naming the wait
+        text = str(exc)
     elif status in (400, 404) and "previous_response" in _full_message(exc).replace(" ", "_").lower():
         text = (f"The thread's previous response is gone from the server ({status}): {body_message} "
                 "Start the thread afresh with --new (or --api chat, which resends the history).")
@@ -85,7 +89,7 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = ("The API key was rejected (401). Set a valid one with `%openai key` or OPENAI_API_KEY, "
                 "or run `%openai offline` to try things without a key.")
     elif isinstance(exc, openai.RateLimitError) and code == "insufficient_quota":
-        text = ("Your OpenAI account has run out of quota (429 insufficient_quota); not retried. "
+        text = (f"Your OpenAI account has run out of quota (429 insufficient_quota: {body_message}); not retried. "
                 "Add credit or raise the limit in your organization's billing settings.")
     elif isinstance(exc, openai.RateLimitError):
         still = "Still rate limited" if trace and trace.retries else "Rate limited"
@@ -257,6 +261,9 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
                 "`%config OpenAIMagics.api = \"chat\"` for every cell.")
     text = message.lower()
+    if path.rstrip("/").endswith("/moderations") and status in (404, 405, 501) and "model" not in text:
+        return (f"This server has no moderation endpoint ({status} on {path}): `%moderate` and `--moderate` need "
+                "one (OpenAI has it; `%openai endpoint default` goes back there).")
     if status < 400 or not any(marker in text for marker in VALIDATION_MARKERS):
         return None
     about_format = any(word in text for word in ("json_object", "json_schema", "response_format", "text.format"))
@@ -275,7 +282,8 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
 
 def _format_sent(body: dict) -> str | None:
     """`json_schema` or `json_object` when the request asked for one (Chat Completions or Responses)."""
-    fmt = body.get("response_format") or (body.get("text") or {}).get("format") if isinstance(body, dict) else None
+    text = body.get("text") if isinstance(body.get("text"), dict) else {}
+    fmt = body.get("response_format") or text.get("format")
     kind = fmt.get("type") if isinstance(fmt, dict) else None
     return kind if kind in ("json_schema", "json_object") else None
 
@@ -298,7 +306,7 @@ def _redacted(failed: CallFailed, session) -> CallFailed:
     """The same failure with the key taken out, headed by whose error it is."""
     redact = session.redact if session is not None else (lambda text: text)
     config = getattr(session, "config", None)
-    again = CallFailed(redact(str(failed)), failed.status, failed.code, source=error_source(config))
+    again = CallFailed(redact(str(failed)), failed.status, failed.code, source=redact(error_source(config)))
     again.server_name = failed.server_name
     return again
 

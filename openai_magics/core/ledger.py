@@ -98,6 +98,11 @@ class Ledger:
     def total_saved(self) -> Decimal:
         return sum((r.saved for r in self.records if r.saved is not None), Decimal(0))
 
+    @property
+    def unknown_saved(self) -> int:
+        """Cache hits on a model whose price is unknown: what they saved is unknown too, not $0."""
+        return sum(1 for r in self.records if r.cache_hit and r.saved is None)
+
     def clear(self) -> None:
         with self._lock:
             self._records.clear()

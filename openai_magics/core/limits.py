@@ -13,6 +13,7 @@ OpenAI does before it knows the answer: the body's characters / 4 plus the outpu
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -24,6 +25,7 @@ OUTPUT_LIMITS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 DEFAULT_WINDOW = 60.0        # OpenAI's limits are per minute until a reset header says otherwise
 PROBE_WAIT = 10.0            # longest wait for the first answer's headers before sending more
 NO_RETRY_AFTER = 1.0         # a 429 that does not say how long to wait
+LONGEST_WAIT = 60.0          # the longest a request waits here for room; a longer wait is refused in one line
 GROWTH = 1.05                # a headerless server's learnt rate, after each success
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -60,7 +62,10 @@ class Bucket:
         self.taken_since += amount
 
     def wait_for(self, amount: float) -> float:
-        return max(0.0, (min(amount, self.capacity) - self.level) / self.per_second)
+        short = min(amount, self.capacity) - self.level
+        if short <= 0:
+            return 0.0
+        return short / self.per_second if self.per_second > 0 else math.inf
 
     def observe(self, limit: int, remaining: int, reset: float | None, now: float, uncounted: float,
                 newest: bool) -> None:
@@ -99,16 +104,21 @@ class Pace:
         self.waited = 0.0                # seconds requests spent waiting here
         self.refusals = 0                # 429s seen
 
-    def acquire(self, tokens: int) -> tuple[int, int]:
+    def acquire(self, tokens: int, model: str = "") -> tuple[int, int]:
         """Block until one request of `tokens` may go, then count it; its mark (requests and tokens sent
-        up to and including it) goes back to `observe` with its answer."""
+        up to and including it) goes back to `observe` with its answer. A wait longer than LONGEST_WAIT is
+        not made: the request is refused at once (TooLongAWait), naming the wait."""
         from openai_magics.core.cancel import current
 
         while True:
             with self._lock:
-                delay = self._delay(tokens, time.monotonic())
+                now = time.monotonic()
+                delay = self._delay(tokens, now)
                 if delay <= 0:
                     return self._take(tokens, time.monotonic())
+                if delay > LONGEST_WAIT:
+                    raise too_long_a_wait(delay, model, "its Retry-After" if now < self.blocked_until
+                                          else "its rate-limit headers")
             if current() is not None:
                 current().check()  # work stopped by an interrupt waits for nothing
             self.waited += delay
@@ -156,7 +166,8 @@ class Pace:
             after = self._uncounted(mark)
             if status == 429:
                 self._refused(headers, now)
-            if None in numbers.values():
+            if None in numbers.values() or not numbers["limit-requests"] or not numbers["limit-tokens"]:
+                # no headers, or a limit of 0 (nonsense beside an answer): paced as a headerless server
                 self.headerless = self.requests is None
                 if status != 429 and self.learnt_rate is not None:
                     self.learnt_rate *= GROWTH
@@ -215,7 +226,7 @@ class Limits:
         if sized is not None:
             model, tokens = sized
             request.extensions["openai_magics_model"] = model
-            request.extensions["openai_magics_mark"] = self.pace(model).acquire(tokens)
+            request.extensions["openai_magics_mark"] = self.pace(model).acquire(tokens, model)
 
     def after(self, response) -> None:
         model = response.request.extensions.get("openai_magics_model")
@@ -248,6 +259,28 @@ def sized_request(request) -> tuple[str, int] | None:
         return None
     asked = next((body[k] for k in OUTPUT_LIMITS if isinstance(body.get(k), int)), 0)
     return body["model"], math.ceil(len(raw) / 4) + asked
+
+
+class TooLongAWait(Exception):
+    """Marker: the server asked for a wait longer than LONGEST_WAIT before the next request (see
+    `too_long_a_wait`); its message is the one line to show."""
+
+
+def too_long_a_wait(seconds: float, model: str, why: str) -> Exception:
+    """The SDK's own error kind (it passes it through without retrying), marked TooLongAWait."""
+    import openai
+
+    kind = _too_long_kind(openai.OpenAIError)
+    until = "" if math.isinf(seconds) else f" (until {time.strftime('%H:%M', time.localtime(time.time() + seconds))})"
+    wait = "no end" if math.isinf(seconds) else f"{seconds:,.0f} s"
+    return kind(f"The server asked, by {why}, for a wait of {wait}{until} before the next request to "
+                f"{model or 'this model'}; this client waits at most {LONGEST_WAIT:g} s, so nothing was sent. "
+                "Re-run later, or use another model or endpoint.")
+
+
+@functools.cache
+def _too_long_kind(base: type) -> type:
+    return type("RateLimitWaitTooLong", (base, TooLongAWait), {})
 
 
 def _int(value) -> int | None:

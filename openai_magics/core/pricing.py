@@ -8,6 +8,8 @@ with the reason, never a confident $0 and never an exception.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -65,11 +67,6 @@ class Prices:
         return self.own is None and self.listed is not None and any(
             variant.when == BATCH and (variant.constraint is None or variant.constraint.active(at or _now()))
             for variant in self.listed.price_variants or ())
-
-    @property
-    def bills_tokens(self) -> bool:
-        price = self.in_force()
-        return price is not None and (price.input_mtok is not None or price.output_mtok is not None)
 
     def cost(self, usage: Usage, at: datetime | None = None, batch: bool = False) -> Decimal | None:
         return self.bill(usage, at, batch).cost
@@ -247,16 +244,43 @@ def _start(constraint):
     return getattr(constraint, "start_date", None) or getattr(constraint, "start_time", None)
 
 
+_loading: threading.Thread | None = None
+
+
+def load_in_background() -> None:
+    """Start reading genai-prices' data (its import and price list take ~30 ms) while the first request is in
+    flight, so that pricing its answer does not add that wait to the cell."""
+    global _loading
+    if _loading is None and "genai_prices.data" not in sys.modules:
+        _loading = threading.Thread(target=_load, name="openai-magics-prices", daemon=True)
+        _loading.start()
+
+
+def _load() -> None:
+    try:
+        from genai_prices import data_snapshot
+
+        data_snapshot.get_snapshot()
+    except Exception:  # pricing reads it again and says what went wrong
+        pass
+
+
 @lru_cache(maxsize=1)
 def extra_prices() -> dict:
     return load("prices_extra.json")
 
 
-@lru_cache(maxsize=512)
 def token_prices(model: str) -> Prices | None:
     """Everything `model` is billed by (dated snapshots resolve to their base when genai-prices does not know
     them; fine-tuned `ft:` models to genai-prices' fine-tuned prices or the dated table's), or None when
-    nothing is known."""
+    nothing is known. Prices genai-prices updates at run time (its `UpdatePrices`) apply from then on."""
+    from genai_prices import data_snapshot
+
+    return _token_prices(model, id(data_snapshot.get_snapshot()))
+
+
+@lru_cache(maxsize=512)
+def _token_prices(model: str, snapshot: int) -> Prices | None:  # `snapshot`: which price data, so an update is read
     if model.startswith(tuple(extra_prices().get("free_model_prefixes", ()))):
         from genai_prices.types import ModelPrice
 

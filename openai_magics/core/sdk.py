@@ -1,4 +1,5 @@
-"""Heavy modules a call needs, imported on its first use (never at `%load_ext`): the openai SDK, the widgets."""
+"""Heavy modules a call needs, imported on its first use (never at `%load_ext`): the openai SDK, jsonschema,
+the widgets."""
 from __future__ import annotations
 
 import gc
@@ -26,3 +27,20 @@ def heavy_import(name: str):
     finally:
         if was_enabled:
             gc.enable()
+
+
+def jsonschema_module():
+    """`jsonschema`, imported (the first time) without its checker of `format: iri`: when rfc3987-syntax is
+    installed, jsonschema builds that checker's grammars as it is imported (1.6–8 s of a fresh kernel on our
+    2-core machine, most of `%openai offline`'s start), for a format nothing here checks (formats are only
+    checked when a format checker is asked for)."""
+    if "jsonschema" in sys.modules:
+        return sys.modules["jsonschema"]
+    skipped = "rfc3987_syntax" not in sys.modules
+    if skipped:
+        sys.modules["rfc3987_syntax"] = None  # importing it fails, so jsonschema leaves that checker out
+    try:
+        return heavy_import("jsonschema")
+    finally:
+        if skipped and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]

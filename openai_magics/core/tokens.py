@@ -73,12 +73,37 @@ def unavailable_reason() -> str:
         # A kernel runs in the notebook's folder, not where `jupyter lab` was started.
         return (f"TIKTOKEN_CACHE_DIR={folder} is a relative path and this kernel runs in {os.getcwd()}, "
                 "where it does not exist: export it as an absolute path")
-    return "tiktoken's encoding is not available offline"
+    return (f"tiktoken's encoding is not in {_cache_dir()} and could not be put there; for exact counts "
+            "point TIKTOKEN_CACHE_DIR at a writable folder, or one that holds the encodings")
 
 
-def _is_cached(name: str) -> bool:
-    key = hashlib.sha1(ENCODING_URLS[name].encode()).hexdigest()
-    return os.path.exists(os.path.join(_cache_dir(), key))
+def _cached_path(name: str) -> str:
+    return os.path.join(_cache_dir(), hashlib.sha1(ENCODING_URLS[name].encode()).hexdigest())
+
+
+def _install_bundled(name: str) -> bool:
+    """Put this package's copy of the encoding (core/data/encodings/) where tiktoken looks for it, as its
+    own download would: counts are exact on a machine without network and without TIKTOKEN_CACHE_DIR.
+    A folder TIKTOKEN_CACHE_DIR names is used only when it exists (one that points nowhere is said)."""
+    import gzip
+    from importlib import resources
+
+    from openai_magics.core.data import load
+
+    folder, entry = _cache_dir(), load("encodings.json")["files"].get(name)
+    if entry is None or (os.environ.get("TIKTOKEN_CACHE_DIR") and not os.path.isdir(folder)):
+        return False
+    try:
+        data = gzip.decompress(resources.files("openai_magics.core.data").joinpath(entry["file"]).read_bytes())
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            return False
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as f:
+            f.write(data)
+        os.replace(f.name, _cached_path(name))  # whole or not at all, whichever process writes last
+    except OSError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=None)
@@ -94,9 +119,9 @@ def _load(name: str, cache_dir: str):
 def get_encoding(model: str):
     """The tiktoken encoding for a model, or None when it is not available offline."""
     name = encoding_name(model)
-    if not _is_cached(name):
-        return None
     with _lock:
+        if not os.path.exists(_cached_path(name)) and not _install_bundled(name):
+            return None
         return _load(name, _cache_dir())
 
 

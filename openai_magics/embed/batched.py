@@ -1,12 +1,12 @@
 """`%%embed --batch`: each distinct text one line of a Batch API run (half price, results within a day),
-handed to the batch capability; the vectors come back as an EmbedResult when every text got one."""
+given to the batch service; the vectors come back as an EmbedResult when every text got one."""
 from __future__ import annotations
 
 from openai_magics.embed.request import EmbedRequest
 
 
 def embed_batch(session, request: EmbedRequest, *, name: str, wait: bool, progress=None):
-    from openai_magics.core.handoff import handler
+    from openai_magics.batch.engine import submit_rows
 
     distinct = list(dict.fromkeys(request.texts))
     position = {text: j for j, text in enumerate(distinct)}
@@ -17,9 +17,9 @@ def embed_batch(session, request: EmbedRequest, *, name: str, wait: bool, progre
         from openai_magics.embed.engine import count_tokens
 
         session.check_budget(request.model, sum(count_tokens(distinct, request.model)[0]), 0)
-    result = handler("batch")(session, endpoint="/v1/embeddings", bodies=bodies,
-                              rows=[position[t] for t in request.texts], name=name,
-                              labels=list(range(len(request.texts))), wait=wait, progress=progress)
+    result = submit_rows(session, endpoint="/v1/embeddings", bodies=bodies,
+                         rows=[position[t] for t in request.texts], name=name,
+                         labels=list(range(len(request.texts))), wait=wait, progress=progress)
     if not wait or getattr(result, "errors", True):
         return result  # submitted, or some texts failed: the rows say which
     return _as_embed_result(request, result)

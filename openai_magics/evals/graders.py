@@ -169,9 +169,9 @@ def _json(answer: str, schema) -> Verdict:
         except ValidationError as exc:
             return Verdict(False, 0.0, f"{exc.error_count()} schema error(s)")
         return Verdict(True, 1.0, "valid against the schema")
-    import jsonschema
+    from openai_magics.core.sdk import jsonschema_module
 
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    errors = list(jsonschema_module().Draft202012Validator(schema).iter_errors(value))
     return Verdict(not errors, float(not errors), errors[0].message if errors else "valid against the schema")
 
 

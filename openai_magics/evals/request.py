@@ -54,7 +54,7 @@ class EvalRequest:
 
     def _check_expected(self, grader: str) -> None:
         """Every row has the expected answer a grader compares with (else `contains ''` would pass it)."""
-        from openai_magics.core.rows import is_missing
+        from openai_magics.chat.rows import is_missing
 
         lacking = [i for i, row in enumerate(self.rows)
                    if is_missing(row.get(self.expect)) or not str(row.get(self.expect)).strip()]
@@ -66,7 +66,7 @@ class EvalRequest:
 
     def _check_template(self, columns: list) -> None:
         """A template naming a column the rows lack, or reading a missing value, is refused before sending."""
-        from openai_magics.core.rows import Rows, check_template, check_values
+        from openai_magics.chat.rows import Rows, check_template, check_values
 
         rows = Rows(self.name, list(range(len(self.rows))), self.rows, columns)
         check_template(self.template, rows, self.namespace, row_names=False)

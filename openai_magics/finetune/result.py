@@ -26,6 +26,10 @@ class PrepareReport:
         mark = "" if p.exact else "≈"
         counts = ", ".join(f"line {line}: {mark}{n:,}" for line, n in p.tokens.items())
         lines = [f"{p.name}: {len(p.tokens)} examples, {mark}{p.total:,} tokens for {p.model} ({counts})"]
+        if not p.exact:
+            from openai_magics.magics.tokens import estimate_reason
+
+            lines.append(f"  ≈ {estimate_reason(p.model)}")
         if p.over_limit:
             lines.append(f"  over the {p.limit:,}-token limit of one example: lines "
                          + ", ".join(map(str, p.over_limit)))

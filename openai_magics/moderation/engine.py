@@ -1,7 +1,7 @@
 """run_moderation: the request through the shared moderation call, into a result."""
 from __future__ import annotations
 
-from openai_magics.core.moderation import moderate
+from openai_magics.moderation.check import moderate
 from openai_magics.moderation.request import ModerationRequest
 from openai_magics.moderation.result import ModerationResult
 

@@ -1,7 +1,7 @@
 """`openai_magics.moderation(text)`: what `%moderate` does, from plain Python."""
 from __future__ import annotations
 
-from openai_magics.core.moderation import MODERATION_MODEL
+from openai_magics.moderation.check import MODERATION_MODEL
 from openai_magics.core.session import session as current_session
 
 

@@ -127,7 +127,8 @@ def _refusal(quirks, path: str, body: dict) -> tuple[int, dict] | None:
         if param:
             message = VALIDATION_500.format(param=param, value=json.dumps(value)[:60])
             return 500, {"error": {"code": 500, "message": message, "type": "server_error"}}
-    if "schema_as_literal_500" in quirks and kind == "chat" and _unsupported(body)[0] == "response_format.json_schema":
+    schema_sent = _unsupported(body)[0] == "response_format.json_schema"
+    if "schema_as_literal_500" in quirks and kind == "chat" and schema_sent:
         return 500, {"error": {"message": LITERAL_500, "type": "internal_server_error", "param": None, "code": None}}
     n = over_context(quirks, body) if kind == "chat" and not body.get("stream") else None
     if n:

@@ -105,17 +105,34 @@ class OfflineServer:
         self.router = discover(api)
         self._released = threading.Event()  # set to end every hanging request at once
         self._validator = None
+        self._validator_loaded = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle --
     def start(self) -> "OfflineServer":
-        if self.openapi:
-            from openai_magics.offline.validation import load_validator
-
-            self._validator = load_validator(str(self.openapi))
+        if self.openapi:  # read (3.4 MB) while the client gets ready; the first request waits for it
+            threading.Thread(target=self._load_validator, name="openai-magics-offline-openapi", daemon=True).start()
+        else:
+            self._validator_loaded.set()
         self._httpd = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         threading.Thread(target=self._httpd.serve_forever, name="openai-magics-offline", daemon=True).start()
         return self
+
+    def _load_validator(self) -> None:
+        from openai_magics.offline.validation import load_validator
+
+        try:
+            self._validator = load_validator(str(self.openapi))
+        finally:
+            self._validator_loaded.set()
+
+    @property
+    def validator(self):
+        """The OpenAPI request validator (None without a document), once it is loaded."""
+        self._validator_loaded.wait()
+        if self.openapi and self._validator is None:
+            raise RuntimeError(f"the OpenAPI document {self.openapi} could not be read")
+        return self._validator
 
     def stop(self) -> None:
         self._release_hangs()
@@ -257,7 +274,7 @@ class OfflineServer:
 
     def __repr__(self) -> str:
         state = self.base_url if self.running else "stopped"
-        return f"<OfflineServer {state} validating={'yes' if self._validator else 'no'}>"
+        return f"<OfflineServer {state} validating={'yes' if self.openapi else 'no'}>"
 
 
 def _make_handler(server: OfflineServer):
@@ -300,8 +317,12 @@ def _make_handler(server: OfflineServer):
             match = server.router.match(self.command, path)
             if match.route is None:
                 return self._error(404, f"Invalid URL ({self.command} {path})", code="unknown_url", entry=entry)
-            if server._validator:
-                violation = server._validator.violation(match.route.path, body, self.command,
+            try:
+                validator = server.validator
+            except RuntimeError as e:
+                return self._error(500, f"The offline server failed: {e}", entry=entry)
+            if validator:
+                violation = validator.violation(match.route.path, body, self.command,
                                                         media_type(self.headers.get("Content-Type")), files)
                 if violation:
                     return self._error(400, f"Invalid request body: {violation}", entry=entry)

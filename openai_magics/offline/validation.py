@@ -18,6 +18,9 @@ class RequestValidator:
     """Checks a request body against the schema the document gives for that operation and media type."""
 
     def __init__(self, document_path: str | Path):
+        from openai_magics.core.sdk import jsonschema_module
+
+        jsonschema_module()
         from jsonschema import Draft202012Validator
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT202012

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
-from openai_magics.core.images import ImageBytes, read_image
+from openai_magics.magics.images import ImageBytes, read_image
 from openai_magics.core.models import base_name
 from openai_magics.magics.parsing import either
 

@@ -6,6 +6,8 @@ import html
 # MathJax 3/4 (JupyterLab, Notebook 7) skips elements of class mathjax_ignore, MathJax 2 (nbviewer) tex2jax_ignore:
 # without them, the text between two dollar amounts is typeset as maths.
 NO_MATHS = "mathjax_ignore tex2jax_ignore"
+# Notebook frontends right-align every table cell; a column of text reads from the left (figures stay right).
+LEFT = ' style="text-align:left"'
 
 
 def figures(text: str) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from openai_magics.core.pricing import format_usd
-from openai_magics.views.markup import NO_MATHS, figures, shorten, usage_sub
+from openai_magics.views.markup import LEFT, NO_MATHS, figures, shorten, usage_sub
 
 PREVIEW_ROWS = 10
 
@@ -101,12 +101,12 @@ class RowResults:
         return [(str(label), shorten(str(value), 120)) for label, value in rows]
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th>{figures(label)}</th><td style='text-align:left'>{figures(value)}</td></tr>"
+        body = "".join(f"<tr><th{LEFT}>{figures(label)}</th><td{LEFT}>{figures(value)}</td></tr>"
                        for label, value in self._preview())
         more = f"<p>… {len(self) - PREVIEW_ROWS:,} more rows (<code>.series</code> holds them all)</p>" \
             if len(self) > PREVIEW_ROWS else ""
-        return (f"<table class='{NO_MATHS}'><thead><tr><th></th><th>answer</th></tr></thead><tbody>{body}</tbody>"
-                f"</table>{more}<p>{usage_sub(self.summary)}</p>")
+        return (f"<table class='{NO_MATHS}'><thead><tr><th></th><th{LEFT}>answer</th></tr></thead>"
+                f"<tbody>{body}</tbody></table>{more}<p>{usage_sub(self.summary)}</p>")
 
     def _repr_pretty_(self, p, cycle) -> None:
         lines = [f"{label}: {value}" for label, value in self._preview()]

@@ -45,7 +45,7 @@ def usage_line(record: UsageRecord) -> str:
     if record.cache_hit:
         parts.append("cached")
     else:
-        parts += timing(record.latency, record.first_token, u.output_tokens)
+        parts += timing(record.latency, record.first_token, u.output_tokens - u.output_image_tokens)  # text only
     if record.budget_cap is not None:
         parts.append(f"capped at {record.budget_cap:,} out by the budget")
     if record.interrupted:

@@ -47,7 +47,8 @@ class UsageTable:
             if row is None:
                 row = groups[key] = {"cells": {}, "magic": r.magic, "model": r.model, "calls": 0,
                                      **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
-                                     "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0)}
+                                     "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0),
+                                     "saved_unknown": False}
             row["calls"] += 1
             if r.cell is not None:
                 row["cells"][r.cell] = None
@@ -56,6 +57,7 @@ class UsageTable:
             row["latency"] += r.latency
             row["hits"] += r.cache_hit
             row["saved"] += r.saved or 0
+            row["saved_unknown"] |= r.cache_hit and r.saved is None
             row["estimated"] |= r.estimated
             if r.cost is None:
                 row["unknown"] = True
@@ -84,7 +86,12 @@ class UsageTable:
         if column == "cumulative":
             return "unknown" if value is None else format_usd(value)
         if column == "cache_hit":
-            return f"hit (saved {format_usd(row['saved'])})" if row["hits"] else ""
+            if not row["hits"]:
+                return ""
+            saved = format_usd(row["saved"])
+            if row["saved_unknown"]:  # a hit on a model of unknown price saved an unknown amount, not $0
+                return f"hit (saved {saved} + unknown)" if row["saved"] else "hit, saved (price unknown)"
+            return f"hit (saved {saved})"
         if column == "latency":
             return f"{value:.1f} s"
         if column == "cell":

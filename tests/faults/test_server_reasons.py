@@ -59,3 +59,25 @@ def test_a_429_not_retried_is_not_still_rate_limited(nb, session, offline):
     offline.fail(429, message=RPM)
     line = one_line(nb.run("%chat hi"), "Rate limited (429): Rate limit reached for gpt-4o-mini")
     assert "Still" not in line and "Retry-After" not in line
+
+
+FAILED_WITH_USAGE = {"type": "response.failed", "sequence_number": 1, "response": {
+    "id": "resp_x", "object": "response", "created_at": 1, "model": "gpt-4o-mini-2024-07-18", "status": "failed",
+    "output": [], "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+    "usage": {"input_tokens": 43, "output_tokens": 10, "total_tokens": 53,
+              "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
+    "error": {"code": "server_error", "message": "Token limit reached"}}}
+
+
+def test_a_failed_response_that_reports_usage_records_it(nb, rogue, fast, session):
+    import json
+
+    from tests.faults.rogue import Answer, json_answer
+
+    nb.run(f"%openai endpoint {rogue.base_url} --bills openai")
+    rogue.script(Answer(events=[json.dumps(FAILED_WITH_USAGE).encode()]))
+    one_line(nb.run("%chat --api responses hi"), "Token limit reached")
+    rogue.script(json_answer(FAILED_WITH_USAGE["response"]))
+    one_line(nb.run("%chat --api responses --no-stream hi"), "Token limit reached")
+    assert [(r.usage.input_tokens, r.usage.output_tokens) for r in session.ledger.records] == [(43, 10), (43, 10)]
+    assert all(not r.estimated and r.cost > 0 for r in session.ledger.records)

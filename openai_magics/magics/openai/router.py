@@ -13,12 +13,7 @@ from typing import Callable
 from openai_magics.core.errors import UsageError
 from openai_magics.magics import parsing
 
-MODULES = [
-    "openai_magics.magics.openai.session_commands",
-    "openai_magics.magics.openai.usage_commands",
-    "openai_magics.magics.openai.cache_commands",
-    "openai_magics.magics.openai.pin_commands",
-]
+MODULES: list[str] = []  # given by the composition root (`OPENAI_COMMANDS`), in order
 _commands: dict[str, "Command"] = {}
 _loaded: set[str] = set()
 

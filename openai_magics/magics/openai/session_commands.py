@@ -198,7 +198,11 @@ def price(args, shell) -> Report:
     s = session()
     if args.rates:
         s.prices[args.model] = _user_prices(args.model, args.rates)
-    prices = s.prices_for(args.model)
+    try:
+        prices = s.prices_for(args.model)
+    except Exception as exc:  # genai-prices' data could not be read (a broken update): say so in one line
+        return Report(f"{args.model}: price unknown (the prices could not be read: {type(exc).__name__}: {exc})",
+                      {"prices": None})
     if prices is None:
         return Report(f"{args.model}: price unknown here. {UNKNOWN_HINT}", {"prices": None})
     source = "your prices" if args.model in s.prices else "genai-prices" if prices.listed is not None else "the dated table"

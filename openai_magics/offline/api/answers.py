@@ -15,7 +15,7 @@ UNSAFE_SENTENCE = "Here the story turns [[flag:violence]] and grim. "
 DEFAULT_ANSWER_TOKENS = 60
 REASONING_TOKENS = {"minimal": 0, "low": 64, "medium": 128, "high": 256}
 CACHE_MIN_TOKENS, CACHE_STEP = 1024, 128
-REFERENCE_MODEL = "gpt-4o-mini"  # the default chat model: its answer carries no voice line
+REFERENCE_MODEL = "gpt-4o-mini"  # whose answer is the reference text, with no voice line (the tests' chat model)
 
 FILLER = (
     "The offline server writes this text so that notebooks run without a key and give the same answer "
@@ -26,8 +26,8 @@ FILLER = (
 
 
 def voice(model: str) -> str:
-    """What sets a model's answer apart from another's (so comparisons differ): nothing for the default
-    chat model, whose answer is the reference text; a line naming the model for every other one."""
+    """What sets a model's answer apart from another's (so comparisons differ): nothing for the reference
+    model, whose answer is the reference text; a line naming the model for every other one."""
     if base_name(model) == REFERENCE_MODEL:
         return ""
     return f"Speaking as *{base_name(model)}*, the offline server words this answer its own way.\n\n"

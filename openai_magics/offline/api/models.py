@@ -7,7 +7,7 @@ from openai_magics.offline.errors import RequestError
 from openai_magics.offline.api.fine_tuning import FineTuning
 from openai_magics.offline.router import Route
 
-MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-5-mini", "o4-mini", "o3-mini",
+MODELS = ["gpt-5.4-nano", "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-5-mini", "o4-mini", "o3-mini",
           "text-embedding-3-small", "text-embedding-3-large"]
 
 

@@ -196,3 +196,36 @@ def test_content_that_is_not_an_mp4_is_one_line_and_the_paid_job_stays_in_the_le
     one_line(ran, "The server's content for video video_", "is not an MP4 file; nothing was kept.")
     [record] = session.ledger.records  # the job completed: it is paid for, whatever its download gave
     assert record.cost == Decimal("0.4") and "clip" not in nb.ns
+
+
+def test_a_failed_job_is_one_line_with_its_reason_and_nothing_in_the_ledger(nb, session, offline):
+    ran = nb.run("%%video -o clip\nA storm at sea (offline: fail)")
+    line = one_line(ran, "failed: The video could not be generated (offline: fail).", "none is in the ledger")
+    assert "video_offline" in line and not session.ledger.records and "clip" not in nb.ns
+    assert not any(r.path.endswith("/content") for r in video_requests(offline))
+
+
+def test_replay_plays_videos_only_from_the_file(nb, session, offline, tmp_path):
+    path = tmp_path / "r.db"
+    nb.run(f"%openai cache on {path}")
+    nb.run("%%video -o first\nA plum falls from a tree")
+    nb.run(f"%openai replay {path}")
+    offline.clear_log()
+    again = nb.run("%%video -o replayed\nA plum falls from a tree")
+    assert nb.ns["replayed"].bytes == nb.ns["first"].bytes and nb.ns["replayed"].cache_hit
+    assert player_bytes(again.outputs[-1]["text/html"]) == nb.ns["first"].bytes
+    missing = nb.run("%%video\nA peach falls from a tree")
+    one_line(missing, "Not in the replay cache", "“A peach falls from a tree”", "Nothing was sent")
+    assert not video_requests(offline)
+    nb.run("%openai replay off")
+
+
+def test_seconds_may_be_given_as_the_api_spells_them(session, offline):
+    clip = openai_magics.video("A quick wave", seconds="8", cache=False)
+    assert clip.seconds == 8 and video_requests(offline)[0].body["seconds"] == "8"
+
+
+def test_h_shows_the_options_and_sends_nothing(nb, session, offline):
+    ran = nb.run("%%video -h\nA fox")
+    assert ran.error is None and "--seconds SECONDS" in ran.stdout and "--remix ID" in ran.stdout
+    assert not video_requests(offline) and not session.ledger.records

@@ -78,6 +78,8 @@ class VideoRequest:
     def __post_init__(self):
         if not self.prompt or not self.prompt.strip():
             raise UsageError("Nothing to film: the prompt is empty.")
+        if isinstance(self.seconds, str) and self.seconds.strip().isdigit():  # "8", as the API spells it
+            self.seconds = int(self.seconds)
         if self.remix is not None:
             self._check_remix()
         self.rules = r = video_model(self.model or next(iter(models())))

@@ -5,7 +5,8 @@ A job moves queued → in_progress (its progress rising) → completed on a cloc
 `state.part(Videos).stage_seconds` sets it); its state is worked out from the time when it is read.
 Its content is a real MP4 (H.264) of the size and length asked, the same for the same prompt: the prompt's
 colours and words, a disc crossing the frame and a bar that fills with the time (over the first frame
-given, when one was). It is made on first download, with PyAV, imported only then.
+given, when one was). It is made on first download, with PyAV, imported only then. A prompt holding
+`(offline: fail)` makes a job that fails once in progress, as a moderated or broken generation does.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import hashlib
 import io
 import itertools
 import os
+import re
 import textwrap
 import threading
 import time
@@ -31,6 +33,7 @@ FRAMES_PER_SECOND = 8   # enough to play smoothly as a test pattern, few enough 
 IN_PROGRESS_STAGES = 2  # in_progress lasts twice as long as queued
 EXPIRES_AFTER = 3600    # seconds the content stays downloadable
 _ids = itertools.count(1)
+FAIL_DIRECTIVE = re.compile(r"\(offline:\s*fail\)", re.I)
 
 
 def rules(model: str) -> dict:
@@ -57,11 +60,17 @@ class Job:
     def stage(self, stage_seconds: float, now: float) -> float:
         return (now - self.created) / stage_seconds if stage_seconds > 0 else float("inf")
 
+    @property
+    def fails(self) -> bool:
+        return bool(FAIL_DIRECTIVE.search(self.prompt))
+
     def status(self, stage_seconds: float, now: float) -> tuple[str, int]:
         """(status, progress %) at `now`."""
         stage = self.stage(stage_seconds, now)
         if stage < 1:
             return "queued", 0
+        if self.fails and stage >= 2:
+            return "failed", 50
         if stage < 1 + IN_PROGRESS_STAGES:
             return "in_progress", min(99, int((stage - 1) / IN_PROGRESS_STAGES * 100))
         return "completed", 100
@@ -99,7 +108,8 @@ def as_object(job: Job, clock: Videos, now: float) -> dict:
             "created_at": int(job.created), "completed_at": int(done) if status == "completed" else None,
             "expires_at": int(done) + EXPIRES_AFTER if status == "completed" else None, "prompt": job.prompt,
             "size": job.size, "seconds": str(job.seconds), "remixed_from_video_id": job.remixed_from,
-            "error": None}
+            "error": {"code": "generation_failed", "message": "The video could not be generated (offline: fail)."}
+            if status == "failed" else None}
 
 
 # -- requests --------------------------------------------------------------------------------------------

@@ -4,8 +4,7 @@ It joins the session (core) to the server (offline), which only the composition 
 """
 from __future__ import annotations
 
-import threading
-
+from openai_magics.core.sdk import wait_for_warm_up, warm_up
 from openai_magics.core.session import session
 from openai_magics.magics.openai.router import Report, command
 
@@ -22,12 +21,25 @@ def offline(args, shell) -> Report:
 
     server = start_for(session())
     server.any_model = args.any_model
-    threading.Thread(target=_prepare_first_answer, args=(session().model_for("chat"),), daemon=True,
-                     name="openai-magics-warm-up").start()
+    _prepare_before_next_cell(shell, session().model_for("chat"))
     any_name = " It answers any model name (--any-model), as a compatible server would." if args.any_model else ""
     return Report("Using the bundled offline server: deterministic answers, no key, nothing charged. "
                   f"Nothing it answers comes from OpenAI; costs show what OpenAI would bill.{any_name}",
                   {"base_url": server.base_url, "any_model": args.any_model})
+
+
+def _prepare_before_next_cell(shell, model: str) -> None:
+    """Start `_prepare_first_answer` behind the prompt; the next cell, whatever it runs, waits for it first, as
+    every magic and facade does."""
+    warm_up(_prepare_first_answer, model)
+    if shell is None:
+        return
+
+    def before_the_cell(*_info) -> None:
+        wait_for_warm_up()
+        shell.events.unregister("pre_run_cell", before_the_cell)
+
+    shell.events.register("pre_run_cell", before_the_cell)
 
 
 def _prepare_first_answer(model: str) -> None:

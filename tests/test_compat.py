@@ -425,7 +425,8 @@ def test_an_answer_cut_by_a_dropped_stream_is_not_cached(nb, session, offline, t
     nb.run("%openai cache off")
 
 
-@pytest.mark.parametrize("cell", ["%%chat --thread t\n" + LONG_PROMPT, "%%chat --json --thread t\nIn JSON. " + LONG_PROMPT])
+@pytest.mark.parametrize("cell", ["%%chat -t 0 --thread t\n" + LONG_PROMPT,
+                                  "%%chat -t 0 --json --thread t\nIn JSON. " + LONG_PROMPT])
 def test_litellms_rewrite_of_an_empty_stream_says_the_prompt_may_be_too_long(nb, session, offline, tmp_path, cell):
     nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
     offline.behave_like("litellm")
@@ -433,6 +434,8 @@ def test_litellms_rewrite_of_an_empty_stream_says_the_prompt_may_be_too_long(nb,
     assert len(posts(offline, "/chat/completions")) == 1
     assert session.ledger.records == [], "an estimated input row for a prompt the server never read"
     assert thread_turns(nb, "t") is None or thread_turns(nb, "t").turns == []
+    one_line(nb.run(cell), "nothing in it and no usage")
+    assert len(posts(offline, "/chat/completions")) == 2, "the empty answer was replayed from the cache"
     assert nb.run(cell.replace(LONG_PROMPT, "Short.")).error is None
     nb.run("%openai cache off")
 
@@ -444,7 +447,7 @@ def test_litellm_sends_stream_usage_of_its_own(nb, session, offline):
 
 
 @pytest.mark.parametrize("profile, heading", [("llama.cpp", "Server error"), ("litellm", "LiteLLM error")])
-def test_an_over_long_prompt_not_streamed_shows_the_servers_message_whole(nb, offline, profile, heading):
+def test_an_over_long_prompt_not_streamed_shows_the_servers_message_whole(nb, session, offline, profile, heading):
     offline.behave_like(profile)
     shown = one_line(nb.run("%%chat --no-stream -m gemma-3-1b-it\n" + LONG_PROMPT),
                      f"{heading} ({root_of(offline)}): The prompt is too long for gemma-3-1b-it: "
@@ -452,7 +455,7 @@ def test_an_over_long_prompt_not_streamed_shows_the_servers_message_whole(nb, of
                      "in the messages, None in the completion). Please reduce the length of the messages or "
                      "completion. Shorten it")
     assert "litellm." not in shown and "…" not in shown and ".." not in shown
-    assert len(posts(offline, "/chat/completions")) == 1
+    assert len(posts(offline, "/chat/completions")) == 1 and session.ledger.records == []
 
 
 def test_a_stream_too_long_for_llama_cpp_is_one_line(nb, session, offline):
@@ -489,6 +492,7 @@ def test_a_server_that_ignores_tools_says_no_tool_was_called(nb, offline):
 
 
 def test_a_cache_hit_of_unknown_price_says_so_not_saved_nothing(nb, session, offline, tmp_path):
+    offline.any_model = True  # a compatible server's own model
     nb.run(f"%openai endpoint {offline.base_url}")
     nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
     nb.run("%chat -t 0 -m gemma-3-1b-it hi")

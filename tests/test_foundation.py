@@ -52,6 +52,42 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
     assert "Offline answer" in answer
 
 
+WARMING = "import threading\nwarming = [t.name for t in threading.enumerate() if t.name == 'openai-magics-warm-up']"
+
+
+@pytest.mark.parametrize("cells", [["%openai offline", WARMING], [f"%openai offline\n%openai\n{WARMING}"]],
+                         ids=["next cell", "next magic of the same cell"])
+def test_what_follows_offline_waits_for_the_warm_up_instead_of_importing_beside_it(monkeypatch, cells):
+    """The SDK's circular imports break when two threads import it at once (one import fails half done, the other
+    finds no `openai` at all): what runs after `%openai offline`, in the next cell or the same one, waits for the
+    warm-up's imports to finish, then answers."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'openai_magics')\n"
+        f"for cell in {cells!r}:\n"
+        "    sh.run_cell(cell)\n"
+        "print('warming:', sh.user_ns['warming'])\n"
+        "sh.run_cell('from pydantic import BaseModel\\nclass Person(BaseModel):\\n    name: str')\n"
+        "ran = sh.run_cell('%%chat --schema Person --no-stream\\nWho was Ada?')\n"
+        "print('answered:', repr(ran.error_in_exec), repr(ran.result).replace(chr(10), ' '))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    said = dict(line.split(": ", 1) for line in out.stdout.splitlines() if line.startswith(("warming: ", "answered: ")))
+    error, _, result = said["answered"].partition(" ")
+    assert said["warming"] == "[]", out.stdout
+    assert error == "None" and "parsed=Person(name=" in result, out.stdout + out.stderr
+
+
+def test_a_cell_that_needs_the_sdk_while_the_warm_up_imports_it_waits_for_the_whole_module():
+    code = ("import threading, time\nfrom openai_magics.core.sdk import openai_sdk\n"
+            "t = threading.Thread(target=openai_sdk); t.start(); time.sleep(0.01)\n"
+            "print(openai_sdk().OpenAI.__name__); t.join()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout == "OpenAI\n", out.stderr[-500:]  # not a half-imported module
+
+
 def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     """`%%chat` does not import the other capabilities' magics; `%%image?` shows the full help before any use."""
     code = (

@@ -70,8 +70,8 @@ class AudioMagics(GuardedMagics):
         result = speak(text, model=args.model, voice=args.voice, format=args.format, speed=args.speed,
                        instructions=expand(args.instructions, self.shell, not args.no_interpolate),
                        cache=not args.no_cache)
-        bind_then_save(self.shell, args.output, result, args.save, "audio")
-        return None if args.quiet else result
+        saved = bind_then_save(self.shell, args.output, result, args.save, "audio")
+        return None if args.quiet and saved else result
 
     def _value(self, line: str):
         """A notebook variable when the line names one, else the path or URL as written."""

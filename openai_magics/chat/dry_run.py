@@ -10,6 +10,7 @@ from decimal import Decimal
 from openai_magics.core.pricing import format_usd
 from openai_magics.core.tokens import TokenCount
 from openai_magics.core.usage import Usage
+from openai_magics.magics.tokens import why_estimated
 from openai_magics.views.markup import usage_sub
 
 DATA_URL = re.compile(r"(data:[\w/+.-]+;base64,)([A-Za-z0-9+/=]{24})[A-Za-z0-9+/=]+")
@@ -53,10 +54,9 @@ class DryRun:
                 f"worst case {cost}")
         if self.max_rounds > 1:
             line += f" per request (tools: up to {self.max_rounds} requests)"
-        if not self.input_tokens.exact:
-            from openai_magics.magics.tokens import estimate_reason
-
-            line += f" · ≈ {estimate_reason(self.body['model'])}"
+        why = None if self.input_tokens.exact else why_estimated(self.body["model"])
+        if why:
+            line += f" · ≈ {why}"
         return line + " · nothing sent"
 
     def shown_body(self) -> str:

@@ -34,6 +34,9 @@ def _host(url: str) -> tuple[str, str]:
         return "", ""
 
 
+REDACTED = "sk-…(redacted)"
+
+
 class Secret:
     """Holds an API key; every way of printing it shows only where it came from and its last 4 characters."""
 
@@ -57,7 +60,11 @@ class Secret:
 
     def redact(self, text: str) -> str:
         """`text` with every occurrence of the key replaced."""
-        return text.replace(self._value, "sk-…(redacted)") if self._value else text
+        return text.replace(self._value, REDACTED) if self._value else text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """The same, in bytes as they come over the wire (UTF-8)."""
+        return data.replace(self._value.encode(), REDACTED.encode()) if self._value else data
 
     def __repr__(self) -> str:
         return f"<Secret {self.masked}>"

@@ -139,16 +139,17 @@ def is_generation(request) -> bool:
         return True
 
 
-def http_client(watcher: HttpWatcher, waits: Waits):
+def http_client(watcher: HttpWatcher, waits: Waits, redact=None):
     """The SDK's httpx client with our hooks and a transport that gives each phase of a request its own wait
-    (see `_Phases`)."""
+    (see `_Phases`); `redact(bytes) -> bytes` takes the session's keys out of every answer's body before anything
+    reads it."""
     import httpx2
     import openai
     from openai._constants import DEFAULT_CONNECTION_LIMITS
 
     inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
     _track_sockets(inner)
-    transport = _Phases(inner, waits, watcher.limits.lost, watcher.saw_error_event)
+    transport = _Phases(inner, waits, watcher.limits.lost, watcher.saw_error_event, redact)
     return openai.DefaultHttpxClient(
         transport=transport, timeout=httpx2.Timeout(waits.first_byte, connect=waits.connect),
         event_hooks={"request": [watcher.on_request], "response": [watcher.on_response]})
@@ -182,9 +183,9 @@ class _Phases:
     being written): it becomes the SDK's APITimeoutError, which the SDK passes through. A connect timeout
     stays retryable (nothing was sent) and carries its seconds."""
 
-    def __init__(self, inner, waits: Waits, lost, saw_error_event):
+    def __init__(self, inner, waits: Waits, lost, saw_error_event, redact=None):
         self.inner, self.waits, self.lost = inner, waits, lost  # lost(request): it got no answer
-        self.saw_error_event = saw_error_event
+        self.saw_error_event, self.redact = saw_error_event, redact
 
     def handle_request(self, request):
         try:
@@ -218,7 +219,7 @@ class _Phases:
                 raise _openai().APITimeoutError(request=request) from exc
             raise
         timeouts["read"] = waits.idle  # read again by httpcore when the body starts
-        response.stream = _idle_body(response.stream, request, waits.idle)
+        response.stream = _idle_body(response.stream, request, waits.idle, _redacting(response, self.redact))
         if response.headers.get("content-type", "").startswith("text/event-stream"):
             response.stream = _error_events_type()(response.stream, self.saw_error_event)
         return response
@@ -234,9 +235,72 @@ class _Phases:
         self.inner.__exit__(*exc)
 
 
-def _idle_body(inner, request, seconds: float):
-    """The response body, whose silence beyond the idle wait is the SDK's (final) timeout error, saying so."""
-    return _idle_body_type()(inner, request, seconds)
+def _idle_body(inner, request, seconds: float, redacting=None):
+    """The response body, whose silence beyond the idle wait is the SDK's (final) timeout error, saying so;
+    redacted by `redacting` (see `_redacting`) when given."""
+    body = _idle_body_type()(inner, request, seconds)
+    return body if redacting is None else _redacted_body_type()(body, redacting)
+
+
+class _Redacting:
+    """Every text a server sends passes the session's redaction before anything reads it, shows, stores, caches
+    or saves it (an answer, a batch file, a job's events: a proxy may echo the Authorization header anywhere).
+
+    The body is decoded here (gzip, deflate), so the key is found whatever the transfer encoding, and let through
+    line by line: a key holds no newline, so none is split between two pieces, and a stream's events (each
+    ending in a newline) are not held back."""
+
+    def __init__(self, redact, decoder):
+        self.redact, self.decoder = redact, decoder
+
+    def pieces(self, chunks):
+        pending = bytearray()
+        for raw in chunks:
+            for chunk in (self.decoder.decode(raw) if self.decoder else (raw,)):
+                end = chunk.rfind(b"\n") + 1
+                if not end:
+                    pending += chunk
+                    continue
+                yield self.redact(bytes(pending) + chunk[:end])
+                pending = bytearray(chunk[end:])
+        for chunk in (self.decoder.flush() if self.decoder else ()):
+            pending += chunk
+        if pending:
+            yield self.redact(bytes(pending))
+
+
+def _redacting(response, redact) -> _Redacting | None:
+    """How this response's body is redacted; None when there is nothing to redact with, or an encoding this
+    client cannot decode (httpx then fails on it as it would have)."""
+    if redact is None:
+        return None
+    from httpx2._decoders import SUPPORTED_DECODERS, MultiDecoder
+
+    encodings = [e.strip().lower() for e in response.headers.get_list("content-encoding", split_commas=True)]
+    encodings = [e for e in encodings if e and e != "identity"]
+    if any(e not in SUPPORTED_DECODERS for e in encodings):
+        return None
+    if encodings:  # decoded here: the client must not decode it again, nor trust the length sent
+        del response.headers["content-encoding"]
+        response.headers.pop("content-length", None)
+    return _Redacting(redact, MultiDecoder(encodings) if encodings else None)
+
+
+@functools.cache
+def _redacted_body_type() -> type:
+    import httpx2
+
+    class RedactedBody(httpx2.SyncByteStream):
+        def __init__(self, inner, redacting: _Redacting):
+            self.inner, self.redacting = inner, redacting
+
+        def __iter__(self):
+            yield from self.redacting.pieces(self.inner)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return RedactedBody
 
 
 @functools.cache

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+import threading
+
+_warming: list[threading.Thread] = []
 
 
 def openai_sdk():
@@ -18,8 +21,8 @@ def heavy_import(name: str):
     several times while it runs (~20 ms of a fresh kernel's first `%%chat` for the SDK alone, measured on our
     2-core machine with benchmarks/load_time.py's first-cell comparison)."""
     module = sys.modules.get(name)
-    if module is not None:
-        return module
+    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return module  # a module another thread is still importing is waited for by import_module, below
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -44,3 +47,22 @@ def jsonschema_module():
     finally:
         if skipped and sys.modules.get("rfc3987_syntax", 0) is None:
             del sys.modules["rfc3987_syntax"]
+
+
+def warm_up(target, *args) -> None:
+    """Run `target(*args)` (imports, loads) on a thread now, behind the prompt. Whatever comes next waits for it
+    first (`wait_for_warm_up`): two threads importing one package at once can see each other's half-imported
+    modules."""
+    thread = threading.Thread(target=target, args=args, daemon=True, name="openai-magics-warm-up")
+    _warming.append(thread)
+    thread.start()
+
+
+def wait_for_warm_up() -> None:
+    """Block until the warm-ups started are done (at once when none is running)."""
+    for thread in list(_warming):
+        if thread is threading.current_thread():
+            continue
+        thread.join()
+        if thread in _warming:
+            _warming.remove(thread)

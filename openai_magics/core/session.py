@@ -123,7 +123,7 @@ class Session:
         self.require_key()
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
-                       http_client=http_client(self.http, Waits.of(config)))
+                       http_client=http_client(self.http, Waits.of(config), self.redact_bytes))
         if config.azure_layout:  # the deployment is the model name; the SDK puts it in the path
             client = openai.AzureOpenAI(azure_endpoint=config.base_url,
                                         api_version=config.api_version or AZURE_API_VERSION, **options)
@@ -162,6 +162,14 @@ class Session:
             if secret is not None:
                 text = secret.redact(text)
         return text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """`data` (a piece of an answer's body) without any key of this session. Only the keys themselves: an
+        answer about "Bearer tokens" stays as the model wrote it."""
+        for secret in (self.config.api_key, self.config.endpoint_key):
+            if secret is not None:
+                data = secret.redact_bytes(data)
+        return data
 
     # -- calls --
     def begin(self, magic: str) -> Call:

@@ -1,6 +1,7 @@
 """Fine-tuning over the API: upload, create, follow, list and cancel jobs; answers checked at the boundary."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,7 +77,7 @@ def retrieve(session, job_id: str) -> Job:
             job.events.append(session.redact(message))
         if getattr(event, "type", None) == "metrics" and isinstance(data, dict):
             step, loss = data.get("step"), data.get("train_loss")
-            if isinstance(step, int) and isinstance(loss, (int, float)):
+            if isinstance(step, int) and isinstance(loss, (int, float)) and math.isfinite(loss):  # NaN: no chart
                 job.losses.append((step, float(loss)))
     charge_training(session, job)
     return job

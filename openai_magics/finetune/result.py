@@ -6,6 +6,7 @@ import html
 from openai_magics.core.pricing import format_usd
 from openai_magics.finetune.engine import Job
 from openai_magics.finetune.prepare import Preparation
+from openai_magics.magics.tokens import why_estimated
 
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 320, 140, 34
 
@@ -26,10 +27,9 @@ class PrepareReport:
         mark = "" if p.exact else "≈"
         counts = ", ".join(f"line {line}: {mark}{n:,}" for line, n in p.tokens.items())
         lines = [f"{p.name}: {len(p.tokens)} examples, {mark}{p.total:,} tokens for {p.model} ({counts})"]
-        if not p.exact:
-            from openai_magics.magics.tokens import estimate_reason
-
-            lines.append(f"  ≈ {estimate_reason(p.model)}")
+        why = None if p.exact else why_estimated(p.model)
+        if why:
+            lines.append(f"  ≈ {why}")
         if p.over_limit:
             lines.append(f"  over the {p.limit:,}-token limit of one example: lines "
                          + ", ".join(map(str, p.over_limit)))

@@ -50,8 +50,8 @@ class ImageMagics(GuardedMagics):
             mask=self._input(args.mask, "--mask", ("PNG",)) if args.mask else None,
             partial_images=_partials(args.partial, live), cache=not args.no_cache, dry_run=args.dry_run)
         result = run_image(s, request, self._view(live))
-        bind_then_save(self.shell, args.output, result, None if args.dry_run else args.save, "images")
-        return None if args.quiet else result
+        saved = bind_then_save(self.shell, args.output, result, None if args.dry_run else args.save, "images")
+        return None if args.quiet and saved else result
 
     def _input(self, source: str, option: str, formats=("PNG", "JPEG", "WEBP")):
         from openai_magics.image.request import read_input

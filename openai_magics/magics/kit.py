@@ -89,18 +89,21 @@ def bind(shell, name: str | None, value) -> None:
         shell.user_ns[name] = value
 
 
-def bind_then_save(shell, name: str | None, result, folder: str | None, what: str) -> None:
+def bind_then_save(shell, name: str | None, result, folder: str | None, what: str) -> bool:
     """Bind a paid result to -o, then write it to `folder` (`--save`): a failure to write is one line on
-    stderr, and the result is still bound and shown."""
+    stderr, and the result is still bound. False when the save failed: the cell then returns the result
+    even under -q, so that without -o it is still in `_`."""
     bind(shell, name, result)
     if not folder:
-        return
+        return True
     try:
         result.save(folder)
     except OSError as exc:
         kept = f"`{name}`" if name else "the result (`_`)"
         print(f"Not saved to {folder}: {exc.strerror or type(exc).__name__}. The {what} is kept in {kept}; "
               "`.save(PATH)` writes it elsewhere.", file=sys.stderr)
+        return False
+    return True
 
 
 def is_terminal(shell) -> bool:
@@ -171,10 +174,12 @@ def guarded(magic_fn):
     import functools
 
     from openai_magics.core.errors import boundary
+    from openai_magics.core.sdk import wait_for_warm_up
     from openai_magics.core.session import session
 
     @functools.wraps(magic_fn)
     def run(*args, **kwargs):
+        wait_for_warm_up()  # `%openai offline` and another magic in one cell: the imports happen once, in turn
         with boundary(session):
             return magic_fn(*args, **kwargs)
 

@@ -16,6 +16,16 @@ def estimate_reason(model: str) -> str:
     return f"estimated: {unavailable_reason()}"
 
 
+def why_estimated(model: str) -> str | None:
+    """Why counting `model`'s text gives estimates (no encoding here, or a model with its own tokenizer); None
+    when its counts are tiktoken's own."""
+    from openai_magics.core.tokens import get_encoding, is_openai_model
+
+    if get_encoding(model) is not None and is_openai_model(model):
+        return None
+    return estimate_reason(model)
+
+
 class TokenReport:
     def __init__(self, text: str, model: str):
         from openai_magics.core.models import model_info

@@ -195,3 +195,11 @@ def test_a_url_that_answers_404_is_one_line(nb, rogue, offline):
     one_line(nb.run(f"%%image -m gpt-image-1 --edit {url}\nAdd a hat"), "could not download it")
     assert not offline.requests
     no_key(str(rogue.seen[0].authorization))
+
+
+@pytest.mark.parametrize("cell", ["%%image -m gpt-image-1 --quality low -q --save {path}\nA red fox",
+                                  "%%speak -q --save {path}/hello.mp3\nHello there."], ids=["image", "speak"])
+def test_a_failed_save_under_q_without_o_still_returns_the_paid_result(nb, offline, session, tmp_path, cell):
+    ran = nb.run(cell.format(path=_unwritable(tmp_path)))
+    assert ran.error is None and ran.result is not None and "kept in the result (`_`)" in ran.stderr
+    assert len(session.ledger.records) == 1

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import TEST_KEY
 from tests.faults.checks import ROGUE_KEY_ENV, no_key, no_key_logged
-from tests.faults.rogue import (Answer, batch_line, batch_object, by_path, finetune_events, finetune_job,
-                                json_answer)
+from tests.faults.rogue import (Answer, batch_line, batch_object, by_path, chunk, completion, finetune_events,
+                                finetune_job, json_answer)
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +113,71 @@ def test_finetune_status_whose_events_echo_the_key_shows_no_key(nb, rogue, fast,
     ran = nb.run("%openai finetune status ftjob-rogue --once")
     assert ran.error is None and "upstream refused" in repr(ran.result)
     seen_everywhere(ran, session, logs)
+
+
+def _echo_in_content(seen) -> str:
+    return f"Your header was {seen.authorization}; and a Bearer token is how APIs authenticate."
+
+
+def _gzipped(answer: Answer) -> Answer:
+    import gzip
+
+    return Answer(status=answer.status, body=gzip.compress(answer.body), content_type=answer.content_type,
+                  headers={**answer.headers, "Content-Encoding": "gzip"})
+
+
+ECHOING_ANSWERS = {
+    "chat": ("%chat --no-stream -o r hi", lambda seen: json_answer(completion(_echo_in_content(seen)))),
+    "chat-stream": ("%chat -o r hi", lambda seen: Answer(events=[
+        chunk(_echo_in_content(seen)[:20]), chunk(_echo_in_content(seen)[20:], finish="stop"), b"[DONE]"])),
+    "chat-gzip": ("%chat --no-stream -o r hi", lambda seen: _gzipped(json_answer(completion(_echo_in_content(seen))))),
+    "models": ("%openai models", lambda seen: json_answer({"object": "list", "data": [
+        {"id": f"model-{seen.authorization}", "object": "model", "created": 1, "owned_by": "x"}]})),
+    "transcribe": ("%transcribe sound", lambda seen: Answer(events=[json.dumps(e).encode() for e in (
+        {"type": "transcript.text.delta", "delta": _echo_in_content(seen)},
+        {"type": "transcript.text.done", "text": _echo_in_content(seen),
+         "usage": {"type": "tokens", "input_tokens": 5, "output_tokens": 9, "total_tokens": 14}})])),
+}
+
+
+@pytest.mark.parametrize("xmode", ["Context", "Verbose"])
+@pytest.mark.parametrize("case", list(ECHOING_ANSWERS))
+def test_an_answer_whose_content_echoes_the_key_shows_and_keeps_no_key(nb, rogue, fast, logs, session, tmp_path,
+                                                                        case, xmode, verbose_reset):
+    import io
+
+    import numpy as np
+    import soundfile
+
+    line, answer = ECHOING_ANSWERS[case]
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.sin(np.arange(8000) / 5).astype(np.float32), 16000, format="WAV")
+    nb.ns["sound"] = buffer.getvalue()
+    nb.run(f"%openai cache on {tmp_path / 'c.sqlite'}")
+    try:
+        at_rogue(nb, rogue, xmode)
+        rogue.script(answer)
+        ran = nb.run(line)
+    finally:
+        nb.run("%openai cache off")
+    assert ran.error is None, ran.error
+    assert TEST_KEY in rogue.seen[-1].authorization and "…(redacted)" in ran.text
+    if "r" in nb.ns:
+        assert "a Bearer token is how APIs authenticate" in nb.ns["r"].text  # only the key is taken out
+    seen_everywhere(ran, session, logs)
+    no_key((tmp_path / "c.sqlite").read_bytes().decode("latin-1"))
+
+
+@pytest.mark.parametrize("loss", ["NaN", "Infinity", "-Infinity", '"low"', "null"])
+def test_finetune_metrics_whose_loss_is_not_a_number_are_left_out_of_the_chart(nb, rogue, fast, loss):
+    events = {"object": "list", "has_more": False, "data": [
+        {"id": f"ftevent-{n}", "object": "fine_tuning.job.event", "created_at": 1, "level": "info",
+         "message": f"Step {n}", "type": "metrics", "data": {"step": n, "train_loss": value}}
+        for n, value in ((3, 0.9), (2, "LOSS"), (1, 1.5))]}  # newest first, as the API sends them
+    body = json.dumps(events).replace('"LOSS"', loss).encode()
+    nb.run(f"%openai endpoint {rogue.base_url}")
+    rogue.script(by_path({"/events": Answer(body=body),
+                          "/fine_tuning/jobs/ftjob-rogue": json_answer(finetune_job(status="running"))}))
+    ran = nb.run("%openai finetune status ftjob-rogue --once")
+    assert ran.error is None and ran.result.job.losses == [(1, 1.5), (3, 0.9)]
+    assert "nan" not in ran.result._repr_html_().lower()

@@ -6,6 +6,7 @@ import re
 
 from openai_magics.core.models import base_name, is_reasoning, model_info
 from openai_magics.offline import tokens
+from openai_magics.offline.api.tasks import task_answer
 
 LENGTH_DIRECTIVE = re.compile(r"\(offline:\s*(\d+)\s*tokens?\)", re.I)
 # A prompt marked so makes an answer that moderation flags part-way through (the moderation marker itself
@@ -42,7 +43,12 @@ def snapshot(model: str) -> str:
 
 
 def answer_text(prompt: str, model: str) -> str:
-    """A Markdown answer with a heading, inline maths and a code block, as long as the prompt asks."""
+    """The answer to a task the prompt sets (tasks.py); else a Markdown answer with a heading, inline maths and
+    a code block, as long as the prompt asks (`(offline: N tokens)`)."""
+    directed = LENGTH_DIRECTIVE.search(prompt) or UNSAFE_DIRECTIVE.search(prompt)
+    fitted = None if directed or model.startswith("ft:") else task_answer(prompt, model)
+    if fitted is not None:
+        return fitted
     words = prompt.split()
     quote = " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
     quote = quote.replace("*", "").replace("`", "") or "(empty)"

@@ -1,7 +1,7 @@
 """openai-magics: the whole OpenAI platform one notebook cell away.
 
 `%load_ext openai_magics` registers the magics; `openai_magics.session()` is the kernel's shared session;
-`openai_magics.chat("…")`, `openai_magics.embed(texts)` and `openai_magics.image("…")` do from plain Python what the magics do.
+`openai_magics.chat("…")`, `openai_magics.embed(texts)`, `openai_magics.image("…")` and `openai_magics.video("…")` do from plain Python what the magics do.
 Loading is light on purpose: openai, widgets, numpy, pandas and the price tables load on first use.
 
 This module is the composition root: the one place that knows every capability.
@@ -12,7 +12,7 @@ import importlib
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "chat", "embed", "image", "batch", "finetune", "transcribe", "speak", "load_ipython_extension",
+__all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "transcribe", "speak", "load_ipython_extension",
            "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", and the magics it provides: declared when the extension
@@ -24,10 +24,11 @@ MAGICS = {
     "openai_magics.embed.magic:EmbedMagics": {"embed": "line_cell"},
     "openai_magics.audio.magic:AudioMagics": {"transcribe": "line_cell", "speak": "cell"},
     "openai_magics.image.magic:ImageMagics": {"image": "cell"},
+    "openai_magics.video.magic:VideoMagics": {"video": "cell"},
     "openai_magics.moderation.magic:ModerationMagics": {"moderate": "line_cell"},
     "openai_magics.evals.magic:EvalMagics": {"eval": "cell"},
 }
-CAPABILITIES = ("chat", "embed", "image", "batch", "finetune", "moderation", "evals")
+CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderation", "evals")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.

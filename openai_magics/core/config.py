@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech")
+MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech", "video")
 DEFAULT_MODELS = {
     "chat": "gpt-5.4-nano",  # current, cheap and fast at a low reasoning effort (README: "The default chat model")
     "embed": "text-embedding-3-small",
     "image": "gpt-image-1",
     "transcribe": "gpt-4o-mini-transcribe",
     "speech": "gpt-4o-mini-tts",
+    "video": "sora-2",
 }
 # The default chat model reasons; at this effort (unless a cell asks another) it answers about as soon as a
 # model that does not, and thinks for a few tokens instead of hundreds.

@@ -65,4 +65,5 @@ def _known_names() -> frozenset[str]:
         *_table()["models"], *load("image_models.json")["models"], *audio["transcribe"],
         *audio["speech"]["models"], *load("embedding_limits.json")["models"], *load("fine_tuning.json")["models"],
         *prices["per_image"], *prices["per_minute_audio"], *prices["per_million_characters"],
+        *load("video_models.json")["models"],
     ])

@@ -2,7 +2,7 @@
 
 Token prices (tiers, prices that changed on a date, service tiers, the Batch API, cached, audio and image tokens)
 are genai-prices' `ModelPrice.calc_price` on the prices in force at the call's time; the dated table adds only
-what genai-prices lacks: prices per image and per minute, fine-tuned models it does not list, training, and the
+what genai-prices lacks: prices per image, per minute and per second of video, fine-tuned models it does not list, training, and the
 Batch discount for models without batch prices. A price that cannot be found or computed is None ("unknown"),
 with the reason, never a confident $0 and never an exception.
 """
@@ -39,7 +39,7 @@ class Prices:
     """Everything a model is billed by: its genai-prices entry (`listed`: prices by date, input tier, service
     tier and batch) or token prices of our own (`own`, a genai-prices ModelPrice: the user's, or a fine-tuned
     model's from the dated table), and the units genai-prices lacks: images by quality and size, audio by
-    the minute, text by the character."""
+    the minute, text by the character, video by the second and size."""
 
     model: str                                   # the name the prices are listed under
     listed: Any = None                           # genai_prices.types.ModelInfo
@@ -47,6 +47,7 @@ class Prices:
     per_image: dict = field(default_factory=dict)  # {quality: {size: USD}}
     per_minute: Decimal | None = None
     per_million_characters: Decimal | None = None
+    per_second_video: dict = field(default_factory=dict)  # {size: USD per second}
     training: Decimal | None = None              # fine-tuning, USD per million tokens trained
 
     def in_force(self, at: datetime | None = None, service_tier: str = "", batch: bool = False):
@@ -82,7 +83,7 @@ class Prices:
         return bill
 
     def _bill(self, usage: Usage, at: datetime | None, batch: bool) -> Bill:
-        """Units (images, audio seconds, characters) are billed when the call reported no output tokens or the
+        """Units (images, audio seconds, characters, video seconds) are billed when the call reported no output tokens or the
         model is not billed by tokens: a GPT image model's images are in its output tokens, a chat call's
         images in its input tokens. A unit the model is not billed by is only counted (a transcript's
         characters beside whisper-1's minutes); a call with nothing priced is unknown."""
@@ -107,9 +108,11 @@ class Prices:
                 extra += Decimal(usage.characters) * self.per_million_characters / MILLION
             if usage.images and self.per_image:
                 extra += usage.images * self.image_price(usage.image_quality, usage.image_size)
+            if usage.video_seconds and self.per_second_video:
+                extra += Decimal(str(usage.video_seconds)) * self.video_second_price(usage.video_size)
             priced = priced or len(counts) > 0 or extra > 0 or (usage.images and bool(self.per_image))
-            if any((usage.images, usage.audio_seconds, usage.characters)) and not priced:
-                return Bill(None, f"no price for {self.model}'s images, audio or characters")
+            if any((usage.images, usage.audio_seconds, usage.characters, usage.video_seconds)) and not priced:
+                return Bill(None, f"no price for {self.model}'s images, audio, characters or video")
         if not counts:
             return Bill(extra)
         from genai_prices import Usage as PricedUsage
@@ -131,6 +134,13 @@ class Prices:
         prices = [by_size[size] if size in by_size else max(by_size.values()) for by_size in qualities]
         return Decimal(str(max(prices))) if prices else None
 
+    def video_second_price(self, size: str = "") -> Decimal | None:
+        """One second of video at `size`; an unknown size is bounded by the dearest."""
+        prices = self.per_second_video
+        if not prices:
+            return None
+        return Decimal(str(prices[size] if size in prices else max(prices.values())))
+
     def describe(self, at: datetime | None = None) -> str:
         """The prices as genai-prices has them (tiers, earlier prices, service tiers, batch), then the dated
         table's, one part a line."""
@@ -147,6 +157,8 @@ class Prices:
             lines.append(f"audio ${self.per_minute} per minute")
         if self.per_million_characters is not None:
             lines.append(f"${self.per_million_characters} per million characters")
+        if self.per_second_video:
+            lines.append("video per second: " + ", ".join(f"{s} ${p}" for s, p in self.per_second_video.items()))
         if self.training is not None:
             lines.append(f"training ${self.training} per million tokens trained")
         return "\n".join(lines) or "no prices"
@@ -299,13 +311,16 @@ def listed_model(model: str):
 
 
 def _extra_units(model: str) -> dict:
-    """What the dated table adds: per-image prices, and per-minute or per-character ones genai-prices lacks."""
+    """What the dated table adds: per-image and per-second video prices, and per-minute or per-character ones
+    genai-prices lacks."""
     table, name = extra_prices(), base_name(model)
     minute = table["per_minute_audio"].get(model, table["per_minute_audio"].get(name))
     chars = table["per_million_characters"].get(model, table["per_million_characters"].get(name))
     return {"per_image": table["per_image"].get(model) or table["per_image"].get(name) or {},
             "per_minute": Decimal(str(minute)) if minute is not None else None,
-            "per_million_characters": Decimal(str(chars)) if chars is not None else None}
+            "per_million_characters": Decimal(str(chars)) if chars is not None else None,
+            "per_second_video": table["per_second_video"]["models"].get(model)
+            or table["per_second_video"]["models"].get(name) or {}}
 
 
 def fine_tuned_prices(model: str) -> Prices | None:

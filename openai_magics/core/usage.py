@@ -31,6 +31,8 @@ class Usage:
     audio_seconds: float = 0.0
     characters: int = 0
     service_tier: str = ""       # the tier the response says served it (flex, priority…): priced at that tier
+    video_seconds: float = 0.0   # seconds of video made
+    video_size: str = ""         # e.g. 1280x720, for video billed per second by size
 
     @property
     def tokens(self) -> int:
@@ -108,9 +110,9 @@ def sane(usage: Usage) -> Usage | None:
               usage.output_image_tokens, usage.images, usage.characters)
     if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MOST_TOKENS for n in counts):
         return None
-    seconds = usage.audio_seconds
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= MOST_TOKENS:
-        return None
+    for seconds in (usage.audio_seconds, usage.video_seconds):
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= MOST_TOKENS:
+            return None
     inputs = usage.cached_tokens, usage.input_audio_tokens + usage.input_image_tokens
     outputs = usage.reasoning_tokens, usage.output_audio_tokens + usage.output_image_tokens
     if max(inputs) > usage.input_tokens or max(outputs) > usage.output_tokens:

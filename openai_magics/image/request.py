@@ -11,6 +11,7 @@ from openai_magics.core.errors import UsageError
 from openai_magics.core.http import download
 from openai_magics.magics.images import ImageBytes, as_png, read_image
 from openai_magics.core.models import base_name
+from openai_magics.magics.parsing import either
 
 FORMATS = ("png", "jpeg", "webp")
 MB = 1 << 20
@@ -53,13 +54,8 @@ def image_model(name: str) -> ImageModel:
     if facts is None and name.startswith(("gpt-image", "chatgpt-image")):
         facts = table["gpt-image-1"]
     if facts is None:
-        raise UsageError(f"-m {name}: not an image model; image models are {_either(list(table))}.")
+        raise UsageError(f"-m {name}: not an image model; image models are {either(list(table))}.")
     return ImageModel(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in facts.items()})
-
-
-def _either(values) -> str:
-    values = [str(v) for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
 
 
 @dataclass(frozen=True)
@@ -139,9 +135,9 @@ class ImageRequest:
             return
         if not allowed:
             takers = [m for m, facts in models().items() if facts[_FACT[option]]]
-            raise UsageError(f"{option} {value}: {self.model} takes no {option} ({_either(takers)} do).")
+            raise UsageError(f"{option} {value}: {self.model} takes no {option} ({either(takers)} do).")
         if value not in allowed:
-            raise UsageError(f"{option} {value}: {self.model} takes {_either(allowed)}.")
+            raise UsageError(f"{option} {value}: {self.model} takes {either(allowed)}.")
 
     def _check_edits(self) -> None:
         r = self.rules
@@ -151,7 +147,7 @@ class ImageRequest:
             return
         if not r.edit_images:
             editors = [m for m, facts in models().items() if facts["edit_images"]]
-            raise UsageError(f"--edit: {self.model} does not edit images ({_either(editors)} do).")
+            raise UsageError(f"--edit: {self.model} does not edit images ({either(editors)} do).")
         if len(self.edits) > r.edit_images:
             raise UsageError(f"--edit was given {len(self.edits)} times: {self.model} edits at most "
                              f"{r.edit_images} image{'s' * (r.edit_images != 1)} per request.")

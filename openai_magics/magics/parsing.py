@@ -150,3 +150,9 @@ def unknown_word(kind: str, word: str, choices: list[str], prog: str) -> str:
     guess = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     hint = f"did you mean {guess[0]}?" if guess else f"one of {', '.join(choices)}."
     return f"{prog}: unknown {kind} {word!r}: {hint}"
+
+
+def either(values) -> str:
+    """`a, b or c`: the values an option takes, for a one-line error."""
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]

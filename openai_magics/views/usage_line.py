@@ -39,6 +39,8 @@ def usage_line(record: UsageRecord) -> str:
         parts.append(f"{u.audio_seconds:,.1f} s audio")
     if u.characters:
         parts.append(f"{u.characters:,} chars")
+    if u.video_seconds:
+        parts.append(f"{u.video_seconds:g} s video" + (f" ({u.video_size})" if u.video_size else ""))
     parts.append(record.cost_text)
     if record.cache_hit:
         parts.append("cached")

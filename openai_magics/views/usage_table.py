@@ -10,12 +10,13 @@ from openai_magics.core.pricing import format_usd
 from openai_magics.views.markup import NO_MATHS, figures
 
 NUMBERS = ("input_tokens", "cached_tokens", "input_audio_tokens", "input_image_tokens", "output_tokens",
-           "reasoning_tokens", "output_audio_tokens", "output_image_tokens", "images", "audio_seconds", "characters")
+           "reasoning_tokens", "output_audio_tokens", "output_image_tokens", "images", "audio_seconds", "characters",
+           "video_seconds")
 HEADERS = {"cell": "cell", "magic": "magic", "model": "model", "calls": "calls", "input_tokens": "in",
            "cached_tokens": "cached", "output_tokens": "out", "reasoning_tokens": "reasoning", "input_audio_tokens": "audio in",
            "input_image_tokens": "image in", "output_audio_tokens": "audio out", "output_image_tokens": "image out",
            "images": "images",
-           "audio_seconds": "audio s", "characters": "chars", "cost": "USD", "cumulative": "cumulative",
+           "audio_seconds": "audio s", "characters": "chars", "video_seconds": "video s", "cost": "USD", "cumulative": "cumulative",
            "latency": "latency", "cache_hit": "cache"}
 TEXT_COLUMNS = {"cell", "magic", "model", "cache_hit"}  # left-aligned; every other column is a figure
 SHOWN_ROWS = 200   # past this many rows the table shows its first and last HEAD_TAIL rows

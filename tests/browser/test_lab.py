@@ -353,10 +353,65 @@ def check_scoreboard(run) -> list[str]:
 COMPARE = ViewCase("compare", [SETUP, "%%chat --compare gpt-4o-mini,gpt-4.1-mini,o4-mini\nWhat is a prime?"],
                    check_compare)
 SCOREBOARD = ViewCase("scoreboard", [EVAL_SETUP, EVAL_CELL], check_scoreboard)
+VIDEO_SETUP = """%load_ext openai_magics
+%openai offline
+import openai_magics
+from openai_magics.offline.api.videos import Videos
+openai_magics.session().offline_server.state.part(Videos).stage_seconds = 1.0  # a job slow enough to watch"""
+VIDEO = """%%video --size 1280x720
+A red fox trots through fresh snow at dawn"""
+# While the job runs: the live view's line (status and progress) and its bar.
+VIDEO_PROBE = """() => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[1];
+  const label = cell && [...cell.querySelectorAll('.widget-html')].map(e => e.textContent).join(' ');
+  if (!label || !label.includes('video on sora-2')) return null;
+  const bar = cell.querySelector('.widget-hprogress, .widget-progress');
+  return {label, bar: !!bar && bar.offsetParent !== null};
+}"""
+# The player once the cell is done: loaded and played for a moment, as a user pressing play would.
+VIDEO_JS = """async (i) => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
+  const video = cell.querySelector('.oaim-video video');
+  if (!video) return {found: false, text: cell.querySelector('.jp-OutputArea')?.innerText ?? ''};
+  const reached = (event, state) => video.readyState >= state ? Promise.resolve() : new Promise((done) => {
+    video.addEventListener(event, done, {once: true}); video.addEventListener('error', done, {once: true});
+    setTimeout(done, 8000); });
+  await reached('loadeddata', 2);
+  let played = false;
+  try { await video.play(); await new Promise((r) => setTimeout(r, 800)); played = video.currentTime > 0; video.pause(); }
+  catch (e) { played = String(e); }
+  return {found: true, readyState: video.readyState, duration: video.duration, width: video.videoWidth,
+          height: video.videoHeight, error: video.error && video.error.code, played, controls: video.controls,
+          summary: cell.querySelector('.oaim-video .oaim-prompt')?.textContent ?? null,
+          usage: cell.querySelector('.oaim-video sub')?.innerText ?? null,
+          live: !!cell.querySelector('.widget-html')};
+}"""
+
+
+def check_video(run) -> list[str]:
+    problems = []
+    labels = [s["label"] for s in run.samples if s["bar"]]
+    if not any(re.search(r"in progress \d+%", label) for label in labels):
+        problems.append(f"the live view did not show the job in progress with its percentage: {run.samples[:4]}")
+    seen = run.page.evaluate(VIDEO_JS, 1)
+    if not seen.get("found"):
+        return problems + [f"no video player in the cell: {seen}"]
+    if not (seen["readyState"] >= 2 and seen["duration"] > 0 and seen["played"] is True and seen["error"] is None):
+        problems.append(f"the player did not load as playable video: {seen}")
+    if (seen["width"], seen["height"], round(seen["duration"])) != (1280, 720, 4) or not seen["controls"]:
+        problems.append(f"the player's video is not the 4 s 1280x720 asked, with controls: {seen}")
+    if not seen["usage"] or "4 s video (1280x720) · $0.40" not in seen["usage"]:
+        problems.append(f"no usage line (seconds, size, cost) under the player: {seen['usage']!r}")
+    if seen["live"]:
+        problems.append("the live view (status, progress) did not step aside when done")
+    return problems
+
+
+VIDEO_CASE = ViewCase("video", [VIDEO_SETUP, VIDEO], check_video, probe=VIDEO_PROBE)
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
                 check_row_progress, probe=ROWS_PROBE)
-CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD]
+CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD, VIDEO_CASE]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -45,6 +45,11 @@ class EvalMagics(Magics):
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
                               concurrency=args.concurrency or DEFAULT_CONCURRENCY, name=args.data)
+        note = None
+        if args.to_openai:
+            from openai_magics.evals.remote import check_evals_api
+
+            note = check_evals_api(s)
         result = run_eval(s, request)
         bind(self.shell, args.output, result)
         if result.interrupted:
@@ -54,5 +59,7 @@ class EvalMagics(Magics):
         if args.to_openai:
             from openai_magics.evals.remote import run_on_openai
 
+            if note:
+                print(note)
             result.remote = run_on_openai(s, request)
         return None if args.quiet else result

@@ -176,9 +176,8 @@ AUDIO_JS = """async (i) => {
   const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
   const audio = cell.querySelector('audio');
   if (!audio) return {text: cell.querySelector('.jp-OutputArea')?.innerText ?? ''};
-  audio.preload = 'metadata';
-  audio.load();
-  const loaded = await new Promise((done) => {
+  // As the page shows it, untouched: the player reads its duration by itself (not "0:00 / 0:00" until pressed).
+  const loaded = audio.readyState >= 1 || await new Promise((done) => {
     audio.onloadedmetadata = () => done(true); audio.onerror = () => done(false); setTimeout(() => done(false), 8000); });
   return {loaded, duration: audio.duration, controls: audio.controls, type: audio.src.slice(5, audio.src.indexOf(';')),
           rows: cell.querySelectorAll('table.oaim-transcript tbody tr').length,

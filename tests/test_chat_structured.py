@@ -224,6 +224,10 @@ def test_dry_run_sends_nothing_and_shows_body_tokens_and_worst_case(defs, offlin
     shown = ran.outputs[-1]["text/markdown"]
     assert shown.startswith("**Dry run** · POST `/chat/completions`")
     assert "tokens in · up to 100 out · worst case ≈&#36;" in shown and "nothing sent" in shown
+    lines = plan.shown_body().count("\n") + 1  # screens of JSON with tools and a schema: folded
+    assert f"<details><summary>the body: {lines:,} lines of JSON</summary>\n\n```json\n" in shown and lines > 20
+    short = defs.run("%%chat --dry-run\nWho is Ada?").outputs[-1]["text/markdown"]
+    assert "<details>" not in short and "```json\n{" in short  # a short body stays open
 
 
 def test_dry_run_counts_what_the_server_then_charges(defs, offline, session):

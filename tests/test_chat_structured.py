@@ -245,6 +245,18 @@ def test_dry_run_needs_no_key_and_no_client(nb, session):
     assert "nothing sent" in ran.outputs[-1]["text/markdown"]
 
 
+def test_format_code_run_again_does_not_add_a_second_cell(nb, offline):
+    nb.shell.rl_next_input = None
+    first = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
+    assert first.error is None and nb.shell.rl_next_input == 'print("hello from the offline server")'
+    nb.shell.rl_next_input = None
+    again = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
+    assert again.error is None and nb.shell.rl_next_input is None  # no second inserted cell
+    assert "a kernel cannot replace that cell, so it is not inserted again" in again.stdout
+    nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="another-cell")
+    assert nb.shell.rl_next_input == 'print("hello from the offline server")'  # another cell gets its own
+
+
 def test_format_code_puts_the_answers_code_into_a_new_cell(nb, offline):
     nb.shell.rl_next_input = None
     ran = nb.run("%%chat --format code --no-stream\nWrite hello world")

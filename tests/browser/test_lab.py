@@ -349,13 +349,31 @@ def check_scoreboard(run) -> list[str]:
     return problems
 
 
+FINETUNE_SETUP = SETUP + """
+examples = [{"messages": [{"role": "user", "content": f"Question {i}"}, {"role": "assistant", "content": f"Answer {i}"}]}
+            for i in range(12)]"""
+
+
+def check_finetune_figures(run) -> list[str]:
+    """The training cost's two dollar amounts read as text, not as maths ("0.00047𝑝𝑒𝑟𝑒𝑝𝑜𝑐ℎ…")."""
+    seen = run.page.evaluate("""(i) => { const out = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i]
+      .querySelector('.jp-OutputArea'); return {text: out.innerText, maths: out.querySelectorAll('mjx-container, .MathJax').length}; }""", 1)
+    problems = []
+    if not re.search(r"training cost: \$[\d.]+ per epoch, \$[\d.]+ for \d+ epochs", seen["text"]):
+        problems.append(f"the training cost does not read as two dollar amounts: {seen['text'][:300]!r}")
+    if seen["maths"]:
+        problems.append(f"MathJax typeset the finetune figures ({seen['maths']} nodes)")
+    return problems
+
+
+FINETUNE = ViewCase("finetune-prepare", [FINETUNE_SETUP, "%openai finetune prepare examples"], check_finetune_figures)
 COMPARE = ViewCase("compare", [SETUP, "%%chat --compare gpt-4o-mini,gpt-4.1-mini,o4-mini\nWhat is a prime?"],
                    check_compare)
 SCOREBOARD = ViewCase("scoreboard", [EVAL_SETUP, EVAL_CELL], check_scoreboard)
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
                 check_row_progress, probe=ROWS_PROBE)
-CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD]
+CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD, FINETUNE]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

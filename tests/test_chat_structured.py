@@ -224,6 +224,10 @@ def test_dry_run_sends_nothing_and_shows_body_tokens_and_worst_case(defs, offlin
     shown = ran.outputs[-1]["text/markdown"]
     assert shown.startswith("**Dry run** · POST `/chat/completions`")
     assert "tokens in · up to 100 out · worst case ≈&#36;" in shown and "nothing sent" in shown
+    lines = plan.shown_body().count("\n") + 1  # screens of JSON with tools and a schema: folded
+    assert f"<details><summary>the body: {lines:,} lines of JSON</summary>\n\n```json\n" in shown and lines > 20
+    short = defs.run("%%chat --dry-run\nWho is Ada?").outputs[-1]["text/markdown"]
+    assert "<details>" not in short and "```json\n{" in short  # a short body stays open
 
 
 def test_dry_run_counts_what_the_server_then_charges(defs, offline, session):
@@ -239,6 +243,18 @@ def test_dry_run_needs_no_key_and_no_client(nb, session):
     assert ran.error is None and session._client is None
     assert ran.result.api == "responses" and ran.result.body["input"] == [{"role": "user", "content": "Hello"}]
     assert "nothing sent" in ran.outputs[-1]["text/markdown"]
+
+
+def test_format_code_run_again_does_not_add_a_second_cell(nb, offline):
+    nb.shell.rl_next_input = None
+    first = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
+    assert first.error is None and nb.shell.rl_next_input == 'print("hello from the offline server")'
+    nb.shell.rl_next_input = None
+    again = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
+    assert again.error is None and nb.shell.rl_next_input is None  # no second inserted cell
+    assert "a kernel cannot replace that cell, so it is not inserted again" in again.stdout
+    nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="another-cell")
+    assert nb.shell.rl_next_input == 'print("hello from the offline server")'  # another cell gets its own
 
 
 def test_format_code_puts_the_answers_code_into_a_new_cell(nb, offline):

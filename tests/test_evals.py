@@ -112,6 +112,20 @@ def test_to_openai_creates_an_eval_and_runs_whose_criteria_match_the_local_ones(
     remote_contains = next(c for c in remote.runs[0]["criteria"] if c["name"] == "contains")["passed"]
     assert remote_contains == local_contains  # same answers, same check, same count
     assert [r.magic for r in session.ledger.records].count("eval --to-openai") == 2
+    assert f"OpenAI's Evals API is gone (The Evals API is deprecated. OpenAI scheduled its shutdown for November 30, " \
+           f"2026. Use Promptfoo instead.); {offline.base_url} still answers it." in ran.stdout
+
+
+def test_to_openai_on_openai_itself_says_the_evals_api_is_gone_as_the_sdk_does(nb, offline, session):
+    from openai_magics.core.config import Secret
+
+    nb.run(SETUP)
+    session.configure(base_url=None, api_key=Secret("sk-test-not-sent", "test"))
+    ran = nb.run(CELL.replace("-o ev", "-o ev --to-openai"))
+    assert type(ran.error).__name__ == "UsageError" and "Traceback" not in ran.text
+    assert "--to-openai: OpenAI's Evals API is gone; the installed openai SDK says: The Evals API is deprecated." \
+        in str(ran.error) and "Nothing was sent" in str(ran.error)
+    assert offline.requests == [] and len(session.ledger) == 0
 
 
 def test_an_interrupted_eval_keeps_its_finished_rows(nb, offline, session):

@@ -49,3 +49,16 @@ def test_a_broken_magic_fails_the_notebook_run(tmp_path):
     assert run.returncode == 1, run.stdout[-2000:]
     first_failure = run.stdout.split("FAILURES", 1)[1][:600]
     assert "%%chat --temperature 9" in first_failure and "Cell outputs differ" in first_failure
+
+
+def test_notebook_04_says_what_the_budget_does(nb, offline):
+    """Its text promised every over-budget call refused before sending; a call without --max-tokens is capped."""
+    budget = next("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / "04_costs_budget_cache.ipynb")
+                  .read_text())["cells"] if "".join(c["source"]).startswith("## A budget"))
+    assert "refused before anything is sent" in budget and "capped at N out by the budget" in budget
+    nb.run("%openai budget 0.0001")
+    capped = nb.run("%%chat --no-stream\nWrite a long essay (offline: 400 tokens)")
+    assert capped.error is None and "out by the budget" in capped.result.usage_line
+    refused = nb.run("%%chat --no-stream --max-tokens 4000 -m gpt-4o\nWrite a long essay")
+    assert refused.error is not None and "budget" in str(refused.error)
+    nb.run("%openai budget off")

@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass, field
 
 from openai_magics.core.errors import UsageError
-from openai_magics.views.markup import usage_sub
+from openai_magics.views.markup import NO_MATHS, figures, usage_sub_unbroken
 
 
 def compared_models(spec: str | None) -> list[str]:
@@ -72,9 +72,10 @@ class CompareResult:
             '<div style="flex:1 1 0;min-width:14em;border:1px solid rgba(128,128,128,.35);border-radius:6px;'
             'padding:.5em .75em">'
             f'<div style="font-weight:600">{html.escape(model)}</div>'
-            f'<div style="white-space:pre-wrap">{html.escape(text)}</div>'
-            f'{usage_sub(usage) if usage else ""}</div>' for model, text, usage in self._columns())
-        return f'<div class="openai-magics-compare" style="display:flex;gap:.75em;align-items:stretch">{cells}</div>'
+            f'<div style="white-space:pre-wrap">{figures(text)}</div>'
+            f'{usage_sub_unbroken(usage) if usage else ""}</div>' for model, text, usage in self._columns())
+        return (f'<div class="openai-magics-compare {NO_MATHS}" style="display:flex;gap:.75em;align-items:stretch">'
+                f'{cells}</div>')
 
     def _repr_pretty_(self, p, cycle) -> None:
         blocks = [f"── {model} ──\n{text}\n{usage}".rstrip() for model, text, usage in self._columns()]

@@ -18,6 +18,9 @@ ENDPOINTS = {"chat": "/chat/completions", "responses": "/responses"}
 DEFAULT_MAX_OUTPUT = 16384
 
 
+OPEN_LINES = 20  # a body longer than this shows folded
+
+
 @dataclass
 class DryRun:
     api: str
@@ -65,8 +68,12 @@ class DryRun:
         return DATA_URL.sub(lambda m: f"{m.group(1)}{m.group(2)}…({len(m.group(0)):,} chars)", text)
 
     def _repr_markdown_(self) -> str:
-        return (f"**Dry run** · POST `{self.endpoint}`\n\n```json\n{self.shown_body()}\n```\n\n"
-                f"{usage_sub(self.summary)}")
+        body = self.shown_body()
+        shown = f"```json\n{body}\n```"
+        lines = body.count("\n") + 1
+        if lines > OPEN_LINES:  # tools and a schema make screens of JSON: folded, one click away
+            shown = f"<details><summary>the body: {lines:,} lines of JSON</summary>\n\n{shown}\n\n</details>"
+        return f"**Dry run** · POST `{self.endpoint}`\n\n{shown}\n\n{usage_sub(self.summary)}"
 
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(f"Dry run · POST {self.endpoint}\n{self.shown_body()}\n\n{self.summary}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from openai_magics.core.cell import current_cell
 from openai_magics.core.errors import Interrupted, UsageError
 from openai_magics.core.session import session
 from openai_magics.chat.options import request_from_args
@@ -125,7 +126,7 @@ class ChatMagics(GuardedMagics):
         if result.interrupted:
             self._keep_partial(args, result)
         if args.format == "code":
-            self.shell.set_next_input(_code_of(result.text), replace=False)
+            _insert_code_once(self.shell, result.text)
         if args.quiet or is_terminal(self.shell) and not args.no_stream:
             return None
         return result
@@ -185,6 +186,24 @@ def _bundle(result) -> dict:
     from IPython.core.formatters import format_display_data
 
     return format_display_data(result)[0]
+
+
+class InsertedCode(dict):
+    """Cell id → the code `--format code` put in a new cell below it, for the kernel's life."""
+
+
+def _insert_code_once(shell, text: str) -> None:
+    """The answer's code in a new cell below, once per cell: a kernel can add a cell but not replace the one it
+    added before, so a re-run says where its code is instead of adding another cell each time."""
+    _number, cell_id = current_cell()
+    inserted = session().part(InsertedCode)
+    if cell_id is not None and cell_id in inserted:
+        print("The code went into the cell below on this cell's first run; a kernel cannot replace that cell, "
+              "so it is not inserted again (copy this answer's code from it).")
+        return
+    if cell_id is not None:
+        inserted[cell_id] = text
+    shell.set_next_input(_code_of(text), replace=False)
 
 
 def _code_of(text: str) -> str:

@@ -46,6 +46,11 @@ class EvalMagics(GuardedMagics):
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
                               concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
                               name=args.data, options=chat_options(args))
+        note = None
+        if args.to_openai:
+            from openai_magics.evals.remote import check_evals_api
+
+            note = check_evals_api(s)
         result = run_eval(s, request)
         bind(self.shell, args.output, result)
         if result.interrupted:
@@ -55,5 +60,7 @@ class EvalMagics(GuardedMagics):
         if args.to_openai:
             from openai_magics.evals.remote import run_on_openai
 
+            if note:
+                print(note)
             result.remote = run_on_openai(s, request)
         return None if args.quiet else result

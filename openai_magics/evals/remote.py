@@ -69,6 +69,32 @@ def api_template(template: str, columns) -> str:
     return _COLUMN.sub(lambda m: f"{{{{item.{m.group(1)}}}}}" if m.group(1) in columns else m.group(0), template)
 
 
+def evals_api_gone() -> str | None:
+    """What the installed SDK says of OpenAI's Evals API once it is shut down: its deprecation notice, when
+    that names a shutdown date now past (or that the SDK has no Evals API left); None while it runs."""
+    from datetime import date, datetime
+
+    try:
+        from openai.resources.evals import Evals
+    except ImportError:
+        return "the installed openai SDK has no Evals API any more"
+    notice = getattr(Evals.create, "__deprecated__", None) or ""
+    when = re.search(r"shutdown for (\w+ \d{1,2}, \d{4})", notice)
+    if when and datetime.strptime(when.group(1), "%B %d, %Y").date() < date.today():
+        return notice
+    return None
+
+
+def check_evals_api(session) -> str | None:
+    """Refuse --to-openai before anything is sent when OpenAI's Evals API is gone; on another server (one that
+    still answers it, such as the offline one) the note to show instead."""
+    gone = evals_api_gone()
+    if gone and session.config.is_openai:
+        raise UsageError(f"--to-openai: OpenAI's Evals API is gone; the installed openai SDK says: {gone} "
+                         "Nothing was sent; run the eval here without --to-openai.")
+    return f"OpenAI's Evals API is gone ({gone}); {session.base_url} still answers it." if gone else None
+
+
 def run_on_openai(session, request) -> RemoteReport:
     if any(g.kind == "model" for g in request.graders) and not request.judge_model:
         raise UsageError("--to-openai with the model grader needs --judge-model.")

@@ -1,11 +1,11 @@
 """What a fine-tuning cell shows: the preparation report, a job (events and its loss chart), a list of jobs."""
 from __future__ import annotations
 
-import html
 
 from openai_magics.core.pricing import format_usd
 from openai_magics.finetune.engine import Job
 from openai_magics.finetune.prepare import Preparation
+from openai_magics.views.markup import NO_MATHS, figures
 from openai_magics.magics.tokens import why_estimated
 
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 320, 140, 34
@@ -48,8 +48,8 @@ class PrepareReport:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<li>{html.escape(line.strip())}</li>" for line in self.lines()[1:])
-        return f"<div><b>{html.escape(self.lines()[0])}</b><ul>{body}</ul></div>"
+        body = "".join(f"<li>{figures(line.strip())}</li>" for line in self.lines()[1:])
+        return f'<div class="{NO_MATHS}"><b>{figures(self.lines()[0])}</b><ul>{body}</ul></div>'
 
 
 def loss_chart(losses: list[tuple[int, float]]) -> str:
@@ -121,9 +121,9 @@ class JobView:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        head = "<br>".join(html.escape(line) for line in self.summary())
-        events = "".join(f"<li>{html.escape(e)}</li>" for e in self.job.events[-self.recent:])
-        return (f'<div style="display:flex;gap:1.5em;align-items:flex-start"><div>{head}'
+        head = "<br>".join(figures(line) for line in self.summary())
+        events = "".join(f"<li>{figures(e)}</li>" for e in self.job.events[-self.recent:])
+        return (f'<div class="{NO_MATHS}" style="display:flex;gap:1.5em;align-items:flex-start"><div>{head}'
                 f'<ul style="margin:0.4em 0">{events}</ul></div>{loss_chart(self.job.losses)}</div>')
 
 

@@ -25,3 +25,10 @@ def shorten(text: str, limit: int) -> str:
 def usage_sub(text: str) -> str:
     """The small line under a result (model, tokens, dollars, time)."""
     return f'<sub class="{NO_MATHS}">{figures(text)}</sub>'
+
+
+def usage_sub_unbroken(text: str) -> str:
+    """The usage line for a narrow column: it wraps only between its phrases ("0.4 s to first token" stays
+    whole)."""
+    phrases = " · ".join(f'<span style="white-space:nowrap">{figures(part)}</span>' for part in text.split(" · "))
+    return f'<sub class="{NO_MATHS}">{phrases}</sub>'

@@ -176,9 +176,8 @@ AUDIO_JS = """async (i) => {
   const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
   const audio = cell.querySelector('audio');
   if (!audio) return {text: cell.querySelector('.jp-OutputArea')?.innerText ?? ''};
-  audio.preload = 'metadata';
-  audio.load();
-  const loaded = await new Promise((done) => {
+  // As the page shows it, untouched: the player reads its duration by itself (not "0:00 / 0:00" until pressed).
+  const loaded = audio.readyState >= 1 || await new Promise((done) => {
     audio.onloadedmetadata = () => done(true); audio.onerror = () => done(false); setTimeout(() => done(false), 8000); });
   return {loaded, duration: audio.duration, controls: audio.controls, type: audio.src.slice(5, audio.src.indexOf(';')),
           rows: cell.querySelectorAll('table.oaim-transcript tbody tr').length,
@@ -350,6 +349,24 @@ def check_scoreboard(run) -> list[str]:
     return problems
 
 
+FINETUNE_SETUP = SETUP + """
+examples = [{"messages": [{"role": "user", "content": f"Question {i}"}, {"role": "assistant", "content": f"Answer {i}"}]}
+            for i in range(12)]"""
+
+
+def check_finetune_figures(run) -> list[str]:
+    """The training cost's two dollar amounts read as text, not as maths ("0.00047𝑝𝑒𝑟𝑒𝑝𝑜𝑐ℎ…")."""
+    seen = run.page.evaluate("""(i) => { const out = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i]
+      .querySelector('.jp-OutputArea'); return {text: out.innerText, maths: out.querySelectorAll('mjx-container, .MathJax').length}; }""", 1)
+    problems = []
+    if not re.search(r"training cost: \$[\d.]+ per epoch, \$[\d.]+ for \d+ epochs", seen["text"]):
+        problems.append(f"the training cost does not read as two dollar amounts: {seen['text'][:300]!r}")
+    if seen["maths"]:
+        problems.append(f"MathJax typeset the finetune figures ({seen['maths']} nodes)")
+    return problems
+
+
+FINETUNE = ViewCase("finetune-prepare", [FINETUNE_SETUP, "%openai finetune prepare examples"], check_finetune_figures)
 COMPARE = ViewCase("compare", [SETUP, "%%chat --compare gpt-4o-mini,gpt-4.1-mini,o4-mini\nWhat is a prime?"],
                    check_compare)
 SCOREBOARD = ViewCase("scoreboard", [EVAL_SETUP, EVAL_CELL], check_scoreboard)
@@ -411,7 +428,7 @@ VIDEO_CASE = ViewCase("video", [VIDEO_SETUP, VIDEO], check_video, probe=VIDEO_PR
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
                 check_row_progress, probe=ROWS_PROBE)
-CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD, VIDEO_CASE]
+CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD, VIDEO_CASE, FINETUNE]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

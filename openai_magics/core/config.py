@@ -35,6 +35,7 @@ def _host(url: str) -> tuple[str, str]:
 
 
 REDACTED = "sk-…(redacted)"
+SECRET_LENGTH = 16  # shorter keys are placeholders for servers that want one; real keys are far longer
 
 
 class Secret:
@@ -63,8 +64,11 @@ class Secret:
         return text.replace(self._value, REDACTED) if self._value else text
 
     def redact_bytes(self, data: bytes) -> bytes:
-        """The same, in bytes as they come over the wire (UTF-8)."""
-        return data.replace(self._value.encode(), REDACTED.encode()) if self._value else data
+        """The same, in bytes as they come over the wire (UTF-8), for a key long enough to be a secret: a local
+        server's placeholder ("ollama", "EMPTY") is no secret, and an answer naming it must stay whole."""
+        if len(self._value) < SECRET_LENGTH:
+            return data
+        return data.replace(self._value.encode(), REDACTED.encode())
 
     def __repr__(self) -> str:
         return f"<Secret {self.masked}>"

@@ -181,3 +181,13 @@ def test_finetune_metrics_whose_loss_is_not_a_number_are_left_out_of_the_chart(n
     ran = nb.run("%openai finetune status ftjob-rogue --once")
     assert ran.error is None and ran.result.job.losses == [(1, 1.5), (3, 0.9)]
     assert "nan" not in ran.result._repr_html_().lower()
+
+
+@pytest.mark.parametrize("placeholder", ["ollama", "EMPTY", "lm-studio"])
+def test_a_placeholder_key_is_not_taken_out_of_answers_that_name_it(nb, rogue, fast, monkeypatch, placeholder):
+    monkeypatch.setenv("PLACEHOLDER_KEY", placeholder)
+    nb.run(f"%openai endpoint {rogue.base_url} --key-env PLACEHOLDER_KEY")
+    rogue.script(json_answer(completion(f"Yes, {placeholder} runs models locally.")))
+    ran = nb.run("%chat --no-stream -o r what is it?")
+    assert ran.error is None and nb.ns["r"].text == f"Yes, {placeholder} runs models locally."
+    assert rogue.seen[0].authorization == f"Bearer {placeholder}"

@@ -11,7 +11,7 @@ from openai_magics.batch.request import BatchRequest
 from openai_magics.batch.store import Submitted, load
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.usage import Usage
-from openai_magics.views.progress import NullProgress, Tally
+from openai_magics.views.progress import NoRowProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
@@ -81,7 +81,7 @@ def follow_and_collect(session, batch_id: str, progress=None):
     """Follow the batch in the progress view until it ends; then its results. An interrupt stops only the
     following: the batch runs on, and `%openai batch results ID` collects it later."""
     try:
-        batch = follow(session, batch_id, progress or NullProgress())
+        batch = follow(session, batch_id, progress or NoRowProgress())
     except KeyboardInterrupt:
         return BatchInfo(batch_id, "still running", note="no longer followed; "
                          f"`%openai batch results {batch_id}` collects it when done")

@@ -22,7 +22,7 @@ OPEN_LINES = 20  # a body longer than this shows folded
 
 
 @dataclass
-class DryRun:
+class ChatDryRun:
     api: str
     body: dict                    # exactly what would be POSTed (data URLs in full)
     input_tokens: TokenCount
@@ -31,7 +31,7 @@ class DryRun:
     max_rounds: int = 1           # a tool loop may make this many requests
 
     @classmethod
-    def of(cls, runner) -> "DryRun":
+    def of(cls, runner) -> "ChatDryRun":
         from openai_magics.core.models import model_info
 
         request = runner.request

@@ -13,7 +13,7 @@ from openai_magics.core.models import model_info
 SHORT_ANSWER_TOKENS = 100  # a budget that cannot pay for this much of an answer refuses the call
 
 
-class NullView:
+class NoStreamView:
     """Where a quiet or non-streamed call sends its deltas."""
 
     def start(self, request: ChatRequest, prices) -> None: ...
@@ -24,7 +24,7 @@ class NullView:
 
 def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -> ChatResult:
     """Ask once (a tool loop: as many rounds as it takes); `magic` names the ledger row."""
-    view = view or NullView()
+    view = view or NoStreamView()
     pinned = model_to_send(session, request.model)
     if pinned != request.model:  # `%openai pin on`: the snapshot this alias first answered as
         request = replace(request, model=pinned, pinned_from=request.model)
@@ -49,9 +49,9 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
 
         runner.moderation = AnswerModeration(session)
     if request.dry_run:
-        from openai_magics.chat.dry_run import DryRun
+        from openai_magics.chat.dry_run import ChatDryRun
 
-        return DryRun.of(runner)
+        return ChatDryRun.of(runner)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
     if result is None:
         if max_out is None and session.budget is not None:

@@ -177,9 +177,9 @@ class ChatMagics(GuardedMagics):
 
 
 def _row_progress(hidden: bool):
-    from openai_magics.views.progress import NullProgress, RowProgress
+    from openai_magics.views.progress import NoRowProgress, RowProgress
 
-    return NullProgress() if hidden else RowProgress()
+    return NoRowProgress() if hidden else RowProgress()
 
 
 def _bundle(result) -> dict:

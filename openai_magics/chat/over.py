@@ -16,9 +16,9 @@ from openai_magics.chat.request import ChatRequest
 from openai_magics.core.cancel import Scope, stop
 from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.models import model_info
-from openai_magics.chat.rows import Rows
+from openai_magics.chat.rows import TemplateRows
 from openai_magics.core.tokens import count_messages
-from openai_magics.views.progress import NullProgress, Tally
+from openai_magics.views.progress import NoRowProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
 
 DEFAULT_CONCURRENCY = 8
@@ -68,12 +68,12 @@ class _WhileTheBudgetLasts:
         return self.session.ledger.total_cost + held + self.worst[prompt] <= budget
 
 
-def run_over(session, rows: Rows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
+def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
              progress=None, parsed: bool = False) -> RowResults:
     """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`."""
     from openai_magics.chat.engine import run_chat
 
-    progress = progress or NullProgress()
+    progress = progress or NoRowProgress()
     started = time.monotonic()
     distinct = list(dict.fromkeys(prompts))
     requests = {prompt: make_request(prompt) for prompt in distinct}  # each validates itself: nothing sent yet
@@ -154,7 +154,7 @@ def _cost(record):
     return record.cost
 
 
-def as_batch(session, rows: Rows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
+def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
              parsed: bool):
     """The same run through the Batch API: each distinct prompt's body as an interactive call would send it,
     given to the batch service; its worst case (at the interactive price, an upper bound) within budget."""

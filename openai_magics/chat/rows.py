@@ -20,7 +20,7 @@ _NAME = re.compile(r"^\s*([A-Za-z_]\w*)\s*$")
 
 
 @dataclass
-class Rows:
+class TemplateRows:
     """What `--over NAME` names, as rows: their labels (the input's index) and each row's own names."""
 
     name: str
@@ -33,22 +33,22 @@ class Rows:
         return len(self.labels)
 
 
-def as_rows(value, name: str) -> Rows:
+def as_rows(value, name: str) -> TemplateRows:
     """A list, tuple, pandas Series or DataFrame as Rows; one clear line for anything else."""
     kind = type(value).__name__
     if kind == "DataFrame":
         columns = list(value.columns)
         names = [c for c in columns if isinstance(c, str) and c.isidentifier() and c not in ("row", "item")]
         scopes = [{"row": row, "index": label, **{c: row[c] for c in names}} for label, row in value.iterrows()]
-        return Rows(name, list(value.index), scopes, columns, value.index)
+        return TemplateRows(name, list(value.index), scopes, columns, value.index)
     if kind == "Series":
-        return Rows(name, list(value.index), [{"item": v, "index": i} for i, v in value.items()], None, value.index)
+        return TemplateRows(name, list(value.index), [{"item": v, "index": i} for i, v in value.items()], None, value.index)
     if isinstance(value, (list, tuple)):
-        return Rows(name, list(range(len(value))), [{"item": v, "index": i} for i, v in enumerate(value)])
+        return TemplateRows(name, list(range(len(value))), [{"item": v, "index": i} for i, v in enumerate(value)])
     raise UsageError(f"--over {name}: give a list, a pandas Series or a DataFrame, not a {kind}.")
 
 
-def check_template(template: str, rows: Rows, namespace: dict, *, row_names: bool = True) -> None:
+def check_template(template: str, rows: TemplateRows, namespace: dict, *, row_names: bool = True) -> None:
     """Refuse, before anything is sent, a template naming a column (or variable) the rows do not have.
     `row_names`: the template may name a row's column as {row["its name"]} (`--over`; not `%%eval`)."""
     known = rows.scopes[0] if rows.scopes else {}
@@ -80,7 +80,7 @@ def fill(template: str, scope: dict, namespace: dict) -> str:
     return getattr(filled, "text", filled)
 
 
-def check_values(template: str, rows: Rows, option: str = "--over") -> None:
+def check_values(template: str, rows: TemplateRows, option: str = "--over") -> None:
     """Refuse, before anything is sent, rows whose value the template reads is missing (None, NaN, NA, NaT):
     each would be sent as "Translate: nan"."""
     named = []
@@ -117,7 +117,7 @@ def is_missing(value) -> bool:
         return False
 
 
-def prompts(template: str, rows: Rows, namespace: dict) -> list[str]:
+def prompts(template: str, rows: TemplateRows, namespace: dict) -> list[str]:
     check_template(template, rows, namespace)
     check_values(template, rows)
     return [fill(template, scope, namespace) for scope in rows.scopes]

@@ -42,7 +42,7 @@ def parse_duration(text: str | None) -> float | None:
 
 
 @dataclass
-class Bucket:
+class PaceBucket:
     capacity: float
     per_second: float
     level: float
@@ -90,8 +90,8 @@ class Pace:
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
-        self.requests: Bucket | None = None
-        self.tokens: Bucket | None = None
+        self.requests: PaceBucket | None = None
+        self.tokens: PaceBucket | None = None
         self.blocked_until = 0.0
         self.headerless = False          # the server answered without rate-limit headers
         self.learnt_rate: float | None = None   # requests/s, for a headerless server after a 429
@@ -173,9 +173,9 @@ class Pace:
                     self.learnt_rate *= GROWTH
                 return
             if self.requests is None:
-                self.requests = Bucket(numbers["limit-requests"], numbers["limit-requests"] / DEFAULT_WINDOW,
+                self.requests = PaceBucket(numbers["limit-requests"], numbers["limit-requests"] / DEFAULT_WINDOW,
                                        numbers["remaining-requests"], now)
-                self.tokens = Bucket(numbers["limit-tokens"], numbers["limit-tokens"] / DEFAULT_WINDOW,
+                self.tokens = PaceBucket(numbers["limit-tokens"], numbers["limit-tokens"] / DEFAULT_WINDOW,
                                      numbers["remaining-tokens"], now)
             self.requests.observe(numbers["limit-requests"], numbers["remaining-requests"],
                                   parse_duration(headers.get("x-ratelimit-reset-requests")), now, after[0], newest)

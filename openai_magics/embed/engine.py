@@ -17,7 +17,7 @@ from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
 from openai_magics.core.usage import Usage
 from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
-from openai_magics.embed.rows import Found, Rows, VectorCache
+from openai_magics.embed.rows import Found, VectorRows, VectorCache
 from openai_magics.embed.validate import check_finite, checked_vectors
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
@@ -81,7 +81,7 @@ def vector_cache(session):
 
 
 @dataclass
-class Batch:
+class TextBatch:
     texts: list[str]
     tokens: int
     rows: list[int] = field(default_factory=list)  # where each text's vector goes in the result
@@ -95,23 +95,23 @@ def batch_size(texts: int, limits: EmbeddingLimits, concurrency: int, width: int
 
 
 def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, concurrency: int,
-                 width: int = 1536) -> list[Batch]:
+                 width: int = 1536) -> list[TextBatch]:
     """Texts in order, cut into requests of `batch_size` texts at most, within the token limit."""
     size = batch_size(len(texts), limits, concurrency, width)
-    batches: list[Batch] = []
+    batches: list[TextBatch] = []
     current, total = [], 0
     for text, n in zip(texts, tokens):
         if current and (len(current) == size or total + n > limits.max_request_tokens):
-            batches.append(Batch(current, total))
+            batches.append(TextBatch(current, total))
             current, total = [], 0
         current.append(text)
         total += n
     if current:
-        batches.append(Batch(current, total))
+        batches.append(TextBatch(current, total))
     return batches
 
 
-class NullProgress:
+class NoEmbedProgress:
     def start(self, requests: int, texts: int) -> None: ...
     def advance(self, texts: int) -> None: ...
     def finish(self, ok: bool) -> None: ...
@@ -142,7 +142,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
         check_bypass(session)
     kept = vector_cache(session)  # what comes back is kept, even for --no-cache
     cache = kept if request.cache else VectorCache()
-    rows = Rows(len(request.texts))
+    rows = VectorRows(len(request.texts))
     hits = cache.fill(request.model, request.dimensions, unique, rows, list(row_of.values()))
     exact = session.budget is not None  # a budget is checked on exact counts
     sent, tokens, truncated = _prepare([t for t in unique if t not in hits], request, limits, exact)
@@ -156,7 +156,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
         cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
     outcome = Outcome()
     if missing:
-        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NullProgress())
+        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NoEmbedProgress())
     duplicates = [(row, row_of[sent.get(t, t)]) for row, t in enumerate(request.texts) if row_of[sent.get(t, t)] != row]
     hit_record = _record_hits(session, request, hits)
     return EmbedResult(
@@ -208,7 +208,7 @@ def expected_width(request: EmbedRequest) -> int:
     return request.dimensions or model_info(request.model).dimensions or 1536
 
 
-def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[str, int], rows: Rows, cache,
+def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[str, int], rows: VectorRows, cache,
           limits: EmbeddingLimits, progress) -> Outcome:
     session.check_budget(request.model, sum(tokens.values()), 0)
     texts = list(tokens)
@@ -216,7 +216,7 @@ def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[s
     for batch in batches:
         batch.rows = [row_of[t] for t in batch.texts]
     client = session.client  # built once, here: worker threads share it (the SDK client is thread-safe)
-    progress = progress if len(batches) > 1 else NullProgress()
+    progress = progress if len(batches) > 1 else NoEmbedProgress()
     progress.start(len(batches), len(texts))
     outcome, ok = Outcome(), False
     try:
@@ -227,7 +227,7 @@ def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[s
     return outcome
 
 
-def _dispatch(session, client, request, batches: list[Batch], rows: Rows, cache, outcome: Outcome, progress) -> None:
+def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRows, cache, outcome: Outcome, progress) -> None:
     """Keep up to `concurrency` requests in flight, fewer when the server's rate limits say so.
 
     Whatever succeeded is kept (in the session cache too) even when another request fails for good,
@@ -264,7 +264,7 @@ def _dispatch(session, client, request, batches: list[Batch], rows: Rows, cache,
     pool.shutdown(wait=True)
 
 
-def _room(session, request: EmbedRequest, running, batch: Batch) -> bool:
+def _room(session, request: EmbedRequest, running, batch: TextBatch) -> bool:
     """One more request fits: under our concurrency and the server's remaining requests and tokens."""
     running = list(running)
     if not running:
@@ -279,7 +279,7 @@ def _room(session, request: EmbedRequest, running, batch: Batch) -> bool:
     return limits.remaining_tokens is None or in_flight <= limits.remaining_tokens
 
 
-def _embed_batch(session, client, request: EmbedRequest, batch: Batch, rows: Rows, cache):
+def _embed_batch(session, client, request: EmbedRequest, batch: TextBatch, rows: VectorRows, cache):
     """One request (the SDK retries 429/5xx), its vectors written into their rows; its ledger record."""
     call = session.begin("embed")
     params = {"model": request.model, "input": batch.texts, "encoding_format": "base64"}

@@ -55,14 +55,14 @@ class EmbedMagics(GuardedMagics):
         from openai_magics.core.session import session
         from openai_magics.embed.batched import embed_batch
         from openai_magics.embed.request import DEFAULT_CONCURRENCY, EmbedRequest, as_texts
-        from openai_magics.views.progress import NullProgress, RowProgress
+        from openai_magics.views.progress import NoRowProgress, RowProgress
 
         s = session()
         request = EmbedRequest(as_texts(inputs, what), s.model_for("embed", args.model), args.dimensions,
                                args.truncate, DEFAULT_CONCURRENCY, cache=False, pool=args.pool)
         hidden = args.quiet or is_terminal(self.shell)
         result = embed_batch(s, request, name=args.input or what, wait=not args.no_wait,
-                             progress=NullProgress() if hidden else RowProgress())
+                             progress=NoRowProgress() if hidden else RowProgress())
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 

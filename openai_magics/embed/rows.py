@@ -12,7 +12,7 @@ from openai_magics.core.errors import CallFailed
 COPY_ROWS = 4096
 
 
-class Rows:
+class VectorRows:
     """The result: n rows, allocated once when the first vector says how long vectors are."""
 
     def __init__(self, n: int):
@@ -121,7 +121,7 @@ class VectorCache:
         self._requests: list[_Request | None] = []  # None once none of its texts is known by its rows
         self._lock = threading.Lock()
 
-    def fill(self, model: str, dimensions: int | None, texts: list[str], rows: Rows, targets: list[int]) -> Found:
+    def fill(self, model: str, dimensions: int | None, texts: list[str], rows: VectorRows, targets: list[int]) -> Found:
         """Write the vector of each known `texts[i]` into `rows` at `targets[i]`."""
         with self._lock:
             known = self._rows.get((model, dimensions), {})

@@ -12,7 +12,7 @@ from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.models import is_reasoning
 from openai_magics.core.namespace import interpolate
 from openai_magics.core.usage import Usage
-from openai_magics.evals.graders import VERDICT_FORMAT, Verdict, cosine, grade_locally, judge_messages
+from openai_magics.evals.graders import VERDICT_FORMAT, Grade, cosine, grade_locally, judge_messages
 from openai_magics.evals.request import EvalRequest
 from openai_magics.evals.result import EvalResult, RowResult
 
@@ -60,22 +60,22 @@ def _one_row(session, request: EvalRequest, model: str, index: int) -> RowResult
         try:
             out.verdicts[grader.name] = _grade(session, request, grader, out)
         except (CallFailed, UsageError) as exc:
-            out.verdicts[grader.name] = Verdict(False, 0.0, f"grader failed: {exc}", None)
+            out.verdicts[grader.name] = Grade(False, 0.0, f"grader failed: {exc}", None)
     return out
 
 
-def _grade(session, request: EvalRequest, grader, out: RowResult) -> Verdict:
+def _grade(session, request: EvalRequest, grader, out: RowResult) -> Grade:
     if grader.kind == "model":
         return _model_verdict(session, request, out)
     if grader.kind == "similar":
         a, b, cost = embed_pair(session, request.embed_model, [out.answer or " ", str(out.expected or " ")],
                                 cache=request.cache)
         score = cosine(a, b)
-        return Verdict(score >= grader.argument, score, f"cosine {score:.3f} (≥ {grader.argument:g} passes)", cost)
+        return Grade(score >= grader.argument, score, f"cosine {score:.3f} (≥ {grader.argument:g} passes)", cost)
     return grade_locally(grader, out.answer, out.expected)
 
 
-def _model_verdict(session, request: EvalRequest, out: RowResult) -> Verdict:
+def _model_verdict(session, request: EvalRequest, out: RowResult) -> Grade:
     item = json.dumps(out.inputs, default=str, ensure_ascii=False)
     system, user = (m["content"] for m in judge_messages(request.rubric, str(out.expected), out.answer, item))
     asked = ask(session, "eval grader", request.judge_model, user, system=system,
@@ -85,8 +85,8 @@ def _model_verdict(session, request: EvalRequest, out: RowResult) -> Verdict:
         verdict = json.loads(asked.text)
         label, reason = verdict["label"], str(verdict.get("reason", ""))
     except (ValueError, KeyError, TypeError):
-        return Verdict(False, 0.0, f"the grader's answer is not a verdict: {asked.text[:80]!r}", cost)
-    return Verdict(label == "pass", float(label == "pass"), f"{label}: {reason}", cost)
+        return Grade(False, 0.0, f"the grader's answer is not a verdict: {asked.text[:80]!r}", cost)
+    return Grade(label == "pass", float(label == "pass"), f"{label}: {reason}", cost)
 
 
 def ask(session, magic: str, model: str, prompt: str, **options):

@@ -21,7 +21,7 @@ VERDICT_FORMAT = {"type": "json_schema", "json_schema": {"name": "verdict", "str
 
 
 @dataclass
-class Verdict:
+class Grade:
     passed: bool
     score: float
     reason: str
@@ -113,21 +113,21 @@ def judge_messages(rubric: str, expected: str, answer: str, item: str) -> list[d
             {"role": "user", "content": f"Row: {item}\nExpected: {expected}\nAnswer: {answer}"}]
 
 
-def grade_locally(grader: Grader, answer: str, expected) -> Verdict:
+def grade_locally(grader: Grader, answer: str, expected) -> Grade:
     """Every grader that needs no model call."""
     expected_text = "" if expected is None else str(expected)
     if grader.kind == "equals":
         ok = answer.strip() == expected_text.strip()
-        return Verdict(ok, float(ok), "equal" if ok else f"expected {expected_text!r}")
+        return Grade(ok, float(ok), "equal" if ok else f"expected {expected_text!r}")
     if grader.kind in ("contains", "icontains"):
         if not expected_text.strip():  # every answer contains the empty string
-            return Verdict(False, 0.0, "no expected answer to look for")
+            return Grade(False, 0.0, "no expected answer to look for")
         fold = (lambda s: s.casefold()) if grader.kind == "icontains" else (lambda s: s)
         ok = fold(expected_text) in fold(answer)
-        return Verdict(ok, float(ok), f"{'contains' if ok else 'lacks'} {expected_text!r}")
+        return Grade(ok, float(ok), f"{'contains' if ok else 'lacks'} {expected_text!r}")
     if grader.kind == "regex":
         match = re.search(grader.argument, answer)
-        return Verdict(bool(match), float(bool(match)), f"matched {match.group(0)!r}" if match else "no match")
+        return Grade(bool(match), float(bool(match)), f"matched {match.group(0)!r}" if match else "no match")
     if grader.kind == "numeric":
         return _numeric(answer, expected, grader.argument)
     if grader.kind in ("json", "schema"):
@@ -138,41 +138,41 @@ def grade_locally(grader: Grader, answer: str, expected) -> Verdict:
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
-def _numeric(answer: str, expected, tolerance: float) -> Verdict:
+def _numeric(answer: str, expected, tolerance: float) -> Grade:
     found = _NUMBER.findall(answer)
     try:
         target = float(str(expected).replace(",", ""))
     except ValueError:
-        return Verdict(False, 0.0, f"expected {expected!r} is not a number")
+        return Grade(False, 0.0, f"expected {expected!r} is not a number")
     if not found:
-        return Verdict(False, 0.0, "no number in the answer")
+        return Grade(False, 0.0, "no number in the answer")
     value = float(found[-1].replace(",", ""))
     ok = abs(value - target) <= tolerance
-    return Verdict(ok, float(ok), f"{value:g} vs {target:g} (±{tolerance:g})")
+    return Grade(ok, float(ok), f"{value:g} vs {target:g} (±{tolerance:g})")
 
 
-def _json(answer: str, schema) -> Verdict:
+def _json(answer: str, schema) -> Grade:
     text = answer.strip()
     if text.startswith("```"):
         text = text.strip("`").partition("\n")[2]
     try:
         value = json.loads(text)
     except ValueError as exc:
-        return Verdict(False, 0.0, f"not JSON ({exc.msg})")
+        return Grade(False, 0.0, f"not JSON ({exc.msg})")
     if schema is None:
-        return Verdict(True, 1.0, "valid JSON")
+        return Grade(True, 1.0, "valid JSON")
     if hasattr(schema, "model_validate"):
         from pydantic import ValidationError
 
         try:
             schema.model_validate(value)
         except ValidationError as exc:
-            return Verdict(False, 0.0, f"{exc.error_count()} schema error(s)")
-        return Verdict(True, 1.0, "valid against the schema")
+            return Grade(False, 0.0, f"{exc.error_count()} schema error(s)")
+        return Grade(True, 1.0, "valid against the schema")
     from openai_magics.core.sdk import jsonschema_module
 
     errors = list(jsonschema_module().Draft202012Validator(schema).iter_errors(value))
-    return Verdict(not errors, float(not errors), errors[0].message if errors else "valid against the schema")
+    return Grade(not errors, float(not errors), errors[0].message if errors else "valid against the schema")
 
 
 def cosine(a: list, b: list) -> float:

@@ -67,9 +67,9 @@ class EvalRequest:
 
     def _check_template(self, columns: list) -> None:
         """A template naming a column the rows lack, or reading a missing value, is refused before sending."""
-        from openai_magics.chat.rows import Rows, check_template, check_values
+        from openai_magics.chat.rows import TemplateRows, check_template, check_values
 
-        rows = Rows(self.name, list(range(len(self.rows))), self.rows, columns)
+        rows = TemplateRows(self.name, list(range(len(self.rows))), self.rows, columns)
         check_template(self.template, rows, self.namespace, row_names=False)
         check_values(self.template, rows, "--data")
 

@@ -22,7 +22,7 @@ class RowResult:
     cost: Decimal | None = Decimal(0)
     latency: float | None = None
     cache_hit: bool = False
-    verdicts: dict = field(default_factory=dict)  # grader name → graders.Verdict
+    verdicts: dict = field(default_factory=dict)  # grader name → graders.Grade
 
 
 @dataclass

@@ -17,7 +17,7 @@ FINISHED = ("succeeded", "failed", "cancelled")
 
 
 @dataclass
-class Job:
+class FineTuneJob:
     id: str
     status: str
     model: str
@@ -33,7 +33,7 @@ class Job:
         return self.status in FINISHED
 
 
-def _job(session, answer) -> Job:
+def _job(session, answer) -> FineTuneJob:
     """A job from the server's answer, or one clear line when it is not one. Its error is the server's text:
     redacted like an API error's (a proxy may echo the request's Authorization header in it)."""
     job_id, status, model = (getattr(answer, k, None) for k in ("id", "status", "model"))
@@ -41,7 +41,7 @@ def _job(session, answer) -> Job:
         raise CallFailed(f"The server's fine-tuning job is not one (id {job_id!r}, status {status!r}).")
     tokens = getattr(answer, "trained_tokens", None)
     message = getattr(getattr(answer, "error", None), "message", None)
-    return Job(job_id, status, model, getattr(answer, "fine_tuned_model", None) or None,
+    return FineTuneJob(job_id, status, model, getattr(answer, "fine_tuned_model", None) or None,
                tokens if isinstance(tokens, int) and tokens >= 0 else None,
                session.redact(str(message)) if message else None)
 
@@ -54,7 +54,7 @@ def upload(session, name: str, data: bytes) -> str:
     return answer.id
 
 
-def start(session, training: str, model: str, *, suffix=None, epochs=None, validation=None) -> Job:
+def start(session, training: str, model: str, *, suffix=None, epochs=None, validation=None) -> FineTuneJob:
     options = {"suffix": suffix, "validation_file": validation}
     if epochs is not None:
         options["method"] = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": epochs}}}
@@ -67,7 +67,7 @@ def start(session, training: str, model: str, *, suffix=None, epochs=None, valid
     return job
 
 
-def retrieve(session, job_id: str) -> Job:
+def retrieve(session, job_id: str) -> FineTuneJob:
     with session.api_errors():
         job = _job(session, session.client.fine_tuning.jobs.retrieve(job_id))
         page = session.client.fine_tuning.jobs.list_events(job_id, limit=100)
@@ -83,7 +83,7 @@ def retrieve(session, job_id: str) -> Job:
     return job
 
 
-def charge_training(session, job: Job) -> None:
+def charge_training(session, job: FineTuneJob) -> None:
     """Once a job reports its trained tokens, its training cost goes in the ledger (once per job)."""
     if job.status != "succeeded" or job.trained_tokens is None:
         return
@@ -100,7 +100,7 @@ def charge_training(session, job: Job) -> None:
     store.remember(job.id, charged=True, fine_tuned_model=job.fine_tuned_model)
 
 
-def follow(session, job_id: str, show, first_wait: float = 0.5, longest_wait: float = 10.0) -> Job:
+def follow(session, job_id: str, show, first_wait: float = 0.5, longest_wait: float = 10.0) -> FineTuneJob:
     """Read the job again until it finishes, showing each reading; an interrupt stops watching, not the job.
     The waits grow, so an hour-long job is read a few hundred times, not thousands."""
     job, wait = retrieve(session, job_id), first_wait
@@ -115,12 +115,12 @@ def follow(session, job_id: str, show, first_wait: float = 0.5, longest_wait: fl
     return job
 
 
-def list_jobs(session, limit: int = 20) -> list[Job]:
+def list_jobs(session, limit: int = 20) -> list[FineTuneJob]:
     with session.api_errors():
         page = session.client.fine_tuning.jobs.list(limit=limit)
     return [_job(session, answer) for answer in getattr(page, "data", None) or []]
 
 
-def cancel(session, job_id: str) -> Job:
+def cancel(session, job_id: str) -> FineTuneJob:
     with session.api_errors():
         return _job(session, session.client.fine_tuning.jobs.cancel(job_id))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from openai_magics.core.pricing import format_usd
-from openai_magics.finetune.engine import Job
+from openai_magics.finetune.engine import FineTuneJob
 from openai_magics.finetune.prepare import Preparation
 from openai_magics.views.markup import NO_MATHS, figures
 from openai_magics.magics.tokens import why_estimated
@@ -83,7 +83,7 @@ def loss_chart(losses: list[tuple[int, float]]) -> str:
 class JobView:
     """One job: its state, model, trained tokens and cost, latest events and the loss chart."""
 
-    def __init__(self, job: Job, recent: int = 6):
+    def __init__(self, job: FineTuneJob, recent: int = 6):
         self.job, self.recent = job, recent
 
     @property
@@ -128,7 +128,7 @@ class JobView:
 
 
 class JobList:
-    def __init__(self, jobs: list[Job]):
+    def __init__(self, jobs: list[FineTuneJob]):
         self.jobs = jobs
 
     def __repr__(self) -> str:

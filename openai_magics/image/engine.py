@@ -16,7 +16,7 @@ from openai_magics.image.request import ImageRequest
 UNREADABLE_KEPT = "no image was kept, and what the answer cost is in the ledger (`%openai usage`)."
 
 
-class NullView:
+class NoImageView:
     def start(self, request: ImageRequest) -> None: ...
     def partial(self, data: bytes, index: int) -> None: ...
     def finish(self, ok: bool) -> None: ...
@@ -44,11 +44,11 @@ def worst_case(session, request: ImageRequest) -> Decimal | None:
 def run_image(session, request: ImageRequest, view=None):
     from openai_magics.cache.keys import preview
     from openai_magics.cache.policy import through
-    from openai_magics.image.result import DryRun, ImageResult
+    from openai_magics.image.result import ImageDryRun, ImageResult
 
     if request.dry_run:
-        return DryRun(request, worst_case(session, request))
-    view = view or NullView()
+        return ImageDryRun(request, worst_case(session, request))
+    view = view or NoImageView()
     call = session.begin("image")
     answer, hit = through(session, call, request.api, request.key_params(), lambda: _send(session, call, request, view),
                           kind="image", enabled=request.cache, what=preview(request.prompt))

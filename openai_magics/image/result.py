@@ -156,7 +156,7 @@ class ImageResult:
 
 
 @dataclass
-class DryRun:
+class ImageDryRun:
     """`--dry-run`: what would be sent and its worst-case cost; nothing is sent."""
 
     request: object

@@ -11,7 +11,7 @@ MODERATION_MODEL = "omni-moderation-latest"
 
 
 @dataclass
-class Verdict:
+class ModerationVerdict:
     flagged: bool
     categories: list[str] = field(default_factory=list)   # the flagged ones
     scores: dict[str, float] = field(default_factory=dict)
@@ -34,9 +34,9 @@ def moderate(session, inputs, *, model: str = MODERATION_MODEL, magic: str = "mo
     return verdicts, record
 
 
-def _verdict(result) -> Verdict:
+def _verdict(result) -> ModerationVerdict:
     scores = {k: float(v) for k, v in (result.category_scores.model_dump(by_alias=True) or {}).items()
               if isinstance(v, (int, float))}
     flagged = [k for k, v in result.categories.model_dump(by_alias=True).items() if v]
     flagged.sort(key=lambda c: -scores.get(c, 0))
-    return Verdict(bool(result.flagged), flagged, scores)
+    return ModerationVerdict(bool(result.flagged), flagged, scores)

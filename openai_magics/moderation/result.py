@@ -13,7 +13,7 @@ TOP_SCORES = 3  # shown for a text nothing flagged: how close it came
 @dataclass
 class ModerationResult:
     texts: list[str]
-    verdicts: list                    # moderation.check.Verdict, one per text
+    verdicts: list                    # moderation.check.ModerationVerdict, one per text
     record: UsageRecord
 
     @property

@@ -18,7 +18,7 @@ OUTPUT_LIMITS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
 
 @dataclass
-class Bucket:
+class LimitBucket:
     capacity: float
     per_second: float
     level: float
@@ -37,7 +37,7 @@ class Bucket:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Admission:
     headers: dict
     retry_after: float | None = None   # set when the request is refused
 
@@ -55,21 +55,21 @@ class RateLimiter:
         with self._lock:
             self.enforced = True
             if requests is not None:
-                self._requests = Bucket(requests, requests / requests_per, requests, now)
+                self._requests = LimitBucket(requests, requests / requests_per, requests, now)
             if tokens is not None:
-                self._tokens = Bucket(tokens, tokens / tokens_per, tokens, now)
+                self._tokens = LimitBucket(tokens, tokens / tokens_per, tokens, now)
 
     def reset(self) -> None:
         """Generous limits that only count, as a high usage tier would report them."""
         now = time.monotonic()
         with self._lock:
             self.enforced = False
-            self._requests = Bucket(DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_MINUTE / 60,
+            self._requests = LimitBucket(DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_MINUTE / 60,
                                     DEFAULT_REQUESTS_PER_MINUTE, now)
-            self._tokens = Bucket(DEFAULT_TOKENS_PER_MINUTE, DEFAULT_TOKENS_PER_MINUTE / 60,
+            self._tokens = LimitBucket(DEFAULT_TOKENS_PER_MINUTE, DEFAULT_TOKENS_PER_MINUTE / 60,
                                   DEFAULT_TOKENS_PER_MINUTE, now)
 
-    def take(self, tokens: int) -> Verdict:
+    def take(self, tokens: int) -> Admission:
         """Count one request of `tokens`; refused (with how long to wait) when enforced and over a limit."""
         with self._lock:
             now = time.monotonic()
@@ -77,10 +77,10 @@ class RateLimiter:
             self._tokens.refill(now)
             wait = max(self._requests.wait_for(1), self._tokens.wait_for(tokens))
             if wait > 0 and self.enforced:
-                return Verdict(self._headers(), retry_after=wait)
+                return Admission(self._headers(), retry_after=wait)
             self._requests.level = max(0.0, self._requests.level - 1)
             self._tokens.level = max(0.0, self._tokens.level - tokens)
-            return Verdict(self._headers())
+            return Admission(self._headers())
 
     def peek(self) -> dict:
         with self._lock:

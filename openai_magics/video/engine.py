@@ -19,7 +19,7 @@ RUNNING, STATUSES = ("queued", "in_progress"), ("queued", "in_progress", "comple
 SIZE = re.compile(r"\d+x\d+")
 
 
-class NullView:
+class NoVideoView:
     def start(self, request: VideoRequest) -> None: ...
     def update(self, job: "VideoJob") -> None: ...
     def finish(self, ok: bool) -> None: ...
@@ -69,7 +69,7 @@ def run_video(session, request: VideoRequest, view=None):
     from openai_magics.cache.policy import through
     from openai_magics.video.result import VideoResult
 
-    view = view or NullView()
+    view = view or NoVideoView()
     call = session.begin("video")
     answer, hit = through(session, call, request.api, request.key_params(),
                           lambda: _send(session, call, request, view), kind="video", enabled=request.cache,

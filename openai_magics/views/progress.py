@@ -2,7 +2,7 @@
 
 `Tally` holds the figures — done, failed, total, tokens, USD so far, and an ETA from the pace so far — and
 says them as one line. `RowProgress` shows that line under a progress bar while the work runs: a
-LiveWidget, so a saved notebook keeps nothing of it but the result. `NullProgress` shows nothing
+LiveWidget, so a saved notebook keeps nothing of it but the result. `NoRowProgress` shows nothing
 (quiet cells, terminals, plain Python).
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Tally:
         return " · ".join(parts)
 
 
-class NullProgress:
+class NoRowProgress:
     def start(self, tally: Tally) -> None: ...
     def update(self, force: bool = False) -> None: ...
     def finish(self) -> None: ...

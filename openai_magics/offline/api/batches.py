@@ -24,7 +24,7 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/com
 
 
 @dataclass
-class Batch:
+class OfflineBatch:
     id: str
     endpoint: str
     input_file_id: str
@@ -54,7 +54,7 @@ class Batch:
 
 class Batches:
     def __init__(self) -> None:
-        self._batches: dict[str, Batch] = {}
+        self._batches: dict[str, OfflineBatch] = {}
         self.lock = threading.Lock()
         self.seconds_per_request = 0.0
         self.failing = 0
@@ -71,18 +71,18 @@ class Batches:
             self.failing -= 1
             return self.failure
 
-    def add(self, batch: Batch) -> None:
+    def add(self, batch: OfflineBatch) -> None:
         with self.lock:
             self._batches[batch.id] = batch
 
-    def get(self, batch_id: str) -> Batch:
+    def get(self, batch_id: str) -> OfflineBatch:
         with self.lock:
             found = self._batches.get(batch_id)
         if found is None:
-            raise not_found("Batch", batch_id, param="batch_id")
+            raise not_found("OfflineBatch", batch_id, param="batch_id")
         return found
 
-    def all(self) -> list[Batch]:
+    def all(self) -> list[OfflineBatch]:
         with self.lock:
             return list(self._batches.values())
 
@@ -93,7 +93,7 @@ def create(state, request) -> dict:
         raise RequestError(f"Invalid 'endpoint': {endpoint!r}.", param="endpoint")
     files = state.part(Files)
     lines = _lines(files.content(request.required("input_file_id")), endpoint)
-    batch = Batch(f"batch_offline{next(_ids)}", endpoint, request.body["input_file_id"],
+    batch = OfflineBatch(f"batch_offline{next(_ids)}", endpoint, request.body["input_file_id"],
                   request.required("completion_window"), request.body.get("metadata"), int(time.time()),
                   total=len(lines))
     state.part(Batches).add(batch)
@@ -123,7 +123,7 @@ def _lines(data: bytes, endpoint: str) -> list[dict]:
     return lines
 
 
-def _run(state, batch: Batch, lines: list[dict]) -> None:
+def _run(state, batch: OfflineBatch, lines: list[dict]) -> None:
     from openai_magics.offline import api
     from openai_magics.offline.router import discover
 

@@ -28,7 +28,7 @@ ORGANIZATION = "org-offline"
 
 
 @dataclass
-class Job:
+class TrainingJob:
     id: str
     model: str                       # the dated base snapshot
     training_file: str
@@ -76,7 +76,7 @@ class FineTuning:
     jobs: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str) -> TrainingJob:
         with self.lock:
             found = self.jobs.get(job_id)
         if found is None:
@@ -91,7 +91,7 @@ class FineTuning:
         return [j.fine_tuned_model for j in jobs if j.status(self.stage_seconds, now) == "succeeded"]
 
 
-def as_object(job: Job, clock: FineTuning, now: float) -> dict:
+def as_object(job: TrainingJob, clock: FineTuning, now: float) -> dict:
     status = job.status(clock.stage_seconds, now)
     done = status == "succeeded"
     finished = job.created + len(STAGES) * clock.stage_seconds
@@ -152,7 +152,7 @@ def create(state, request) -> dict:
     epochs = _epochs(body)
     tokens = sum(count_messages(e["messages"], base) for e in _examples(training.data, "training_file"))
     clock = state.part(FineTuning)
-    job = Job(f"ftjob-offline{next(_ids)}", base, training.id, body.get("validation_file"), body.get("suffix"),
+    job = TrainingJob(f"ftjob-offline{next(_ids)}", base, training.id, body.get("validation_file"), body.get("suffix"),
               epochs, tokens * epochs, time.time(), seed=body.get("seed") or 42)
     with clock.lock:
         clock.jobs[job.id] = job
@@ -189,12 +189,12 @@ def cancel(state, request) -> dict:
     return as_object(job, clock, now)
 
 
-def _event(job: Job, number: int, at: float, message: str, kind: str = "message", data: dict | None = None) -> dict:
+def _event(job: TrainingJob, number: int, at: float, message: str, kind: str = "message", data: dict | None = None) -> dict:
     return {"id": f"ftevent-{job.id.removeprefix('ftjob-')}-{number}", "object": "fine_tuning.job.event",
             "created_at": int(at), "level": "info", "message": message, "type": kind, "data": data or {}}
 
 
-def job_events(job: Job, clock: FineTuning, now: float) -> list[dict]:
+def job_events(job: TrainingJob, clock: FineTuning, now: float) -> list[dict]:
     """What has happened so far, oldest first."""
     t, s = job.created, clock.stage_seconds
     events = [_event(job, 0, t, f"Created fine-tuning job: {job.id}"),

@@ -19,6 +19,7 @@ import os
 import re
 import textwrap
 import threading
+from functools import lru_cache
 import time
 from dataclasses import dataclass, field
 
@@ -285,9 +286,12 @@ def frames(prompt: str, size: str, seconds: int, first_frame: bytes | None = Non
         yield frame
 
 
+@lru_cache(maxsize=16)
 def make_video(prompt: str, size: str, seconds: int, first_frame: bytes | None = None) -> bytes:
     """An MP4 (H.264, yuv420p, FRAMES_PER_SECOND) of exactly `seconds` seconds at `size`, the same bytes for
-    the same arguments: one encoder thread, since x264's threads made different bytes on a busy machine."""
+    the same arguments: one encoder thread, since x264's threads made different bytes on a busy machine, and
+    made once per process, since the encoder in a process that had done other work (the test suite's long
+    transcription) gave other bytes for the same frames, for a reason not found."""
     import av
 
     width, height = map(int, size.split("x"))

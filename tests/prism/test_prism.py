@@ -31,7 +31,9 @@ def check(ran, session, kind=None):
     elif kind is ChatResult:
         assert isinstance(ran.result, ChatResult) and isinstance(ran.result.text, str)
         r = ran.result
-        assert r.text or r.incomplete or r.refusal or r.parsed is not None, "an empty answer shown as a valid one"
+        shown_items = r.items or r.tool_calls  # an image, a search, code run: output that is not text
+        assert r.text or r.incomplete or r.refusal or r.parsed is not None or shown_items, \
+            "an empty answer shown as a valid one"
     elif kind is EmbedResult:
         vectors = ran.result.vectors
         assert vectors.ndim == 2 and vectors.shape[0] == len(ran.result.texts) and np.isfinite(vectors).all()

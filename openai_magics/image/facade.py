@@ -11,15 +11,16 @@ def image(prompt: str, *, model: str | None = None, size: str | None = None, qua
     """Generate `n` images from `prompt`, or edit `edit` (one source or a list: paths, URLs, PIL images,
     numpy arrays, figures, bytes) where `mask` is transparent. `view` sees partial images as they arrive."""
     from openai_magics.image.engine import run_image
-    from openai_magics.image.request import ImageRequest, read_input
+    from openai_magics.image.request import ImageRequest
+    from openai_magics.magics.images import read_named_image
 
     s = session or current_session()
     edits = [] if edit is None else list(edit) if isinstance(edit, (list, tuple)) else [edit]
     request = ImageRequest(
         prompt=prompt, model=s.model_for("image", model), size=size, quality=quality, n=n, style=style,
         background=background, format=format, compression=compression,
-        edits=[read_input(source, _label(source, i), "edit") for i, source in enumerate(edits)],
-        mask=None if mask is None else read_input(mask, _label(mask, 0, "mask"), "mask", ("PNG",)),
+        edits=[read_named_image(source, _label(source, i), "edit") for i, source in enumerate(edits)],
+        mask=None if mask is None else read_named_image(mask, _label(mask, 0, "mask"), "mask", ("PNG",)),
         partial_images=partial_images, cache=cache)
     result = run_image(s, request, view)
     if save is not None:

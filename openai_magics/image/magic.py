@@ -54,10 +54,10 @@ class ImageMagics(GuardedMagics):
         return None if args.quiet and saved else result
 
     def _input(self, source: str, option: str, formats=("PNG", "JPEG", "WEBP")):
-        from openai_magics.image.request import read_input
+        from openai_magics.magics.images import read_named_image
 
         value = variable(self.shell, source, option) if source in self.shell.user_ns else source
-        return read_input(value, source, option, formats)
+        return read_named_image(value, source, option, formats)
 
     @staticmethod
     def _view(live: bool):

@@ -2,14 +2,12 @@
 a size, quality, count, style or option the model does not take is one line naming what it does take."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
-from openai_magics.core.http import download
-from openai_magics.magics.images import ImageBytes, as_png, read_image
+from openai_magics.magics.images import NamedImage, as_png
 from openai_magics.core.models import base_name
 from openai_magics.magics.parsing import either
 
@@ -58,33 +56,6 @@ def image_model(name: str) -> ImageModel:
     return ImageModel(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in facts.items()})
 
 
-@dataclass(frozen=True)
-class EditInput:
-    """An image to edit or a mask, read once: its bytes, pixel size, and what the user named."""
-
-    label: str
-    image: ImageBytes
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.image.data).hexdigest()
-
-    def upload(self, name: str) -> tuple:
-        """The (filename, bytes, media type) the SDK sends as one file of the form."""
-        return f"{name}.{self.image.format.lower()}", self.image.data, self.image.media_type
-
-
-def read_input(source, label: str, option: str, formats=("PNG", "JPEG", "WEBP")) -> EditInput:
-    """An --edit or --mask source (a path, URL, PIL image, numpy array, figure or bytes) → its bytes."""
-    if isinstance(source, str) and source.startswith(("http://", "https://")):
-        source = _download(source, option)
-    return EditInput(label, read_image(source, label, option, formats))
-
-
-def _download(url: str, option: str) -> bytes:
-    return download(url, f"{option} {url}", timeout=30)[0]
-
-
 @dataclass
 class ImageRequest:
     prompt: str
@@ -96,8 +67,8 @@ class ImageRequest:
     background: str | None = None
     format: str | None = None
     compression: int | None = None
-    edits: list = field(default_factory=list)   # EditInputs
-    mask: EditInput | None = None
+    edits: list = field(default_factory=list)   # NamedImages
+    mask: NamedImage | None = None
     partial_images: int = 0                       # asked for when a live view shows them
     cache: bool = True
     dry_run: bool = False
@@ -152,7 +123,7 @@ class ImageRequest:
             raise UsageError(f"--edit was given {len(self.edits)} times: {self.model} edits at most "
                              f"{r.edit_images} image{'s' * (r.edit_images != 1)} per request.")
         if not r.usage:  # DALL·E 2 edits a square PNG
-            self.edits = [EditInput(e.label, as_png(e.image)) for e in self.edits]
+            self.edits = [NamedImage(e.label, as_png(e.image)) for e in self.edits]
         for option, given in [*(("--edit", e) for e in self.edits), *((("--mask", self.mask),) if self.mask else ())]:
             if len(given.image.data) > r.edit_megabytes * MB:
                 raise UsageError(f"{option} {given.label}: {len(given.image.data) / MB:,.1f} MB to upload; {self.model} "

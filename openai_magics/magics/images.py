@@ -120,3 +120,31 @@ def as_png(image: ImageBytes) -> ImageBytes:
     from PIL import Image
 
     return png_of(Image.open(io.BytesIO(image.data)))
+
+
+@dataclass(frozen=True)
+class NamedImage:
+    """An image given to a magic (to edit, as a mask, as a video's first frame), read once: its bytes and what
+    the user named it."""
+
+    label: str
+    image: ImageBytes
+
+    @property
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.image.data).hexdigest()
+
+    def upload(self, name: str) -> tuple:
+        """The (filename, bytes, media type) the SDK sends as one file of a form."""
+        return f"{name}.{self.image.format.lower()}", self.image.data, self.image.media_type
+
+
+def read_named_image(source, label: str, option: str, formats=("PNG", "JPEG", "WEBP")) -> NamedImage:
+    """A source (a path, URL, PIL image, numpy array, figure or bytes) → its bytes, read once."""
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        from openai_magics.core.http import download
+
+        source = download(source, f"{option} {source}", timeout=30)[0]
+    return NamedImage(label, read_image(source, label, option, formats))

@@ -113,7 +113,7 @@ def _start(session, request: VideoRequest) -> dict:
     if request.remix:
         answer = videos.remix(request.remix, **request.params())
     elif request.image is not None:
-        answer = videos.create(input_reference=request.image.upload(), **request.params())
+        answer = videos.create(input_reference=request.image.upload("first-frame"), **request.params())
     else:
         answer = videos.create(**request.params())
     return answer.model_dump(mode="json")

@@ -10,12 +10,13 @@ def video(prompt: str, *, model: str | None = None, seconds: int | None = None, 
     array, figure or bytes) when given; or remix the completed video `remix` with this prompt. `view` sees
     the job's status and progress while it is made."""
     from openai_magics.video.engine import run_video
-    from openai_magics.video.request import VideoRequest, read_first_frame
+    from openai_magics.magics.images import read_named_image
+    from openai_magics.video.request import VideoRequest
 
     s = session or current_session()
     label = image if isinstance(image, str) else f"image ({type(image).__name__})"
     request = VideoRequest(prompt=prompt, model=model if remix else s.model_for("video", model), seconds=seconds,
-                           size=size, image=None if image is None else read_first_frame(image, label),
+                           size=size, image=None if image is None else read_named_image(image, label, "--image"),
                            remix=remix, cache=cache)
     result = run_video(s, request, view)
     if save is not None:

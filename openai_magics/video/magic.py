@@ -30,14 +30,15 @@ class VideoMagics(GuardedMagics):
         if args is None:
             return None
         from openai_magics.video.engine import run_video
-        from openai_magics.video.request import VideoRequest, read_first_frame
+        from openai_magics.magics.images import read_named_image
+        from openai_magics.video.request import VideoRequest
 
         s = session()
         prompt = require_text(expand(cell, self.shell, not args.no_interpolate))
         image = None
         if args.image:
             source = variable(self.shell, args.image, "--image") if args.image in self.shell.user_ns else args.image
-            image = read_first_frame(source, args.image)
+            image = read_named_image(source, args.image, "--image")
         remix = self._video_id(args.remix) if args.remix else None
         request = VideoRequest(prompt=prompt, model=args.model if remix else s.model_for("video", args.model),
                                seconds=args.seconds, size=args.size, image=image, remix=remix,

@@ -2,14 +2,13 @@
 a length, size or first frame the model does not take is one line naming what it does take."""
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
-from openai_magics.magics.images import ImageBytes, read_image
+from openai_magics.magics.images import NamedImage
 from openai_magics.core.models import base_name
 from openai_magics.magics.parsing import either
 
@@ -43,34 +42,13 @@ def video_model(name: str) -> VideoModel:
     return VideoModel(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in facts.items()})
 
 
-@dataclass(frozen=True)
-class FirstFrame:
-    """--image: the picture the video starts from, read once."""
-
-    label: str
-    image: ImageBytes
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.image.data).hexdigest()
-
-    def upload(self) -> tuple:
-        """The (filename, bytes, media type) the SDK sends as `input_reference`."""
-        return f"first-frame.{self.image.format.lower()}", self.image.data, self.image.media_type
-
-
-def read_first_frame(source, label: str) -> FirstFrame:
-    """An --image source (a path, PIL image, numpy array, figure or bytes) → its bytes."""
-    return FirstFrame(label, read_image(source, label, "--image", ("PNG", "JPEG", "WEBP")))
-
-
 @dataclass
 class VideoRequest:
     prompt: str
     model: str | None            # None for a remix, which keeps the model of the video remixed
     seconds: int | None = None
     size: str | None = None
-    image: FirstFrame | None = None
+    image: NamedImage | None = None
     remix: str | None = None     # the id of a completed video to remix with this prompt
     cache: bool = True
     rules: VideoModel = field(init=False, repr=False)

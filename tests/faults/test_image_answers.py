@@ -172,7 +172,7 @@ def test_a_gpt_image_edit_of_the_same_5_mb_is_sent(nb, offline, session):
     assert offline.requests[-1].path == "/v1/images/edits"
 
 
-@pytest.mark.parametrize("target", ["edit", "transcribe"])
+@pytest.mark.parametrize("target", ["edit", "video first frame", "transcribe"])
 def test_a_url_input_is_fetched_without_httpx_installed(nb, rogue, offline, session, monkeypatch, target):
     monkeypatch.setitem(sys.modules, "httpx", None)  # as where only the SDK's own HTTP client is installed
     if target == "edit":
@@ -180,6 +180,11 @@ def test_a_url_input_is_fetched_without_httpx_installed(nb, rogue, offline, sess
         url = rogue.base_url.removesuffix("/v1") + "/pic.png"
         ran = nb.run(f"%%image -m gpt-image-1 --quality low --edit {url} -o pic\nAdd a hat")
         assert ran.error is None and offline.requests[-1].path == "/v1/images/edits"
+    elif target == "video first frame":
+        rogue.script(Answer(body=png((1280, 720)), content_type="image/png"))
+        url = rogue.base_url.removesuffix("/v1") + "/start.png"
+        ran = nb.run(f"%%video --size 1280x720 --image {url} -o clip\nThe sea comes alive")
+        assert ran.error is None and "input_reference" in offline.requests[0].files
     else:
         speech = nb.run("%%speak --format wav -o said\nHello there.")
         rogue.script(Answer(body=bytes(speech.result), content_type="audio/wav"))

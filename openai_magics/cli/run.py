@@ -88,17 +88,21 @@ def _run_cells(client, notebook, out) -> int | None:
     """Run the code cells in order, printing each; the index of the one that failed, if one did."""
     from nbclient.exceptions import CellExecutionError
 
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        try:
-            client.execute_cell(cell, index)
-        except CellExecutionError:
+    ran = 0  # the cells before this position have run
+    try:
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError:
+                _print_cell(cell, index, out)
+                return index
+            ran = index + 1
             _print_cell(cell, index, out)
-            return index
-        except KeyboardInterrupt:
-            raise Stopped(index + 1) from None
-        _print_cell(cell, index, out)
+    except KeyboardInterrupt:  # while a cell runs, or between two: the first cell that did not run is named
+        following = [i + 1 for i, c in enumerate(notebook.cells) if i >= ran and c.cell_type == "code"]
+        raise Stopped(following[0] if following else None) from None
     return None
 
 

@@ -9,7 +9,7 @@ from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
 from openai_magics.magics.images import NamedImage, as_png
 from openai_magics.core.models import base_name
-from openai_magics.magics.parsing import either
+from openai_magics.magics.parsing import either, model_rules
 
 FORMATS = ("png", "jpeg", "webp")
 MB = 1 << 20
@@ -51,9 +51,7 @@ def image_model(name: str) -> ImageModel:
     facts = table.get(name) or table.get(base_name(name))
     if facts is None and name.startswith(("gpt-image", "chatgpt-image")):
         facts = table["gpt-image-1"]
-    if facts is None:
-        raise UsageError(f"-m {name}: not an image model; image models are {either(list(table))}.")
-    return ImageModel(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in facts.items()})
+    return model_rules(ImageModel, name, facts, table, "image")
 
 
 @dataclass

@@ -156,3 +156,12 @@ def either(values) -> str:
     """`a, b or c`: the values an option takes, for a one-line error."""
     values = [str(v) for v in values]
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def model_rules(rules_type, name: str, facts: dict | None, table: dict, kind: str):
+    """`rules_type` made from a model's row of a facts file (its lists as tuples); for a model the file does not
+    have, one line naming those it has."""
+    if facts is None:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise UsageError(f"-m {name}: not {article} {kind} model; {kind} models are {either(list(table))}.")
+    return rules_type(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in facts.items()})

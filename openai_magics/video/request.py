@@ -10,7 +10,7 @@ from openai_magics.core.data import load
 from openai_magics.core.errors import UsageError
 from openai_magics.magics.images import NamedImage
 from openai_magics.core.models import base_name
-from openai_magics.magics.parsing import either
+from openai_magics.magics.parsing import either, model_rules
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -36,10 +36,7 @@ def models() -> dict:
 
 def video_model(name: str) -> VideoModel:
     """The rules of `name` (a dated snapshot reads as its base)."""
-    facts = models().get(name) or models().get(base_name(name))
-    if facts is None:
-        raise UsageError(f"-m {name}: not a video model; video models are {either(list(models()))}.")
-    return VideoModel(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in facts.items()})
+    return model_rules(VideoModel, name, models().get(name) or models().get(base_name(name)), models(), "video")
 
 
 @dataclass

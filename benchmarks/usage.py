@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from IPython.core.formatters import format_display_data
 
-from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.usage import Usage
+from openai_magics.metering.ledger import Ledger, UsageRecord
+from openai_magics.metering.usage import Usage
 from openai_magics.views.usage_table import UsageTable
 
 MODELS = ["gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "text-embedding-3-small", "mystery-model"]

@@ -19,7 +19,7 @@ __all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "t
 # loads (IPython's register_lazy where it has it), imported the first time one of them is used or its help
 # asked for. `%openai` is made at once: `%config OpenAIMagics.…` must find it.
 MAGICS = {
-    "openai_magics.magics.tokens:TokensMagics": {"tokens": "line_cell"},
+    "openai_magics.tokens.magic:TokensMagics": {"tokens": "line_cell"},
     "openai_magics.chat.magic:ChatMagics": {"chat": "line_cell"},
     "openai_magics.embed.magic:EmbedMagics": {"embed": "line_cell"},
     "openai_magics.audio.magic:AudioMagics": {"transcribe": "line_cell", "speak": "cell"},
@@ -32,9 +32,9 @@ CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderat
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
 # Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.
-OPENAI_COMMANDS = ("openai_magics.magics.openai.session_commands", "openai_magics.magics.openai.usage_commands",
-                   "openai_magics.magics.openai.cache_commands", "openai_magics.magics.openai.pin_commands",
-                   "openai_magics.offline_commands", "openai_magics.chat.commands",
+OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.control.usage_commands",
+                   "openai_magics.control.cache_commands", "openai_magics.control.pin_commands",
+                   "openai_magics.control.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands")
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
@@ -60,12 +60,12 @@ def load_ipython_extension(ipython) -> None:
     if keep_question_marks not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.insert(0, keep_question_marks)
 
-    from openai_magics.magics.openai.router import register_module
+    from openai_magics.magics.commands import register_module
 
     for module in OPENAI_COMMANDS:
         register_module(module)
     _settings_from_environment()
-    from openai_magics.magics.openai.magic import OpenAIMagics
+    from openai_magics.control.magic import OpenAIMagics
 
     magic = OpenAIMagics(shell=ipython)
     _register(ipython, magic)

@@ -1,7 +1,8 @@
 """The layout is the architecture: import-linter's contracts in pyproject.toml, run as CI runs them.
 
-Each layer imports only the layers below it (core ← cache ← views ← the magic kit ← the services batch and
-moderation ← the capabilities ← evals), the capabilities of one tier never import each other, the offline server uses only facts from core, and no two packages or
+Each layer imports only the layers below it (facts ← wire and metering ← core ← cache ← views ← the magic kit
+← the services batch and moderation ← the capabilities ← evals), the capabilities of one tier never import each
+other, the offline server uses only facts (and jsonschema's import from the wire), and no two packages or
 modules import each other around a loop. Lazy imports inside functions count like any other. The contracts are
 also run against a small package broken on purpose, so a rule that stopped seeing anything would fail here.
 """
@@ -34,7 +35,7 @@ def test_the_package_keeps_its_contracts():
 
 # What the offline server may take from the client modules it may import at all (import-linter sees modules,
 # not names): where the encodings are (it counts tokens its own way), and jsonschema without its slow IRI checker.
-OFFLINE_MAY_TAKE = {"openai_magics.core.tokens": ["get_encoding"], "openai_magics.core.sdk": ["jsonschema_module"]}
+OFFLINE_MAY_TAKE = {"openai_magics.facts.tokens": ["get_encoding"], "openai_magics.wire.sdk": ["jsonschema_module"]}
 
 
 def test_the_offline_server_takes_only_facts_from_the_client_modules_it_imports():
@@ -53,21 +54,21 @@ def tree(tmp_path):
     for folder in [p for p in PACKAGE.iterdir() if (p / "__init__.py").exists()] + [PACKAGE]:
         (package / folder.relative_to(PACKAGE)).mkdir(parents=True, exist_ok=True)
         (package / folder.relative_to(PACKAGE) / "__init__.py").write_text("")
-    (package / "offline_commands.py").write_text("")
-    for name in ("models", "data", "session"):
-        (package / "core" / f"{name}.py").write_text("X = 1\n")
-    (package / "core" / "tokens.py").write_text("def get_encoding(model): ...\n")
-    (package / "core" / "sdk.py").write_text("def jsonschema_module(): ...\n")
+    for name in ("models", "data"):
+        (package / "facts" / f"{name}.py").write_text("X = 1\n")
+    (package / "core" / "session.py").write_text("X = 1\n")
+    (package / "facts" / "tokens.py").write_text("def get_encoding(model): ...\n")
+    (package / "wire" / "sdk.py").write_text("def jsonschema_module(): ...\n")
     (package / "offline" / "facts.py").write_text(
-        "from openai_magics.core import data, models\nfrom openai_magics.core.tokens import get_encoding\n"
-        "from openai_magics.core.sdk import jsonschema_module\n")
+        "from openai_magics.facts import data, models\nfrom openai_magics.facts.tokens import get_encoding\n"
+        "from openai_magics.wire.sdk import jsonschema_module\n")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     assert "[tool.importlinter]" in (tmp_path / "pyproject.toml").read_text()
     return package
 
 
 def test_the_copy_keeps_the_contracts_until_broken(tree):
-    (tree / "chat" / "engine.py").write_text("from openai_magics.core import models\nfrom openai_magics import batch\n")
+    (tree / "chat" / "engine.py").write_text("from openai_magics.facts import models\nfrom openai_magics import batch\n")
     (tree / "evals" / "engine.py").write_text("from openai_magics.chat import engine\nfrom openai_magics import embed\n")
     ran = lint_imports(tree.parent)
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -86,6 +87,9 @@ BROKEN = {
     "the offline server reaching for client code": (
         {"offline/server.py": "from openai_magics.core.session import X\n"},
         "openai_magics.offline.server -> openai_magics.core.session"),
+    "the wire reaching up to the session": (
+        {"wire/http.py": "from openai_magics.core.session import X\n"},
+        "openai_magics.wire.http -> openai_magics.core.session"),
     "a cycle through a lazy import": (
         {"chat/engine.py": "def run():\n    from openai_magics.chat import tools\n",
          "chat/tools.py": "from openai_magics.chat.engine import run\n"},

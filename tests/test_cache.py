@@ -59,7 +59,7 @@ def test_usage_shows_the_money_the_cache_saved(cached, session):
     cached.run(CELL)
     cached.run(CELL)
     table = cached.run("%openai usage").outputs[-1]
-    from openai_magics.core.pricing import format_usd
+    from openai_magics.metering.pricing import format_usd
 
     saved = session.ledger.total_saved
     assert saved == 2 * session.ledger.records[0].cost

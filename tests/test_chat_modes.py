@@ -210,7 +210,7 @@ def test_a_live_view_shows_the_prices_of_the_session_the_call_runs_in(nb, offlin
 
     from openai_magics.chat.stream_view import WidgetStreamView
     from openai_magics.core.config import Secret
-    from openai_magics.core.pricing import user_prices
+    from openai_magics.metering.pricing import user_prices
     from openai_magics.core.session import Session
     from tests.conftest import TEST_KEY
 

@@ -42,7 +42,7 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         "print(session().offline_server.validator is not None)\n"
         "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
         " if m not in sys.modules], 'rfc3987_syntax' in sys.modules)\n"
-        "from openai_magics.core.tokens import _load\n"
+        "from openai_magics.facts.tokens import _load\n"
         "print(_load.cache_info().currsize)\n"
         "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0])\n"
     )
@@ -81,7 +81,7 @@ def test_what_follows_offline_waits_for_the_warm_up_instead_of_importing_beside_
 
 
 def test_a_cell_that_needs_the_sdk_while_the_warm_up_imports_it_waits_for_the_whole_module():
-    code = ("import threading, time\nfrom openai_magics.core.sdk import openai_sdk\n"
+    code = ("import threading, time\nfrom openai_magics.wire.sdk import openai_sdk\n"
             "t = threading.Thread(target=openai_sdk); t.start(); time.sleep(0.01)\n"
             "print(openai_sdk().OpenAI.__name__); t.join()\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -105,8 +105,8 @@ def test_a_magic_is_imported_on_first_use_and_its_help_is_there_before():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
                          check=True).stdout
     before, after_chat = [line for line in out.splitlines() if line.startswith("loaded ")]
-    assert before == "loaded ['openai']"  # %openai only: its settings must answer %config at once
-    assert "Dry run" in out and after_chat == "loaded ['chat', 'openai']"
+    assert before == "loaded ['control']"  # %openai only: its settings must answer %config at once
+    assert "Dry run" in out and after_chat == "loaded ['chat', 'control']"
     assert "Generate images from the cell's prompt" in out and "--quality QUALITY" in out
     assert "image/magic.py" in out  # the help names the real magic's file
 

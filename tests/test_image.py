@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import openai_magics
-from openai_magics.core.pricing import extra_prices
+from openai_magics.metering.pricing import extra_prices
 
 
 def image_requests(offline):

@@ -2,7 +2,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import openai_magics
-from openai_magics.core.limits import Limits, parse_duration
+from openai_magics.wire.limits import Limits, parse_duration
 
 
 def refusals(offline):

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from IPython.core.error import UsageError
 
-from openai_magics.core.pricing import training_cost
-from openai_magics.core.usage import Usage
+from openai_magics.metering.pricing import training_cost
+from openai_magics.metering.usage import Usage
 
 M = Decimal(1_000_000)
 
@@ -182,7 +182,7 @@ def test_a_price_that_cannot_be_bounded_is_refused_under_a_budget(session):
 def test_units_genai_prices_lacks_come_from_the_dated_table_and_the_rest_from_genai_prices():
     from genai_prices import Usage as PricedUsage, calc_price
 
-    from openai_magics.core.pricing import token_prices
+    from openai_magics.metering.pricing import token_prices
 
     minute_and_chars = Usage(audio_seconds=60, characters=1_000)  # a transcript's characters do not make whisper unknown
     whisper, tts = (calc_price(PricedUsage(**units), model, provider_id="openai").total_price for model, units in (

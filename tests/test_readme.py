@@ -45,7 +45,7 @@ def test_counts_are_exact_without_network_or_tiktoken_cache_dir_and_match_tiktok
     The package's own copy of each encoding is put there, and the counts are tiktoken's, token for token."""
     texts = ["Explain a p-value to a first-year student in three sentences.", "naïve café 🎉 — ünïcödé ½",
              "def f(x):\n    return x ** 2  # squares", "東京は日本の首都です。", " " * 7 + "\t\n" * 3]
-    code = ("import json, sys\nfrom openai_magics.core.tokens import count_text\n"
+    code = ("import json, sys\nfrom openai_magics.facts.tokens import count_text\n"
             f"print(json.dumps([[str(count_text(t, m)) for t in {texts!r}] for m in ('gpt-4o-mini', 'gpt-4')]))")
     env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR")}
     env.update(TMPDIR=str(tmp_path), PYTHONPATH=str(ROOT), HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")

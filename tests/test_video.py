@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import openai_magics
-from openai_magics.core.pricing import extra_prices
+from openai_magics.metering.pricing import extra_prices
 from openai_magics.offline.api.videos import Videos
 from tests.faults.checks import one_line
 from tests.faults.test_hangs import interrupt_when

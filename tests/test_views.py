@@ -5,8 +5,8 @@ import random
 import re
 from decimal import Decimal
 
-from openai_magics.core.ledger import UsageRecord
-from openai_magics.core.usage import Usage
+from openai_magics.metering.ledger import UsageRecord
+from openai_magics.metering.usage import Usage
 
 MODELS = ["gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "text-embedding-3-small", "mystery-model"]
 

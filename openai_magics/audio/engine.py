@@ -12,9 +12,9 @@ import math
 from openai_magics.audio.request import SpeakRequest, TranscribeRequest
 from openai_magics.audio.result import Speech, Transcript
 from openai_magics.audio.split import pieces
-from openai_magics.core.data import load
-from openai_magics.core.errors import CallFailed
-from openai_magics.core.usage import Usage
+from openai_magics.facts.data import load
+from openai_magics.wire.errors import CallFailed
+from openai_magics.metering.usage import Usage
 
 CONCURRENCY = 4
 AUDIO_TOKENS_PER_MINUTE = 1_000     # what gpt-4o transcription bills an audio minute as, about
@@ -41,7 +41,7 @@ def run_transcribe(session, request: TranscribeRequest, on_text=None) -> Transcr
 
 def _transcribe_at_once(session, request: TranscribeRequest, pieces: list) -> list:
     """Each piece's (answer, record), sent concurrently; an interrupt stops the uploads in flight on the wire."""
-    from openai_magics.core.cancel import run_all
+    from openai_magics.wire.cancel import run_all
 
     calls = [(_transcribe_piece, session, request, piece, None) for piece in pieces]
     return [f.result() for f in run_all(calls, min(CONCURRENCY, len(pieces)), "openai-magics-audio")]
@@ -171,7 +171,7 @@ def _speak_part(session, request: SpeakRequest, text: str):
 def _speech_usage(request: SpeakRequest, text: str, data: bytes) -> tuple[Usage, bool]:
     if request.model.startswith("tts-1"):
         return Usage(characters=len(text)), False
-    from openai_magics.core.tokens import count_text
+    from openai_magics.facts.tokens import count_text
 
     seconds = _seconds(data) or 0.0
     audio = math.ceil(seconds * 1250 / 60)  # gpt-4o-mini-tts bills about 1,250 audio tokens a minute

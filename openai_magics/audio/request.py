@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openai_magics.core.data import load
-from openai_magics.core.errors import UsageError
+from openai_magics.facts.data import load
+from openai_magics.wire.errors import UsageError
 
 TRANSCRIPT_FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
 TIMESTAMPS = ("segment", "word")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 
 KINDS = "a path, a URL, bytes, a Path, or a numpy array (with --rate)"
 MEDIA = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".mp3": "audio/mpeg",
@@ -93,7 +93,7 @@ def _from_array(array, label: str, rate: int | None) -> Audio:
 
 
 def _download(url: str, label: str) -> Audio:
-    from openai_magics.core.http import download
+    from openai_magics.wire.http import download
 
     content, path = download(url, label)
     name = Path(path).name or "audio"

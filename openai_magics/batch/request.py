@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings", "/v1/responses")
 MOST_LINES = 50_000  # OpenAI's limit per batch

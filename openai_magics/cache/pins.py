@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from openai_magics.cache.policy import current
-from openai_magics.core.models import base_name
+from openai_magics.facts.models import base_name
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from openai_magics.cache.keys import endpoint_of, request_key
 from openai_magics.cache.store import ResponseCache, holds_text
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 
 CACHE_ENV, REPLAY_ENV = "OPENAI_MAGICS_CACHE", "OPENAI_MAGICS_REPLAY"
 SAMPLING_APIS = frozenset({"chat", "responses"})  # answers drawn at a temperature (default 1)
@@ -160,7 +160,7 @@ def stats_text(session, path: str | None = None) -> str:
     if cache is None:
         return "cache: off (`%openai cache on [PATH]`)"
     s = cache.stats()
-    from openai_magics.core.pricing import format_usd
+    from openai_magics.metering.pricing import format_usd
 
     return "\n".join([
         f"cache:    {cache.describe()}",
@@ -171,7 +171,7 @@ def stats_text(session, path: str | None = None) -> str:
 
 def saved_text(ledger) -> str:
     """`$0.0012 saved`; `saved (price unknown)` when every hit was on a model of unknown price."""
-    from openai_magics.core.pricing import format_usd
+    from openai_magics.metering.pricing import format_usd
 
     known, unknown = ledger.total_saved, ledger.unknown_saved
     if unknown and not known:

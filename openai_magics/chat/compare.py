@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.views.markup import NO_MATHS, figures, usage_sub_unbroken
 
 
@@ -19,7 +19,7 @@ def compared_models(spec: str | None) -> list[str]:
 def run_compare(session, requests: list, run_one) -> "CompareResult":
     """Every request sent at once (one thread each); a model that fails is one line in its column. An
     interrupt stops every stream on the wire; what each had brought is recorded."""
-    from openai_magics.core.cancel import run_all
+    from openai_magics.wire.cancel import run_all
 
     futures = run_all([(run_one, session, request) for request in requests], len(requests), "openai-magics-compare")
     results, errors = [], {}

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from openai_magics.core.pricing import format_usd
-from openai_magics.core.tokens import TokenCount
-from openai_magics.core.usage import Usage
-from openai_magics.magics.tokens import why_estimated
+from openai_magics.metering.pricing import format_usd
+from openai_magics.facts.tokens import TokenCount
+from openai_magics.metering.usage import Usage
+from openai_magics.facts.tokens import why_estimated
 from openai_magics.views.markup import usage_sub
 
 DATA_URL = re.compile(r"(data:[\w/+.-]+;base64,)([A-Za-z0-9+/=]{24})[A-Za-z0-9+/=]+")
@@ -32,7 +32,7 @@ class ChatDryRun:
 
     @classmethod
     def of(cls, runner) -> "ChatDryRun":
-        from openai_magics.core.models import model_info
+        from openai_magics.facts.models import model_info
 
         request = runner.request
         body = runner.body()

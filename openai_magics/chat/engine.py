@@ -8,7 +8,7 @@ from openai_magics.chat.request import ChatRequest, choose_api
 from openai_magics.chat.result import ChatResult
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
-from openai_magics.core.models import model_info
+from openai_magics.facts.models import model_info
 
 SHORT_ANSWER_TOKENS = 100  # a budget that cannot pay for this much of an answer refuses the call
 

@@ -3,7 +3,7 @@
 Identical prompts are asked once; cached ones cost nothing; under a budget, rows are sent while it lasts (each
 one's worst case bounded beside the rows in flight) and the rest are marked not run; a row that fails is marked with its error while the others go on;
 an interrupt keeps what finished and sends nothing more. The pacing itself is the session's (see
-core/limits.py): every request waits for room instead of meeting a 429.
+wire/limits.py): every request waits for room instead of meeting a 429.
 """
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from decimal import Decimal
 
 from openai_magics.cache.policy import current
 from openai_magics.chat.request import ChatRequest
-from openai_magics.core.cancel import Scope, stop
-from openai_magics.core.errors import CallFailed, UsageError
-from openai_magics.core.models import model_info
+from openai_magics.wire.cancel import Scope, stop
+from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.facts.models import model_info
 from openai_magics.chat.rows import TemplateRows
-from openai_magics.core.tokens import count_messages
+from openai_magics.facts.tokens import count_messages
 from openai_magics.views.progress import NoRowProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
 
@@ -35,7 +35,7 @@ def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal 
     bounds = [_bounds(session, request) for request in requests]
     tokens_in, tokens_out = sum(b[0] for b in bounds), sum(b[1] for b in bounds)
     model = requests[0].model if requests else ""
-    from openai_magics.core.usage import Usage
+    from openai_magics.metering.usage import Usage
 
     return tokens_in, tokens_out, session.worst_case(model, Usage(input_tokens=tokens_in, output_tokens=tokens_out))
 
@@ -45,7 +45,7 @@ class _WhileTheBudgetLasts:
     the worst cases of the rows in flight. When not even the first fits, the budget's one-line refusal."""
 
     def __init__(self, session, requests: dict[str, ChatRequest]):
-        from openai_magics.core.usage import Usage
+        from openai_magics.metering.usage import Usage
 
         self.session, self.worst = session, {}
         if session.budget is None or not requests:

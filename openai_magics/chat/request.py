@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from openai_magics.core.config import DEFAULT_CHAT_EFFORT, DEFAULT_MODELS
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 
 APIS = ("auto", "chat", "responses")
 EFFORTS = ("minimal", "low", "medium", "high")
@@ -140,7 +140,7 @@ def _rules(model: str, endpoint):
     anything."""
     if endpoint is not None and not (endpoint.bills_like_openai or endpoint.azure_layout):
         return None
-    from openai_magics.core.model_parameters import parameters_of
+    from openai_magics.facts.model_parameters import parameters_of
 
     return parameters_of(model)
 

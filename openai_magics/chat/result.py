@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from openai_magics.core.ledger import UsageRecord
+from openai_magics.metering.ledger import UsageRecord
 from openai_magics.views.markup import usage_sub
 from openai_magics.views.usage_line import usage_line
 

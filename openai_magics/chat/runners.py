@@ -13,10 +13,10 @@ from openai_magics.chat.moderated import StreamStopped
 from openai_magics.chat.request import response_format_of
 from openai_magics.chat.result import ChatResult
 from openai_magics.chat.structured import check_json_mode, parse_answer
-from openai_magics.core.cancel import Cancelled
-from openai_magics.core.errors import CallFailed
-from openai_magics.core.tokens import count_messages, count_text
-from openai_magics.core.usage import Usage
+from openai_magics.wire.cancel import Cancelled
+from openai_magics.wire.errors import CallFailed
+from openai_magics.facts.tokens import count_messages, count_text
+from openai_magics.metering.usage import Usage
 
 
 EMPTY_STREAM = ("The server ended the stream without sending an answer (200, then nothing; or plain JSON "
@@ -144,7 +144,7 @@ class Runner:
         return True
 
     def worst_output(self) -> int:
-        from openai_magics.core.models import model_info
+        from openai_magics.facts.models import model_info
 
         return self.max_out or model_info(self.request.model).max_output or 16384
 
@@ -189,8 +189,8 @@ class Runner:
 
     def cut_short(self, exc: Exception) -> str:
         """Why a stream that had begun stopped, with what arrived."""
-        from openai_magics.core.errors import silence
-        from openai_magics.core.http import NoAnswer
+        from openai_magics.wire.errors import silence
+        from openai_magics.wire.http import NoAnswer
 
         if isinstance(exc, NoAnswer):
             return silence(exc, self.session.base_url, count_text("".join(self.pieces), self.answered_model).tokens)
@@ -199,7 +199,7 @@ class Runner:
     def ended_on_error(self, exc: Exception) -> str | None:
         """Why a stream that ended on an error event ended, in the server's words, or None for any other failure.
         The usage that came with the error (OpenRouter's "Token limit reached") is what was charged: it is kept."""
-        from openai_magics.core.sdk import openai_sdk
+        from openai_magics.wire.sdk import openai_sdk
 
         openai = openai_sdk()
         event = self.session.http.trace.error_event if self.session.http.trace else None
@@ -362,6 +362,6 @@ def failed_response(event) -> Exception:
 
 def _reason(exc: Exception, session) -> str:
     """Why a stream broke off, in a few words: the server's own (key redacted) when it said one."""
-    from openai_magics.core.errors import CallFailed
+    from openai_magics.wire.errors import CallFailed
 
     return session.redact(str(exc)) if isinstance(exc, CallFailed) else type(exc).__name__

@@ -5,8 +5,8 @@ import sys
 import time
 from functools import cache
 
-from openai_magics.core.pricing import format_usd
-from openai_magics.core.usage import Usage
+from openai_magics.metering.pricing import format_usd
+from openai_magics.metering.usage import Usage
 from openai_magics.views.bare_widget import BareWidget, bare_will_do
 from openai_magics.views.live import LivePlaceholder, widget_asset
 from openai_magics.views.usage_line import MIN_GENERATION_SECONDS
@@ -41,7 +41,7 @@ def _open_channel():
 def _channel_class():
     import traitlets
 
-    from openai_magics.core.sdk import heavy_import
+    from openai_magics.wire.sdk import heavy_import
 
     anywidget = heavy_import("anywidget")
 

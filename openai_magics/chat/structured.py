@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import re
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.core.tokens import TokenCount, count_text
+from openai_magics.facts.tokens import TokenCount, count_text
 
 
 def find_schema(name: str, namespace: dict):
@@ -38,7 +38,7 @@ def check_schema(schema, name: str) -> None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         raise UsageError(f"--schema {name}: a JSON schema for Structured Outputs must describe an object "
                          '("type": "object" at the top).')
-    from openai_magics.core.sdk import jsonschema_module
+    from openai_magics.wire.sdk import jsonschema_module
 
     jsonschema_module()
     from jsonschema import SchemaError
@@ -113,7 +113,7 @@ def wire_format(fmt) -> dict | None:
 
 def check_json_mode(messages: list[dict]) -> None:
     """JSON mode is refused by the API unless a message mentions JSON: say so before sending."""
-    from openai_magics.core.tokens import message_text
+    from openai_magics.facts.tokens import message_text
 
     if not any("json" in message_text(m).lower() for m in messages):
         raise UsageError("--json needs the word JSON in the prompt or the system prompt (the API requires it), "
@@ -140,7 +140,7 @@ def parse_answer(text: str, message, fmt) -> tuple[object, str | None]:
         except ValidationError as exc:
             return None, f"the answer does not match {fmt.__name__} ({exc.error_count()} errors)"
     if fmt.get("type") == "json_schema":
-        from openai_magics.core.sdk import jsonschema_module
+        from openai_magics.wire.sdk import jsonschema_module
 
         jsonschema_module()
         from jsonschema import ValidationError, validate
@@ -167,7 +167,7 @@ def definition_tokens(body: dict, model: str) -> TokenCount:
 def prompt_tokens(body: dict, model: str) -> TokenCount:
     """All the prompt tokens of a Chat Completions body: messages, images, tools, schema."""
     from openai_magics.chat.vision import messages_image_tokens
-    from openai_magics.core.tokens import count_messages
+    from openai_magics.facts.tokens import count_messages
 
     counts = [count_messages(body["messages"], model), messages_image_tokens(body["messages"], model),
               definition_tokens(body, model)]

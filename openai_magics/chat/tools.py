@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from openai_magics.chat.request import build_body
 from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, Runner
 from openai_magics.chat.structured import prompt_tokens
-from openai_magics.core.errors import CallFailed, UsageError
+from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.core.usage import Usage
+from openai_magics.metering.usage import Usage
 
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 

@@ -1,7 +1,7 @@
 """Images for vision: any source a notebook holds → one data URL (encoded once), and its token cost."""
 from __future__ import annotations
 
-from openai_magics.core.data import load
+from openai_magics.facts.data import load
 
 import base64
 import io
@@ -9,10 +9,10 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.magics.images import read_image
-from openai_magics.core.models import base_name
-from openai_magics.core.tokens import TokenCount
+from openai_magics.facts.models import base_name
+from openai_magics.facts.tokens import TokenCount
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 def totals_line(records) -> str:
     from decimal import Decimal
 
-    from openai_magics.core.pricing import format_usd
+    from openai_magics.metering.pricing import format_usd
 
     paid = [r for r in records if not r.cache_hit]
     usd = sum((r.cost for r in paid if r.cost is not None), Decimal(0))

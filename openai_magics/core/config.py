@@ -88,7 +88,7 @@ class Config:
     organization: str | None = None
     project: str | None = None
     api: str = "auto"                # auto | chat | responses
-    # How long each phase of a request may take, in seconds (see `core.http`):
+    # How long each phase of a request may take, in seconds (see `wire.http`):
     connect_timeout: float = 10.0      # to open the connection (nothing sent yet: retried)
     first_byte_timeout: float = 60.0   # for an answer to start when it streams or is quick (lists, embeddings)
     generation_timeout: float = 600.0  # for a non-streamed generation to start: it comes whole, once written

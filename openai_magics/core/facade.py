@@ -16,7 +16,7 @@ def make_callable(package: str, target: str) -> None:
 
     class CallablePackage(types.ModuleType):
         def __call__(self, *args, **kwargs):
-            from openai_magics.core.sdk import wait_for_warm_up
+            from openai_magics.wire.sdk import wait_for_warm_up
 
             wait_for_warm_up()
             return getattr(importlib.import_module(module_name), function)(*args, **kwargs)

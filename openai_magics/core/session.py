@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from openai_magics.core.config import Config, Secret
-from openai_magics.core.errors import UsageError, api_errors
-from openai_magics.core.http import HttpWatcher
-from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import Bill, Prices, format_usd, load_in_background, token_prices
-from openai_magics.core.usage import Usage
+from openai_magics.wire.errors import UsageError, api_errors
+from openai_magics.wire.http import HttpWatcher
+from openai_magics.metering.ledger import Ledger, UsageRecord
+from openai_magics.metering.pricing import Bill, Prices, format_usd, load_in_background, token_prices
+from openai_magics.metering.usage import Usage
 from openai_magics.core.cell import current_cell
 
 AZURE_API_VERSION = "2024-10-21"  # Azure OpenAI's generally available version when none is given
@@ -114,8 +114,8 @@ class Session:
                              "or try everything without one: `%openai offline`.")
 
     def _build_client(self):
-        from openai_magics.core.http import Waits, http_client
-        from openai_magics.core.sdk import openai_sdk
+        from openai_magics.wire.http import Waits, http_client
+        from openai_magics.wire.sdk import openai_sdk
 
         openai = openai_sdk()
 

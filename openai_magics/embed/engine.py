@@ -11,10 +11,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from openai_magics.core.errors import UsageError
-from openai_magics.core.models import model_info
-from openai_magics.core.tokens import count_text, estimate_tokens, get_encoding
-from openai_magics.core.usage import Usage
+from openai_magics.wire.errors import UsageError
+from openai_magics.facts.models import model_info
+from openai_magics.facts.tokens import count_text, estimate_tokens, get_encoding
+from openai_magics.metering.usage import Usage
 from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
 from openai_magics.embed.rows import Found, VectorRows, VectorCache
@@ -234,7 +234,7 @@ def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRo
     so that re-running pays only for the rest; what was not sent yet is never sent. An interrupt stops
     the requests in flight too.
     """
-    from openai_magics.core.cancel import Scope, stop
+    from openai_magics.wire.cancel import Scope, stop
 
     pending = list(reversed(batches))
     running: dict = {}

@@ -2,13 +2,13 @@
 anything is sent; and the API's limits per model (data/embedding_limits.json)."""
 from __future__ import annotations
 
-from openai_magics.core.data import load
+from openai_magics.facts.data import load
 
 from dataclasses import dataclass
 from functools import lru_cache
 
-from openai_magics.core.errors import UsageError
-from openai_magics.core.models import base_name, model_info
+from openai_magics.wire.errors import UsageError
+from openai_magics.facts.models import base_name, model_info
 
 DEFAULT_CONCURRENCY = 8
 

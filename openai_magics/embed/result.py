@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openai_magics.core.errors import UsageError
-from openai_magics.core.ledger import UsageRecord
-from openai_magics.core.usage import Usage
+from openai_magics.wire.errors import UsageError
+from openai_magics.metering.ledger import UsageRecord
+from openai_magics.metering.usage import Usage
 from openai_magics.views.markup import LEFT, NO_MATHS, figures, usage_sub
 from openai_magics.views.usage_line import usage_line
 

@@ -7,11 +7,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from openai_magics.cache.policy import through
-from openai_magics.core.cancel import Scope, stop
-from openai_magics.core.errors import CallFailed, UsageError
-from openai_magics.core.models import is_reasoning
+from openai_magics.wire.cancel import Scope, stop
+from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.facts.models import is_reasoning
 from openai_magics.core.namespace import interpolate
-from openai_magics.core.usage import Usage
+from openai_magics.metering.usage import Usage
 from openai_magics.evals.graders import VERDICT_FORMAT, Grade, cosine, grade_locally, judge_messages
 from openai_magics.evals.request import EvalRequest
 from openai_magics.evals.result import EvalResult, RowResult

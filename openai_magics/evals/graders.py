@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 
 ANSWER, EXPECTED = "{{sample.output_text}}", "{{item.expected}}"
 SPECS = "equals, contains, icontains, regex:PATTERN, numeric:TOL, json, schema:NAME, similar:THRESHOLD, model"
@@ -169,7 +169,7 @@ def _json(answer: str, schema) -> Grade:
         except ValidationError as exc:
             return Grade(False, 0.0, f"{exc.error_count()} schema error(s)")
         return Grade(True, 1.0, "valid against the schema")
-    from openai_magics.core.sdk import jsonschema_module
+    from openai_magics.wire.sdk import jsonschema_module
 
     errors = list(jsonschema_module().Draft202012Validator(schema).iter_errors(value))
     return Grade(not errors, float(not errors), errors[0].message if errors else "valid against the schema")

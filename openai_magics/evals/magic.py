@@ -5,7 +5,7 @@ from __future__ import annotations
 from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.core.errors import Interrupted
+from openai_magics.wire.errors import Interrupted
 from openai_magics.core.session import session
 from openai_magics.magics.kit import GuardedMagics, bind, parse, require_text, shared_options, variable
 

@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openai_magics.core.pricing import format_usd
+from openai_magics.metering.pricing import format_usd
 from openai_magics.evals.stats import percentile, wilson
 from openai_magics.views.markup import NO_MATHS, figures
 

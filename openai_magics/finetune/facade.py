@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session as current_session
 
 
@@ -52,7 +52,7 @@ def _name(source, fallback: str) -> str:
 
 def _check_budget(s, preparation, epochs: int | None) -> None:
     """With a budget set, training must fit in what is left, counted before anything is uploaded."""
-    from openai_magics.core.pricing import format_usd
+    from openai_magics.metering.pricing import format_usd
 
     if s.budget is None:
         return

@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from openai_magics.core.data import load
-from openai_magics.core.errors import UsageError
-from openai_magics.core.models import model_info
-from openai_magics.core.tokens import count_messages
+from openai_magics.facts.data import load
+from openai_magics.wire.errors import UsageError
+from openai_magics.facts.models import model_info
+from openai_magics.facts.tokens import count_messages
 from openai_magics.finetune.validate import Example, Problem, check, from_values, read_lines
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -86,6 +86,6 @@ def prepare(training: TrainingSet, model: str | None = None) -> Preparation:
 
 def training_price(base_model: str, tokens: int) -> Decimal | None:
     """What training on this many tokens costs, or None while the price is unknown."""
-    from openai_magics.core.pricing import training_cost
+    from openai_magics.metering.pricing import training_cost
 
     return training_cost(base_model, tokens)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 
-from openai_magics.core.pricing import format_usd
+from openai_magics.metering.pricing import format_usd
 from openai_magics.finetune.engine import FineTuneJob
 from openai_magics.finetune.prepare import Preparation
 from openai_magics.views.markup import NO_MATHS, figures
-from openai_magics.magics.tokens import why_estimated
+from openai_magics.facts.tokens import why_estimated
 
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 320, 140, 34
 

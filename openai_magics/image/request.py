@@ -1,14 +1,14 @@
-"""One image request, checked as it is made against what its model takes (core/data/image_models.json):
+"""One image request, checked as it is made against what its model takes (facts/data/image_models.json):
 a size, quality, count, style or option the model does not take is one line naming what it does take."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from openai_magics.core.data import load
-from openai_magics.core.errors import UsageError
+from openai_magics.facts.data import load
+from openai_magics.wire.errors import UsageError
 from openai_magics.magics.images import NamedImage, as_png
-from openai_magics.core.models import base_name
+from openai_magics.facts.models import base_name
 from openai_magics.magics.parsing import either, model_rules
 
 FORMATS = ("png", "jpeg", "webp")

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from openai_magics.core.ledger import UsageRecord
-from openai_magics.core.pricing import format_usd
+from openai_magics.metering.ledger import UsageRecord
+from openai_magics.metering.pricing import format_usd
 from openai_magics.views.markup import shorten
 from openai_magics.views.usage_line import usage_line
 

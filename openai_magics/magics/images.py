@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 
 MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 KINDS = "a path, URL, PIL image, numpy array, matplotlib figure, bytes or Path"
@@ -144,7 +144,7 @@ class NamedImage:
 def read_named_image(source, label: str, option: str, formats=("PNG", "JPEG", "WEBP")) -> NamedImage:
     """A source (a path, URL, PIL image, numpy array, figure or bytes) → its bytes, read once."""
     if isinstance(source, str) and source.startswith(("http://", "https://")):
-        from openai_magics.core.http import download
+        from openai_magics.wire.http import download
 
         source = download(source, f"{option} {source}", timeout=30)[0]
     return NamedImage(label, read_image(source, label, option, formats))

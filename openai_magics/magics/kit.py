@@ -7,7 +7,7 @@ import sys
 from IPython.core.magic import Magics
 from IPython.core.magic_arguments import argument
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.core.namespace import MISSING, interpolate, resolve
 from openai_magics.magics import parsing
 
@@ -177,8 +177,8 @@ def guarded(magic_fn):
     """A registered magic inside the one error boundary: whatever fails shows as one line, key redacted."""
     import functools
 
-    from openai_magics.core.errors import boundary
-    from openai_magics.core.sdk import wait_for_warm_up
+    from openai_magics.wire.errors import boundary
+    from openai_magics.wire.sdk import wait_for_warm_up
     from openai_magics.core.session import session
 
     @functools.wraps(magic_fn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.moderation.check import MODERATION_MODEL
 from openai_magics.core.session import session
 from openai_magics.magics.kit import GuardedMagics, bind, expand, parse, require_text, shared_options

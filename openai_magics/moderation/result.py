@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from openai_magics.core.ledger import UsageRecord
+from openai_magics.metering.ledger import UsageRecord
 from openai_magics.views.markup import LEFT, shorten, usage_sub
 
 TOP_SCORES = 3  # shown for a text nothing flagged: how close it came

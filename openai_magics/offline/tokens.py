@@ -12,9 +12,9 @@ import json
 import math
 import re
 
-from openai_magics.core.data import load
-from openai_magics.core.models import base_name
-from openai_magics.core.tokens import get_encoding
+from openai_magics.facts.data import load
+from openai_magics.facts.models import base_name
+from openai_magics.facts.tokens import get_encoding
 
 
 def message_text(message: dict) -> str:

@@ -18,7 +18,7 @@ class RequestValidator:
     """Checks a request body against the schema the document gives for that operation and media type."""
 
     def __init__(self, document_path: str | Path):
-        from openai_magics.core.sdk import jsonschema_module
+        from openai_magics.wire.sdk import jsonschema_module
 
         jsonschema_module()
         from jsonschema import Draft202012Validator

@@ -9,9 +9,9 @@ import re
 import time
 from dataclasses import dataclass
 
-from openai_magics.core.errors import CallFailed, Interrupted
-from openai_magics.core.pricing import format_usd
-from openai_magics.core.usage import Usage
+from openai_magics.wire.errors import CallFailed, Interrupted
+from openai_magics.metering.pricing import format_usd
+from openai_magics.metering.usage import Usage
 from openai_magics.video.request import VideoRequest
 
 FIRST_POLL, LONGEST_POLL = 0.25, 10.0  # seconds between readings of the job: they grow by half each time

@@ -4,7 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.kit import (GuardedMagics, bind_then_save, expand, is_terminal, parse, require_text,
                                         shared_options, variable)

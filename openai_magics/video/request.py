@@ -1,4 +1,4 @@
-"""One video request, checked as it is made against what its model takes (core/data/video_models.json):
+"""One video request, checked as it is made against what its model takes (facts/data/video_models.json):
 a length, size or first frame the model does not take is one line naming what it does take."""
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from openai_magics.core.data import load
-from openai_magics.core.errors import UsageError
+from openai_magics.facts.data import load
+from openai_magics.wire.errors import UsageError
 from openai_magics.magics.images import NamedImage
-from openai_magics.core.models import base_name
+from openai_magics.facts.models import base_name
 from openai_magics.magics.parsing import either, model_rules
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]+")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from openai_magics.core.ledger import UsageRecord
+from openai_magics.metering.ledger import UsageRecord
 from openai_magics.views.markup import shorten
 from openai_magics.views.usage_line import usage_line
 

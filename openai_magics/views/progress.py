@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openai_magics.core.pricing import format_usd
+from openai_magics.metering.pricing import format_usd
 
 UPDATE_EVERY = 0.1  # seconds between widget updates: thousands of rows must not mean thousands of messages
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openai_magics.core.pricing import format_usd
+from openai_magics.metering.pricing import format_usd
 from openai_magics.views.markup import LEFT, NO_MATHS, figures, shorten, usage_sub
 
 PREVIEW_ROWS = 10

@@ -1,7 +1,7 @@
 """The one compact line shown after every call."""
 from __future__ import annotations
 
-from openai_magics.core.ledger import UsageRecord
+from openai_magics.metering.ledger import UsageRecord
 
 MIN_GENERATION_SECONDS = 0.05  # a rate over a shorter stream says more about the clock than the model
 

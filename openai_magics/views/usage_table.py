@@ -5,8 +5,8 @@ import csv
 import re
 from decimal import Decimal
 
-from openai_magics.core.ledger import Ledger, UsageRecord
-from openai_magics.core.pricing import format_usd
+from openai_magics.metering.ledger import Ledger, UsageRecord
+from openai_magics.metering.pricing import format_usd
 from openai_magics.views.markup import NO_MATHS, figures
 
 NUMBERS = ("input_tokens", "cached_tokens", "input_audio_tokens", "input_image_tokens", "output_tokens",

@@ -56,7 +56,7 @@ def test_zero_and_empty_strings_are_values_not_missing(nb, offline):
 
 
 def _row_worst(session, tokens_in: int, tokens_out: int) -> Decimal:
-    from openai_magics.core.usage import Usage
+    from openai_magics.metering.usage import Usage
 
     return session.worst_case("gpt-4o-mini", Usage(input_tokens=tokens_in, output_tokens=tokens_out))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from openai_magics.core.models import base_name, is_reasoning, model_info
+from openai_magics.facts.models import base_name, is_reasoning, model_info
 from openai_magics.offline import tokens
 from openai_magics.offline.api.tasks import task_answer
 

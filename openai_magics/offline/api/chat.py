@@ -5,7 +5,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.core.models import base_name, model_info
+from openai_magics.facts.models import base_name, model_info
 from openai_magics.offline.api import answers, structured
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route

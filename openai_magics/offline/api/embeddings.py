@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import binascii
 
-from openai_magics.core.data import load
+from openai_magics.facts.data import load
 from openai_magics.offline.tokens import count
-from openai_magics.core.models import model_info
+from openai_magics.facts.models import model_info
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
 from openai_magics.offline.vectors import vectors

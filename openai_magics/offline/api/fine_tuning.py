@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.core.models import model_info
+from openai_magics.facts.models import model_info
 from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.tokens import count_messages

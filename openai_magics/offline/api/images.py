@@ -3,7 +3,7 @@
 Each answer holds real images of the size and format asked for, the same for the same prompt: a banded
 gradient in the prompt's colours with the prompt's words on it (an edit draws over its first image).
 DALL·E 3 adds a `revised_prompt`; the GPT image models report `usage` in tokens, counted here on their own
-from the facts in core/data/image_models.json.
+from the facts in facts/data/image_models.json.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import math
 import textwrap
 import time
 
-from openai_magics.core.data import load
-from openai_magics.core.models import base_name
+from openai_magics.facts.data import load
+from openai_magics.facts.models import base_name
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.tokens import count
 from openai_magics.offline.router import Route

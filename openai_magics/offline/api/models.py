@@ -1,7 +1,7 @@
 """`/models`: the models the offline server answers for."""
 from __future__ import annotations
 
-from openai_magics.core.models import is_openai_model
+from openai_magics.facts.models import is_openai_model
 from openai_magics.offline import quirks
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.api.fine_tuning import FineTuning

@@ -23,8 +23,8 @@ from functools import lru_cache
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.core.data import load
-from openai_magics.core.models import base_name
+from openai_magics.facts.data import load
+from openai_magics.facts.models import base_name
 from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.router import Route

@@ -1,7 +1,7 @@
 """What we know about models: context windows, output limits, snapshots (data in data/models.json)."""
 from __future__ import annotations
 
-from openai_magics.core.data import load
+from openai_magics.facts.data import load
 
 import re
 from dataclasses import dataclass

@@ -5,10 +5,10 @@ import os
 from decimal import Decimal, InvalidOperation
 
 from openai_magics.core.config import MODEL_KINDS
-from openai_magics.core.errors import UsageError
-from openai_magics.core.pricing import format_usd
+from openai_magics.wire.errors import UsageError
+from openai_magics.metering.pricing import format_usd
 from openai_magics.core.session import session
-from openai_magics.magics.openai.router import Report, command
+from openai_magics.magics.commands import Report, command
 
 UNKNOWN_HINT = ("If the endpoint bills like OpenAI (a proxy in front of it): `%openai endpoint URL --bills openai`; "
                 "or set a price: `%openai price MODEL IN OUT` (USD per million tokens).")
@@ -125,7 +125,7 @@ def endpoint(args, shell) -> Report:
         lines.append(f"azure:    deployments named by the model (-m DEPLOYMENT), api-version "
                      f"{s.config.api_version or 'default'}")
     elif not s.config.is_openai:
-        from openai_magics.magics.openai.served import served_check
+        from openai_magics.control.served import served_check
 
         lines.append(served_check(s))
     return Report("\n".join(lines), {"endpoint": s.base_url})
@@ -182,7 +182,7 @@ def _price_arguments(parser) -> None:
 
 
 def _user_prices(model: str, rates: list[str]):
-    from openai_magics.core.pricing import user_prices
+    from openai_magics.metering.pricing import user_prices
 
     try:
         given = [Decimal(r.lstrip("$")) for r in rates]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session
-from openai_magics.magics.openai.router import Report, command
+from openai_magics.magics.commands import Report, command
 
 
 def _pin_arguments(parser) -> None:

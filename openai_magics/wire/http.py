@@ -45,7 +45,7 @@ class RateLimits:
 
 class HttpWatcher:
     def __init__(self) -> None:
-        from openai_magics.core.limits import Limits
+        from openai_magics.wire.limits import Limits
 
         self._local = threading.local()
         self.rate_limits = RateLimits()
@@ -156,9 +156,9 @@ def http_client(watcher: HttpWatcher, waits: Waits, redact=None):
 
 
 def _track_sockets(transport) -> None:
-    """Let an interrupt shut the sockets of the requests it stops (see `core.cancel`). httpx's transport takes
+    """Let an interrupt shut the sockets of the requests it stops (see `wire.cancel`). httpx's transport takes
     no network backend of its own, so its connection pool's is wrapped; without one, requests run to the end."""
-    from openai_magics.core.cancel import tracked_backend
+    from openai_magics.wire.cancel import tracked_backend
 
     pool = getattr(transport, "_pool", None)
     if getattr(pool, "_network_backend", None) is not None:
@@ -197,7 +197,7 @@ class _Phases:
     def _handle(self, request):
         import httpx2
 
-        from openai_magics.core.cancel import current
+        from openai_magics.wire.cancel import current
 
         scope = current()
         if scope is not None:
@@ -395,7 +395,7 @@ def download(url: str, label: str, timeout: float = 60) -> tuple[bytes, str]:
     """A file from a URL the user gave (an image or audio to send), with the HTTP client the SDK brings (no
     other one need be installed): its bytes and the path it came from. A failure is one line naming `label`."""
     import httpx2
-    from IPython.core.error import UsageError  # as core.errors gives it (which imports this module)
+    from IPython.core.error import UsageError  # as wire.errors gives it (which imports this module)
 
     try:
         response = httpx2.get(url, follow_redirects=True, timeout=timeout)

@@ -5,9 +5,9 @@ from contextlib import contextmanager
 
 from IPython.core.error import UsageError
 
-from openai_magics.core.http import NoAnswer, page_summary
-from openai_magics.core.limits import TooLongAWait
-from openai_magics.core.models import model_info
+from openai_magics.wire.http import NoAnswer, page_summary
+from openai_magics.wire.limits import TooLongAWait
+from openai_magics.facts.models import model_info
 
 
 # Bad input and refused budgets raise IPython's own UsageError: IPython shows exactly that class as one
@@ -110,7 +110,7 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = f"The request was refused ({status}): {body_message}"
     elif isinstance(exc, NoAnswer):
         text = silence(exc, base_url or "the API")
-    elif isinstance(exc, openai.APITimeoutError) and hasattr(exc.__cause__, "seconds"):  # see core.http
+    elif isinstance(exc, openai.APITimeoutError) and hasattr(exc.__cause__, "seconds"):  # see wire.http
         seconds = exc.__cause__.seconds
         text = (f"Could not connect to {base_url or 'the API'} within {seconds:g} s{_retries(trace)}. "
                 "Check the endpoint (`%openai endpoint`) and the network, or wait longer with "
@@ -255,7 +255,7 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
     that (a refusal retrying cannot change). `sent`: the request's body; when the message is about the
     response format, what the cell sent (a schema or JSON mode) names the feature, whatever words the server's
     validation text happens to use."""
-    from openai_magics.core.http import VALIDATION_MARKERS
+    from openai_magics.wire.http import VALIDATION_MARKERS
 
     if path.rstrip("/").endswith("/responses") and status in (404, 405, 501):
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
@@ -291,7 +291,7 @@ def _format_sent(body: dict) -> str | None:
 @contextmanager
 def api_errors(session, model: str | None = None):
     """Convert SDK exceptions raised inside the block into one-line CallFailed errors, key redacted."""
-    from openai_magics.core.sdk import openai_sdk
+    from openai_magics.wire.sdk import openai_sdk
 
     openai = openai_sdk()
 

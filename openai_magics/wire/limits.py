@@ -108,7 +108,7 @@ class Pace:
         """Block until one request of `tokens` may go, then count it; its mark (requests and tokens sent
         up to and including it) goes back to `observe` with its answer. A wait longer than LONGEST_WAIT is
         not made: the request is refused at once (TooLongAWait), naming the wait."""
-        from openai_magics.core.cancel import current
+        from openai_magics.wire.cancel import current
 
         while True:
             with self._lock:

@@ -16,9 +16,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from openai_magics.core.data import load
-from openai_magics.core.models import base_name
-from openai_magics.core.usage import Usage
+from openai_magics.facts.data import load
+from openai_magics.facts.models import base_name
+from openai_magics.metering.usage import Usage
 
 MILLION = Decimal(1_000_000)
 SECONDS_PER_MINUTE = Decimal(60)

@@ -4,9 +4,9 @@ It joins the session (core) to the server (offline), which only the composition 
 """
 from __future__ import annotations
 
-from openai_magics.core.sdk import wait_for_warm_up, warm_up
+from openai_magics.wire.sdk import wait_for_warm_up, warm_up
 from openai_magics.core.session import session
-from openai_magics.magics.openai.router import Report, command
+from openai_magics.magics.commands import Report, command
 
 
 def _offline_arguments(parser) -> None:
@@ -47,8 +47,8 @@ def _prepare_first_answer(model: str) -> None:
     counts the default model's tokens with, the SDK, the model's prices. Without it the first `%%chat` paid
     for them all before its first token (~0.7 s of 0.9 s here); a cell that comes sooner waits only for what
     is still loading (the imports and the encoding each load once, under their own locks)."""
-    from openai_magics.core.sdk import openai_sdk
-    from openai_magics.core.tokens import get_encoding
+    from openai_magics.wire.sdk import openai_sdk
+    from openai_magics.facts.tokens import get_encoding
 
     try:
         get_encoding(model)

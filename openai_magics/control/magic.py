@@ -5,7 +5,7 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class, no_var_expand
 from traitlets import Float, Int, Unicode, observe
 
-from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.kit import GuardedMagics
 
@@ -67,7 +67,7 @@ class OpenAIMagics(GuardedMagics):
     def openai(self, line: str):
         """The OpenAI session of this kernel: `%openai` alone shows its status, `%openai -h` lists the
         subcommands, `%openai SUBCOMMAND -h` shows one's options."""
-        from openai_magics.magics.openai.router import run
+        from openai_magics.magics.commands import run
 
         return run(line, self.shell)
 

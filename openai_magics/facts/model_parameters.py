@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from openai_magics.core.data import load
-from openai_magics.core.models import base_name
+from openai_magics.facts.data import load
+from openai_magics.facts.models import base_name
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from openai_magics.core.pricing import format_usd
-from openai_magics.core.usage import Usage
+from openai_magics.metering.pricing import format_usd
+from openai_magics.metering.usage import Usage
 
 
 @dataclass

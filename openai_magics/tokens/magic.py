@@ -5,37 +5,20 @@ from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.session import session
+from openai_magics.facts.tokens import estimate_reason, why_estimated
 from openai_magics.magics.kit import GuardedMagics, expand, parse, require_text, shared_options
-
-
-def estimate_reason(model: str) -> str:
-    from openai_magics.core.tokens import is_openai_model, unavailable_reason
-
-    if not is_openai_model(model):
-        return f"estimated: counted with OpenAI's tokenizer, {model} has its own"
-    return f"estimated: {unavailable_reason()}"
-
-
-def why_estimated(model: str) -> str | None:
-    """Why counting `model`'s text gives estimates (no encoding here, or a model with its own tokenizer); None
-    when its counts are tiktoken's own."""
-    from openai_magics.core.tokens import get_encoding, is_openai_model
-
-    if get_encoding(model) is not None and is_openai_model(model):
-        return None
-    return estimate_reason(model)
 
 
 class TokenReport:
     def __init__(self, text: str, model: str):
-        from openai_magics.core.models import model_info
-        from openai_magics.core.tokens import count_text
+        from openai_magics.facts.models import model_info
+        from openai_magics.facts.tokens import count_text
 
         self.model, self.count = model, count_text(text, model)
         self.window = model_info(model).context_window
         from openai_magics.core.session import session
 
-        from openai_magics.core.usage import Usage
+        from openai_magics.metering.usage import Usage
 
         self.cost = session().cost_of(model, Usage(input_tokens=self.count.tokens))
 
@@ -44,7 +27,7 @@ class TokenReport:
         return self.count.tokens
 
     def __str__(self) -> str:
-        from openai_magics.core.pricing import format_usd
+        from openai_magics.metering.pricing import format_usd
 
         parts = [f"{self.count} tokens ({self.model})"]
         if self.window:

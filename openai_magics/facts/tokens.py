@@ -82,19 +82,19 @@ def _cached_path(name: str) -> str:
 
 
 def _install_bundled(name: str) -> bool:
-    """Put this package's copy of the encoding (core/data/encodings/) where tiktoken looks for it, as its
+    """Put this package's copy of the encoding (facts/data/encodings/) where tiktoken looks for it, as its
     own download would: counts are exact on a machine without network and without TIKTOKEN_CACHE_DIR.
     A folder TIKTOKEN_CACHE_DIR names is used only when it exists (one that points nowhere is said)."""
     import gzip
     from importlib import resources
 
-    from openai_magics.core.data import load
+    from openai_magics.facts.data import load
 
     folder, entry = _cache_dir(), load("encodings.json")["files"].get(name)
     if entry is None or (os.environ.get("TIKTOKEN_CACHE_DIR") and not os.path.isdir(folder)):
         return False
     try:
-        data = gzip.decompress(resources.files("openai_magics.core.data").joinpath(entry["file"]).read_bytes())
+        data = gzip.decompress(resources.files("openai_magics.facts.data").joinpath(entry["file"]).read_bytes())
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             return False
         os.makedirs(folder, exist_ok=True)
@@ -166,3 +166,18 @@ def count_messages(messages: list[dict], model: str) -> TokenCount:
             fn = call.get("function", {})
             total += count_text(fn.get("name", "") + fn.get("arguments", ""), model).tokens
     return TokenCount(total, exact)
+
+
+def estimate_reason(model: str) -> str:
+    """Why counting `model`'s text gives an estimate."""
+    if not is_openai_model(model):
+        return f"estimated: counted with OpenAI's tokenizer, {model} has its own"
+    return f"estimated: {unavailable_reason()}"
+
+
+def why_estimated(model: str) -> str | None:
+    """Why counting `model`'s text gives estimates (no encoding here, or a model with its own tokenizer); None
+    when its counts are tiktoken's own."""
+    if get_encoding(model) is not None and is_openai_model(model):
+        return None
+    return estimate_reason(model)

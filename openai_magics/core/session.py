@@ -68,6 +68,15 @@ class Call:
             self.recorded = record
         return record
 
+    def mark_unreadable(self) -> None:
+        """The recorded answer was paid for but could not be read: its ledger row says so."""
+        if self.recorded is not None and not self.recorded.unreadable:
+            from dataclasses import replace
+
+            marked = replace(self.recorded, unreadable=True)
+            self.session.ledger.replace(self.recorded, marked)
+            self.recorded = marked
+
 
 class Session:
     def __init__(self, config: Config | None = None):

@@ -132,7 +132,7 @@ class Session:
         self.require_key()
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
-                       http_client=http_client(self.http, Waits.of(config), self.redact_bytes))
+                       http_client=http_client(self.http, Waits.of(config), self.redact_bytes, tls=not config.offline))
         if config.azure_layout:  # the deployment is the model name; the SDK puts it in the path
             client = openai.AzureOpenAI(azure_endpoint=config.base_url,
                                         api_version=config.api_version or AZURE_API_VERSION, **options)

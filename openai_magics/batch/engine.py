@@ -236,8 +236,11 @@ def _row(session, line: dict, endpoint: str, parsed: bool, record_it: bool):
     record = None
     if record_it:
         model = body.get("model") if isinstance(body.get("model"), str) else ""
-        record = session.begin("batch").record(model, usage or Usage(), estimated=usage is None, batch=True,
-                                               latency=0.0)
+        call = session.begin("batch")
+        call.record(model, usage or Usage(), estimated=usage is None, batch=True, latency=0.0)
+        if answer is None:
+            call.mark_unreadable()
+        record = call.recorded
     if answer is None:
         return RowError("the answer is not in a shape this client reads"), record
     if parsed:

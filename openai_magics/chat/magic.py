@@ -188,22 +188,28 @@ def _bundle(result) -> dict:
     return format_display_data(result)[0]
 
 
+INSERTED_MARK = "# The code of the %%chat --format code answer above"  # how a re-run knows the cell it inserted
+
+
 class InsertedCode(dict):
     """Cell id → the code `--format code` put in a new cell below it, for the kernel's life."""
 
 
 def _insert_code_once(shell, text: str) -> None:
     """The answer's code in a new cell below, once per cell: a kernel can add a cell but not replace the one it
-    added before, so a re-run says where its code is instead of adding another cell each time."""
+    added before, so a re-run, in this kernel or a fresh one on the saved notebook, says where its code is
+    instead of adding another cell each time."""
+    from openai_magics.core.cell import saved_cell_after
+
     _number, cell_id = current_cell()
     inserted = session().part(InsertedCode)
-    if cell_id is not None and cell_id in inserted:
-        print("The code went into the cell below on this cell's first run; a kernel cannot replace that cell, "
-              "so it is not inserted again (copy this answer's code from it).")
+    if cell_id is not None and (cell_id in inserted or (saved_cell_after(cell_id) or "").startswith(INSERTED_MARK)):
+        print("The code this cell inserted on an earlier run is in the cell below; a kernel cannot replace that "
+              "cell, so it is not inserted again (copy this answer's code from it).")
         return
     if cell_id is not None:
         inserted[cell_id] = text
-    shell.set_next_input(_code_of(text), replace=False)
+    shell.set_next_input(f"{INSERTED_MARK}\n{_code_of(text)}", replace=False)
 
 
 def _code_of(text: str) -> str:

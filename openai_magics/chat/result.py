@@ -61,13 +61,17 @@ class ChatResult:
             notes.append(self.version_note)
         return notes
 
+    def answer_markdown(self) -> str:
+        """The notes and the answer as Markdown: what shows above the usage line."""
+        from openai_magics.chat.render import answer_markdown
+
+        notes = "".join(f"**{html.escape(n)}**\n\n" for n in self.notes)
+        return f"{notes}{answer_markdown(self)}"
+
     def _repr_markdown_(self) -> str | None:
         if self.format == "text":
             return None
-        notes = "".join(f"**{html.escape(n)}**\n\n" for n in self.notes)
-        from openai_magics.chat.render import answer_markdown
-
-        return f"{notes}{answer_markdown(self)}\n\n{usage_sub(self.usage_line)}"
+        return f"{self.answer_markdown()}\n\n{usage_sub(self.usage_line)}"
 
     def _repr_pretty_(self, p, cycle) -> None:
         """All of a plain-text answer; beside Markdown, which frontends prefer, only its start."""

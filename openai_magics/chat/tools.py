@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from openai_magics.chat.request import build_body
-from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, Runner
+from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, NoAnswerInIt, Runner
 from openai_magics.chat.structured import prompt_tokens
 from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
@@ -188,7 +188,7 @@ class ToolLoop(Runner):
         except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
             return exc.completion
         except (AssertionError, IndexError, KeyError):  # no chunk to build an answer on
-            raise CallFailed(EMPTY_STREAM) from None
+            raise NoAnswerInIt(EMPTY_STREAM) from None
         finally:
             rounds.stream.close()
 
@@ -214,7 +214,7 @@ class ToolLoop(Runner):
         """Run the tools the round asked for (its usage is in, see `paid`). True: another round follows."""
         self.rounds += 1
         if not completion.choices:
-            raise CallFailed(NO_CHOICES)
+            raise NoAnswerInIt(NO_CHOICES)
         choice = completion.choices[0]
         message, self.finish_reason = choice.message, choice.finish_reason
         if message.tool_calls and not self.tools:  # a server that calls tools nobody offered: not run

@@ -104,7 +104,11 @@ def _send(session, call, request: VideoRequest, view) -> dict:
             _interrupted(call, job)
         finally:
             view.finish(ok)
-        check_mp4(data, job.id)
+        try:
+            check_mp4(data, job.id)
+        except CallFailed:
+            call.mark_unreadable()
+            raise
     return {"video": raw, "b64_mp4": base64.b64encode(data).decode("ascii")}
 
 

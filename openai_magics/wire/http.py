@@ -139,15 +139,16 @@ def is_generation(request) -> bool:
         return True
 
 
-def http_client(watcher: HttpWatcher, waits: Waits, redact=None):
+def http_client(watcher: HttpWatcher, waits: Waits, redact=None, tls: bool = True):
     """The SDK's httpx client with our hooks and a transport that gives each phase of a request its own wait
     (see `_Phases`); `redact(bytes) -> bytes` takes the session's keys out of every answer's body before anything
-    reads it."""
+    reads it. `tls=False` for a server that speaks plain HTTP only (the bundled one): no certificates are loaded,
+    which takes a fresh kernel's first answer ~0.1 s here."""
     import httpx2
     import openai
     from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS, verify=tls)
     _track_sockets(inner)
     transport = _Phases(inner, waits, watcher.limits.lost, watcher.saw_error_event, redact)
     return openai.DefaultHttpxClient(

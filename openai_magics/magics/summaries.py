@@ -50,7 +50,7 @@ def context_of(named: dict[str, object], model: str, budget: int | None = None, 
     sizes = {name: count_text(text, model).tokens for name, text in whole.items()}
     shares = _fair_shares(sizes, budget - header - 2 * len(named))
     parts = [cut_to_tokens(whole[name], shares[name], model) for name in named]
-    text = HEADER + "\n\n" + "\n\n".join(part for part in parts if part)
+    text = cut_to_tokens(HEADER + "\n\n" + "\n\n".join(part for part in parts if part), budget, model)
     return Context(text, tuple(named), count_text(text, model).tokens, budget)
 
 

@@ -218,3 +218,33 @@ def test_summaries_of_other_kinds(nb):
     assert "def area(r):\n    return 3.14 * r * r" in shown["f"]
     assert shown["m"].startswith("m: module numpy") and shown["t"] == "t: str, 5 characters\nhello"
     assert shown["o"].startswith("o: object\n<object object at")
+
+
+def test_in_a_real_kernel_fix_sends_the_corrected_cell_as_the_set_next_input_payload(monkeypatch):
+    """What JupyterLab receives: the execute reply's `set_next_input` payload (a new cell below, not run)."""
+    from jupyter_client.manager import start_new_kernel
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        printed = []
+
+        def run(code):
+            def keep(msg):
+                if msg["msg_type"] == "stream":
+                    printed.append(msg["content"]["text"])
+            return client.execute_interactive(code, timeout=60, output_hook=keep)["content"]
+
+        run("%load_ext openai_magics\n%openai offline\nimport pandas as pd\ndf = pd.DataFrame({'price': [1.0, 2.0]})")
+        assert run("total = dff['price'].sum()")["status"] == "error"
+        reply = run("%fix")
+        assert reply["status"] == "ok"
+        assert reply["payload"] == [{"source": "set_next_input", "text": "total = df['price'].sum()",
+                                     "replace": False}]
+        run("print('total' in dir())")
+        assert printed[-1] == "False\n"  # the corrected cell was not run
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

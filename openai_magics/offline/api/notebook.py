@@ -16,6 +16,7 @@ _SUGGESTED = re.compile(r"Did you mean:? '?([\w.]+)'?\??")
 _MISSING = (re.compile(r"name '(\w+)' is not defined"), re.compile(r"has no attribute '(\w+)'"),
             re.compile(r"^'([^']+)'$"))
 _FRAME = re.compile(r"^(\w[\w.]*): pandas DataFrame, ([\d,]+) rows × ([\d,]+) columns", re.M)
+_NULLS = re.compile(r"^  (\S+): [^,\n]+, ([\d,]+) nulls?$", re.M)
 _KIND = re.compile(r"^(\w[\w.]*): (pandas Series|numpy array|dict|list|str|function|module)\b[^\n]*", re.M)
 
 
@@ -90,9 +91,18 @@ def _explain(prompt: str) -> str:
 
 def _about_variables(prompt: str) -> str:
     said = [f"`{name}` is a DataFrame of {rows} rows × {columns} columns (shape ({rows.replace(',', '')}, "
-            f"{columns.replace(',', '')}))" for name, rows, columns in _FRAME.findall(prompt)]
+            f"{columns.replace(',', '')})){_missing(prompt, name)}" for name, rows, columns in _FRAME.findall(prompt)]
     said += [f"`{name}` is a {kind}" for name, kind in _KIND.findall(prompt)]
     question = next((line.strip() for line in reversed(prompt.splitlines()) if line.strip()), "")
     known = "; ".join(said) if said else "the variables you gave are summarised"
     return (f"From your notebook: {known}.\n\nYou asked: *{question.replace('*', '')}* The offline server "
             "answers from the summaries it was given and quotes what they say.")
+
+
+def _missing(prompt: str, name: str) -> str:
+    """", with missing values in price (20)": the columns of the frame's summary whose null count is not 0."""
+    start = prompt.find(f"{name}: pandas DataFrame")
+    end = prompt.find("\n\n", start)
+    block = prompt[start:end if end > 0 else None]
+    missing = [f"{column} ({count})" for column, count in _NULLS.findall(block) if count != "0"]
+    return f", with missing values in {', '.join(missing)}" if missing else ", with no missing values"

@@ -248,3 +248,14 @@ def test_in_a_real_kernel_fix_sends_the_corrected_cell_as_the_set_next_input_pay
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_eval_context_goes_with_every_row_and_model(frame, offline):
+    nb = frame
+    nb.run("rows = [{'text': 'Oslo', 'label': 'yes'}, {'text': 'Rome', 'label': 'no'}]")
+    ran = nb.run("%%eval --data rows -m gpt-4o-mini,gpt-4.1-mini --expect label --grader contains --context df -q -o ev\n"
+                 "Is {text} a city of df? Answer yes or no.")
+    assert ran.error is None
+    asked = [r.body["messages"][-1]["content"] for r in offline.requests if r.path.endswith("/chat/completions")]
+    assert len(asked) == 4 and all(a.startswith("Variables from my notebook (summaries):\n\ndf: pandas DataFrame")
+                                   for a in asked)

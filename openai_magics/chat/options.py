@@ -39,7 +39,8 @@ TAKES = {
     "batch": REQUEST - {"api", "tools", "max_rounds", "no_cache"} | SHOWN | {"no_stream", "over", "batch",
                                                                            "no_wait"},
     "facade": REQUEST | {"summary", "no_stream", "thread", "new", "dry_run"},
-    "eval": {"model", "system", "temperature", "max_tokens", "seed", "no_cache", "output", "quiet", "concurrency"},
+    "eval": {"model", "system", "temperature", "max_tokens", "seed", "no_cache", "output", "quiet", "concurrency",
+             "context", "context_tokens"},
 }
 NEEDS = {"context_tokens": "context", "new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over", "batch": "over",
          "no_wait": "batch"}
@@ -168,8 +169,10 @@ def context_of_args(context, tokens, shell, model: str):
     up in the notebook, objects are named after the notebook variable that holds them."""
     from openai_magics.core.session import session
     from openai_magics.magics.kit import check_positive
-    from openai_magics.magics.summaries import context_of, named_objects, named_values
+    from openai_magics.magics.summaries import Context, context_of, named_objects, named_values
 
+    if isinstance(context, Context):  # summarised once for many questions (%%eval's rows)
+        return context
     check_positive(tokens, "--context-tokens")
     if shell is None:
         from IPython import get_ipython

@@ -118,3 +118,11 @@ def test_a_broken_answer_to_fix_is_one_line(nb, rogue, fast, answer):
     nb.shell.rl_next_input = None
     one_line(nb.run("%fix"))
     assert nb.shell.rl_next_input is None
+
+
+@pytest.mark.parametrize("line", ["--context nope", "--context-tokens 50", "--context df --context-tokens 0",
+                                  "--context df --to-openai"], ids=["unknown", "tokens-alone", "tokens-0", "to-openai"])
+def test_bad_eval_context_is_one_line_and_nothing_is_sent(nb, offline, line):
+    nb.run("df = {'a': 1}\nrows = [{'text': 'x', 'label': 'x'}]")
+    one_line(nb.run(f"%%eval --data rows --expect label --grader contains {line}\nSay {{text}}"))
+    assert offline.requests == []

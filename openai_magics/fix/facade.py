@@ -40,6 +40,6 @@ def ask_about_error(kind: str, question: str | None, *, model=None, context_toke
     result = ask_as(kind, prompt_for(kind, error, question, s), model=model, context=error.variables or None,
                     context_tokens=context_tokens, dry_run=dry_run, stream=stream and not dry_run, cache=cache,
                     view=view, session=s)
-    if kind == "fix" and not dry_run and result.code:
+    if kind == "fix" and not dry_run and result.code and not (result.interrupted or result.incomplete):
         shell.set_next_input(result.code, replace=False)  # the corrected cell, to read before running it
     return result

@@ -6,6 +6,7 @@ from IPython.core.magic import line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.magics.kit import GuardedMagics, bind, is_terminal, parse, shared_options
+from openai_magics.wire.errors import Interrupted
 
 
 def _options(magic_fn):
@@ -45,12 +46,23 @@ class FixMagics(GuardedMagics):
                                  dry_run=args.dry_run, cache=not args.no_cache, stream=view is not None, view=view,
                                  shell=self.shell)
         bind(self.shell, args.output, result)
+        if getattr(result, "interrupted", False):  # a part of a cell is no fix: nothing goes into the next input
+            if not args.output:
+                self.shell.displayhook.update_user_ns(result)
+            raise Interrupted(f"partial answer kept in {args.output or '_'}")
         if kind == "fix" and not args.dry_run:
-            print("The corrected cell is in the next input: read it, then run it." if result.code else
-                  "The answer holds no corrected cell: nothing was put in the next input.")
+            print(_where_the_fix_went(result))
         if args.quiet or is_terminal(self.shell) and view is not None:
             return None
         return result
+
+
+def _where_the_fix_went(result) -> str:
+    if result.incomplete:
+        return f"The answer is incomplete ({result.incomplete}): nothing was put in the next input."
+    if result.code:
+        return "The corrected cell is in the next input: read it, then run it."
+    return "The answer holds no corrected cell: nothing was put in the next input."
 
 
 def _stream_view(shell):

@@ -126,3 +126,26 @@ def test_bad_eval_context_is_one_line_and_nothing_is_sent(nb, offline, line):
     nb.run("df = {'a': 1}\nrows = [{'text': 'x', 'label': 'x'}]")
     one_line(nb.run(f"%%eval --data rows --expect label --grader contains {line}\nSay {{text}}"))
     assert offline.requests == []
+
+
+def test_a_fix_over_the_budget_is_one_line_and_nothing_is_sent(nb, offline, session):
+    from decimal import Decimal
+
+    nb.run("df = {'a': 1}")
+    fail(nb, "dff")
+    session.budget = Decimal("0.0000001")
+    try:
+        one_line(nb.run("%fix --no-cache"), "budget")
+    finally:
+        session.budget = None
+    assert offline.requests == [] and session.ledger.records == []
+
+
+def test_a_fix_cut_at_the_token_limit_leaves_the_next_input_alone(nb, rogue, fast):
+    at_rogue(nb, rogue)
+    rogue.script(Answer(events=[chunk("```python\nx = 1\n```\nand then"), chunk(finish="length"), b"[DONE]"]))
+    fail(nb, "undefined_name")
+    nb.shell.rl_next_input = None
+    ran = nb.run("%fix")
+    assert ran.error is None and nb.shell.rl_next_input is None
+    assert "The answer is incomplete (" in ran.stdout and "nothing was put in the next input" in ran.stdout

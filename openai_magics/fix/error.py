@@ -39,7 +39,7 @@ def last_error(shell) -> LastError:
         raise UsageError(NO_ERROR)
     cells = shell.compile._filename_map
     tb = None if isinstance(value, SyntaxError) else value.__traceback__  # its frames are the compiler's
-    frames, raw = traceback.extract_tb(tb), list(_walk(tb))
+    frames, live = traceback.extract_tb(tb), list(_walk(tb))
     cell_file = next((f.filename for f in frames if f.filename in cells), None)
     if cell_file is None and isinstance(value, SyntaxError) and value.filename in cells:
         cell_file = value.filename
@@ -48,10 +48,10 @@ def last_error(shell) -> LastError:
         raise UsageError(NO_ERROR)
     if not source.strip():
         raise UsageError(f"The last error ({type(value).__name__}) did not come from a cell of this notebook: "
-                           "nothing to fix.")
+                         "nothing to fix.")
     shown = "".join(traceback.TracebackException.from_exception(value).format_exception_only()).rstrip()
     verbose = getattr(getattr(shell, "InteractiveTB", None), "mode", "") == "Verbose"
-    return LastError(type(value).__name__, shown, _trimmed(frames, raw, cells, verbose), source.rstrip(),
+    return LastError(type(value).__name__, shown, _trimmed(frames, live, cells, verbose), source.rstrip(),
                      f"In [{cells[cell_file]}]", _variables(source, value, shell))
 
 
@@ -70,10 +70,10 @@ def _walk(tb):
         tb = tb.tb_next
 
 
-def _trimmed(frames, raw, cells: dict, verbose: bool) -> str:
+def _trimmed(frames, live_frames, cells: dict, verbose: bool) -> str:
     """The user's frames (cells and their own files; the frame that raised, wherever it is), like IPython's."""
     lines = []
-    for index, (frame, live) in enumerate(zip(frames, raw)):
+    for index, (frame, live) in enumerate(zip(frames, live_frames)):
         last = index == len(frames) - 1
         if not (frame.filename in cells or _is_users(frame.filename) or last):
             continue

@@ -51,18 +51,18 @@ class FixMagics(GuardedMagics):
                 self.shell.displayhook.update_user_ns(result)
             raise Interrupted(f"partial answer kept in {args.output or '_'}")
         if kind == "fix" and not args.dry_run:
-            print(_where_the_fix_went(result))
+            print(_where_the_fix_went(result, "your next prompt" if is_terminal(self.shell) else "the next input"))
         if args.quiet or is_terminal(self.shell) and view is not None:
             return None
         return result
 
 
-def _where_the_fix_went(result) -> str:
+def _where_the_fix_went(result, where: str) -> str:
     if result.incomplete:
-        return f"The answer is incomplete ({result.incomplete}): nothing was put in the next input."
+        return f"The answer is incomplete ({result.incomplete}): nothing was put in {where}."
     if result.code:
-        return "The corrected cell is in the next input: read it, then run it."
-    return "The answer holds no corrected cell: nothing was put in the next input."
+        return f"The corrected cell is in {where}: read it, then run it."
+    return f"The answer holds no corrected cell: nothing was put in {where}."
 
 
 def _stream_view(shell):

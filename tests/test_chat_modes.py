@@ -59,6 +59,9 @@ OPTIONS = {
     "concurrency": ("--concurrency 2", {"concurrency": 2}, lambda b, s: True),
     "batch": ("--batch", {"batch": True}, lambda b, s: s.batched),
     "no_wait": ("--no-wait", {"no_wait": True}, lambda b, s: s.batched),
+    "context": ("--context x", {"context": "x"}, lambda b, s: "Variables from my notebook" in json.dumps(b)),
+    "context_tokens": ("--context x --context-tokens 50", {"context": "x", "context_tokens": 50},
+                       lambda b, s: "x: str, 2 characters" in json.dumps(b)),
 }
 CELLS = {
     "plain": "%%chat {opts}\n" + PROMPT,
@@ -244,5 +247,6 @@ def test_chat_names_its_own_keywords_when_refusing_one(nb, offline):
     ran = nb.run("import openai_magics\nopenai_magics.chat('hi', moderate=True)")
     assert type(ran.error).__name__ == "UsageError" and offline.requests == []
     message = str(ran.error)
-    assert message.startswith("chat() does not take moderate=; it takes api, cache, detail, dry_run, images, json,")
+    assert message.startswith("chat() does not take moderate=; it takes api, cache, context, context_tokens, detail, "
+                              "dry_run, images, json,")
     assert "new_thread" in message and "reasoning_summary" in message and "no_cache" not in message

@@ -53,6 +53,11 @@ class ChatMagics(GuardedMagics):
               help="With --over: run the rows through the Batch API (half price, results within a day).")
     @argument("--no-wait", action="store_true",
               help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
+    @argument("--context", metavar="NAME[,NAME…]",
+              help="Notebook variables the model is told about, each summarised (a DataFrame: shape, dtypes, nulls, "
+                   "describe(), a few rows) ahead of the prompt.")
+    @argument("--context-tokens", type=int, metavar="N",
+              help="With --context: the most tokens the summaries take in all (default 2000).")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -126,7 +131,7 @@ class ChatMagics(GuardedMagics):
         if result.interrupted:
             self._keep_partial(args, result)
         if args.format == "code":
-            _insert_code_once(self.shell, result.text)
+            _insert_code_once(self.shell, result.code or result.text)
         if args.quiet or is_terminal(self.shell) and not args.no_stream:
             return None
         return result
@@ -209,11 +214,4 @@ def _insert_code_once(shell, text: str) -> None:
         return
     if cell_id is not None:
         inserted[cell_id] = text
-    shell.set_next_input(f"{INSERTED_MARK}\n{_code_of(text)}", replace=False)
-
-
-def _code_of(text: str) -> str:
-    import re
-
-    blocks = re.findall(r"```[\w+-]*\n(.*?)```", text, re.S)
-    return "\n".join(b.rstrip() for b in blocks) if blocks else text
+    shell.set_next_input(f"{INSERTED_MARK}\n{text}", replace=False)

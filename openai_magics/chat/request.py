@@ -40,6 +40,7 @@ class ChatRequest:
     dry_run: bool = False
     pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
     moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
+    context: object = None           # --context: magics.summaries.Context, sent ahead of the prompt
 
     def __post_init__(self) -> None:
         self.validate()

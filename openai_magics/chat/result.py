@@ -44,6 +44,14 @@ class ChatResult:
         return self.text
 
     @property
+    def code(self) -> str | None:
+        """The answer's fenced code blocks, joined; None when it has none."""
+        import re
+
+        blocks = re.findall(r"```[\w+-]*\n(.*?)```", self.text, re.S)
+        return "\n".join(b.rstrip() for b in blocks) if blocks else None
+
+    @property
     def usage_line(self) -> str:
         line = usage_line(self.record) if self.record else self.model
         if self.tools_offered and not self.tool_calls and not (self.record and self.record.cache_hit):

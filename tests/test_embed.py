@@ -234,14 +234,15 @@ def test_a_permanent_error_stops_what_was_not_sent(session, offline):
     assert len(embedding_requests(offline)) == 1 and session.ledger.records == []
 
 
-@pytest.mark.parametrize("limits", [dict(requests=2, requests_per=0.04), dict(tokens=1_400, tokens_per=0.05)],
+@pytest.mark.parametrize("limits", [dict(requests=1, requests_per=0.02), dict(tokens=1_400, tokens_per=0.05)],
                          ids=["remaining-requests", "remaining-tokens"])
 def test_rate_limits_reported_by_the_server_cap_concurrency(session, offline, limits):
     offline.latency = 0.02
-    offline.enforce_limits(**limits)  # after each answer, room for about one more request
+    offline.enforce_limits(**limits)  # room for one request at a time
     openai_magics.embed(["a first call, to hear the limits"])
     result = openai_magics.embed([f"sentence {i}" for i in range(1000)], concurrency=4)
     assert result.requests == 4 and result.peak_concurrency == 1
+    assert session.http.limits.refusals == 0  # paced within them, never refused
 
 
 def test_an_interrupt_keeps_what_arrived_and_sends_nothing_more(session, offline):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from openai_magics.wire.errors import UsageError
@@ -228,55 +227,40 @@ def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[s
 
 
 def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRows, cache, outcome: Outcome, progress) -> None:
-    """Keep up to `concurrency` requests in flight, fewer when the server's rate limits say so.
+    """Keep up to `concurrency` requests in flight, fewer when the model's rate limits have no room for
+    another (a request starts with its room reserved, see wire/limits.py; the first one always starts).
 
     Whatever succeeded is kept (in the session cache too) even when another request fails for good,
     so that re-running pays only for the rest; what was not sent yet is never sent. An interrupt stops
     the requests in flight too.
     """
-    from openai_magics.wire.cancel import Scope, stop
+    from contextlib import nullcontext
 
-    pending = list(reversed(batches))
-    running: dict = {}
-    scope = Scope()
-    pool = ThreadPoolExecutor(max_workers=min(request.concurrency, len(batches)),
-                              thread_name_prefix="openai-magics-embed")
+    from openai_magics.core.fanout import FanOut
+
+    limits = session.http.limits
+    reserved: dict[int, object] = {}  # batch → the room taken for its request
+
+    def admit(batch: TextBatch, running: list) -> bool:
+        if any(reserved[id(b)] is None for b in running):  # one already waits for room: the rest wait behind it
+            return False
+        reserved[id(batch)] = limits.reserve(request.model, batch.tokens)
+        return reserved[id(batch)] is not None or not running
+
+    def send(batch: TextBatch):
+        with reserved.get(id(batch)) or nullcontext():
+            return _embed_batch(session, client, request, batch, rows, cache)
+
+    fan = FanOut(send, batches, concurrency=request.concurrency, name="openai-magics-embed", admit=admit)
     try:
-        while pending or running:
-            while pending and _room(session, request, running.values(), pending[-1]):
-                batch = pending.pop()
-                future = pool.submit(scope.run, _embed_batch, session, client, request, batch, rows, cache)
-                running[future] = batch
-            outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                batch = running.pop(future)
-                outcome.records.append(future.result())
-                progress.advance(len(batch.texts))
-    except KeyboardInterrupt:
-        # Back at once, and nothing runs on: the requests in flight are stopped on the wire. Every answer
-        # that had arrived is kept and recorded.
-        stop(scope, pool, running)
-        raise
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)  # what is in flight finishes and is kept
-        raise
-    pool.shutdown(wait=True)
-
-
-def _room(session, request: EmbedRequest, running, batch: TextBatch) -> bool:
-    """One more request fits: under our concurrency and the server's remaining requests and tokens."""
-    running = list(running)
-    if not running:
-        return True
-    limits = session.http.rate_limits
-    allowed = request.concurrency
-    if limits.remaining_requests is not None:
-        allowed = min(allowed, limits.remaining_requests)
-    if len(running) >= allowed:
-        return False
-    in_flight = sum(b.tokens for b in running) + batch.tokens
-    return limits.remaining_tokens is None or in_flight <= limits.remaining_tokens
+        with fan:  # an interrupt stops the requests in flight; every answer that had arrived is kept
+            for done in fan:
+                outcome.records.append(done.result())
+                progress.advance(len(done.item.texts))
+    finally:
+        outcome.peak_concurrency = fan.peak
+        for reservation in filter(None, reserved.values()):
+            reservation.release()
 
 
 def _embed_batch(session, client, request: EmbedRequest, batch: TextBatch, rows: VectorRows, cache):

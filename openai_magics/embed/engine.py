@@ -18,6 +18,7 @@ from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
 from openai_magics.embed.rows import Found, VectorRows, VectorCache
 from openai_magics.embed.validate import check_finite, checked_vectors
+from openai_magics.views.progress import NoRowProgress, Tally
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
 MIN_BATCH = 256
@@ -110,12 +111,6 @@ def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, c
     return batches
 
 
-class NoEmbedProgress:
-    def start(self, requests: int, texts: int) -> None: ...
-    def advance(self, texts: int) -> None: ...
-    def finish(self, ok: bool) -> None: ...
-
-
 @dataclass
 class Outcome:
     """What the requests of one embed brought back."""
@@ -155,7 +150,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
         cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
     outcome = Outcome()
     if missing:
-        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NoEmbedProgress())
+        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NoRowProgress())
     duplicates = [(row, row_of[sent.get(t, t)]) for row, t in enumerate(request.texts) if row_of[sent.get(t, t)] != row]
     hit_record = _record_hits(session, request, hits)
     return EmbedResult(
@@ -215,18 +210,19 @@ def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[s
     for batch in batches:
         batch.rows = [row_of[t] for t in batch.texts]
     client = session.client  # built once, here: worker threads share it (the SDK client is thread-safe)
-    progress = progress if len(batches) > 1 else NoEmbedProgress()
-    progress.start(len(batches), len(texts))
-    outcome, ok = Outcome(), False
+    progress = progress if len(batches) > 1 else NoRowProgress()
+    outcome, tally = Outcome(), Tally(total=len(texts), unit="texts")
+    progress.start(tally)
     try:
-        _dispatch(session, client, request, batches, rows, cache, outcome, progress)
-        ok = True
+        _dispatch(session, client, request, batches, rows, cache, outcome, tally, progress)
     finally:
-        progress.finish(ok)
+        progress.update(force=True)
+        progress.finish()
     return outcome
 
 
-def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRows, cache, outcome: Outcome, progress) -> None:
+def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRows, cache, outcome: Outcome, tally,
+              progress) -> None:
     """Keep up to `concurrency` requests in flight, fewer when the model's rate limits have no room for
     another (a request starts with its room reserved, see wire/limits.py; the first one always starts).
 
@@ -255,8 +251,10 @@ def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRo
     try:
         with fan:  # an interrupt stops the requests in flight; every answer that had arrived is kept
             for done in fan:
-                outcome.records.append(done.result())
-                progress.advance(len(done.item.texts))
+                record = done.result()
+                outcome.records.append(record)
+                tally.add(True, record.usage.input_tokens, record.cost, count=len(done.item.texts))
+                progress.update()
     finally:
         outcome.peak_concurrency = fan.peak
         for reservation in filter(None, reserved.values()):

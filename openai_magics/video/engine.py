@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 from dataclasses import dataclass
 
 from openai_magics.wire.errors import CallFailed, Interrupted
@@ -125,16 +124,15 @@ def _retrieve(session, video_id: str) -> VideoJob:
 
 
 def _follow(session, raw: dict, job: VideoJob, view) -> tuple[dict, VideoJob]:
-    """Read the job again until it ends, showing each reading; the waits grow, so a long job is read a few
-    hundred times, not thousands."""
-    wait = FIRST_POLL
-    while job.status in RUNNING:
-        view.update(job)
-        time.sleep(wait)
-        wait = min(wait * 1.5, LONGEST_POLL)
-        raw = session.client.videos.retrieve(job.id).model_dump(mode="json")
-        job = VideoJob.from_answer(raw)
-    view.update(job)
+    """Read the job again until it ends, showing each reading."""
+    from openai_magics.core.follow import follow_job
+
+    def read() -> tuple[dict, VideoJob]:
+        answer = session.client.videos.retrieve(job.id).model_dump(mode="json")
+        return answer, VideoJob.from_answer(answer)
+
+    raw, job = follow_job(read, lambda reading: reading[1].status not in RUNNING, lambda reading: view.update(reading[1]),
+                          first_wait=FIRST_POLL, longest_wait=LONGEST_POLL, first=(raw, job))
     if job.status == "failed":
         raise CallFailed(f"The video job {job.id} failed: {job.error or 'the server gave no reason'}. No video was "
                          "made, so none is in the ledger.")

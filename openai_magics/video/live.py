@@ -1,31 +1,31 @@
-"""While a video is made: its job's status and progress, a bar, and the time elapsed (a views.live LiveText:
-the saved notebook keeps nothing of it, only the player that follows)."""
+"""While a video is made: its job's status and percent done, a bar, and the time elapsed (a views.live LiveText:
+the saved notebook keeps nothing of it, only the player that follows). A progress view of views.progress's
+protocol, whose Tally is the job's status and percent."""
 from __future__ import annotations
 
 
 class WidgetVideoView:
-    def __init__(self):
-        self._text = None
-        self._what = ""
-        self.status, self.progress = "sending", 0
+    def __init__(self, what: str):
+        self._what = what  # the video asked for, in a few words
+        self._text = self.tally = None
 
-    def start(self, request) -> None:
+    def start(self, tally) -> None:
         import ipywidgets
 
         from openai_magics.views.live import LiveText
 
-        self._what = request.describe()
+        self.tally = tally
         self.bar = ipywidgets.IntProgress(value=0, min=0, max=100, layout=ipywidgets.Layout(width="320px"))
         self._text = LiveText(self._line, self.bar)
 
     def _line(self, seconds: float) -> str:
-        return f"<small>{self._what}: {self.status.replace('_', ' ')} {self.progress}% · {seconds:.1f} s</small>"
+        status = (self.tally.status or "").replace("_", " ")
+        return f"<small>{self._what}: {status} {self.tally.done}% · {seconds:.1f} s</small>"
 
-    def update(self, job) -> None:
-        self.status, self.progress = job.status, job.progress
-        self.bar.value = job.progress
+    def update(self, force: bool = False) -> None:
+        self.bar.value = self.tally.done
         self._text.redraw()
 
-    def finish(self, ok: bool) -> None:
+    def finish(self) -> None:
         if self._text is not None:
             self._text.retire()  # the player (or the error line) says the rest

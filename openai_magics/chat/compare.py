@@ -20,20 +20,19 @@ def compared_models(spec: str | None) -> list[str]:
 def run_compare(session, requests: list, run_one) -> "CompareResult":
     """Every request sent at once (one thread each); a model that fails is one line in its column. An
     interrupt stops every stream on the wire; what each had brought is recorded."""
-    from openai_magics.wire.cancel import run_all
+    from openai_magics.core.fanout import FanOut
 
-    futures = run_all([(run_one, session, request) for request in requests], len(requests), "openai-magics-compare")
+    with FanOut(lambda i: run_one(session, requests[i]), range(len(requests)), concurrency=len(requests),
+                name="openai-magics-compare") as answers:
+        finished = sorted(answers, key=lambda done: done.item)
     results, errors = [], {}
-    for request, future in zip(requests, futures):
-        error = future.exception()
-        if error is None:
-            results.append(future.result())
-        elif isinstance(error, KeyboardInterrupt):
-            raise error
+    for request, done in zip(requests, finished):
+        if done.error is None:
+            results.append(done.value)
         else:
-            errors[request.model] = session.redact(str(error)) or type(error).__name__
+            errors[request.model] = session.redact(str(done.error)) or type(done.error).__name__
     if not results:
-        raise next(f.exception() for f in futures)
+        raise finished[0].error
     compared = CompareResult(results, errors)
     session.last_result = compared
     return compared

@@ -175,16 +175,17 @@ class ToolLoop(Runner):
 
     def stream_round(self, rounds):
         import openai
-        from openai.lib.streaming.chat import ChatCompletionStreamState
+
+        from openai_magics.chat.stream_state import StreamState
 
         with self.session.api_errors(self.request.model):
             rounds.stream = self.session.client.chat.completions.create(
                 **self.sent(), stream=True, stream_options={"include_usage": True})
-        state = ChatCompletionStreamState()  # events and the final completion; nothing parsed
+        state = StreamState()  # the SDK's events and final completion
         try:
             for chunk in rounds.stream:
                 yield from state.handle_chunk(chunk)
-            return state.get_final_completion()
+            return state.final()
         except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
             return exc.completion
         except (AssertionError, IndexError, KeyError):  # no chunk to build an answer on

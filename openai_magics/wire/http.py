@@ -33,22 +33,11 @@ class Trace:
         return bool(self.statuses) and 200 <= self.statuses[-1] < 300
 
 
-@dataclass
-class RateLimits:
-    """The latest `x-ratelimit-*` headers the server sent."""
-
-    limit_requests: int | None = None
-    remaining_requests: int | None = None
-    limit_tokens: int | None = None
-    remaining_tokens: int | None = None
-
-
 class HttpWatcher:
     def __init__(self) -> None:
         from openai_magics.wire.limits import Limits
 
         self._local = threading.local()
-        self.rate_limits = RateLimits()
         self.limits = Limits()  # per-model pacing: requests wait for room instead of meeting a 429
 
     def begin(self) -> Trace:
@@ -75,7 +64,6 @@ class HttpWatcher:
         trace = self.trace
         if trace is not None:
             trace.statuses.append(response.status_code)
-        self._read_rate_limits(response.headers)
         self.limits.after(response)
         if response.status_code == 429 or response.status_code >= 500:
             response.read()
@@ -90,12 +78,6 @@ class HttpWatcher:
         trace = self.trace
         if trace is not None:
             trace.error_event = event
-
-    def _read_rate_limits(self, headers) -> None:
-        for name in ("limit_requests", "remaining_requests", "limit_tokens", "remaining_tokens"):
-            value = headers.get("x-ratelimit-" + name.replace("_", "-"))
-            if value is not None and value.isdigit():
-                setattr(self.rate_limits, name, int(value))
 
 
 def retry_can_help(status: int, body: bytes) -> bool:

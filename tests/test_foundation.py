@@ -287,3 +287,20 @@ def test_key_from_an_environment_variable_is_masked(nb, monkeypatch):
     assert "key set: …" in ran.stdout and "CLASS_KEY" in ran.stdout
     assert session().config.api_key.reveal() == TEST_KEY
     assert "not set" in nb.run("%openai key --env NO_SUCH_VARIABLE").stderr
+
+
+def test_clients_share_one_tls_context_that_verifies_certificates(session, offline):
+    """Each endpoint or key change builds a new client; the certificates are loaded once, not for each (30-80 ms
+    each here), and a client of the bundled server, plain HTTP, loads none."""
+    import ssl
+
+    def tls_of(client):
+        return client._client._transport.inner._pool._ssl_context
+
+    session.configure(base_url="https://api.example.invalid/v1", endpoint_key=session.config.api_key)
+    first = tls_of(session.client)
+    session.configure(base_url="https://other.example.invalid/v1", endpoint_key=session.config.api_key)
+    second = tls_of(session.client)
+    assert first is second and first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    session.configure(base_url=offline.base_url, endpoint_key=session.config.api_key, offline=True)  # as attached
+    assert tls_of(session.client).verify_mode == ssl.CERT_NONE

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -130,12 +131,29 @@ def http_client(watcher: HttpWatcher, waits: Waits, redact=None, tls: bool = Tru
     import openai
     from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS, verify=tls)
+    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS, verify=_shared_tls() if tls else False)
     _track_sockets(inner)
     transport = _Phases(inner, waits, watcher.limits.lost, watcher.saw_error_event, redact)
     return openai.DefaultHttpxClient(
         transport=transport, timeout=httpx2.Timeout(waits.first_byte, connect=waits.connect),
         event_hooks={"request": [watcher.on_request], "response": [watcher.on_response]})
+
+
+_tls_contexts: dict[tuple, object] = {}
+_tls_lock = threading.Lock()
+
+
+def _shared_tls():
+    """httpx's default TLS context (the system's certificates, or those SSL_CERT_FILE / SSL_CERT_DIR name), made
+    once per process and setting and shared by every client: loading the certificates took 30-80 ms of every
+    client built (a new endpoint, key or setting rebuilds it)."""
+    import httpx2
+
+    settings = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    with _tls_lock:
+        if settings not in _tls_contexts:
+            _tls_contexts[settings] = httpx2.create_ssl_context()
+        return _tls_contexts[settings]
 
 
 def _track_sockets(transport) -> None:

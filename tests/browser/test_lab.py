@@ -13,7 +13,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 SETUP = """%load_ext openai_magics
 %openai offline
 import openai_magics
-openai_magics.session().offline_server.chunk_delay = 0.01  # slow enough to watch the stream"""
+openai_magics.session().offline_server.chunk_delay = 0.005  # slow enough to watch the stream: ~2 s"""
 CHAT = """%%chat -m gpt-4o-mini
 What is Euler's identity? (offline: 400 tokens)"""
 
@@ -488,7 +488,8 @@ def test_a_notebook_saved_mid_stream_reopens_without_a_widget_error(lab):
                     break
                 run.page.wait_for_timeout(100)
 
-    run = lab.run("saved-mid-stream", [SETUP, CHAT], probe=STREAM_PROBE, during=save_once)
+    slower = SETUP.replace("chunk_delay = 0.005", "chunk_delay = 0.01")  # ~4 s: long enough to save during it
+    run = lab.run("saved-mid-stream", [slower, CHAT], probe=STREAM_PROBE, during=save_once)
     assert run.problems() == []
     chat_outputs = json.loads(saved.read_text())["cells"][1]["outputs"]
     assert chat_outputs, "the notebook was not saved while the answer streamed"

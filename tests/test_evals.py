@@ -46,6 +46,9 @@ def test_eval_scoreboard_matches_a_hand_count_and_the_grader_is_in_the_ledger(nb
     assert len(judged) == 120 and all(r.body["model"] == "gpt-4o-mini" for r in judged)
     assert "Pass when the answer names the expected sentiment." in judged[0].body["messages"][0]["content"]
     assert "pass rate" in ran.text and "95% CI" in ran.text
+    widget = "application/vnd.jupyter.widget-view+json"
+    bar, retired = [o for o in ran.outputs if widget in o]  # the rows' progress while they ran, kept by nothing
+    assert bar[widget]["model_id"] and bar["text/plain"] == "" and retired[widget]["model_id"] == ""
 
 
 def test_eval_rerun_is_all_cache_hits_at_no_cost(nb, offline, session, tmp_path):

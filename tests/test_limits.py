@@ -28,6 +28,18 @@ def test_chat_calls_from_many_threads_meet_no_429(session, offline):
     assert len(answers) == 40 and refusals(offline) == []
 
 
+def test_room_reserved_before_a_request_starts_is_used_by_it_and_not_taken_twice(session, offline):
+    offline.enforce_limits(requests=2, requests_per=10.0)
+    model = "text-embedding-3-small"
+    session.client.embeddings.create(model=model, input="to hear the limits")  # room for one more left
+    limits = session.http.limits
+    room = limits.reserve(model, 10)
+    assert room is not None and limits.reserve(model, 10) is None  # that one is taken
+    with room:
+        session.client.embeddings.create(model=model, input="sent on the room reserved")
+    assert limits.pace(model).waited == 0 and refusals(offline) == []  # not paced again, not refused
+
+
 def test_a_server_without_headers_is_paced_by_its_429s(session, offline):
     """A compatible server that sends no rate-limit headers: after a 429 the rate is learnt and halved."""
     limits = Limits()

@@ -7,7 +7,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.wire.errors import Interrupted
 from openai_magics.core.session import session
-from openai_magics.magics.kit import GuardedMagics, bind, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import GuardedMagics, bind, is_terminal, parse, require_text, shared_options, variable
 
 
 @magics_class
@@ -54,7 +54,10 @@ class EvalMagics(GuardedMagics):
             from openai_magics.evals.remote import check_evals_api
 
             note = check_evals_api(s)
-        result = run_eval(s, request)
+        from openai_magics.views.progress import NoRowProgress, RowProgress
+
+        hidden = args.quiet or is_terminal(self.shell)
+        result = run_eval(s, request, progress=NoRowProgress() if hidden else RowProgress())
         bind(self.shell, args.output, result)
         if result.interrupted:
             if not args.output:

@@ -277,7 +277,7 @@ _held = threading.local()
 
 class Reservation:
     """Room taken for one request (see `Limits.reserve`); its first request sent in this thread, inside the
-    `with` block, uses it. Unused, it is given up as a request that got no answer."""
+    `with` block, uses it. Unused, it is counted as a request that got no answer (`Pace.lost`)."""
 
     def __init__(self, limits: Limits, model: str, mark: tuple[int, int] | None):
         self.limits, self.model, self.mark, self.used = limits, model, mark, False
@@ -291,7 +291,7 @@ class Reservation:
         self.release()
 
     def release(self) -> None:
-        """Give the room back if no request used it (its work failed first, or was never started)."""
+        """No request used it (its work failed first, or never started): nothing waits for its answer."""
         if not self.used and self.mark is not None:
             self.used = True
             self.limits.pace(self.model).lost(self.mark)

@@ -40,6 +40,7 @@ class ChatRequest:
     dry_run: bool = False
     pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
     moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
+    hosted: object = None            # --web, --files, --python: hosted.HostedTools (Responses API)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -67,6 +68,9 @@ class ChatRequest:
             raise UsageError("--schema and --json: pick one (--schema already answers in JSON).")
         if self.detail and not self.images:
             raise UsageError("--detail goes with --image.")
+        if self.api == "chat" and self.hosted is not None:
+            raise UsageError(f"{self.hosted.names[0][0].upper()}{self.hosted.names[0][1:]} is a tool of the "
+                             "Responses API: drop --api chat. Nothing was sent.")
         if self.api == "chat" and self.reasoning_summary:
             raise UsageError("--summary comes with the Responses API: drop --api chat.")
         if self.api == "responses" and (self.stop or self.seed is not None):
@@ -94,7 +98,11 @@ def choose_api(request: ChatRequest, config) -> str:
         return request.api
     if config.api != "auto":
         return config.api
-    if request.reasoning_summary:
+    if request.hosted is not None and config.api == "chat":
+        raise UsageError(f"{request.hosted.names[0][0].upper()}{request.hosted.names[0][1:]} needs the Responses "
+                         "API, and this session sends Chat Completions (`%config OpenAIMagics.api = \"chat\"`): "
+                         "set it back to \"auto\" on a server that has /responses. Nothing was sent.")
+    if request.reasoning_summary or request.hosted is not None:
         return "responses"
     use_responses = config.is_openai and not (request.stop or request.seed is not None)
     return "responses" if use_responses else "chat"
@@ -196,10 +204,17 @@ def _responses_body(request: ChatRequest, messages: list[dict], max_out: int | N
     if previous_id:
         turns = turns[-1:]
     reasoning = given(effort=request.reasoning_effort, summary="auto" if request.reasoning_summary else None)
-    return given(model=request.model, input=[_input_item(m) for m in turns],
+    hosted = request.hosted
+    body = given(model=request.model, input=[_input_item(m) for m in turns],
                  instructions=system[-1] if system else None, previous_response_id=previous_id,
                  temperature=request.temperature, max_output_tokens=max_out, reasoning=reasoning or None,
-                 text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools])
+                 text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools]
+                 + (hosted.params() if hosted else []))
+    if hosted is not None:
+        from openai_magics.chat.hosted import MAX_TOOL_CALLS
+
+        body.update(include=hosted.include(), max_tool_calls=MAX_TOOL_CALLS)
+    return body
 
 
 def _input_item(message: dict) -> dict:

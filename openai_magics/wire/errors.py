@@ -258,6 +258,10 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
     from openai_magics.wire.http import VALIDATION_MARKERS
 
     if path.rstrip("/").endswith("/responses") and status in (404, 405, 501):
+        hosted = _hosted_tools_sent(sent or {})
+        if hosted:
+            return (f"This server has no Responses API ({status} on {path}), so it lacks {hosted}, a tool OpenAI "
+                    "hosts: drop it here, or ask OpenAI's endpoint (`%openai endpoint default`).")
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
                 "`%config OpenAIMagics.api = \"chat\"` for every cell.")
     text = message.lower()
@@ -278,6 +282,17 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
     if "image" in text:
         return "This server or model does not take images: drop --image, or pick a vision model."
     return None
+
+
+HOSTED_TOOLS = {"web_search": "web search (--web)", "file_search": "file search (--files)",
+                "code_interpreter": "the code interpreter (--python)"}
+
+
+def _hosted_tools_sent(body: dict) -> str:
+    """The hosted tools a request asked for, in words ("web search (--web)"), or ""."""
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    names = [HOSTED_TOOLS[t["type"]] for t in tools if isinstance(t, dict) and t.get("type") in HOSTED_TOOLS]
+    return " and ".join(dict.fromkeys(names))
 
 
 def _format_sent(body: dict) -> str | None:

@@ -233,6 +233,7 @@ def test_web_in_a_thread(nb, offline, session):
     ("%%chat --web --location Paris\nhi", "--location takes CITY,COUNTRY"),
     ("%%chat --files nowhere\nhi", "No store named 'nowhere'"),
     ("%%chat --python --file missing.csv\nhi", "missing.csv: no such file"),
+    ("%%chat --web --seed 3\nhi", "--stop and --seed are not part of the Responses API"),
 ])
 def test_refusals_are_one_line_and_nothing_is_sent(nb, offline, session, cell, words):
     nb.run("rows = ['a', 'b']")

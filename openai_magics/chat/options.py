@@ -67,8 +67,11 @@ WHY = {  # the reason a mode refuses an option, where the flag alone does not sa
 FACADE_NAMES = {"new_thread": "new", "reasoning_summary": "summary", "images": "image"}
 
 
+SHORT_FLAGS = {"model": "-m", "k": "-k"}
+
+
 def flag(dest: str) -> str:
-    return "-m" if dest == "model" else "--" + dest.replace("_", "-")
+    return SHORT_FLAGS.get(dest) or "--" + dest.replace("_", "-")
 
 
 def given(args) -> set[str]:

@@ -73,8 +73,9 @@ class ChatRequest:
                              "Responses API: drop --api chat. Nothing was sent.")
         if self.api == "chat" and self.reasoning_summary:
             raise UsageError("--summary comes with the Responses API: drop --api chat.")
-        if self.api == "responses" and (self.stop or self.seed is not None):
-            raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
+        if (self.api == "responses" or self.hosted is not None) and (self.stop or self.seed is not None):
+            fix = "drop them (hosted tools need that API)" if self.hosted is not None else "use --api chat"
+            raise UsageError(f"--stop and --seed are not part of the Responses API: {fix}.")
 
 
 def _is_number(value) -> bool:
@@ -94,15 +95,17 @@ def _choice(value, choices: tuple, option: str) -> None:
 def choose_api(request: ChatRequest, config) -> str:
     """auto: the Responses API on OpenAI's own endpoint, Chat Completions elsewhere (most compatible servers
     lack /responses). Both APIs do everything here: schemas, JSON mode, tools, images."""
+    if request.hosted is not None and request.api == "auto" and config.api == "chat":
+        raise UsageError(f"{request.hosted.names[0][0].upper()}{request.hosted.names[0][1:]} needs the Responses "
+                         "API, and this session sends Chat Completions (`%config OpenAIMagics.api = \"chat\"`): "
+                         "set it back to \"auto\" on a server that has /responses. Nothing was sent.")
+    if request.hosted is not None:
+        return "responses"
     if request.api != "auto":
         return request.api
     if config.api != "auto":
         return config.api
-    if request.hosted is not None and config.api == "chat":
-        raise UsageError(f"{request.hosted.names[0][0].upper()}{request.hosted.names[0][1:]} needs the Responses "
-                         "API, and this session sends Chat Completions (`%config OpenAIMagics.api = \"chat\"`): "
-                         "set it back to \"auto\" on a server that has /responses. Nothing was sent.")
-    if request.reasoning_summary or request.hosted is not None:
+    if request.reasoning_summary:
         return "responses"
     use_responses = config.is_openai and not (request.stop or request.seed is not None)
     return "responses" if use_responses else "chat"

@@ -132,8 +132,13 @@ class ResponsesLoop(Runner):
         self.marks = []
         read_sources(output, self.sources, self.marks, 0)
         for container, file_id, name in made_files(output):
-            with self.session.api_errors(self.request.model):
-                data = self.session.client.containers.files.content.retrieve(file_id, container_id=container).read()
+            try:
+                with self.session.api_errors(self.request.model):
+                    data = self.session.client.containers.files.content.retrieve(file_id,
+                                                                                 container_id=container).read()
+            except CallFailed as failed:  # the answer is paid for and kept; the file is said to be missing
+                self.items.append(OutputItem("code_interpreter_file", f"⚠ {name} could not be downloaded: {failed}"))
+                continue
             made = MadeFile(name, data)
             self.files.append(made)
             if made.is_image:

@@ -64,7 +64,7 @@ def test_web_numbered_citations_match_sources(nb, offline, session):
     shown = ran.outputs[-1]["text/markdown"]
     assert r.sources[0]["url"] == "https://geo.offline.example/everest" and r.sources[0]["kind"] == "web"
     for source in r.sources:
-        assert f"[{source['n']}]({source['url']})" in shown  # the number after the passage, linked
+        assert f"[\\[{source['n']}\\]]({source['url']})" in shown  # the number after the passage, linked
         assert f"{source['n']}. [{source['title']}]({source['url']})" in shown  # and in the numbered list
     frame = r.sources.to_pandas()
     assert list(frame.index) == [s["n"] for s in r.sources] and frame.loc[1, "url"] == r.sources[0]["url"]
@@ -200,7 +200,9 @@ def test_a_cache_hit_shows_the_same_citations_and_files(nb, offline, session, do
     sent = len(offline.requests)
     second = nb.run(CELLS[tool])
     assert first.error is None and second.error is None
-    assert answer_of(second) == answer_of(first) and ("[1]" in answer_of(first) or "data:image/png" in answer_of(first))
+    shown = answer_of(first)
+    cited = "[1]" in shown.replace("\\", "") and "**Sources:**" in shown
+    assert answer_of(second) == shown and (cited or "data:image/png" in shown)
     assert len(offline.requests) == sent  # nothing sent, nothing uploaded
     hit = session.ledger.records[-1]
     assert hit.cache_hit and hit.cost == 0 and hit.saved > 0
@@ -252,3 +254,14 @@ def test_a_server_without_responses_names_the_tool_it_lacks(nb, offline, session
     assert ran.error is not None and "Traceback" not in ran.text
     line = str(ran.error)
     assert "\n" not in line and "no Responses API" in line and words in line, line
+
+
+def test_python_from_plain_python_takes_the_dataframe_itself(nb, offline, session):
+    import pandas as pd
+
+    import openai_magics
+
+    r = openai_magics.chat("Chart it.", python=pd.DataFrame({"units": [1, 2, 3]}))
+    assert [f.name for f in r.files] == ["chart.png", "summary.csv"] and "units" in r.text
+    upload = [x for x in offline.requests if x.path.endswith("/files") and x.method == "POST"][-1]
+    assert upload.files["file"].filename == "data.csv" and upload.files["file"].data == b"units\n1\n2\n3\n"

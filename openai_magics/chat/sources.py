@@ -74,12 +74,13 @@ def _passages(output) -> dict[str, str]:
 
 
 def numbered(text: str, marks: list[list[int]], sources: list[dict]) -> str:
-    """The text with each citation's number after the passage it cites: [1](url) for a page, [2] for a file."""
+    """The text with each citation's number after the passage it cites: [1] linked to a page (its brackets
+    escaped, so that Markdown shows them), [2] for a file."""
     urls = {s["n"]: s["url"] for s in sources}
     out, last = [], 0
     for at, n in sorted(marks):
         out.append(text[last:at])
-        out.append(f" [{n}]({urls[n]})" if urls.get(n) else f" [{n}]")
+        out.append(f" [\\[{n}\\]]({urls[n]})" if urls.get(n) else f" [{n}]")
         last = at
     out.append(text[last:])
     return "".join(out)

@@ -110,7 +110,8 @@ def test_files_retrieves_and_cites_the_one_file_of_five_that_holds_the_answer(nb
     shown = ran.outputs[-1]["text/markdown"]
     assert "1. **library.md** — “The town library closes at 19:30" in shown and "[1]" in shown
     tool = responses_posts(offline)[-1].body["tools"][0]
-    assert tool["type"] == "file_search" and tool["max_num_results"] == 3 and tool["vector_store_ids"][0].startswith("vs_")
+    assert tool["type"] == "file_search" and tool["max_num_results"] == 3
+    assert tool["vector_store_ids"][0].startswith("vs_")
     record = session.ledger.records[-1]
     assert record.usage.file_searches == 1
     assert tools_cost(session, record) == per_call(record.model, "storage_searches")

@@ -8,12 +8,13 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openai_magics.facts.data import load
 from openai_magics.metering.usage import Usage
 from openai_magics.wire.errors import UsageError
 
 MAX_TOOL_CALLS = 8  # built-in tool calls a response may make (`max_tool_calls`): what the budget bounds
-MOST_RESULTS = 50   # file search's max_num_results
-TOOL_NAMES = {"web": "web search (--web)", "files": "file search (--files)", "python": "the code interpreter (--python)"}
+TOOL_NAMES = {"web": "web search (--web)", "files": "file search (--files)",
+              "python": "the code interpreter (--python)"}
 
 
 @dataclass
@@ -42,7 +43,9 @@ class HostedTools:
 
     @property
     def names(self) -> list[str]:
-        return [TOOL_NAMES[n] for n in ("web", "files", "python") if getattr(self, n if n != "files" else "store")]
+        """The tools asked for, in words: ["web search (--web)", …]."""
+        asked = {"web": self.web, "files": self.store, "python": self.python}
+        return [TOOL_NAMES[name] for name, on in asked.items() if on]
 
     def params(self) -> list[dict]:
         """The tools as the Responses API takes them. Files not yet uploaded stand as their name and digest, so
@@ -112,7 +115,7 @@ def hosted_of(args, shell, session) -> HostedTools | None:
     if python is not None and not isinstance(python, bool):  # chat(python=df): the data to analyse
         files_for_python += python if isinstance(python, (list, tuple)) else [python]
         python = True
-    if not (args.web or args.files or python):  # noqa: SIM103 — python is a bool by now
+    if not (args.web or args.files or python):
         return None
     tools = HostedTools(web=bool(args.web), python=bool(python))
     if args.domains:
@@ -123,10 +126,15 @@ def hosted_of(args, shell, session) -> HostedTools | None:
         from openai_magics.stores.engine import store_id
 
         tools.store, tools.store_id = args.files, store_id(session, args.files)
+    facts = load("hosted_tools.json")
     if args.k is not None:
-        if not (isinstance(args.k, int) and 1 <= args.k <= MOST_RESULTS):
-            raise UsageError(f"-k must be between 1 and {MOST_RESULTS}, not {args.k}.")
+        most = facts["file_search_max_results"]
+        if not (isinstance(args.k, int) and not isinstance(args.k, bool) and 1 <= args.k <= most):
+            raise UsageError(f"-k must be between 1 and {most}, not {args.k}.")
         tools.k = args.k
+    if len(files_for_python) > facts["container_max_files"]:
+        raise UsageError(f"--file: a container takes at most {facts['container_max_files']} files, not "
+                         f"{len(files_for_python)}. Nothing was uploaded.")
     tools.uploads = [_upload(shell, source) for source in files_for_python]
     return tools
 
@@ -151,8 +159,11 @@ def _upload(shell, source) -> Upload:
     """A file for the container: a DataFrame (as CSV), a Series, a path, or a notebook variable naming either."""
     from openai_magics.stores.uploads import read_upload
 
-    if isinstance(source, str) and shell is not None and source.isidentifier() and source in shell.user_ns:
-        name, value = source, shell.user_ns[source]
+    head = source.split(".")[0].split("[")[0] if isinstance(source, str) else ""
+    if shell is not None and head.isidentifier() and head in shell.user_ns and not Path(source).exists():
+        from openai_magics.magics.kit import variable
+
+        name, value = head, variable(shell, source, "--file")  # df, or df[["a", "b"]]
     else:
         name, value = Path(source).name if isinstance(source, (str, Path)) else "data", source
     file_name, data = read_upload(value, name, "--file")

@@ -106,11 +106,18 @@ def delete(session, name: str) -> str:
     files = stores[name].get("files", {})
     with session.api_errors():
         session.client.vector_stores.delete(store)
-        for file_id in files.values():
-            session.client.files.delete(file_id)
     del stores[name]
     known.write(session.base_url, stores)
-    return f"Deleted the store {name} ({store}) and the {len(files):,} files uploaded for it, on the server."
+    kept = []
+    for filename, file_id in files.items():  # the files are billed as storage of their own until deleted
+        try:
+            with session.api_errors():
+                session.client.files.delete(file_id)
+        except CallFailed:
+            kept.append(f"{filename} ({file_id})")
+    said = (f"Deleted the store {name} ({store}) and the {len(files) - len(kept):,} files uploaded for it, "
+            "on the server.")
+    return said + (f" These could not be deleted (the Files API still holds them): {', '.join(kept)}." if kept else "")
 
 
 def _check_name(name) -> None:

@@ -37,4 +37,4 @@ def read(base_url: str) -> dict:
 def write(base_url: str, stores: dict) -> None:
     path = _file(base_url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"endpoint": base_url, "stores": stores}, indent=1))
+    path.write_text(json.dumps({"stores": stores}, indent=1))  # the endpoint is in the name, hashed: no URL kept

@@ -6,9 +6,9 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
+from openai_magics.facts.data import load
 from openai_magics.wire.errors import UsageError
 
-MAX_FILE_BYTES = 512 * 1024 * 1024  # the Files API's limit on one file
 MB = 1024 * 1024
 
 
@@ -29,8 +29,9 @@ def read_upload(value, name: str, option: str) -> tuple[str, bytes]:
 
 
 def check_size(name: str, size: int) -> None:
-    if size > MAX_FILE_BYTES:
-        raise UsageError(f"{name} is {size / MB:,.0f} MB: the Files API takes files up to {MAX_FILE_BYTES // MB} MB. "
+    limit = load("hosted_tools.json")["upload_limit_bytes"]
+    if size > limit:
+        raise UsageError(f"{name} is {size / MB:,.0f} MB: the Files API takes files up to {limit // MB} MB. "
                          "Nothing was uploaded.")
 
 

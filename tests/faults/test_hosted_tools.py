@@ -36,7 +36,8 @@ def test_bad_files_are_one_line_and_nothing_is_uploaded(nb, offline, session, tm
     (tmp_path / "ok.txt").write_text("fine")
     target = {"missing path": tmp_path / "nowhere.txt", "empty folder": tmp_path / "empty",
               "600 MB file": huge(tmp_path) if case == "600 MB file" else None,
-              "no match": tmp_path / "*.pdf", "one of two missing": f"{tmp_path / 'ok.txt'} {tmp_path / 'gone.txt'}"}[case]
+              "no match": tmp_path / "*.pdf",
+              "one of two missing": f"{tmp_path / 'ok.txt'} {tmp_path / 'gone.txt'}"}[case]
     if cell.startswith("%%chat") and case == "one of two missing":
         target = f"{tmp_path / 'ok.txt'} --file {tmp_path / 'gone.txt'}"
     line = one_line(nb.run(cell.format(target)))

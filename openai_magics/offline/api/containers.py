@@ -118,7 +118,8 @@ def _summary(data: bytes) -> list[tuple[str, int, float, float, float]]:
 
 
 def _table_text(rows) -> str:
-    return "\n".join(f"{c:<12} count {n:>5}  mean {m:>10.3f}  min {lo:>10.3f}  max {hi:>10.3f}" for c, n, m, lo, hi in rows)
+    return "\n".join(f"{c:<12} count {n:>5}  mean {m:>10.3f}  min {lo:>10.3f}  max {hi:>10.3f}"
+                     for c, n, m, lo, hi in rows)
 
 
 def _table_markdown(rows) -> str:

@@ -148,8 +148,9 @@ def test_a_store_survives_a_restart_and_delete_removes_it_on_the_server(nb, offl
 def test_store_from_texts_and_from_plain_python(nb, offline, session):
     import openai_magics
 
-    nb.run("notes = ['Otters hold hands while they sleep.', 'Sloths swim well.']")
-    assert nb.run("%openai store create animals notes").error is None
+    nb.run("import pandas as pd\nnotes = pd.DataFrame({'text': ['Otters hold hands while they sleep.', "
+           "'Sloths swim well.'], 'n': [1, 2]})")
+    assert nb.run("%openai store create animals notes.text").error is None
     info = openai_magics.store("animals", ["Owls cannot move their eyes."])
     assert len(info.files) == 3 and info.status == "completed"
     r = openai_magics.chat("Which animal holds hands?", files="animals")

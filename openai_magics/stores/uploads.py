@@ -44,8 +44,11 @@ def gather(sources, shell=None, option: str = "store") -> list[tuple[str, object
             found += _texts(source, "texts")
             continue
         text = str(source)
-        if shell is not None and text.isidentifier() and text in shell.user_ns and not Path(text).exists():
-            found += _texts(shell.user_ns[text], text)
+        head = text.split(".")[0].split("[")[0]
+        if shell is not None and head.isidentifier() and head in shell.user_ns and not Path(text).exists():
+            from openai_magics.magics.kit import variable
+
+            found += _texts(variable(shell, text, option), head)  # texts, a Series, df.text, df["text"]
             continue
         found += _paths(text, option)
     for name, item in found:

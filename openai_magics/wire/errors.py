@@ -264,6 +264,9 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
                     "hosts: drop it here, or ask OpenAI's endpoint (`%openai endpoint default`).")
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
                 "`%config OpenAIMagics.api = \"chat\"` for every cell.")
+    lacking = _hosted_endpoint(path, status)
+    if lacking:
+        return lacking
     text = message.lower()
     if path.rstrip("/").endswith("/moderations") and status in (404, 405, 501) and "model" not in text:
         return (f"This server has no moderation endpoint ({status} on {path}): `%moderate` and `--moderate` need "
@@ -286,6 +289,22 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
 
 HOSTED_TOOLS = {"web_search": "web search (--web)", "file_search": "file search (--files)",
                 "code_interpreter": "the code interpreter (--python)"}
+
+
+HOSTED_ENDPOINTS = {"/files": "no Files API ({status} on {path}): it takes no files for --python, a store, a batch "
+                              "or fine-tuning",
+                    "/vector_stores": "no vector stores ({status} on {path}): `%openai store` and --files need them"}
+
+
+def _hosted_endpoint(path: str, status: int) -> str | None:
+    """The line for a server without the endpoints files are uploaded to (most compatible servers)."""
+    if status not in (404, 405, 501):
+        return None
+    for endpoint, lacks in HOSTED_ENDPOINTS.items():
+        if path.rstrip("/").endswith(endpoint):
+            return (f"This server has {lacks.format(status=status, path=path)} (OpenAI has them; "
+                    "`%openai endpoint default` goes back there). Nothing more was sent.")
+    return None
 
 
 def _hosted_tools_sent(body: dict) -> str:

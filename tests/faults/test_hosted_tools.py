@@ -110,3 +110,23 @@ def test_a_made_file_the_container_will_not_give_back_is_a_note_and_the_answer_i
     assert ran.error is None and "stand-in" in nb.ns["r"].text
     assert "chart.png could not be downloaded" in ran.outputs[-1]["text/markdown"]
     assert session.ledger.records[-1].usage.containers == 1
+
+
+@pytest.mark.parametrize("cell, words", [("%openai store create notes {path}", "no Files API"),
+                                         ("%%chat --python --file {path}\nSummarise it.", "no Files API")])
+def test_a_server_without_the_files_api_is_one_line_naming_it(nb, rogue, fast, tmp_path, cell, words):
+    (tmp_path / "a.csv").write_text("n\n1\n")
+    nb.run(f"%openai endpoint {rogue.base_url}")
+    rogue.script(json_answer({"error": {"message": "Not Found", "type": "invalid_request_error"}}, 404))
+    line = one_line(nb.run(cell.format(path=tmp_path / "a.csv")), words, "/files")
+    assert "--python, a store" in line
+    assert [s.path for s in rogue.seen] == ["/v1/files"]  # nothing after the refused upload
+
+
+def test_a_server_without_vector_stores_is_one_line_naming_them(nb, rogue, fast, tmp_path):
+    (tmp_path / "a.txt").write_text("Alpha.")
+    nb.run(f"%openai endpoint {rogue.base_url}")
+    uploaded = {"id": "file-rogue1", "object": "file", "bytes": 6, "created_at": 1, "filename": "a.txt",
+                "purpose": "assistants", "status": "processed"}
+    rogue.script(by_path({"/files": json_answer(uploaded)}))  # /vector_stores: a 404
+    one_line(nb.run(f"%openai store create notes {tmp_path / 'a.txt'}"), "no vector stores", "%openai store")

@@ -32,12 +32,14 @@ MAGICS = {
 CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderation", "evals", "fix")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
 FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak",
-           "explain": "openai_magics.fix.facade:explain"}
+           "explain": "openai_magics.fix.facade:explain",
+           "store": "openai_magics.stores.facade:store"}
 # Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.
 OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.control.usage_commands",
                    "openai_magics.control.cache_commands", "openai_magics.control.pin_commands",
                    "openai_magics.control.offline_commands", "openai_magics.chat.commands",
-                   "openai_magics.finetune.commands", "openai_magics.batch.commands")
+                   "openai_magics.finetune.commands", "openai_magics.batch.commands",
+                   "openai_magics.stores.commands")
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

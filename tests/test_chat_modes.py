@@ -21,6 +21,9 @@ img = Image.new("RGB", (32, 32), (30, 120, 200))
 rows = ["alpha", "beta"]
 erows = [{"text": "alpha", "label": "alpha"}]
 x = "X1"
+import pandas as pd
+frame = pd.DataFrame({"n": [1, 2]})
+notes = ["Alpha notes: the first letter."]
 '''
 PROMPT = "Reply in JSON to {x}"
 # Each option: (the cell's words, chat()'s keywords, what the request shows when it was taken).
@@ -62,6 +65,16 @@ OPTIONS = {
     "context": ("--context x", {"context": "x"}, lambda b, s: "Variables from my notebook" in json.dumps(b)),
     "context_tokens": ("--context x --context-tokens 50", {"context": "x", "context_tokens": 50},
                        lambda b, s: "x: str, 2 characters" in json.dumps(b)),
+    "web": ("--web", {"web": True}, lambda b, s: {"type": "web_search"} in b["tools"]),
+    "domains": ("--web --domains geo.offline.example", {"web": True, "domains": "geo.offline.example"},
+                lambda b, s: b["tools"][0]["filters"] == {"allowed_domains": ["geo.offline.example"]}),
+    "location": ("--web --location Paris,FR", {"web": True, "location": "Paris,FR"},
+                 lambda b, s: b["tools"][0]["user_location"]["city"] == "Paris"),
+    "files": ("--files notes", {"files": "notes"}, lambda b, s: b["tools"][0]["type"] == "file_search"),
+    "k": ("--files notes -k 2", {"files": "notes", "k": 2}, lambda b, s: b["tools"][0]["max_num_results"] == 2),
+    "python": ("--python", {"python": True}, lambda b, s: b["tools"][0]["type"] == "code_interpreter"),
+    "file": ("--python --file frame", {"python": True, "file": ["frame"]},
+             lambda b, s: len(b["tools"][0]["container"]["file_ids"]) == 1),
 }
 CELLS = {
     "plain": "%%chat {opts}\n" + PROMPT,
@@ -117,7 +130,7 @@ def _takes(mode: str, option: str) -> bool:
 
 
 def flag_of(dest: str) -> str:
-    return "-m" if dest == "model" else "--" + dest.replace("_", "-")
+    return {"model": "-m", "k": "-k"}.get(dest) or "--" + dest.replace("_", "-")
 
 
 def _options_in(words: str) -> set[str]:
@@ -133,7 +146,10 @@ def batch_dir(tmp_path_factory):
 def test_every_option_in_every_mode_is_taken_or_one_line_with_nothing_sent(nb, offline, session, monkeypatch,
                                                                           batch_dir, mode, option):
     monkeypatch.setenv("OPENAI_MAGICS_BATCH_DIR", str(batch_dir))
+    monkeypatch.setenv("OPENAI_MAGICS_STORE_DIR", str(batch_dir / "stores"))
     nb.run(SETUP)
+    if option in ("files", "k") and "notes (" not in str(nb.run("%openai store list").result):
+        assert nb.run("%openai store create notes notes").error is None
     offline.clear_log()
     words, keywords, shows = OPTIONS[option]
     if mode == "facade":
@@ -165,7 +181,7 @@ def _keywords(keywords: dict) -> str:
     def source(name, value):
         if name == "schema":
             return value
-        if name in ("tools", "images"):
+        if name in ("tools", "images", "file"):
             return f"[{', '.join(value)}]"
         return repr(value)
 
@@ -247,6 +263,6 @@ def test_chat_names_its_own_keywords_when_refusing_one(nb, offline):
     ran = nb.run("import openai_magics\nopenai_magics.chat('hi', moderate=True)")
     assert type(ran.error).__name__ == "UsageError" and offline.requests == []
     message = str(ran.error)
-    assert message.startswith("chat() does not take moderate=; it takes api, cache, context, context_tokens, detail, "
-                              "dry_run, images, json,")
+    assert message.startswith("chat() does not take moderate=; it takes api, cache, detail, domains, dry_run, file, "
+                              "files, images, json, k, location,")
     assert "new_thread" in message and "reasoning_summary" in message and "no_cache" not in message

@@ -30,6 +30,7 @@ class ChatDryRun:
     worst_case: Decimal | None    # None: the model's price is unknown
     max_rounds: int = 1           # a tool loop may make this many requests
     context: object = None        # --context: the summaries the user message starts with (magics.summaries)
+    hosted: str = ""              # the hosted tools' calls the worst case counts (up to 8 web searches…)
 
     @classmethod
     def of(cls, runner) -> "ChatDryRun":
@@ -43,9 +44,12 @@ class ChatDryRun:
                 body["stream_options"] = {"include_usage": True}
         tokens = runner.prompt_tokens()
         max_output = runner.max_out or model_info(request.model).max_output or DEFAULT_MAX_OUTPUT
-        worst = runner.session.worst_case(request.model, Usage(input_tokens=tokens.tokens, output_tokens=max_output))
+        usage = Usage(input_tokens=tokens.tokens, output_tokens=max_output)
+        tools = runner.worst_tools()
+        worst = runner.session.worst_case(request.model, usage + tools if tools is not None else usage)
         return cls(runner.api, copy.deepcopy(body), tokens, max_output, worst,
-                   request.max_rounds if request.tools else 1, request.context or None)
+                   request.max_rounds if request.tools else 1, request.context or None,
+                   request.hosted.worst_words() if request.hosted is not None else "")
 
     @property
     def endpoint(self) -> str:
@@ -54,7 +58,8 @@ class ChatDryRun:
     @property
     def summary(self) -> str:
         cost = format_usd(self.worst_case, approx=not self.input_tokens.exact)
-        line = (f"{self.body['model']} · {self.input_tokens} tokens in · up to {self.max_output:,} out · "
+        hosted = f" + {self.hosted}" if self.hosted else ""
+        line = (f"{self.body['model']} · {self.input_tokens} tokens in · up to {self.max_output:,} out{hosted} · "
                 f"worst case {cost}")
         if self.max_rounds > 1:
             line += f" per request (tools: up to {self.max_rounds} requests)"

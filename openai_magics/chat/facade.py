@@ -11,7 +11,9 @@ def chat(prompt: str, *, model: str | None = None, system: str | None = None, te
     """Ask a chat model. `schema` is a pydantic model or JSON-schema dict (the result's `.parsed` is the
     object); `tools` are functions the model may call; `images` are paths, URLs, PIL images, arrays, bytes.
     Other options (`stop`, `seed`, `reasoning_effort`, `reasoning_summary`, `max_rounds`, `dry_run`) pass
-    through `options`; one the magic's other modes take (`moderate`, `compare`…) is one clear error."""
+    through `options`, and so do the hosted tools: `web=True` (with `domains`, `location`), `files="STORE"`
+    (with `k`), `python=True` or `python=df` (with `file=[df, "path"]`). One the magic's other modes take
+    (`moderate`, `compare`…) is one clear error."""
     return ask_as("chat", prompt, model=model, system=system, temperature=temperature, max_tokens=max_tokens,
                   schema=schema, json=json, tools=tools or None, images=list(images), detail=detail, thread=thread,
                   new_thread=new_thread, api=api, stream=stream, cache=cache, view=view, session=session, **options)

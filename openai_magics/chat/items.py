@@ -47,15 +47,21 @@ def output_items(output) -> list[OutputItem]:
 def citations(output) -> list[dict]:
     """The sources the text cites: {"title", "url"} for a web page, {"title": filename} for a file."""
     found = []
+    for _part, note in annotations(output):
+        cited = _citation(note)
+        if cited and cited not in found:
+            found.append(cited)
+    return found
+
+
+def annotations(output):
+    """(text part, annotation) of every annotation in the answer's messages, in order."""
     for item in output:
         if _field(item, "type") != "message":
             continue
         for part in _field(item, "content") or []:
             for note in _field(part, "annotations") or []:
-                cited = _citation(note)
-                if cited and cited not in found:
-                    found.append(cited)
-    return found
+                yield part, note
 
 
 def _citation(note) -> dict | None:

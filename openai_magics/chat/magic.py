@@ -58,6 +58,17 @@ class ChatMagics(GuardedMagics):
                    "describe(), a few rows) ahead of the prompt.")
     @argument("--context-tokens", type=int, metavar="N",
               help="With --context: the most tokens the summaries take in all (default 2000).")
+    @argument("--web", action="store_true", help="Let the model search the web (Responses web_search): numbered "
+                                                 "citations, the sources on .sources.")
+    @argument("--domains", metavar="A,B", help="With --web: search only these domains.")
+    @argument("--location", metavar="CITY,COUNTRY", help="With --web: where the user is (Paris,FR).")
+    @argument("--files", metavar="STORE", help="Let the model search a store made with %%openai store create "
+                                               "(file_search): citations name the file and quote the passage.")
+    @argument("-k", type=int, help="With --files: most passages the search returns (1-50).")
+    @argument("--python", action="store_true", help="Let the model run Python in a container (code_interpreter): "
+                                                    "charts shown inline, other files on .files.")
+    @argument("--file", action="append", default=[], metavar="VAR|PATH",
+              help="With --python: a DataFrame (uploaded as CSV) or a file for the container. Repeatable.")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):

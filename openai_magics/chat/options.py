@@ -20,6 +20,7 @@ DEFAULTS = {
     "schema": None, "json": False, "tools": None, "max_rounds": None, "image": [], "detail": None,
     "compare": None, "moderate": False, "dry_run": False, "over": None, "concurrency": None, "batch": False,
     "no_wait": False,
+    "web": False, "domains": None, "location": None, "files": None, "k": None, "python": False, "file": [],
 }
 REQUEST = {"model", "system", "temperature", "max_tokens", "stop", "seed", "reasoning_effort", "api",
            "no_cache", "schema", "json", "tools", "max_rounds", "image", "detail"}
@@ -27,23 +28,25 @@ SHOWN = {"output", "quiet", "no_interpolate"}
 # --context NAME[,NAME…] (--context-tokens N): notebook variables summarised ahead of the prompt, in every mode
 DEFAULTS.update(context=None, context_tokens=None)
 REQUEST |= {"context", "context_tokens"}
+HOSTED = {"web", "domains", "location", "files", "k", "python", "file"}  # OpenAI's hosted tools (chat.hosted)
 
 # What each mode takes. An option that only makes sense beside another (NEEDS) is refused without it first.
 TAKES = {
-    "plain": REQUEST | SHOWN | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new",
-                                "compare"},
-    "thread": REQUEST | SHOWN | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new"},
-    "dry_run": REQUEST | SHOWN | {"summary", "no_stream", "moderate", "dry_run", "thread", "new", "compare"},
+    "plain": REQUEST | SHOWN | HOSTED | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new",
+                                         "compare"},
+    "thread": REQUEST | SHOWN | HOSTED | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new"},
+    "dry_run": REQUEST | SHOWN | HOSTED | {"summary", "no_stream", "moderate", "dry_run", "thread", "new",
+                                          "compare"},
     "compare": REQUEST - {"model"} | SHOWN | {"no_stream", "format", "moderate", "dry_run", "compare"},
     "over": REQUEST | SHOWN | {"no_stream", "moderate", "over", "concurrency", "batch", "no_wait"},
     "batch": REQUEST - {"api", "tools", "max_rounds", "no_cache"} | SHOWN | {"no_stream", "over", "batch",
                                                                            "no_wait"},
-    "facade": REQUEST | {"summary", "no_stream", "thread", "new", "dry_run"},
+    "facade": REQUEST | HOSTED | {"summary", "no_stream", "thread", "new", "dry_run"},
     "eval": {"model", "system", "temperature", "max_tokens", "seed", "no_cache", "output", "quiet", "concurrency",
              "context", "context_tokens"},
 }
 NEEDS = {"context_tokens": "context", "new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over", "batch": "over",
-         "no_wait": "batch"}
+         "no_wait": "batch", "domains": "web", "location": "web", "k": "files", "file": "python"}
 WHY = {  # the reason a mode refuses an option, where the flag alone does not say it
     ("over", "summary"): "each row's answer is its text",
     ("over", "format"): "the answers come back as a Series, one per row",
@@ -60,12 +63,19 @@ WHY = {  # the reason a mode refuses an option, where the flag alone does not sa
     ("compare", "summary"): "the columns show the answers only",
     ("thread", "compare"): "a thread continues one model's conversation",
     ("dry_run", "format"): "nothing is answered",
+    **{(mode, tool): why for tool in HOSTED for mode, why in (
+        ("over", "each row is asked on its own; ask one question with the tool per cell"),
+        ("compare", "a hosted tool runs for one model at a time; run the cell once per model"),
+        ("batch", "hosted tools run with the Responses API, not in a batch"))},
 }
 FACADE_NAMES = {"new_thread": "new", "reasoning_summary": "summary", "images": "image"}
 
 
+SHORT_FLAGS = {"model": "-m", "k": "-k"}
+
+
 def flag(dest: str) -> str:
-    return "-m" if dest == "model" else "--" + dest.replace("_", "-")
+    return SHORT_FLAGS.get(dest) or "--" + dest.replace("_", "-")
 
 
 def given(args) -> set[str]:
@@ -130,6 +140,11 @@ def request_from_args(args, shell, *, prompt: str, model: str, stream: bool) -> 
         features["images"] = images_of(args.image, shell)
     if args.context is not None:
         features["context"] = context_of_args(args.context, args.context_tokens, shell, model)
+    if args.web or args.files or args.python is not False and args.python is not None:
+        from openai_magics.chat.hosted import hosted_of
+        from openai_magics.core.session import session
+
+        features["hosted"] = hosted_of(args, shell, session())
     return ChatRequest(
         prompt=prompt, model=model, system=expand(args.system, shell, not args.no_interpolate),
         temperature=args.temperature, max_tokens=args.max_tokens, stop=list(args.stop or []), seed=args.seed,

@@ -74,6 +74,26 @@ def item_html(item) -> str:
     return f'<details class="{NO_MATHS}"><summary>{line}</summary><pre>{figures(item.detail)}</pre></details>\n'
 
 
+def numbered_sources_markdown(sources: list[dict]) -> str:
+    """Hosted tools' sources as a numbered list: a page's title linked, a file's name and the passage quoted."""
+    lines = []
+    for s in sources:
+        title = html.escape(s["title"])
+        shown = f"[{title}]({s['url']})" if s.get("url") else f"**{title}**"
+        if s.get("quote"):
+            shown += f" — “{html.escape(shorten(s['quote'], 240))}”"
+        lines.append(f"{s['n']}. {shown}")
+    return "\n\n**Sources:**\n\n" + "\n".join(lines)
+
+
+def _cited_text(result) -> str:
+    from openai_magics.chat.sources import numbered
+
+    if result.sources:
+        return numbered(result.text, result.citation_marks, result.sources) + numbered_sources_markdown(result.sources)
+    return result.text + sources_markdown(result.citations)
+
+
 def sources_markdown(citations: list[dict]) -> str:
     cited = [f"[{html.escape(c['title'])}]({c['url']})" if c.get("url") else html.escape(c["title"])
              for c in citations]
@@ -91,7 +111,7 @@ def answer_markdown(result) -> str:
         return f"{calls}**Refused:** {html.escape(result.refusal)}"
     if result.parsed is not None:
         return calls + parsed_markdown(result.parsed)
-    return calls + result.text + sources_markdown(result.citations)
+    return calls + _cited_text(result)
 
 
 def answer_text(result) -> str:
@@ -105,6 +125,12 @@ def answer_text(result) -> str:
         from pprint import pformat
 
         lines.append(pformat(result.parsed, width=100))
+    elif result.sources:
+        from openai_magics.chat.sources import numbered
+
+        lines.append(numbered(result.text, result.citation_marks, [{**s, "url": None} for s in result.sources]))
+        lines += [f"[{s['n']}] {s['title']}" + (f" ({s['url']})" if s.get("url") else "")
+                  + (f": “{shorten(s['quote'], SHORT)}”" if s.get("quote") else "") for s in result.sources]
     else:
         lines.append(result.text)
         if result.citations:

@@ -41,6 +41,7 @@ class ChatRequest:
     pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
     moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
     context: object = None           # --context: magics.summaries.Context, sent ahead of the prompt
+    hosted: object = None            # --web, --files, --python: hosted.HostedTools (Responses API)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -68,10 +69,14 @@ class ChatRequest:
             raise UsageError("--schema and --json: pick one (--schema already answers in JSON).")
         if self.detail and not self.images:
             raise UsageError("--detail goes with --image.")
+        if self.api == "chat" and self.hosted is not None:
+            raise UsageError(f"{self.hosted.names[0][0].upper()}{self.hosted.names[0][1:]} is a tool of the "
+                             "Responses API: drop --api chat. Nothing was sent.")
         if self.api == "chat" and self.reasoning_summary:
             raise UsageError("--summary comes with the Responses API: drop --api chat.")
-        if self.api == "responses" and (self.stop or self.seed is not None):
-            raise UsageError("--stop and --seed are not part of the Responses API: use --api chat.")
+        if (self.api == "responses" or self.hosted is not None) and (self.stop or self.seed is not None):
+            fix = "drop them (hosted tools need that API)" if self.hosted is not None else "use --api chat"
+            raise UsageError(f"--stop and --seed are not part of the Responses API: {fix}.")
 
 
 def _is_number(value) -> bool:
@@ -91,6 +96,12 @@ def _choice(value, choices: tuple, option: str) -> None:
 def choose_api(request: ChatRequest, config) -> str:
     """auto: the Responses API on OpenAI's own endpoint, Chat Completions elsewhere (most compatible servers
     lack /responses). Both APIs do everything here: schemas, JSON mode, tools, images."""
+    if request.hosted is not None and request.api == "auto" and config.api == "chat":
+        raise UsageError(f"{request.hosted.names[0][0].upper()}{request.hosted.names[0][1:]} needs the Responses "
+                         "API, and this session sends Chat Completions (`%config OpenAIMagics.api = \"chat\"`): "
+                         "set it back to \"auto\" on a server that has /responses. Nothing was sent.")
+    if request.hosted is not None:
+        return "responses"
     if request.api != "auto":
         return request.api
     if config.api != "auto":
@@ -197,10 +208,17 @@ def _responses_body(request: ChatRequest, messages: list[dict], max_out: int | N
     if previous_id:
         turns = turns[-1:]
     reasoning = given(effort=request.reasoning_effort, summary="auto" if request.reasoning_summary else None)
-    return given(model=request.model, input=[_input_item(m) for m in turns],
+    hosted = request.hosted
+    body = given(model=request.model, input=[_input_item(m) for m in turns],
                  instructions=system[-1] if system else None, previous_response_id=previous_id,
                  temperature=request.temperature, max_output_tokens=max_out, reasoning=reasoning or None,
-                 text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools])
+                 text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools]
+                 + (hosted.params() if hosted else []))
+    if hosted is not None:
+        from openai_magics.chat.hosted import MAX_TOOL_CALLS
+
+        body.update(include=hosted.include(), max_tool_calls=MAX_TOOL_CALLS)
+    return body
 
 
 def _input_item(message: dict) -> dict:

@@ -46,12 +46,20 @@ class ResponsesLoop(Runner):
                           endpoint=self.session.config)
         return prompt_tokens(chat, self.request.model)
 
+    def sent(self) -> dict:
+        """The params as sent: a hosted container's files uploaded now, their ids in place."""
+        hosted = self.request.hosted
+        return hosted.wire(self.params(), self.session) if hosted is not None else self.params()
+
+    def worst_tools(self):
+        return self.request.hosted.worst_usage() if self.request.hosted is not None else None
+
     def send_round(self):
-        return self.session.client.responses.create(**self.params())
+        return self.session.client.responses.create(**self.sent())
 
     def stream_round(self, rounds):
         with self.session.api_errors(self.request.model):
-            rounds.stream = self.session.client.responses.create(**self.params(), stream=True)
+            rounds.stream = self.session.client.responses.create(**self.sent(), stream=True)
         final = None
         with rounds.stream:
             for event in rounds.stream:
@@ -73,11 +81,23 @@ class ResponsesLoop(Runner):
         self.answered_model, self.response_id = response.model or self.answered_model, response.id
         if not failed or getattr(response, "usage", None):
             usage = Usage.from_responses(response.usage, response.service_tier) if response.usage else None
-            self.record_round(usage, _text(response))
+            self.record_round(usage, _text(response), self.tool_usage(response))
         if failed:
             error = getattr(response, "error", None)
             reason = (getattr(error, "message", None) or "no reason given").rstrip(".")
             raise CallFailed(f"The response failed: {reason}.")
+
+    def tool_usage(self, response) -> Usage | None:
+        """The hosted tools' calls this response made: searches, and containers new to this session."""
+        if self.request.hosted is None:
+            return None
+        from openai_magics.chat.hosted import new_containers
+        from openai_magics.chat.sources import containers_of
+
+        output = list(response.output or [])
+        kinds = [getattr(o, "type", None) for o in output]
+        return Usage(web_searches=kinds.count("web_search_call"), file_searches=kinds.count("file_search_call"),
+                     containers=new_containers(self.session, containers_of(output)))
 
     def on_complete(self, response) -> None:
         self.emit(_text(response))
@@ -95,11 +115,37 @@ class ResponsesLoop(Runner):
                                    for s in (o.summary or [])) or self.summary
         self.items += output_items(output)
         self.citations += [c for c in citations(output) if c not in self.citations]
+        if self.request.hosted is not None:
+            self.read_hosted(output)
         if self.answer_calls([_as_chat_call(o) for o in output if o.type == "function_call"]):
             return True
         refusal = next((p.refusal for o in output if o.type == "message" for p in o.content or []
                         if p.type == "refusal"), None)
         return self.finish_round(_text(response), refusal)
+
+    def read_hosted(self, output) -> None:
+        """The round's sources and the numbers' places in its text (the answer is the last round's text), and
+        the files the code interpreter made, downloaded from its container."""
+        from openai_magics.chat.items import OutputItem
+        from openai_magics.chat.sources import MadeFile, made_files, read_sources
+
+        self.marks = []
+        read_sources(output, self.sources, self.marks, 0)
+        for container, file_id, name in made_files(output):
+            try:
+                with self.session.api_errors(self.request.model):
+                    data = self.session.client.containers.files.content.retrieve(file_id,
+                                                                                 container_id=container).read()
+            except CallFailed as failed:  # the answer is paid for and kept; the file is said to be missing
+                self.items.append(OutputItem("code_interpreter_file", f"⚠ {name} could not be downloaded: {failed}"))
+                continue
+            made = MadeFile(name, data)
+            self.files.append(made)
+            if made.is_image:
+                import base64
+
+                self.items.append(OutputItem("code_interpreter_file", f"made {name}",
+                                             image=base64.b64encode(data).decode("ascii")))
 
     def send_back(self, done) -> None:
         self.tool_outputs = [{"type": "function_call_output", "call_id": c.id, "output": c.result} for c in done]

@@ -34,6 +34,9 @@ class ChatResult:
     flagged: str | None = None        # --moderate: why moderation stopped the answer
     items: list = field(default_factory=list, repr=False)  # items.OutputItem: images, searches, code, MCP
     citations: list = field(default_factory=list)          # the sources the answer cites
+    sources: list = field(default_factory=list, repr=False)  # hosted tools: sources.Sources, numbered
+    citation_marks: list = field(default_factory=list, repr=False)  # [position in text, source number]
+    files: list = field(default_factory=list, repr=False)    # sources.MadeFiles: what the code interpreter made
 
     @property
     def images(self) -> list[bytes]:

@@ -63,6 +63,9 @@ class Runner:
         self.refusal = self.parsed = self.problem = None
         self.items: list = []      # items.OutputItem: what built-in tools did (Responses)
         self.citations: list = []  # the sources the answer cites
+        self.sources: list = []    # hosted tools: the sources, numbered (sources.read_sources)
+        self.marks: list = []      # [position in the text, source number]
+        self.files: list = []      # sources.MadeFile: what the code interpreter made
 
     def from_cache(self) -> ChatResult | None:
         """The cached answer replayed through the same view, or None when it must be asked."""
@@ -99,7 +102,12 @@ class Runner:
 
     def round_hold(self):
         """The budget held for one round: its prompt (grown by the rounds before) and the most it may write."""
-        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output())
+        return self.session.spending(self.request.model, lambda: self.prompt_tokens().tokens, self.worst_output(),
+                                     tools=self.worst_tools())
+
+    def worst_tools(self) -> Usage | None:
+        """The most the hosted tools' calls of one round may use (none here; the Responses runner's may)."""
+        return None
 
     def create(self):
         """Every round of a non-streamed call; the last round's answer."""
@@ -117,13 +125,15 @@ class Runner:
 
         return StreamedRounds(self)
 
-    def record_round(self, usage: Usage | None, said: str) -> None:
+    def record_round(self, usage: Usage | None, said: str, tools: Usage | None = None) -> None:
         """A round answered: its usage (counted here when the server sent none, and said so) goes into the
         ledger now, marked unfinished until the call ends, so that whatever fails later, what was paid is kept."""
         if usage is None:
             self.estimated = True
             usage = Usage(input_tokens=self.prompt_tokens().tokens,
                           output_tokens=count_text(said or "", self.answered_model).tokens)
+        if tools is not None:  # hosted tools' calls, billed beside the tokens
+            usage = usage + tools
         self.usage = usage if self.usage is None else self.usage + usage
         self.usage.images = len(self.request.images)
         self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
@@ -274,7 +284,10 @@ class Runner:
         if self.cached is not None and self.cached.hit is not None:
             self.parsed, self.problem = parse_answer(result.text, SimpleNamespace(refusal=self.refusal), self.format)
         result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
+        from openai_magics.chat.sources import MadeFiles, Sources
+
         result.items, result.citations = self.items, self.citations
+        result.sources, result.citation_marks, result.files = Sources(self.sources), self.marks, MadeFiles(self.files)
         result.tools_offered = bool(self.tools)
         result.incomplete = result.incomplete or self.problem
 
@@ -283,7 +296,8 @@ class Runner:
         # A tool's value is not kept, nor walked into: `asdict` would recurse forever into one that holds itself.
         calls = [{**{f.name: getattr(c, f.name) for f in fields(c)}, "value": None} for c in self.calls]
         return {"refusal": self.refusal, "citations": self.citations, "items": [asdict(i) for i in self.items],
-                "tool_calls": calls}
+                "tool_calls": calls, "sources": self.sources, "marks": self.marks,
+                "files": [f.as_dict() for f in self.files]}
 
     def restore(self, hit: dict) -> None:
         """Take back what `kept()` gave the cache."""
@@ -292,6 +306,10 @@ class Runner:
         self.refusal, self.citations = hit.get("refusal"), hit.get("citations") or []
         self.items = [OutputItem(**i) for i in hit.get("items") or []]
         self.calls = [ToolCall(**c) for c in hit.get("tool_calls") or []]
+        from openai_magics.chat.sources import MadeFile
+
+        self.sources, self.marks = hit.get("sources") or [], hit.get("marks") or []
+        self.files = [MadeFile.from_dict(f) for f in hit.get("files") or []]
 
     def emit(self, text: str) -> None:
         if self.request.stream:

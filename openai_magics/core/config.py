@@ -160,3 +160,12 @@ class Config:
     def as_dict(self) -> dict:
         """Everything but the keys."""
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_key")}
+
+
+def cache_folder(env: str, name: str):
+    """A folder of ours in the user's cache folder (`$XDG_CACHE_HOME/openai-magics/NAME`), or `$ENV` when set."""
+    from pathlib import Path
+
+    if os.environ.get(env):
+        return Path(os.environ[env]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openai-magics" / name

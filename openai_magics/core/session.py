@@ -247,16 +247,20 @@ class Session:
         with self.spending(model, input_tokens, max_output):
             pass
 
-    def spending(self, model: str, input_tokens, max_output: int):
+    def spending(self, model: str, input_tokens, max_output: int, tools: Usage | None = None):
         """Around one token-priced request: see `reserve`. `input_tokens` may be a function that counts them,
-        called only when there is a budget to check."""
+        called only when there is a budget to check. `tools`: the most its hosted tools' calls may use."""
         if self.budget is None:
             return self.reserve(None, "")
         if callable(input_tokens):
             input_tokens = input_tokens()
-        worst = self.worst_case(model, Usage(input_tokens=input_tokens, output_tokens=max_output))
-        return self.reserve(worst, f"{input_tokens:,} tokens in + up to {max_output:,} out on {model}", model=model,
-                            advice="Lower --max-tokens, shorten the prompt")
+        usage = Usage(input_tokens=input_tokens, output_tokens=max_output)
+        worst = self.worst_case(model, usage + tools if tools is not None else usage)
+        calls = (f" + {tools.web_searches + tools.file_searches} search calls" if tools and
+                 tools.web_searches + tools.file_searches else "") + (" + 1 container" if tools and tools.containers
+                                                                      else "")
+        return self.reserve(worst, f"{input_tokens:,} tokens in + up to {max_output:,} out{calls} on {model}",
+                            model=model, advice="Lower --max-tokens, shorten the prompt")
 
     @contextmanager
     def reserve(self, worst: Decimal | None, what: str, *, model: str | None = None,

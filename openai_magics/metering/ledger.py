@@ -48,7 +48,8 @@ class UsageRecord:
 
 COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
            "input_audio_tokens", "input_image_tokens", "output_audio_tokens", "output_image_tokens",
-           "images", "image_size", "image_quality", "service_tier", "audio_seconds", "characters", "video_seconds", "video_size", "budget_cap", "cost", "unpriced", "latency", "first_token", "cache_hit", "saved", "estimated",
+           "images", "image_size", "image_quality", "service_tier", "audio_seconds", "characters", "video_seconds", "video_size",
+           "web_searches", "file_searches", "containers", "stored_bytes", "budget_cap", "cost", "unpriced", "latency", "first_token", "cache_hit", "saved", "estimated",
            "interrupted", "unreadable", "batch", "cell_id", "time"]
 
 

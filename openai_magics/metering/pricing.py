@@ -113,6 +113,9 @@ class Prices:
             priced = priced or len(counts) > 0 or extra > 0 or (usage.images and bool(self.per_image))
             if any((usage.images, usage.audio_seconds, usage.characters, usage.video_seconds)) and not priced:
                 return Bill(None, f"no price for {self.model}'s images, audio, characters or video")
+        tool_counts, tool_cost = _hosted_tools(usage, price)
+        counts.update(tool_counts)
+        extra += tool_cost
         if not counts:
             return Bill(extra)
         from genai_prices import Usage as PricedUsage
@@ -178,6 +181,24 @@ def _token_counts(usage: Usage) -> dict[str, int]:
     if usage.cached_tokens:
         counts.update(cache_audio_read_tokens=0, cache_image_read_tokens=0)
     return {name: n for name, n in counts.items() if n or name.startswith("cache_")}
+
+
+def _hosted_tools(usage: Usage, price) -> tuple[dict[str, int], Decimal]:
+    """Hosted tools: search calls in genai-prices' names where it prices them for this model, else at the dated
+    table's price per call; container sessions and vector storage (the first GB free) from the table."""
+    table = extra_prices()["hosted_tools"]
+    counts, extra = {}, Decimal(0)
+    for calls, name, per_call in ((usage.web_searches, "web_searches", "web_search_per_call"),
+                                  (usage.file_searches, "storage_searches", "file_search_per_call")):
+        if calls and price is not None and getattr(price, f"{name}_kcount", None) is not None:
+            counts[name] = calls
+        elif calls:
+            extra += calls * Decimal(str(table[per_call]))
+    extra += usage.containers * Decimal(str(table["container_session"]))
+    if usage.stored_bytes:
+        billed_gb = Decimal(usage.stored_bytes) / Decimal(10 ** 9) - Decimal(str(table["storage_free_gb"]))
+        extra += max(Decimal(0), billed_gb) * Decimal(str(table["storage_per_gb_day"]))
+    return counts, extra
 
 
 def _seconds_counts(price, seconds: float) -> dict[str, float]:
@@ -285,6 +306,8 @@ def _token_prices(model: str, snapshot: int) -> Prices | None:  # `snapshot`: wh
         from genai_prices.types import ModelPrice
 
         return Prices(model=model, own=ModelPrice(input_mtok=Decimal(0), output_mtok=Decimal(0)))
+    if model == extra_prices()["hosted_tools"]["storage_model"]:  # vector storage, billed by the GB-day
+        return Prices(model=model)
     listed = listed_model(model)
     tuned = fine_tuned_prices(model) if model.startswith("ft:") else None
     if tuned is not None and (listed is None or not listed.id.startswith("ft:")):

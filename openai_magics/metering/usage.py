@@ -33,6 +33,10 @@ class Usage:
     service_tier: str = ""       # the tier the response says served it (flex, priority…): priced at that tier
     video_seconds: float = 0.0   # seconds of video made
     video_size: str = ""         # e.g. 1280x720, for video billed per second by size
+    web_searches: int = 0        # hosted tools: web search calls,
+    file_searches: int = 0       # file search calls,
+    containers: int = 0          # code interpreter container sessions opened,
+    stored_bytes: int = 0        # and a vector store's size, billed per GB-day (one day per record)
 
     @property
     def tokens(self) -> int:
@@ -107,7 +111,8 @@ def sane(usage: Usage) -> Usage | None:
     (negative or absurd numbers from a compatible server are refused, never priced)."""
     counts = (usage.input_tokens, usage.cached_tokens, usage.output_tokens, usage.reasoning_tokens,
               usage.input_audio_tokens, usage.input_image_tokens, usage.output_audio_tokens,
-              usage.output_image_tokens, usage.images, usage.characters)
+              usage.output_image_tokens, usage.images, usage.characters, usage.web_searches, usage.file_searches,
+              usage.containers)
     if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MOST_TOKENS for n in counts):
         return None
     for seconds in (usage.audio_seconds, usage.video_seconds):

@@ -41,6 +41,12 @@ def usage_line(record: UsageRecord) -> str:
         parts.append(f"{u.characters:,} chars")
     if u.video_seconds:
         parts.append(f"{u.video_seconds:g} s video" + (f" ({u.video_size})" if u.video_size else ""))
+    for count, unit in ((u.web_searches, "web search"), (u.file_searches, "file search"),
+                        (u.containers, "container")):
+        if count:
+            parts.append(f"{count} {unit}{'es' if unit.endswith('search') and count != 1 else 's' * (count != 1)}")
+    if u.stored_bytes:
+        parts.append(f"{u.stored_bytes:,} bytes stored, a day")
     parts.append(record.cost_text)
     if record.cache_hit:
         parts.append("cached")

@@ -258,8 +258,15 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
     from openai_magics.wire.http import VALIDATION_MARKERS
 
     if path.rstrip("/").endswith("/responses") and status in (404, 405, 501):
+        hosted = _hosted_tools_sent(sent or {})
+        if hosted:
+            return (f"This server has no Responses API ({status} on {path}), so it lacks {hosted}, a tool OpenAI "
+                    "hosts: drop it here, or ask OpenAI's endpoint (`%openai endpoint default`).")
         return (f"This server has no Responses API ({status} on {path}): use --api chat, or "
                 "`%config OpenAIMagics.api = \"chat\"` for every cell.")
+    lacking = _hosted_endpoint(path, status)
+    if lacking:
+        return lacking
     text = message.lower()
     if path.rstrip("/").endswith("/moderations") and status in (404, 405, 501) and "model" not in text:
         return (f"This server has no moderation endpoint ({status} on {path}): `%moderate` and `--moderate` need "
@@ -278,6 +285,33 @@ def missing_feature(status: int, path: str, message: str, sent: dict | None = No
     if "image" in text:
         return "This server or model does not take images: drop --image, or pick a vision model."
     return None
+
+
+HOSTED_TOOLS = {"web_search": "web search (--web)", "file_search": "file search (--files)",
+                "code_interpreter": "the code interpreter (--python)"}
+
+
+HOSTED_ENDPOINTS = {"/files": "no Files API ({status} on {path}): it takes no files for --python, a store, a batch "
+                              "or fine-tuning",
+                    "/vector_stores": "no vector stores ({status} on {path}): `%openai store` and --files need them"}
+
+
+def _hosted_endpoint(path: str, status: int) -> str | None:
+    """The line for a server without the endpoints files are uploaded to (most compatible servers)."""
+    if status not in (404, 405, 501):
+        return None
+    for endpoint, lacks in HOSTED_ENDPOINTS.items():
+        if path.rstrip("/").endswith(endpoint):
+            return (f"This server has {lacks.format(status=status, path=path)} (OpenAI has them; "
+                    "`%openai endpoint default` goes back there). Nothing more was sent.")
+    return None
+
+
+def _hosted_tools_sent(body: dict) -> str:
+    """The hosted tools a request asked for, in words ("web search (--web)"), or ""."""
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    names = [HOSTED_TOOLS[t["type"]] for t in tools if isinstance(t, dict) and t.get("type") in HOSTED_TOOLS]
+    return " and ".join(dict.fromkeys(names))
 
 
 def _format_sent(body: dict) -> str | None:

@@ -439,7 +439,50 @@ VIDEO_CASE = ViewCase("video", [VIDEO_SETUP, VIDEO], check_video, probe=VIDEO_PR
 # A new view (gallery, audio, batch progress) adds its ViewCase here: its cells, a probe if it is live, a check.
 ROWS = ViewCase("row-progress", [OVER_SETUP, "%%chat --over items --concurrency 4\nSay {item}"],
                 check_row_progress, probe=ROWS_PROBE)
-CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD, VIDEO_CASE, FINETUNE]
+HOSTED_SETUP = """%load_ext openai_magics
+%openai offline
+import pandas as pd
+sales = pd.DataFrame({"units": [120, 135, 128, 150], "returns": [4, 6, 3, 5]})"""
+# A cell's rendered answer: the citation numbers linked in the text, the numbered sources, the inline images.
+HOSTED_JS = """(i) => {
+  const md = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i].querySelector('.jp-RenderedMarkdown');
+  if (!md) return null;
+  const links = [...md.querySelectorAll('a')].map(a => ({text: a.textContent, href: a.getAttribute('href')}));
+  const sources = [...md.querySelectorAll('ol li')].map(li => li.innerText);
+  const images = [...md.querySelectorAll('img')].map(img => ({loaded: img.complete && img.naturalWidth > 0,
+                                                             width: img.naturalWidth, alt: img.alt}));
+  const folded = [...md.querySelectorAll('details summary')].map(s => s.innerText);
+  return {links, sources, images, folded, colour: getComputedStyle(md).color,
+          background: getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor};
+}"""
+
+
+def check_hosted(run) -> list[str]:
+    problems = []
+    web = run.page.evaluate(HOSTED_JS, 1)
+    if web is None:
+        return ["the --web answer did not render as Markdown"]
+    everest = "https://geo.offline.example/everest"
+    if {"text": "[1]", "href": everest} not in web["links"]:
+        problems.append(f"no citation [1] linked to its source in the text: {web['links']}")
+    if not web["sources"] or "Mount Everest (offline page)" not in web["sources"][0]:
+        problems.append(f"no numbered source under the answer: {web['sources']}")
+    chart = run.page.evaluate(HOSTED_JS, 2)
+    if chart is None or not any(i["loaded"] and i["width"] > 100 and "chart.png" in i["alt"] for i in chart["images"]):
+        problems.append(f"the chart the code interpreter made is not shown inline: {chart and chart['images']}")
+    if chart and not any("code interpreter" in f for f in chart["folded"]):
+        problems.append(f"the code it ran is not folded under the answer: {chart['folded']}")
+    if chart and abs(_luminance(chart["colour"]) - _luminance(chart["background"])) < 0.4:
+        problems.append(f"the answer is hard to read: {chart['colour']} on {chart['background']}")
+    run.driver.output_screenshot(run, 1, f"{run.name}-citations")
+    run.driver.output_screenshot(run, 2, f"{run.name}-chart")
+    return problems
+
+
+HOSTED = ViewCase("hosted-tools", [HOSTED_SETUP, "%%chat --web\nHow tall is Mount Everest?",
+                                   "%%chat --python --file sales\nChart the sales."], check_hosted)
+CASES = [STREAM, STREAM_TWICE, USAGE, PROGRESS, AUDIO, GALLERY_CASE, ROWS, COMPARE, SCOREBOARD, VIDEO_CASE, FINETUNE,
+         HOSTED]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -514,5 +557,13 @@ def test_the_gallery_in_the_dark_theme(lab):
     """Thumbnails, captions and the enlarged image in JupyterLab Dark: readable, screenshots as artifacts."""
     run, problems = GALLERY_CASE.run(lab, theme="dark", suffix="-dark")
     assert problems == [], f"gallery in the dark theme (screenshots: {run.screenshots}):\n" + "\n".join(problems)
+    dark = run.page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
+    assert dark.lower() in ("#111111", "#111"), dark
+
+
+def test_hosted_tools_in_the_dark_theme(lab):
+    """Citations and the code interpreter's inline chart in JupyterLab Dark: readable, screenshots as artifacts."""
+    run, problems = HOSTED.run(lab, theme="dark", suffix="-dark")
+    assert problems == [], f"hosted tools in the dark theme (screenshots: {run.screenshots}):\n" + "\n".join(problems)
     dark = run.page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
     assert dark.lower() in ("#111111", "#111"), dark

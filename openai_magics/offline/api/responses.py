@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from openai_magics.offline.api import answers, output_items, structured
+from openai_magics.offline.api import answers, hosted_tools, output_items, structured
 from openai_magics.offline.api.chat import SERVICE_TIERS, Completion, complete, extra_prompt_tokens
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
@@ -22,16 +22,18 @@ SUMMARY = ("**Reading the question**\n\nThe offline server does not think; this 
 def response(state, body: dict):
     chat = chat_body(state, body)
     model = body["model"]
-    plan = structured.plan(chat, lambda prompt: answers.answer_text(prompt, model))
+    hosted = hosted_tools.run(state, body, _last_prompt(chat["messages"]))
+    plan = None if hosted else structured.plan(chat, lambda prompt: answers.answer_text(prompt, model))
     c = complete(state, chat["messages"], model, body.get("max_output_tokens"),
-                 (body.get("reasoning") or {}).get("effort"), text=plan.text if plan else None)
+                 (body.get("reasoning") or {}).get("effort"),
+                 text=hosted.text if hosted else plan.text if plan else None)
     c.prompt_tokens += extra_prompt_tokens(chat)
     if plan and plan.kind != "content":
         c.kind, c.tool_calls = plan.kind, plan.tool_calls
     rid = f"resp_offline{next(_ids)}"
     with state.lock:
         state.responses[rid] = chat["messages"] + [_assistant(c)]
-    final = _final(rid, body, c, output_items.asked(_last_prompt(chat["messages"])))
+    final = _final(rid, body, c, output_items.asked(_last_prompt(chat["messages"])), hosted)
     return final if not body.get("stream") else _events(final, c.tokens)
 
 
@@ -130,22 +132,22 @@ def usage(c: Completion) -> dict:
     }
 
 
-def _final(rid: str, body: dict, c: Completion, kinds: list[str] = ()) -> dict:
+def _final(rid: str, body: dict, c: Completion, kinds: list[str] = (), hosted=None) -> dict:
     incomplete = c.finish_reason == "length" and not c.tool_calls
     status = "incomplete" if incomplete else "completed"
     output = []
     if c.reasoning_tokens and (body.get("reasoning") or {}).get("summary"):
         output.append({"type": "reasoning", "id": f"rs_offline{next(_ids)}",
                        "summary": [{"type": "summary_text", "text": SUMMARY}]})
-    output += output_items.items(kinds, c.text)
+    output += output_items.items(kinds, c.text) + (hosted.items if hosted else [])
     for call in c.tool_calls:
         output.append({"type": "function_call", "id": f"fc_offline{next(_ids)}", "call_id": call["id"],
                        "name": call["function"]["name"], "arguments": call["function"]["arguments"],
                        "status": "completed"})
     if not c.tool_calls and "no text" not in kinds:
         part = ({"type": "refusal", "refusal": c.text} if c.kind == "refusal" else
-                {"type": "output_text", "text": c.text, "annotations": output_items.annotations(kinds, c.text),
-                 "logprobs": []})
+                {"type": "output_text", "text": c.text, "logprobs": [],
+                 "annotations": output_items.annotations(kinds, c.text) + (hosted.annotations if hosted else [])})
         output.append({"type": "message", "id": f"msg_offline{next(_ids)}", "status": status,
                        "role": "assistant", "content": [part]})
     text = body.get("text") or {"format": {"type": "text"}}

@@ -263,6 +263,7 @@ def test_chat_names_its_own_keywords_when_refusing_one(nb, offline):
     ran = nb.run("import openai_magics\nopenai_magics.chat('hi', moderate=True)")
     assert type(ran.error).__name__ == "UsageError" and offline.requests == []
     message = str(ran.error)
-    assert message.startswith("chat() does not take moderate=; it takes api, cache, detail, domains, dry_run, file, "
+    assert message.startswith("chat() does not take moderate=; it takes api, cache, context, context_tokens, detail, "
+                              "domains, dry_run, file, "
                               "files, images, json, k, location,")
     assert "new_thread" in message and "reasoning_summary" in message and "no_cache" not in message

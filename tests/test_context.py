@@ -259,3 +259,11 @@ def test_eval_context_goes_with_every_row_and_model(frame, offline):
     asked = [r.body["messages"][-1]["content"] for r in offline.requests if r.path.endswith("/chat/completions")]
     assert len(asked) == 4 and all(a.startswith("Variables from my notebook (summaries):\n\ndf: pandas DataFrame")
                                    for a in asked)
+
+
+def test_fix_of_a_syntax_error_sends_the_cell_and_the_caret(nb, offline):
+    fail(nb, "values = [1, 2, 3\nprint(values)")
+    ran = nb.run("%fix --dry-run")
+    text = ran.result.body["messages"][-1]["content"]
+    assert "values = [1, 2, 3\nprint(values)" in text and "SyntaxError:" in text and "^" in text
+    assert "Traceback" not in text and offline.requests == []  # the compiler's frames are not the user's

@@ -34,6 +34,22 @@ class ChatResult:
     flagged: str | None = None        # --moderate: why moderation stopped the answer
     items: list = field(default_factory=list, repr=False)  # items.OutputItem: images, searches, code, MCP
     citations: list = field(default_factory=list)          # the sources the answer cites
+    tier_note: str | None = None      # --tier flex-or-default: flex had no room, another tier answered
+    token_logprobs: list = field(default_factory=list, repr=False)  # --logprobs (chat/logprobs.py)
+
+    @property
+    def logprobs(self):
+        """--logprobs: a DataFrame of the answer's tokens, each one's probability and its alternatives."""
+        from openai_magics.chat.logprobs import frame
+
+        return frame(self.token_logprobs)
+
+    @property
+    def confidence(self) -> float | None:
+        """--logprobs: the probability of the answer's first token (None without logprobs)."""
+        from openai_magics.chat.logprobs import confidence
+
+        return confidence(self.token_logprobs)
 
     @property
     def images(self) -> list[bytes]:
@@ -48,6 +64,8 @@ class ChatResult:
         line = usage_line(self.record) if self.record else self.model
         if self.tools_offered and not self.tool_calls and not (self.record and self.record.cache_hit):
             line += " · no tool was called"  # a server that ignores tools answers in text
+        if self.tier_note:
+            line += f" · {self.tier_note}"
         return line
 
     @property

@@ -58,6 +58,7 @@ class Runner:
         self.refusal = self.parsed = self.problem = None
         self.items: list = []      # items.OutputItem: what built-in tools did (Responses)
         self.citations: list = []  # the sources the answer cites
+        self.token_logprobs: list = []  # --logprobs: the answer's tokens (chat/logprobs.py)
 
     def from_cache(self) -> ChatResult | None:
         """The cached answer replayed through the same view, or None when it must be asked."""
@@ -267,6 +268,7 @@ class Runner:
             self.parsed, self.problem = parse_answer(result.text, SimpleNamespace(refusal=self.refusal), self.format)
         result.parsed, result.refusal, result.tool_calls = self.parsed, self.refusal, self.calls
         result.items, result.citations = self.items, self.citations
+        result.token_logprobs = self.token_logprobs
         result.tools_offered = bool(self.tools)
         result.incomplete = result.incomplete or self.problem
 
@@ -275,13 +277,14 @@ class Runner:
         # A tool's value is not kept, nor walked into: `asdict` would recurse forever into one that holds itself.
         calls = [{**{f.name: getattr(c, f.name) for f in fields(c)}, "value": None} for c in self.calls]
         return {"refusal": self.refusal, "citations": self.citations, "items": [asdict(i) for i in self.items],
-                "tool_calls": calls}
+                "tool_calls": calls, "logprobs": self.token_logprobs}
 
     def restore(self, hit: dict) -> None:
         """Take back what `kept()` gave the cache."""
         from openai_magics.chat.items import OutputItem
 
         self.refusal, self.citations = hit.get("refusal"), hit.get("citations") or []
+        self.token_logprobs = hit.get("logprobs") or []
         self.items = [OutputItem(**i) for i in hit.get("items") or []]
         self.calls = [ToolCall(**c) for c in hit.get("tool_calls") or []]
 

@@ -93,6 +93,7 @@ class Config:
     first_byte_timeout: float = 60.0   # for an answer to start when it streams or is quick (lists, embeddings)
     generation_timeout: float = 600.0  # for a non-streamed generation to start: it comes whole, once written
     idle_timeout: float = 300.0        # the longest silence once an answer has started (reasoning is silent)
+    flex_timeout: float = 900.0        # the least any wait is for a --tier flex request (its answers start late)
     max_retries: int = 4
     max_tokens: int | None = None    # a default cap for chat answers
     offline: bool = False

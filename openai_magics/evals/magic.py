@@ -24,7 +24,8 @@ class EvalMagics(GuardedMagics):
     @argument("--rubric", metavar="NAME", help="A variable holding the model grader's rubric.")
     @argument("--concurrency", type=int, help="Requests in flight at once (default 8).")
     @argument("--to-openai", action="store_true", help="Also run the eval on OpenAI's Evals API, reports side by side.")
-    @shared_options("output", "quiet", "no_cache")
+    @argument("--tier", metavar="TIER", help="The service tier of every answer (flex: about half price, slower).")
+    @shared_options("output", "quiet", "no_cache", "dry_run")
     @cell_magic
     def eval(self, line: str, cell: str):
         """Evaluate a prompt over a dataset: every model answers every row; graders score each answer."""
@@ -45,7 +46,13 @@ class EvalMagics(GuardedMagics):
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
                               concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
-                              name=args.data, options=chat_options(args))
+                              name=args.data, options=chat_options(args, template))
+        if args.dry_run:
+            from openai_magics.evals.engine import plan_eval
+
+            plans = plan_eval(s, request)
+            bind(self.shell, args.output, plans)
+            return None if args.quiet else plans
         note = None
         if args.to_openai:
             from openai_magics.evals.remote import check_evals_api

@@ -22,6 +22,9 @@ def _parts(**counts: int) -> str:
     return f" ({', '.join(shown)})" if shown else ""
 
 
+SHOWN_TIERS = ("flex", "priority", "scale")  # a tier other than the default, priced as such, said so
+
+
 def usage_line(record: UsageRecord) -> str:
     u, approx = record.usage, "≈" if record.estimated else ""
     parts = [record.model]
@@ -42,6 +45,8 @@ def usage_line(record: UsageRecord) -> str:
     if u.video_seconds:
         parts.append(f"{u.video_seconds:g} s video" + (f" ({u.video_size})" if u.video_size else ""))
     parts.append(record.cost_text)
+    if u.service_tier in SHOWN_TIERS:
+        parts.append(f"{u.service_tier} tier")
     if record.cache_hit:
         parts.append("cached")
     else:

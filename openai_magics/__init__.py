@@ -35,7 +35,8 @@ FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "open
 OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.control.usage_commands",
                    "openai_magics.control.cache_commands", "openai_magics.control.pin_commands",
                    "openai_magics.control.offline_commands", "openai_magics.chat.commands",
-                   "openai_magics.finetune.commands", "openai_magics.batch.commands")
+                   "openai_magics.finetune.commands", "openai_magics.batch.commands",
+                   "openai_magics.chat.background_commands")
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

@@ -190,3 +190,44 @@ def test_over_logprobs_give_a_confidence_column_that_orders_doubtful_rows_first(
 def test_logprobs_of_a_reasoning_model_are_refused_before_sending(nb, session, offline):
     ran = nb.run("%chat -m o4-mini --logprobs hello")
     assert "returns no logprobs" in str(ran.error) and offline.requests == []
+
+
+@pytest.fixture
+def background_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_MAGICS_BACKGROUND_DIR", str(tmp_path / "background"))
+    monkeypatch.setenv("OPENAI_MAGICS_BATCH_DIR", str(tmp_path / "batches"))
+    return tmp_path / "background"
+
+
+def test_a_background_response_survives_a_new_session_and_is_collected_once_recorded_once(
+        nb, session, offline, background_dir):
+    from openai_magics.core.config import Secret
+    from openai_magics.core.session import reset_session
+    from tests.conftest import TEST_KEY
+
+    ran = nb.run("%%chat --background -o job\nWrite a long report on brakes.")
+    job = nb.ns["job"]
+    assert ran.error is None and job.status == "queued" and job.id.startswith("resp_")
+    [sent] = [r.body for r in offline.requests if r.path.endswith("/responses")]
+    assert sent["background"] is True
+    assert session.ledger.records == []  # not priced until it completes
+    assert job.id in nb.run("%openai jobs").stdout + repr(nb.run("%openai jobs").result)
+
+    fresh = reset_session()  # the kernel restarted: only the id on disk remains
+    fresh.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
+    assert job.id in repr(nb.run("%openai background list").result)
+    first = nb.run(f"%openai background collect {job.id}").result
+    assert first.status == "completed" and "Offline answer" in first.answer.text
+    [record] = fresh.ledger.records
+    assert record.cost > 0 and record.usage.output_tokens > 0
+    again = nb.run(f"%openai background collect {job.id}").result
+    assert again.answer.text == first.answer.text and len(fresh.ledger.records) == 1
+    assert "not charged again" in repr(again)
+
+
+def test_a_background_response_can_be_cancelled(nb, session, offline, background_dir):
+    nb.run("%%chat --background -o job\nA long job.")
+    cancelled = nb.run(f"%openai background cancel {nb.ns['job'].id}").result
+    assert cancelled.status == "cancelled"
+    assert nb.run(f"%openai background status {nb.ns['job'].id}").result.status == "cancelled"
+    assert session.ledger.records == []

@@ -54,6 +54,10 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
         from openai_magics.chat.dry_run import ChatDryRun
 
         return ChatDryRun.of(runner)
+    if request.background:  # the server runs it: the id now, the answer when collected (chat/background.py)
+        from openai_magics.chat.background import start
+
+        return start(session, request, messages)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
     if result is None:
         if max_out is None and session.budget is not None:

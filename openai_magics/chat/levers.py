@@ -29,6 +29,8 @@ def check(request) -> None:
                          f"not {top!r}. Nothing was sent.")
     if request.logprobs is not None and request.tools:
         raise UsageError("--logprobs reads one answer's tokens: drop --tools. Nothing was sent.")
+    if request.background and request.api == "chat":
+        raise UsageError("--background runs on the Responses API: drop --api chat. Nothing was sent.")
     if request.background and (request.thread or request.tools):
         raise UsageError("--background runs one request on the server: drop --thread and --tools. Nothing was sent.")
 

@@ -144,8 +144,10 @@ class ChatMagics(GuardedMagics):
         request = request_from_args(args, self.shell, prompt=prompt, model=model, stream=not args.no_stream)
         if compare:
             return self._compare(args, request, compare)
-        if args.dry_run:
-            result = run_chat(s, request)
+        if args.dry_run or args.background:  # a plan, or a background response's id: nothing streams
+            from dataclasses import replace
+
+            result = run_chat(s, replace(request, stream=False))
             bind(self.shell, args.output, result)
             return None if args.quiet else result
         result = run_chat(s, request, self._view(args))

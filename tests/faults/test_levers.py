@@ -16,6 +16,9 @@ BAD_LEVERS = {
     "too-many-alternatives": ("%chat --logprobs 50 hello", "--logprobs takes how many alternatives"),
     "logprobs-of-a-reasoning-model": ("%chat --logprobs -m o4-mini hello", "returns no logprobs"),
     "logprobs-with-batch": ("%%chat --over rows --batch --logprobs\n{item}", "does not take --logprobs"),
+    "background-on-chat-completions": ("%chat --background --api chat hello", "--background runs on the Responses"),
+    "background-in-a-thread": ("%chat --background --thread t hello", "does not take --background"),
+    "background-without-id": ("%openai background collect", "needs a response id"),
 }
 
 
@@ -40,3 +43,10 @@ def test_a_server_that_refuses_logprobs_is_one_line(nb, session, offline):
     offline.any_model = True
     line = one_line(nb.run("%chat -m o4-mini --logprobs --no-stream hello"), "logprobs")
     assert "400" in line and session.ledger.records == []
+
+
+@pytest.mark.parametrize("action", ["collect", "status", "cancel"])
+def test_an_unknown_background_id_is_one_line(nb, session, offline, tmp_path, monkeypatch, action):
+    monkeypatch.setenv("OPENAI_MAGICS_BACKGROUND_DIR", str(tmp_path))
+    one_line(nb.run(f"%openai background {action} resp_nosuch"), "404", "resp_nosuch")
+    assert session.ledger.records == []

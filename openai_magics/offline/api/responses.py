@@ -10,6 +10,7 @@ import itertools
 import time
 
 from openai_magics.offline.api import answers, output_items, structured
+from openai_magics.offline.api.background import BackgroundRuns
 from openai_magics.offline.api.chat import SERVICE_TIERS, Completion, complete, extra_prompt_tokens, token_logprobs
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
@@ -33,6 +34,9 @@ def response(state, body: dict):
     with state.lock:
         state.responses[rid] = chat["messages"] + [_assistant(c)]
     final = _final(rid, body, c, output_items.asked(_last_prompt(chat["messages"])), probabilities or [])
+    if body.get("background"):  # answered now, reported as it would run on OpenAI's side (background.py)
+        with state.lock:
+            return state.part(BackgroundRuns).start(final)
     return final if not body.get("stream") else _events(final, c.tokens, probabilities or [])
 
 

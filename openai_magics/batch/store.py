@@ -7,18 +7,16 @@ row labels and template. Nothing secret: no key, no prompt beyond the template.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from openai_magics.core.config import user_folder
 
 DIR_ENV = "OPENAI_MAGICS_BATCH_DIR"
 
 
 def folder() -> Path:
-    if os.environ.get(DIR_ENV):
-        return Path(os.environ[DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "openai-magics" / "batches"
+    return user_folder("batches", DIR_ENV)
 
 
 @dataclass

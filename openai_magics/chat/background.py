@@ -6,10 +6,11 @@ recorded once, when it is first collected: collecting it again shows it without 
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from openai_magics.core.config import user_folder
 
 from openai_magics.chat.request import ChatRequest, build_body
 from openai_magics.chat.result import ChatResult
@@ -25,10 +26,7 @@ FIRST_POLL, LONGEST_POLL = 0.2, 10.0  # seconds between status checks while coll
 
 
 def folder() -> Path:
-    if os.environ.get(DIR_ENV):
-        return Path(os.environ[DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "openai-magics" / "background"
+    return user_folder("background", DIR_ENV)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech", "video")
 DEFAULT_MODELS = {
@@ -161,3 +162,12 @@ class Config:
     def as_dict(self) -> dict:
         """Everything but the keys."""
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_key")}
+
+
+def user_folder(name: str, override_env: str) -> Path:
+    """Where jobs that outlive the kernel are kept: `$override_env`, else the user's cache folder
+    (`$XDG_CACHE_HOME/openai-magics/NAME`)."""
+    if os.environ.get(override_env):
+        return Path(os.environ[override_env]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "openai-magics" / name

@@ -63,7 +63,7 @@ def plan_rows(prices, model: str, input_tokens: list[int], *, max_output: int, e
     if not flex and FLEX in levers:
         notes.append(f"no flex tier: genai-prices lists no flex price for {model} (OpenAI offers flex for some "
                      "models only)")
-    if not cached and len(input_tokens) > 1:
+    if not cached and len(input_tokens) > 1 and CACHED in levers:
         notes.append(f"no prefix to cache: the prompts share {shared_prefix:,} tokens (caching starts at "
                      f"{CACHE_MIN_TOKENS:,})")
     for how in levers:

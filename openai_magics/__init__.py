@@ -12,8 +12,8 @@ import importlib
 from openai_magics.core.session import session
 
 __version__ = "0.1.0"
-__all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "transcribe", "speak", "load_ipython_extension",
-           "unload_ipython_extension"]
+__all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "transcribe", "speak", "fix", "explain",
+           "load_ipython_extension", "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", and the magics it provides: declared when the extension
 # loads (IPython's register_lazy where it has it), imported the first time one of them is used or its help
@@ -27,10 +27,12 @@ MAGICS = {
     "openai_magics.video.magic:VideoMagics": {"video": "cell"},
     "openai_magics.moderation.magic:ModerationMagics": {"moderate": "line_cell"},
     "openai_magics.evals.magic:EvalMagics": {"eval": "cell"},
+    "openai_magics.fix.magic:FixMagics": {"fix": "line", "explain": "line"},
 }
-CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderation", "evals")
+CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderation", "evals", "fix")
 # Plain-Python functions of capabilities that offer more than one, as "module:function".
-FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak"}
+FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak",
+           "explain": "openai_magics.fix.facade:explain"}
 # Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.
 OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.control.usage_commands",
                    "openai_magics.control.cache_commands", "openai_magics.control.pin_commands",

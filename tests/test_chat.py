@@ -4,6 +4,8 @@ import re
 import signal
 import threading
 
+import pytest
+
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
@@ -223,3 +225,26 @@ def test_the_live_view_code_reaches_the_page_once_per_kernel(tmp_path, monkeypat
     assert len(modules) == 1 and "oaim-live-" in modules[0]["_esm"], [m["model_name"] for m in models]
     assert modules[0]["renderer"] == ""
     assert len(nbformat.writes(notebook)) < 40_000
+
+
+@pytest.mark.parametrize("asked", [
+    dict(messages=[{"role": "user", "content": "Explain (offline: 60 tokens)"}]),
+    dict(messages=[{"role": "user", "content": "Explain (offline: 30 tokens)"}], logprobs=True, top_logprobs=2),
+    dict(messages=[{"role": "user", "content": "What time is it in Paris? Use get_time."}], tools=[{
+        "type": "function", "function": {"name": "get_time", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]),
+], ids=["text", "logprobs", "tool-call"])
+def test_a_stream_is_read_into_the_same_events_and_completion_as_the_sdks_own_state(session, asked):
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    from openai_magics.chat.stream_state import StreamState
+
+    chunks = list(session.client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                                         stream_options={"include_usage": True}, **asked))
+    sdk, ours = ChatCompletionStreamState(), StreamState()
+    seen = [[(e.type, getattr(e, "delta", None), getattr(e, "chunk", None)) for c in chunks for e in state.handle_chunk(c)
+             if e.type in ("chunk", "content.delta")] for state in (sdk, ours)]
+    assert seen[0] == seen[1] and len(seen[0]) >= len(chunks)
+    final = ours.final()
+    assert final.model_dump() == sdk.get_final_completion().model_dump()
+    assert bool(final.choices[0].message.tool_calls) == ("tools" in asked)

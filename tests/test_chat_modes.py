@@ -59,6 +59,9 @@ OPTIONS = {
     "concurrency": ("--concurrency 2", {"concurrency": 2}, lambda b, s: True),
     "batch": ("--batch", {"batch": True}, lambda b, s: s.batched),
     "no_wait": ("--no-wait", {"no_wait": True}, lambda b, s: s.batched),
+    "context": ("--context x", {"context": "x"}, lambda b, s: "Variables from my notebook" in json.dumps(b)),
+    "context_tokens": ("--context x --context-tokens 50", {"context": "x", "context_tokens": 50},
+                       lambda b, s: "x: str, 2 characters" in json.dumps(b)),
     "tier": ("--tier flex", {"tier": "flex"}, lambda b, s: b["service_tier"] == "flex"),
     "cache_key": ("--cache-key k", {"cache_key": "k"}, lambda b, s: b["prompt_cache_key"] == "k"),
     "cache_retention": ("--cache-key k --cache-retention 24h", {"cache_key": "k", "cache_retention": "24h"},
@@ -256,5 +259,5 @@ def test_chat_names_its_own_keywords_when_refusing_one(nb, offline):
     assert type(ran.error).__name__ == "UsageError" and offline.requests == []
     message = str(ran.error)
     assert message.startswith("chat() does not take moderate=; it takes api, background, cache, cache_key, "
-                              "cache_retention, detail, dry_run, images, json,")
+                              "cache_retention, context, context_tokens, detail, dry_run, images, json,")
     assert "new_thread" in message and "reasoning_summary" in message and "no_cache" not in message

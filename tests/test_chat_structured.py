@@ -245,23 +245,54 @@ def test_dry_run_needs_no_key_and_no_client(nb, session):
     assert "nothing sent" in ran.outputs[-1]["text/markdown"]
 
 
+CODE_CELL = '# The code of the %%chat --format code answer above\nprint("hello from the offline server")'
+
+
 def test_format_code_run_again_does_not_add_a_second_cell(nb, offline):
     nb.shell.rl_next_input = None
     first = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
-    assert first.error is None and nb.shell.rl_next_input == 'print("hello from the offline server")'
+    assert first.error is None and nb.shell.rl_next_input == CODE_CELL
     nb.shell.rl_next_input = None
     again = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
     assert again.error is None and nb.shell.rl_next_input is None  # no second inserted cell
     assert "a kernel cannot replace that cell, so it is not inserted again" in again.stdout
     nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="another-cell")
-    assert nb.shell.rl_next_input == 'print("hello from the offline server")'  # another cell gets its own
+    assert nb.shell.rl_next_input == CODE_CELL  # another cell gets its own
+
+
+def _saved_notebook(tmp_path, below: str) -> str:
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell("%%chat --format code --no-stream\nWrite hello world", id="code-cell"),
+             nbformat.v4.new_code_cell(below, id="below")]
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return str(path)
+
+
+def test_format_code_in_a_fresh_kernel_does_not_add_a_cell_below_the_one_it_added_before(nb, offline, tmp_path,
+                                                                                         monkeypatch):
+    """Run All, save, reopen, Run All: the new kernel knows nothing of the first, the saved notebook does."""
+    monkeypatch.setenv("JPY_SESSION_NAME", _saved_notebook(tmp_path, CODE_CELL))  # as Jupyter's server sets it
+    nb.shell.rl_next_input = None
+    ran = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
+    assert ran.error is None and nb.shell.rl_next_input is None
+    assert "inserted on an earlier run is in the cell below" in ran.stdout
+    assert "hello from the offline server" in ran.outputs[-1]["text/markdown"]  # the answer still shows
+
+
+def test_format_code_inserts_below_a_saved_cell_that_it_did_not_insert(nb, offline, tmp_path, monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", _saved_notebook(tmp_path, 'print("my own code")'))
+    nb.shell.rl_next_input = None
+    ran = nb.run("%%chat --format code --no-stream\nWrite hello world", cell_id="code-cell")
+    assert ran.error is None and nb.shell.rl_next_input == CODE_CELL and "earlier run" not in ran.stdout
 
 
 def test_format_code_puts_the_answers_code_into_a_new_cell(nb, offline):
     nb.shell.rl_next_input = None
     ran = nb.run("%%chat --format code --no-stream\nWrite hello world")
     assert ran.error is None
-    assert nb.shell.rl_next_input == 'print("hello from the offline server")'
+    assert nb.shell.rl_next_input == CODE_CELL
 
 
 def test_key_never_in_a_dry_run(nb):

@@ -74,3 +74,14 @@ def test_the_console_script_is_installed():
     done = subprocess.run([str(Path(sys.executable).parent / "openai-magics"), "run", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--offline" in done.stdout and "--replay" in done.stdout
+
+
+def test_a_notebook_is_read_without_building_jsonschemas_iri_grammars(tmp_path):
+    """nbformat imports jsonschema, which builds the grammars of its `format: iri` checker as it is imported when
+    rfc3987-syntax is installed (1-2 s of every `openai-magics run`): the notebook is read without them."""
+    path = notebook(tmp_path / "lesson.ipynb", "print(1)")
+    code = ("import sys\nfrom pathlib import Path\nfrom openai_magics.cli.run import read_notebook\n"
+            f"print(len(read_notebook(Path({str(path)!r})).cells), 'rfc3987_syntax' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    assert done.stdout.split() == ["1", "False"]

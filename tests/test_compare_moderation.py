@@ -35,13 +35,47 @@ def test_compare_sends_three_requests_at_once_and_shows_three_answers(nb, offlin
     assert [r.model for r in session.ledger.records] == [r.model for r in cmp.results] or \
         sorted(r.model for r in session.ledger.records) == sorted(r.model for r in cmp.results)
     assert len(session.ledger) == 3 and all(r.magic == "chat" for r in session.ledger.records)
-    html = ran.outputs[-1]["text/html"]
+    shown = ran.outputs[-1]["text/markdown"]
     for result in cmp.results:
         assert result.usage_line in ran.text
         assert "s to first token" in result.usage_line
         phrase = next(p for p in result.usage_line.split(" · ") if p.endswith("s to first token"))
-        assert f'<span style="white-space:nowrap">{phrase}</span>' in html  # wraps between phrases only
+        assert f'<span style="white-space:nowrap">{phrase}</span>' in shown  # wraps between phrases only
     assert len({r.text for r in cmp.results}) == 3  # each model answers differently
+
+
+def _rendered_columns(markdown: str) -> list[str]:
+    """The compare view as a CommonMark renderer (as JupyterLab's) draws it, cut into its columns' HTML."""
+    from markdown_it import MarkdownIt
+
+    page = MarkdownIt("commonmark").render(markdown)
+    assert page.startswith('<div class="openai-magics-compare"') and page.rstrip().endswith("</div>")
+    return page.split('<div style="flex:1 1 0;')[1:]
+
+
+def test_compare_columns_show_each_answer_as_markdown_like_a_single_answer(nb, offline):
+    single = nb.run("%%chat --no-stream -m gpt-4o-mini\nWhat is a prime?").result
+    ran = nb.run("%%chat --compare gpt-4o-mini,gpt-4.1-mini --no-stream\nWhat is a prime?")
+    assert ran.error is None and "text/html" not in ran.outputs[-1]  # frontends render the Markdown
+    columns = _rendered_columns(ran.outputs[-1]["text/markdown"])
+    assert len(columns) == 2
+    for column, model in zip(columns, ["gpt-4o-mini", "gpt-4.1-mini"]):
+        assert f'<div style="font-weight:600">{model}</div>' in column
+        assert "<h3>Offline answer</h3>" in column and "<strong>offline server</strong>" in column
+        assert '<code class="language-python">' in column and "###" not in column and "**" not in column
+        assert "$e^{i\\pi} + 1 = 0$" in column  # the answer's maths, left for the typesetter as in one answer
+        assert '<sub class="mathjax_ignore tex2jax_ignore">' in column  # its figures are not
+    assert single.answer_markdown() in ran.outputs[-1]["text/markdown"]
+
+
+def test_a_compare_answer_cut_inside_a_code_block_does_not_swallow_the_next_column():
+    from openai_magics.chat.compare import CompareResult
+    from openai_magics.chat.result import ChatResult
+
+    cut = ChatResult("Here:\n```python\nprint(1", model="gpt-4o-mini", interrupted=True)
+    whole = ChatResult("**Done.**", model="gpt-4.1-mini")
+    first, second = _rendered_columns(CompareResult([cut, whole])._repr_markdown_())
+    assert "print(1" in first and "Interrupted" in first and "<strong>Done.</strong>" in second
 
 
 def test_compare_works_with_a_schema_and_refuses_threads(nb, offline, session):

@@ -234,27 +234,31 @@ def test_a_permanent_error_stops_what_was_not_sent(session, offline):
     assert len(embedding_requests(offline)) == 1 and session.ledger.records == []
 
 
-@pytest.mark.parametrize("limits", [dict(requests=2, requests_per=0.04), dict(tokens=1_400, tokens_per=0.05)],
+@pytest.mark.parametrize("limits", [dict(requests=1, requests_per=0.02), dict(tokens=1_400, tokens_per=0.05)],
                          ids=["remaining-requests", "remaining-tokens"])
 def test_rate_limits_reported_by_the_server_cap_concurrency(session, offline, limits):
     offline.latency = 0.02
-    offline.enforce_limits(**limits)  # after each answer, room for about one more request
+    offline.enforce_limits(**limits)  # room for one request at a time
     openai_magics.embed(["a first call, to hear the limits"])
     result = openai_magics.embed([f"sentence {i}" for i in range(1000)], concurrency=4)
     assert result.requests == 4 and result.peak_concurrency == 1
+    assert session.http.limits.refusals == 0  # paced within them, never refused
 
 
 def test_an_interrupt_keeps_what_arrived_and_sends_nothing_more(session, offline):
     class StopButton:  # the kernel's interrupt arrives while the first answer is being taken in
-        def start(self, requests, texts): ...
-        def advance(self, texts): raise KeyboardInterrupt
-        def finish(self, ok): self.ok = ok
+        def start(self, tally): self.tally, self.finished = tally, False
+        def update(self, force=False):
+            if not force:
+                raise KeyboardInterrupt
+        def finish(self): self.finished = True
 
     texts = [f"sentence {i}" for i in range(2100)]
     stop = StopButton()
     with pytest.raises(KeyboardInterrupt):
         openai_magics.embed(texts, concurrency=1, progress=stop)
-    assert stop.ok is False and len(embedding_requests(offline)) == 1 and len(session.ledger.records) == 1
+    assert stop.finished and stop.tally.count() == "2,048/2,100 texts"
+    assert len(embedding_requests(offline)) == 1 and len(session.ledger.records) == 1
     offline.clear_log()
     openai_magics.embed(texts, concurrency=1)
     assert sum(len(r.body["input"]) for r in embedding_requests(offline)) == 2100 - 2048

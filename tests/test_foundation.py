@@ -44,12 +44,15 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         " if m not in sys.modules], 'rfc3987_syntax' in sys.modules)\n"
         "from openai_magics.facts.tokens import _load\n"
         "print(_load.cache_info().currsize)\n"
-        "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0])\n"
+        "client = session()._client\n"
+        "print(client is not None)\n"
+        "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0], session()._client is client)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    validating, missing, encodings, answer = out.splitlines()[:4]
+    validating, missing, encodings, built, answer = out.splitlines()[:5]
     assert validating == "True" and missing == "[] False" and encodings == "1"
-    assert "Offline answer" in answer
+    assert built == "True"  # the session's own client, which the first answer then uses
+    assert "Offline answer" in answer and answer.endswith(" True")
 
 
 WARMING = "import threading\nwarming = [t.name for t in threading.enumerate() if t.name == 'openai-magics-warm-up']"

@@ -73,22 +73,23 @@ def test_the_live_cell_shows_the_jobs_progress_in_a_widget_the_saved_notebook_do
 def test_a_view_sees_the_status_and_progress_rise_until_completed(session, offline):
     seen = []
 
-    class Recording:
-        def start(self, request):
-            seen.append(("start", request.describe()))
+    class Recording:  # a progress view (views.progress): the tally is the job's status and percent done
+        def start(self, tally):
+            self.tally = tally
+            seen.append(("start", tally.status, tally.total))
 
-        def update(self, job):
-            seen.append((job.status, job.progress))
+        def update(self, force=False):
+            seen.append((self.tally.status, self.tally.done))
 
-        def finish(self, ok):
-            seen.append(("finish", ok))
+        def finish(self):
+            seen.append(("finish",))
 
     offline.state.part(Videos).stage_seconds = 0.5
     try:
         openai_magics.video("A slow sunrise", view=Recording())
     finally:
         offline.state.part(Videos).stage_seconds = Videos().stage_seconds
-    assert seen[0] == ("start", "4 s 720x1280 video on sora-2") and seen[-1] == ("finish", True)
+    assert seen[0] == ("start", "sending", 100) and seen[-1] == ("finish",)
     readings = seen[1:-1]
     assert readings[0] == ("queued", 0) and readings[-1] == ("completed", 100)
     assert any(status == "in_progress" for status, _ in readings)

@@ -41,10 +41,12 @@ def run_transcribe(session, request: TranscribeRequest, on_text=None) -> Transcr
 
 def _transcribe_at_once(session, request: TranscribeRequest, pieces: list) -> list:
     """Each piece's (answer, record), sent concurrently; an interrupt stops the uploads in flight on the wire."""
-    from openai_magics.wire.cancel import run_all
+    from openai_magics.core.fanout import FanOut
 
-    calls = [(_transcribe_piece, session, request, piece, None) for piece in pieces]
-    return [f.result() for f in run_all(calls, min(CONCURRENCY, len(pieces)), "openai-magics-audio")]
+    with FanOut(lambda i: _transcribe_piece(session, request, pieces[i], None), range(len(pieces)),
+                concurrency=CONCURRENCY, name="openai-magics-audio") as answers:
+        finished = sorted(answers, key=lambda done: done.item)
+    return [done.result() for done in finished]
 
 
 def _duration_bound(audio) -> float:

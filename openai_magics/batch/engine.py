@@ -3,7 +3,6 @@ with the input, each answer a ledger row at the batch rate."""
 from __future__ import annotations
 
 import json
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -89,21 +88,21 @@ def follow_and_collect(session, batch_id: str, progress=None):
 
 
 def follow(session, batch_id: str, progress):
+    from openai_magics.core.follow import follow_job
+
     tally = Tally(total=0, priced=False)
+
+    def show(batch) -> None:
+        counts = batch.request_counts
+        tally.total = getattr(counts, "total", 0) or 0
+        tally.done, tally.failed = getattr(counts, "completed", 0) or 0, getattr(counts, "failed", 0) or 0
+        tally.status = batch.status
+        progress.update(force=True)
+
     progress.start(tally)
-    pause = FIRST_POLL
     try:
-        while True:
-            batch = retrieve(session, batch_id)
-            counts = batch.request_counts
-            tally.total = getattr(counts, "total", 0) or 0
-            tally.done, tally.failed = getattr(counts, "completed", 0) or 0, getattr(counts, "failed", 0) or 0
-            tally.status = batch.status
-            progress.update(force=True)
-            if batch.status in TERMINAL:
-                return batch
-            time.sleep(pause)
-            pause = min(pause * 1.5, LONGEST_POLL)
+        return follow_job(lambda: retrieve(session, batch_id), lambda batch: batch.status in TERMINAL, show,
+                          first_wait=FIRST_POLL, longest_wait=LONGEST_POLL)
     finally:
         progress.finish()
 
@@ -236,8 +235,11 @@ def _row(session, line: dict, endpoint: str, parsed: bool, record_it: bool):
     record = None
     if record_it:
         model = body.get("model") if isinstance(body.get("model"), str) else ""
-        record = session.begin("batch").record(model, usage or Usage(), estimated=usage is None, batch=True,
-                                               latency=0.0)
+        call = session.begin("batch")
+        call.record(model, usage or Usage(), estimated=usage is None, batch=True, latency=0.0)
+        if answer is None:
+            call.mark_unreadable()
+        record = call.recorded
     if answer is None:
         return RowError("the answer is not in a shape this client reads"), record
     if parsed:

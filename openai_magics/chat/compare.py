@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from openai_magics.wire.errors import UsageError
@@ -19,20 +20,19 @@ def compared_models(spec: str | None) -> list[str]:
 def run_compare(session, requests: list, run_one) -> "CompareResult":
     """Every request sent at once (one thread each); a model that fails is one line in its column. An
     interrupt stops every stream on the wire; what each had brought is recorded."""
-    from openai_magics.wire.cancel import run_all
+    from openai_magics.core.fanout import FanOut
 
-    futures = run_all([(run_one, session, request) for request in requests], len(requests), "openai-magics-compare")
+    with FanOut(lambda i: run_one(session, requests[i]), range(len(requests)), concurrency=len(requests),
+                name="openai-magics-compare") as answers:
+        finished = sorted(answers, key=lambda done: done.item)
     results, errors = [], {}
-    for request, future in zip(requests, futures):
-        error = future.exception()
-        if error is None:
-            results.append(future.result())
-        elif isinstance(error, KeyboardInterrupt):
-            raise error
+    for request, done in zip(requests, finished):
+        if done.error is None:
+            results.append(done.value)
         else:
-            errors[request.model] = session.redact(str(error)) or type(error).__name__
+            errors[request.model] = session.redact(str(done.error)) or type(done.error).__name__
     if not results:
-        raise next(f.exception() for f in futures)
+        raise finished[0].error
     compared = CompareResult(results, errors)
     session.last_result = compared
     return compared
@@ -67,16 +67,30 @@ class CompareResult:
                 for r in self.results]
         return cols + [(model, f"⚠ {error}", "") for model, error in self.errors.items()]
 
-    def _repr_html_(self) -> str:
-        cells = "".join(
+    def _repr_markdown_(self) -> str | None:
+        """The columns side by side, each answer Markdown as a single answer is (its maths typeset, the figures
+        under it not). Markdown goes on inside an HTML block after a blank line: each column's answer is
+        rendered between its column's opening and closing lines. `--format text`: plain text only."""
+        if all(r.format == "text" for r in self.results):
+            return None
+        columns = [(r.requested_model or r.model, closed_fences(r.answer_markdown()), usage_sub_unbroken(r.usage_line))
+                   for r in self.results]
+        columns += [(model, f'<div class="{NO_MATHS}">⚠ {figures(error)}</div>', "")
+                    for model, error in self.errors.items()]
+        shown = "\n".join(
             '<div style="flex:1 1 0;min-width:14em;border:1px solid rgba(128,128,128,.35);border-radius:6px;'
-            'padding:.5em .75em">'
-            f'<div style="font-weight:600">{html.escape(model)}</div>'
-            f'<div style="white-space:pre-wrap">{figures(text)}</div>'
-            f'{usage_sub_unbroken(usage) if usage else ""}</div>' for model, text, usage in self._columns())
-        return (f'<div class="openai-magics-compare {NO_MATHS}" style="display:flex;gap:.75em;align-items:stretch">'
-                f'{cells}</div>')
+            f'padding:.5em .75em">\n<div style="font-weight:600">{html.escape(model)}</div>\n\n{answer}\n\n'
+            f'{usage}\n\n</div>' for model, answer, usage in columns)
+        row = '<div class="openai-magics-compare" style="display:flex;gap:.75em;align-items:stretch">'
+        return f"{row}\n{shown}\n</div>"
 
     def _repr_pretty_(self, p, cycle) -> None:
         blocks = [f"── {model} ──\n{text}\n{usage}".rstrip() for model, text, usage in self._columns()]
         p.text("\n\n".join(blocks))
+
+
+def closed_fences(markdown: str) -> str:
+    """The Markdown with a code fence left open (an answer cut short) closed, so that it does not swallow the
+    rest of the page."""
+    fences = re.findall(r"^ {0,3}(`{3,}|~{3,})", markdown, re.M)
+    return f"{markdown}\n{fences[-1]}" if len(fences) % 2 else markdown

@@ -29,6 +29,7 @@ class ChatDryRun:
     max_output: int
     worst_case: Decimal | None    # None: the model's price is unknown
     max_rounds: int = 1           # a tool loop may make this many requests
+    context: object = None        # --context: the summaries the user message starts with (magics.summaries)
 
     @classmethod
     def of(cls, runner) -> "ChatDryRun":
@@ -44,7 +45,7 @@ class ChatDryRun:
         max_output = runner.max_out or model_info(request.model).max_output or DEFAULT_MAX_OUTPUT
         worst = runner.session.worst_case(request.model, Usage(input_tokens=tokens.tokens, output_tokens=max_output))
         return cls(runner.api, copy.deepcopy(body), tokens, max_output, worst,
-                   request.max_rounds if request.tools else 1)
+                   request.max_rounds if request.tools else 1, request.context or None)
 
     @property
     def endpoint(self) -> str:
@@ -67,13 +68,25 @@ class ChatDryRun:
         text = json.dumps(self.body, indent=2, ensure_ascii=False, default=str)
         return DATA_URL.sub(lambda m: f"{m.group(1)}{m.group(2)}…({len(m.group(0)):,} chars)", text)
 
+    @property
+    def context_heading(self) -> str:
+        c = self.context
+        return f"Context: {', '.join(c.names)} · {c.tokens:,} tokens of a {c.budget:,}-token budget, as sent"
+
+    def _context_markdown(self) -> str:
+        if not self.context:
+            return ""
+        return f"{self.context_heading}:\n\n```text\n{self.context.text}\n```\n\n"
+
     def _repr_markdown_(self) -> str:
         body = self.shown_body()
         shown = f"```json\n{body}\n```"
         lines = body.count("\n") + 1
         if lines > OPEN_LINES:  # tools and a schema make screens of JSON: folded, one click away
             shown = f"<details><summary>the body: {lines:,} lines of JSON</summary>\n\n{shown}\n\n</details>"
-        return f"**Dry run** · POST `{self.endpoint}`\n\n{shown}\n\n{usage_sub(self.summary)}"
+        return (f"**Dry run** · POST `{self.endpoint}`\n\n{self._context_markdown()}{shown}\n\n"
+                f"{usage_sub(self.summary)}")
 
     def _repr_pretty_(self, p, cycle) -> None:
-        p.text(f"Dry run · POST {self.endpoint}\n{self.shown_body()}\n\n{self.summary}")
+        context = f"{self.context_heading}:\n{self.context.text}\n\n" if self.context else ""
+        p.text(f"Dry run · POST {self.endpoint}\n{context}{self.shown_body()}\n\n{self.summary}")

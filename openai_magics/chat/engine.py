@@ -85,7 +85,9 @@ def messages_of(request: ChatRequest) -> list[dict]:
 
 
 def user_message(request: ChatRequest) -> dict:
-    return {"role": "user", "content": user_content(request.prompt, request.images, request.detail)}
+    """The user's turn: the prompt, after the --context summaries when there are any."""
+    text = f"{request.context}\n\n{request.prompt}" if request.context else request.prompt
+    return {"role": "user", "content": user_content(text, request.images, request.detail)}
 
 
 def _belongs_in_thread(result: ChatResult) -> bool:

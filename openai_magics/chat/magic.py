@@ -53,6 +53,11 @@ class ChatMagics(GuardedMagics):
               help="With --over: run the rows through the Batch API (half price, results within a day).")
     @argument("--no-wait", action="store_true",
               help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
+    @argument("--context", metavar="NAME[,NAME…]",
+              help="Notebook variables the model is told about, each summarised (a DataFrame: shape, dtypes, nulls, "
+                   "describe(), a few rows) ahead of the prompt.")
+    @argument("--context-tokens", type=int, metavar="N",
+              help="With --context: the most tokens the summaries take in all (default 2000).")
     @argument("--tier", metavar="TIER",
               help="The service tier: flex (about half price, slower, sometimes no capacity), priority, default, "
                    "auto, or flex-or-default (flex, once the default tier when flex has no capacity).")
@@ -156,7 +161,7 @@ class ChatMagics(GuardedMagics):
         if result.interrupted:
             self._keep_partial(args, result)
         if args.format == "code":
-            _insert_code_once(self.shell, result.text)
+            _insert_code_once(self.shell, result.code or result.text)
         if args.quiet or is_terminal(self.shell) and not args.no_stream:
             return None
         return result
@@ -230,26 +235,25 @@ def _bundle(result) -> dict:
     return format_display_data(result)[0]
 
 
+INSERTED_MARK = "# The code of the %%chat --format code answer above"  # how a re-run knows the cell it inserted
+
+
 class InsertedCode(dict):
     """Cell id → the code `--format code` put in a new cell below it, for the kernel's life."""
 
 
 def _insert_code_once(shell, text: str) -> None:
     """The answer's code in a new cell below, once per cell: a kernel can add a cell but not replace the one it
-    added before, so a re-run says where its code is instead of adding another cell each time."""
+    added before, so a re-run, in this kernel or a fresh one on the saved notebook, says where its code is
+    instead of adding another cell each time."""
+    from openai_magics.core.cell import saved_cell_after
+
     _number, cell_id = current_cell()
     inserted = session().part(InsertedCode)
-    if cell_id is not None and cell_id in inserted:
-        print("The code went into the cell below on this cell's first run; a kernel cannot replace that cell, "
-              "so it is not inserted again (copy this answer's code from it).")
+    if cell_id is not None and (cell_id in inserted or (saved_cell_after(cell_id) or "").startswith(INSERTED_MARK)):
+        print("The code this cell inserted on an earlier run is in the cell below; a kernel cannot replace that "
+              "cell, so it is not inserted again (copy this answer's code from it).")
         return
     if cell_id is not None:
         inserted[cell_id] = text
-    shell.set_next_input(_code_of(text), replace=False)
-
-
-def _code_of(text: str) -> str:
-    import re
-
-    blocks = re.findall(r"```[\w+-]*\n(.*?)```", text, re.S)
-    return "\n".join(b.rstrip() for b in blocks) if blocks else text
+    shell.set_next_input(f"{INSERTED_MARK}\n{text}", replace=False)

@@ -27,6 +27,9 @@ LEVERS = {"tier", "cache_key", "cache_retention"}  # every mode that asks intera
 REQUEST = {"model", "system", "temperature", "max_tokens", "stop", "seed", "reasoning_effort", "api",
            "no_cache", "schema", "json", "tools", "max_rounds", "image", "detail"}
 SHOWN = {"output", "quiet", "no_interpolate"}
+# --context NAME[,NAME…] (--context-tokens N): notebook variables summarised ahead of the prompt, in every mode
+DEFAULTS.update(context=None, context_tokens=None)
+REQUEST |= {"context", "context_tokens"}
 
 # What each mode takes. An option that only makes sense beside another (NEEDS) is refused without it first.
 TAKES = {
@@ -42,10 +45,10 @@ TAKES = {
                                                                            "no_wait"},
     "facade": REQUEST | LEVERS | {"summary", "no_stream", "thread", "new", "dry_run", "logprobs", "background"},
     "eval": {"model", "system", "temperature", "max_tokens", "seed", "no_cache", "output", "quiet", "concurrency",
-             "tier", "dry_run"},
+             "context", "context_tokens", "tier", "dry_run"},
 }
-NEEDS = {"new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over", "batch": "over",
-         "no_wait": "batch", "cache_retention": "cache_key"}
+NEEDS = {"context_tokens": "context", "new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over",
+         "batch": "over", "no_wait": "batch", "cache_retention": "cache_key"}
 WHY = {  # the reason a mode refuses an option, where the flag alone does not say it
     ("over", "summary"): "each row's answer is its text",
     ("over", "format"): "the answers come back as a Series, one per row",
@@ -139,6 +142,8 @@ def request_from_args(args, shell, *, prompt: str, model: str, stream: bool) -> 
         features["tools"] = tools_of(args.tools, shell)
     if args.image:
         features["images"] = images_of(args.image, shell)
+    if args.context is not None:
+        features["context"] = context_of_args(args.context, args.context_tokens, shell, model)
     return ChatRequest(
         prompt=prompt, model=model, system=expand(args.system, shell, not args.no_interpolate),
         temperature=args.temperature, max_tokens=args.max_tokens, stop=list(args.stop or []), seed=args.seed,
@@ -179,6 +184,29 @@ def images_of(images, shell) -> list:
         label = image if isinstance(image, str) else f"image {index + 1}"
         encoded.append(encode(_image_source(shell, image), label))
     return encoded
+
+
+def context_of_args(context, tokens, shell, model: str):
+    """The summaries `--context df,x` (or `chat(..., context=[df])`) sends ahead of the prompt: names are looked
+    up in the notebook, objects are named after the notebook variable that holds them."""
+    from openai_magics.core.session import session
+    from openai_magics.magics.kit import check_positive
+    from openai_magics.magics.summaries import Context, context_of, named_objects, named_values
+
+    if isinstance(context, Context):  # summarised once for many questions (%%eval's rows)
+        return context
+    check_positive(tokens, "--context-tokens")
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if isinstance(context, str):
+        if shell is None:
+            raise UsageError("context= names notebook variables only in IPython: pass the objects, context=[df].")
+        named = named_values(context, shell)
+    else:
+        named = named_objects(context, shell.user_ns if shell is not None else None)
+    return context_of(named, model, tokens, session())
 
 
 def _image_source(shell, source):

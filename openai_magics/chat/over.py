@@ -8,12 +8,11 @@ wire/limits.py): every request waits for room instead of meeting a 429.
 from __future__ import annotations
 
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from decimal import Decimal
 
 from openai_magics.cache.policy import current
 from openai_magics.chat.request import ChatRequest
-from openai_magics.wire.cancel import Scope, stop
+from openai_magics.core.fanout import FanOut
 from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.facts.models import model_info
 from openai_magics.chat.rows import TemplateRows
@@ -87,39 +86,25 @@ def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, c
     tally = Tally(total=len(distinct), worst=worst)
     answers: dict[str, object] = {}
     records: list = []
-    interrupted = spent_out = False
+    interrupted = False
     progress.start(tally)
-    pending = list(reversed(distinct))
-    running: dict = {}
-    scope = Scope()
-    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(distinct))),
-                              thread_name_prefix="openai-magics-over")
+    fan = FanOut(lambda prompt: _ask(session, run_chat, requests[prompt], parsed), distinct,
+                 concurrency=concurrency, name="openai-magics-over", admit=budget.fits)
     try:
-        while pending or running:
-            while pending and len(running) < concurrency and not spent_out:
-                if not budget.fits(pending[-1], running.values()):
-                    spent_out = not running  # else: wait for the rows in flight, then look again
-                    break
-                prompt = pending.pop()
-                running[pool.submit(scope.run, _ask, session, run_chat, requests[prompt], parsed)] = prompt
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                prompt = running.pop(future)
-                answer, record = future.result()
-                answers[prompt] = answer
+        with fan:
+            for done in fan:
+                answer, record = done.result()
+                answers[done.item] = answer
                 if record is not None:
                     records.append(record)
                 tally.add(not isinstance(answer, RowError), _tokens(record), _cost(record))
-            progress.update()
+                progress.update()
     except KeyboardInterrupt:
-        interrupted = True
-        stop(scope, pool, running)  # the rows in flight are stopped on the wire
+        interrupted = True  # the rows in flight were stopped on the wire
     finally:
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
         progress.update(force=True)
         progress.finish()
+    spent_out = bool(fan.unstarted) and not interrupted
     not_run = RowError("not run: the cell was interrupted" if interrupted else
                        "not run: the budget ran out before this row (`%openai budget USD` raises it)")
     values = [answers.get(prompt, not_run) for prompt in prompts]

@@ -42,6 +42,7 @@ class ChatRequest:
     dry_run: bool = False
     pinned_from: str | None = None   # `%openai pin on`: the alias `model` (its snapshot) stands for
     moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
+    context: object = None           # --context: magics.summaries.Context, sent ahead of the prompt
     # The cost levers (chat/levers.py):
     service_tier: str | None = None  # --tier: auto, default, flex, priority, flex-or-default
     cache_key: str | None = None     # --cache-key: prompt_cache_key, prompts that share a prefix share a key

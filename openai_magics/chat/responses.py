@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from openai_magics.chat.items import citations, output_items
 from openai_magics.chat import logprobs
 from openai_magics.chat.request import build_body
-from openai_magics.chat.runners import EMPTY_STREAM, Runner, failed_response, finish_reason_of
+from openai_magics.chat.runners import EMPTY_STREAM, NoAnswerInIt, Runner, failed_response, finish_reason_of
 from openai_magics.chat.structured import prompt_tokens
 from openai_magics.wire.errors import CallFailed
 from openai_magics.metering.usage import Usage
@@ -64,7 +64,7 @@ class ResponsesLoop(Runner):
         if final is None:
             if self.pieces:
                 raise StreamEnded("the stream ended before its final event")
-            raise CallFailed(EMPTY_STREAM)
+            raise NoAnswerInIt(EMPTY_STREAM)
         return final
 
     def paid(self, response) -> None:

@@ -60,6 +60,14 @@ class ChatResult:
         return self.text
 
     @property
+    def code(self) -> str | None:
+        """The answer's fenced code blocks, joined; None when it has none."""
+        import re
+
+        blocks = re.findall(r"```[\w+-]*\n(.*?)```", self.text, re.S)
+        return "\n".join(b.rstrip() for b in blocks) if blocks else None
+
+    @property
     def usage_line(self) -> str:
         line = usage_line(self.record) if self.record else self.model
         if self.tools_offered and not self.tool_calls and not (self.record and self.record.cache_hit):
@@ -79,13 +87,17 @@ class ChatResult:
             notes.append(self.version_note)
         return notes
 
+    def answer_markdown(self) -> str:
+        """The notes and the answer as Markdown: what shows above the usage line."""
+        from openai_magics.chat.render import answer_markdown
+
+        notes = "".join(f"**{html.escape(n)}**\n\n" for n in self.notes)
+        return f"{notes}{answer_markdown(self)}"
+
     def _repr_markdown_(self) -> str | None:
         if self.format == "text":
             return None
-        notes = "".join(f"**{html.escape(n)}**\n\n" for n in self.notes)
-        from openai_magics.chat.render import answer_markdown
-
-        return f"{notes}{answer_markdown(self)}\n\n{usage_sub(self.usage_line)}"
+        return f"{self.answer_markdown()}\n\n{usage_sub(self.usage_line)}"
 
     def _repr_pretty_(self, p, cycle) -> None:
         """All of a plain-text answer; beside Markdown, which frontends prefer, only its start."""

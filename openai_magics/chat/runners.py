@@ -30,6 +30,11 @@ NO_CHOICES = ("The server answered with no choices (an empty answer); nothing wa
               "Re-run, or check the endpoint and the model.")
 
 
+class NoAnswerInIt(CallFailed):
+    """The server answered, and may have charged, but its answer holds nothing to read: what it charged is
+    recorded, marked unreadable."""
+
+
 class Runner:
     """What both APIs share. An API's runner defines `body()`, `send_round()` (one non-streamed round's answer),
     `stream_round()` (a generator of one streamed round's events, returning its answer), `on_event(event)`,
@@ -175,7 +180,7 @@ class Runner:
             ended = self.ended_on_error(exc)
             if not self.request.stream or not self.pieces:
                 self.view.abort()
-                self.record_what_was_paid()
+                self.record_what_was_paid(unreadable=isinstance(exc, NoAnswerInIt))
                 if ended:
                     raise CallFailed(f"{ended[0].upper()}{ended[1:]}; nothing arrived.") from None
                 raise
@@ -183,8 +188,8 @@ class Runner:
         if not interrupted and incomplete is None:
             try:
                 incomplete = self.checked_end()
-            except CallFailed:
-                self.record_what_was_paid()
+            except NoAnswerInIt:
+                self.record_what_was_paid(unreadable=True)
                 raise
         return self.finish(interrupted, incomplete)
 
@@ -214,10 +219,13 @@ class Runner:
             return f"the server stopped it at the cell's token limit ({self.max_out:,}): “{reason}”"
         return f"the server ended the stream with an error: “{reason}”"
 
-    def record_what_was_paid(self) -> None:
-        """The server said what it charged, then gave nothing usable: the charge is recorded all the same."""
+    def record_what_was_paid(self, unreadable: bool = False) -> None:
+        """The server said what it charged, then gave nothing usable: the charge is recorded all the same (marked
+        unreadable when what came could not be read as an answer)."""
         if self.usage is not None:
             self.call.record(self.answered_model, self.usage, estimated=self.estimated, interrupted=True)
+            if unreadable:
+                self.call.mark_unreadable()
 
     def checked_end(self) -> str | None:
         """Why a whole answer is incomplete (or empty), or None; CallFailed when nothing came at all."""
@@ -226,7 +234,7 @@ class Runner:
         if self.finish_reason == "content_filter":
             return "the server's content filter stopped the answer (content_filter)"
         if self.finish_reason is None and not self.pieces and not self.has_output():
-            raise CallFailed(EMPTY_STREAM if self.request.stream else NO_CHOICES)
+            raise NoAnswerInIt(EMPTY_STREAM if self.request.stream else NO_CHOICES)
         if self.finish_reason is None:
             return "the stream ended before the answer did (no finish reason)"
         if not "".join(self.pieces).strip() and not self.has_output():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from openai_magics.chat import logprobs
 from openai_magics.chat.request import build_body
-from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, Runner
+from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, NoAnswerInIt, Runner
 from openai_magics.chat.structured import prompt_tokens
 from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
@@ -176,20 +176,21 @@ class ToolLoop(Runner):
 
     def stream_round(self, rounds):
         import openai
-        from openai.lib.streaming.chat import ChatCompletionStreamState
+
+        from openai_magics.chat.stream_state import StreamState
 
         with self.session.api_errors(self.request.model):
             rounds.stream = self.session.client.chat.completions.create(
                 **self.sent(), stream=True, stream_options={"include_usage": True})
-        state = ChatCompletionStreamState()  # events and the final completion; nothing parsed
+        state = StreamState()  # the SDK's events and final completion
         try:
             for chunk in rounds.stream:
                 yield from state.handle_chunk(chunk)
-            return state.get_final_completion()
+            return state.final()
         except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
             return exc.completion
         except (AssertionError, IndexError, KeyError):  # no chunk to build an answer on
-            raise CallFailed(EMPTY_STREAM) from None
+            raise NoAnswerInIt(EMPTY_STREAM) from None
         finally:
             rounds.stream.close()
 
@@ -215,7 +216,7 @@ class ToolLoop(Runner):
         """Run the tools the round asked for (its usage is in, see `paid`). True: another round follows."""
         self.rounds += 1
         if not completion.choices:
-            raise CallFailed(NO_CHOICES)
+            raise NoAnswerInIt(NO_CHOICES)
         choice = completion.choices[0]
         message, self.finish_reason = choice.message, choice.finish_reason
         if self.request.logprobs is not None:

@@ -19,12 +19,12 @@ RULE = "─" * 72
 def run_notebook(path: Path, *, offline: bool = False, replay: Path | None = None, budget: Decimal | None = None,
                  out=None) -> int:
     """0 when every cell ran; 1 (after naming the cell) when one failed."""
+    out = out or sys.stdout
+    notebook = read_notebook(path)  # a file that is no notebook is said before a kernel or its client is loaded
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    out = out or sys.stdout
-    notebook = read_notebook(path)
     _kernel_environment(offline, replay, budget)
     client = NotebookClient(notebook, km=_this_python_kernel(), timeout=600,
                             resources={"metadata": {"path": str(path.resolve().parent)}})
@@ -62,6 +62,9 @@ def read_notebook(path: Path):
     """The notebook in `path`, checked before a kernel starts; NotANotebook when it is not one."""
     import json
 
+    from openai_magics.wire.sdk import jsonschema_module
+
+    jsonschema_module()  # first: nbformat's own import of jsonschema would build its IRI grammars (1-2 s here)
     import nbformat
 
     try:

@@ -50,3 +50,24 @@ def current_cell() -> tuple[int | None, str | None]:
         return None, _running_cell_id
     count = len(history.input_hist_parsed) - 1 if history is not None else shell.execution_count
     return count, _running_cell_id
+
+
+def saved_cell_after(cell_id: str) -> str | None:
+    """The source of the cell after the cell `cell_id` in the notebook this kernel was started for, as last saved;
+    None when that is not known (no notebook server said which file, the file cannot be read, no such cell).
+    Jupyter's server names the file in the kernel's environment (JPY_SESSION_NAME)."""
+    import json
+    import os
+
+    path = os.environ.get("JPY_SESSION_NAME")
+    if not path or not path.endswith(".ipynb"):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            cells = json.load(f).get("cells") or []
+        ids = [c.get("id") for c in cells]
+        following = cells[ids.index(cell_id) + 1]
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+        return None
+    source = following.get("source") if isinstance(following, dict) else None
+    return "".join(source) if isinstance(source, list) else source if isinstance(source, str) else None

@@ -68,6 +68,15 @@ class Call:
             self.recorded = record
         return record
 
+    def mark_unreadable(self) -> None:
+        """The recorded answer was paid for but could not be read: its ledger row says so."""
+        if self.recorded is not None and not self.recorded.unreadable:
+            from dataclasses import replace
+
+            marked = replace(self.recorded, unreadable=True)
+            self.session.ledger.replace(self.recorded, marked)
+            self.recorded = marked
+
 
 class Session:
     def __init__(self, config: Config | None = None):
@@ -123,7 +132,7 @@ class Session:
         self.require_key()
         options = dict(api_key=NO_KEY_PLACEHOLDER, organization=config.organization, project=config.project,
                        max_retries=config.max_retries,
-                       http_client=http_client(self.http, Waits.of(config), self.redact_bytes))
+                       http_client=http_client(self.http, Waits.of(config), self.redact_bytes, tls=not config.offline))
         if config.azure_layout:  # the deployment is the model name; the SDK puts it in the path
             client = openai.AzureOpenAI(azure_endpoint=config.base_url,
                                         api_version=config.api_version or AZURE_API_VERSION, **options)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from openai_magics.wire.errors import UsageError
@@ -19,6 +18,7 @@ from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
 from openai_magics.embed.rows import Found, VectorRows, VectorCache
 from openai_magics.embed.validate import check_finite, checked_vectors
+from openai_magics.views.progress import NoRowProgress, Tally
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
 MIN_BATCH = 256
@@ -111,12 +111,6 @@ def plan_batches(texts: list[str], tokens: list[int], limits: EmbeddingLimits, c
     return batches
 
 
-class NoEmbedProgress:
-    def start(self, requests: int, texts: int) -> None: ...
-    def advance(self, texts: int) -> None: ...
-    def finish(self, ok: bool) -> None: ...
-
-
 @dataclass
 class Outcome:
     """What the requests of one embed brought back."""
@@ -156,7 +150,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
         cache.before_sending(request.model, list(missing))  # replay mode: a miss is an error, nothing sent
     outcome = Outcome()
     if missing:
-        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NoEmbedProgress())
+        outcome = _send(session, request, missing, row_of, rows, kept, limits, progress or NoRowProgress())
     duplicates = [(row, row_of[sent.get(t, t)]) for row, t in enumerate(request.texts) if row_of[sent.get(t, t)] != row]
     hit_record = _record_hits(session, request, hits)
     return EmbedResult(
@@ -216,67 +210,55 @@ def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[s
     for batch in batches:
         batch.rows = [row_of[t] for t in batch.texts]
     client = session.client  # built once, here: worker threads share it (the SDK client is thread-safe)
-    progress = progress if len(batches) > 1 else NoEmbedProgress()
-    progress.start(len(batches), len(texts))
-    outcome, ok = Outcome(), False
+    progress = progress if len(batches) > 1 else NoRowProgress()
+    outcome, tally = Outcome(), Tally(total=len(texts), unit="texts")
+    progress.start(tally)
     try:
-        _dispatch(session, client, request, batches, rows, cache, outcome, progress)
-        ok = True
+        _dispatch(session, client, request, batches, rows, cache, outcome, tally, progress)
     finally:
-        progress.finish(ok)
+        progress.update(force=True)
+        progress.finish()
     return outcome
 
 
-def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRows, cache, outcome: Outcome, progress) -> None:
-    """Keep up to `concurrency` requests in flight, fewer when the server's rate limits say so.
+def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRows, cache, outcome: Outcome, tally,
+              progress) -> None:
+    """Keep up to `concurrency` requests in flight, fewer when the model's rate limits have no room for
+    another (a request starts with its room reserved, see wire/limits.py; the first one always starts).
 
     Whatever succeeded is kept (in the session cache too) even when another request fails for good,
     so that re-running pays only for the rest; what was not sent yet is never sent. An interrupt stops
     the requests in flight too.
     """
-    from openai_magics.wire.cancel import Scope, stop
+    from contextlib import nullcontext
 
-    pending = list(reversed(batches))
-    running: dict = {}
-    scope = Scope()
-    pool = ThreadPoolExecutor(max_workers=min(request.concurrency, len(batches)),
-                              thread_name_prefix="openai-magics-embed")
+    from openai_magics.core.fanout import FanOut
+
+    limits = session.http.limits
+    reserved: dict[int, object] = {}  # batch → the room taken for its request
+
+    def admit(batch: TextBatch, running: list) -> bool:
+        if any(reserved[id(b)] is None for b in running):  # one already waits for room: the rest wait behind it
+            return False
+        reserved[id(batch)] = limits.reserve(request.model, batch.tokens)
+        return reserved[id(batch)] is not None or not running
+
+    def send(batch: TextBatch):
+        with reserved.get(id(batch)) or nullcontext():
+            return _embed_batch(session, client, request, batch, rows, cache)
+
+    fan = FanOut(send, batches, concurrency=request.concurrency, name="openai-magics-embed", admit=admit)
     try:
-        while pending or running:
-            while pending and _room(session, request, running.values(), pending[-1]):
-                batch = pending.pop()
-                future = pool.submit(scope.run, _embed_batch, session, client, request, batch, rows, cache)
-                running[future] = batch
-            outcome.peak_concurrency = max(outcome.peak_concurrency, len(running))
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                batch = running.pop(future)
-                outcome.records.append(future.result())
-                progress.advance(len(batch.texts))
-    except KeyboardInterrupt:
-        # Back at once, and nothing runs on: the requests in flight are stopped on the wire. Every answer
-        # that had arrived is kept and recorded.
-        stop(scope, pool, running)
-        raise
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)  # what is in flight finishes and is kept
-        raise
-    pool.shutdown(wait=True)
-
-
-def _room(session, request: EmbedRequest, running, batch: TextBatch) -> bool:
-    """One more request fits: under our concurrency and the server's remaining requests and tokens."""
-    running = list(running)
-    if not running:
-        return True
-    limits = session.http.rate_limits
-    allowed = request.concurrency
-    if limits.remaining_requests is not None:
-        allowed = min(allowed, limits.remaining_requests)
-    if len(running) >= allowed:
-        return False
-    in_flight = sum(b.tokens for b in running) + batch.tokens
-    return limits.remaining_tokens is None or in_flight <= limits.remaining_tokens
+        with fan:  # an interrupt stops the requests in flight; every answer that had arrived is kept
+            for done in fan:
+                record = done.result()
+                outcome.records.append(record)
+                tally.add(True, record.usage.input_tokens, record.cost, count=len(done.item.texts))
+                progress.update()
+    finally:
+        outcome.peak_concurrency = fan.peak
+        for reservation in filter(None, reserved.values()):
+            reservation.release()
 
 
 def _embed_batch(session, client, request: EmbedRequest, batch: TextBatch, rows: VectorRows, cache):

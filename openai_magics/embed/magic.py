@@ -102,6 +102,6 @@ def _forget(args, cell) -> None:
 
 
 def _progress():
-    from openai_magics.embed.progress import WidgetProgress
+    from openai_magics.views.progress import RowProgress
 
-    return WidgetProgress()
+    return RowProgress()

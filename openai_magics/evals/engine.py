@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from decimal import Decimal
 
 from openai_magics.cache.policy import through
-from openai_magics.wire.cancel import Scope, stop
+from openai_magics.core.fanout import FanOut
+from openai_magics.views.progress import NoRowProgress, Tally
 from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.facts.models import is_reasoning
 from openai_magics.core.namespace import interpolate
@@ -20,24 +21,26 @@ MAX_OUTPUT = 1024  # an eval answer or verdict: the most it may write, unless --
 
 
 def run_eval(session, request: EvalRequest, progress=None) -> EvalResult:
+    """`progress` follows views.progress's protocol (start, update, finish) over a Tally of the rows."""
     jobs = [(model, index) for model in request.models for index in range(len(request.rows))]
     done: list[RowResult] = []
     interrupted = False
     started = time.perf_counter()
-    scope = Scope()
-    pool = ThreadPoolExecutor(max_workers=min(request.concurrency, len(jobs)), thread_name_prefix="openai-magics-eval")
-    pending = {pool.submit(scope.run, _one_row, session, request, model, index) for model, index in jobs}
+    progress = progress or NoRowProgress()
+    tally = Tally(total=len(jobs))
+    progress.start(tally)
     try:
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            done.extend(f.result() for f in finished)
-            if progress is not None:
-                progress(len(done), len(jobs))
+        with FanOut(lambda job: _one_row(session, request, *job), jobs, concurrency=request.concurrency,
+                    name="openai-magics-eval") as finished:
+            for row in finished:
+                done.append(row.result())
+                tally.add(done[-1].error is None, cost=Decimal(0) if done[-1].cache_hit else done[-1].cost)
+                progress.update()
     except KeyboardInterrupt:
-        interrupted = True
-        stop(scope, pool, pending)  # the rows in flight are stopped on the wire
+        interrupted = True  # the rows in flight were stopped on the wire
     finally:
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        progress.update(force=True)
+        progress.finish()
     done.sort(key=lambda r: (request.models.index(r.model), r.index))
     result = EvalResult(request, done, interrupted=interrupted, seconds=time.perf_counter() - started)
     session.last_result = result

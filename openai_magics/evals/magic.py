@@ -24,6 +24,9 @@ class EvalMagics(GuardedMagics):
     @argument("--rubric", metavar="NAME", help="A variable holding the model grader's rubric.")
     @argument("--concurrency", type=int, help="Requests in flight at once (default 8).")
     @argument("--to-openai", action="store_true", help="Also run the eval on OpenAI's Evals API, reports side by side.")
+    @argument("--context", metavar="NAME[,NAME…]",
+              help="Notebook variables every row's question is told about, summarised once (as %%chat --context).")
+    @argument("--context-tokens", type=int, metavar="N", help="With --context: the most tokens the summaries take.")
     @argument("--tier", metavar="TIER", help="The service tier of every answer (flex: about half price, slower).")
     @shared_options("output", "quiet", "no_cache", "dry_run")
     @cell_magic
@@ -46,7 +49,7 @@ class EvalMagics(GuardedMagics):
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
                               concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
-                              name=args.data, options=chat_options(args, template))
+                              name=args.data, options=chat_options(args, template) | self._context(args, models[0]))
         if args.dry_run:
             from openai_magics.evals.engine import plan_eval
 
@@ -71,3 +74,17 @@ class EvalMagics(GuardedMagics):
                 print(note)
             result.remote = run_on_openai(s, request)
         return None if args.quiet else result
+
+    def _context(self, args, model: str) -> dict:
+        """`--context`: the summaries made once, sent with every row's question."""
+        from openai_magics.chat.options import context_of_args
+        from openai_magics.wire.errors import UsageError
+
+        if args.context is None:
+            if args.context_tokens is not None:
+                raise UsageError("--context-tokens goes with --context. Nothing was sent.")
+            return {}
+        if args.to_openai:
+            raise UsageError("--context is not sent to OpenAI's Evals API: drop --to-openai or --context. "
+                             "Nothing was sent.")
+        return {"context": context_of_args(args.context, args.context_tokens, self.shell, model)}

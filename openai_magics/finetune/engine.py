@@ -101,18 +101,23 @@ def charge_training(session, job: FineTuneJob) -> None:
 
 
 def follow(session, job_id: str, show, first_wait: float = 0.5, longest_wait: float = 10.0) -> FineTuneJob:
-    """Read the job again until it finishes, showing each reading; an interrupt stops watching, not the job.
-    The waits grow, so an hour-long job is read a few hundred times, not thousands."""
-    job, wait = retrieve(session, job_id), first_wait
+    """Read the job again until it finishes, showing each reading; an interrupt stops watching, not the job."""
+    from openai_magics.core.follow import follow_job
+
+    seen: list[FineTuneJob] = []
+
+    def shown(job: FineTuneJob) -> None:
+        seen[:] = [job]
+        show(job)
+
     try:
-        while not job.finished:
-            show(job)
-            time.sleep(wait)
-            wait = min(wait * 1.5, longest_wait)
-            job = retrieve(session, job_id)
+        return follow_job(lambda: retrieve(session, job_id), lambda job: job.finished, shown,
+                          first_wait=first_wait, longest_wait=longest_wait)
     except KeyboardInterrupt:
+        if not seen:
+            raise
         print(f"Stopped watching {job_id}; the job goes on (`%openai finetune status {job_id}`).")
-    return job
+        return seen[-1]
 
 
 def list_jobs(session, limit: int = 20) -> list[FineTuneJob]:

@@ -78,6 +78,7 @@ def _send(session, call, request: ImageRequest, view) -> dict:
         except CallFailed:  # a stream that broke off after partial images: those were paid for
             if partials:
                 _record_unfinished(call, request, len(partials), interrupted=False)
+                call.mark_unreadable()
             raise
         finally:
             view.finish(ok)
@@ -85,8 +86,12 @@ def _send(session, call, request: ImageRequest, view) -> dict:
         # DALL·E bills by the image and reports no usage; a GPT image model that does not say is estimated.
         call.record(request.model, answer_usage(answer, request, _delivered(answer)),
                     estimated=request.rules.usage and not isinstance(answer.get("usage"), dict))
-        answer = with_image_data(answer)  # paid and recorded first: a link that cannot be fetched loses no row
-        checked_images(answer, request)  # what cannot be read is not cached
+        try:
+            answer = with_image_data(answer)  # paid and recorded first: a link that cannot be fetched loses no row
+            checked_images(answer, request)  # what cannot be read is not cached
+        except CallFailed:
+            call.mark_unreadable()
+            raise
     return answer
 
 

@@ -126,15 +126,15 @@ def keep_question_marks(lines: list[str]) -> list[str]:
     """IPython reads a line magic that ends in '?' as a help request; `%chat Is it prime?` is a question.
 
     An input transformer (run before IPython's own) turns such lines into the call IPython would have
-    made, so the '?' reaches the prompt. Only lines that are themselves a `%chat`/`%tokens` line magic: not a
-    cell magic's body (`%%writefile`, `%%chat`…), not a line inside a string. `%chat?` alone still shows
-    the help.
+    made, so the '?' reaches the prompt. Only lines that are themselves a `%chat`/`%tokens`/`%fix`/`%explain`
+    line magic: not a cell magic's body (`%%writefile`, `%%chat`…), not a line inside a string. `%chat?` alone
+    still shows the help.
     """
     import re
 
     global _QUESTION_LINE
     if _QUESTION_LINE is None:
-        _QUESTION_LINE = re.compile(r"^(\s*)%(chat|tokens)\s+(\S.*\?)\s*$")
+        _QUESTION_LINE = re.compile(r"^(\s*)%(chat|tokens|fix|explain)\s+(\S.*\?)\s*$")
     if not lines or lines[0].lstrip().startswith("%%"):
         return lines
     candidates = [i for i, line in enumerate(lines) if _QUESTION_LINE.match(line)]

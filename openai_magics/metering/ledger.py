@@ -25,6 +25,7 @@ class UsageRecord:
     saved: Decimal | None = None    # what a cache hit would have cost
     estimated: bool = False         # token counts estimated (no usage from the server, or interrupted)
     interrupted: bool = False
+    unreadable: bool = False        # paid, but nothing usable could be read from the answer (none of it kept)
     batch: bool = False
     budget_cap: int | None = None   # the output limit the budget set for this call, when it set one
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -48,7 +49,7 @@ class UsageRecord:
 COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
            "input_audio_tokens", "input_image_tokens", "output_audio_tokens", "output_image_tokens",
            "images", "image_size", "image_quality", "service_tier", "audio_seconds", "characters", "video_seconds", "video_size", "budget_cap", "cost", "unpriced", "latency", "first_token", "cache_hit", "saved", "estimated",
-           "interrupted", "batch", "cell_id", "time"]
+           "interrupted", "unreadable", "batch", "cell_id", "time"]
 
 
 class Ledger:

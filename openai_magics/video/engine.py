@@ -6,23 +6,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 from dataclasses import dataclass
 
 from openai_magics.wire.errors import CallFailed, Interrupted
 from openai_magics.metering.pricing import format_usd
 from openai_magics.metering.usage import Usage
 from openai_magics.video.request import VideoRequest
+from openai_magics.views.progress import NoRowProgress, Tally
 
 FIRST_POLL, LONGEST_POLL = 0.25, 10.0  # seconds between readings of the job: they grow by half each time
 RUNNING, STATUSES = ("queued", "in_progress"), ("queued", "in_progress", "completed", "failed")
 SIZE = re.compile(r"\d+x\d+")
-
-
-class NoVideoView:
-    def start(self, request: VideoRequest) -> None: ...
-    def update(self, job: "VideoJob") -> None: ...
-    def finish(self, ok: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,12 @@ def worst_usage(request: VideoRequest) -> Usage:
 
 
 def run_video(session, request: VideoRequest, view=None):
+    """`view` follows views.progress's protocol: its Tally is the job's status and percent done."""
     from openai_magics.cache.keys import preview
     from openai_magics.cache.policy import through
     from openai_magics.video.result import VideoResult
 
-    view = view or NoVideoView()
+    view = view or NoRowProgress()
     call = session.begin("video")
     answer, hit = through(session, call, request.api, request.key_params(),
                           lambda: _send(session, call, request, view), kind="video", enabled=request.cache,
@@ -88,23 +83,27 @@ def _send(session, call, request: VideoRequest, view) -> dict:
     worst = session.worst_case(model, usage) if session.budget is not None else None
     what = f"{usage.video_seconds:g} s {usage.video_size} video on {model}"
     with session.reserve(worst, what, model=model, advice="Ask for a shorter or smaller video"):
-        view.start(request)
-        ok, job, raw = False, None, None
+        tally = Tally(total=100, status="sending", priced=False)  # done: the job's percent
+        view.start(tally)
+        job, raw = None, None
         try:
             with session.api_errors(model):
                 raw = _start(session, request)
                 job = VideoJob.from_answer(raw)
-                raw, job = _follow(session, raw, job, view)
+                raw, job = _follow(session, raw, job, tally, view)
                 call.record(job.model, job.usage())  # completed is paid, whatever the download does
                 data = session.client.videos.download_content(job.id).read()
-            ok = True
         except KeyboardInterrupt:
             if job is None:
                 raise  # nothing was started that we know of
             _interrupted(call, job)
         finally:
-            view.finish(ok)
-        check_mp4(data, job.id)
+            view.finish()
+        try:
+            check_mp4(data, job.id)
+        except CallFailed:
+            call.mark_unreadable()
+            raise
     return {"video": raw, "b64_mp4": base64.b64encode(data).decode("ascii")}
 
 
@@ -124,17 +123,20 @@ def _retrieve(session, video_id: str) -> VideoJob:
         return VideoJob.from_answer(session.client.videos.retrieve(video_id).model_dump(mode="json"))
 
 
-def _follow(session, raw: dict, job: VideoJob, view) -> tuple[dict, VideoJob]:
-    """Read the job again until it ends, showing each reading; the waits grow, so a long job is read a few
-    hundred times, not thousands."""
-    wait = FIRST_POLL
-    while job.status in RUNNING:
-        view.update(job)
-        time.sleep(wait)
-        wait = min(wait * 1.5, LONGEST_POLL)
-        raw = session.client.videos.retrieve(job.id).model_dump(mode="json")
-        job = VideoJob.from_answer(raw)
-    view.update(job)
+def _follow(session, raw: dict, job: VideoJob, tally: Tally, view) -> tuple[dict, VideoJob]:
+    """Read the job again until it ends, showing each reading."""
+    from openai_magics.core.follow import follow_job
+
+    def read() -> tuple[dict, VideoJob]:
+        answer = session.client.videos.retrieve(job.id).model_dump(mode="json")
+        return answer, VideoJob.from_answer(answer)
+
+    def show(reading: tuple[dict, VideoJob]) -> None:
+        tally.status, tally.done = reading[1].status, reading[1].progress
+        view.update(force=True)
+
+    raw, job = follow_job(read, lambda reading: reading[1].status not in RUNNING, show,
+                          first_wait=FIRST_POLL, longest_wait=LONGEST_POLL, first=(raw, job))
     if job.status == "failed":
         raise CallFailed(f"The video job {job.id} failed: {job.error or 'the server gave no reason'}. No video was "
                          "made, so none is in the ledger.")

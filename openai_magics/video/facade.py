@@ -7,8 +7,9 @@ from openai_magics.core.session import session as current_session
 def video(prompt: str, *, model: str | None = None, seconds: int | None = None, size: str | None = None,
           image=None, remix: str | None = None, cache: bool = True, save=None, view=None, session=None):
     """Make a video of `prompt`, `seconds` long at `size`, starting from `image` (a path, PIL image, numpy
-    array, figure or bytes) when given; or remix the completed video `remix` with this prompt. `view` sees
-    the job's status and progress while it is made."""
+    array, figure or bytes) when given; or remix the completed video `remix` with this prompt. `view`, a
+    progress view (views.progress: start(tally), update(), finish()), sees the job's status and percent done
+    in its Tally while it is made."""
     from openai_magics.video.engine import run_video
     from openai_magics.magics.images import read_named_image
     from openai_magics.video.request import VideoRequest

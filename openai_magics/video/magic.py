@@ -44,7 +44,7 @@ class VideoMagics(GuardedMagics):
                                seconds=args.seconds, size=args.size, image=image, remix=remix,
                                cache=not args.no_cache)
         live = not (args.quiet or is_terminal(self.shell))
-        result = run_video(s, request, self._view(live))
+        result = run_video(s, request, self._view(live, request))
         bind_then_save(self.shell, args.output, result, args.save, "video")
         return None if args.quiet else result
 
@@ -60,9 +60,9 @@ class VideoMagics(GuardedMagics):
         return value
 
     @staticmethod
-    def _view(live: bool):
+    def _view(live: bool, request):
         if not live:
             return None
         from openai_magics.video.live import WidgetVideoView
 
-        return WidgetVideoView()
+        return WidgetVideoView(request.describe())

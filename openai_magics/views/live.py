@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from pathlib import Path
 
 from openai_magics.views.markup import NO_MATHS
 
 WIDGETS_DIR_ENV = "OPENAI_MAGICS_WIDGETS_DIR"
+TICK = 0.25  # seconds between redraws of a LiveText (its time elapsed moves on)
 
 
 def widget_asset(name: str) -> Path:
@@ -70,3 +73,32 @@ class LivePlaceholder:
         # JupyterLab hides it (the widget part), static viewers show an empty div, and a re-run saves the same
         # keys as a notebook run live, so output comparisons (nbval) see no difference.
         self._handle.update({**HIDDEN_WIDGET, "text/html": self.MARKUP.format("")}, raw=True)
+
+
+class LiveText:
+    """A line of text that changes while work runs (what it does, how far it is, the seconds elapsed), with
+    widgets under it (a bar, a picture); shown as a LiveWidget, so a saved notebook keeps nothing of it.
+
+    `line(seconds)` makes the line's HTML; it is drawn again on `redraw()` and every TICK seconds."""
+
+    def __init__(self, line, *below):
+        import ipywidgets
+
+        self._line, self._started, self._stop = line, time.perf_counter(), threading.Event()
+        self.label = ipywidgets.HTML(value=self._text())
+        self._live = LiveWidget(ipywidgets.VBox([self.label, *below]))
+        threading.Thread(target=self._tick, name="openai-magics-live-text", daemon=True).start()
+
+    def _text(self) -> str:
+        return self._line(time.perf_counter() - self._started)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK):
+            self.redraw()
+
+    def redraw(self) -> None:
+        self.label.value = self._text()
+
+    def retire(self) -> None:
+        self._stop.set()
+        self._live.retire()

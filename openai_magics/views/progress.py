@@ -1,9 +1,11 @@
-"""Progress of work over many rows (a `--over` fan-out, a batch, a fine-tuning job's steps…).
+"""Progress of work over many rows (a `--over` fan-out, `%%embed`'s requests, an eval, a batch…): the one
+progress protocol.
 
-`Tally` holds the figures — done, failed, total, tokens, USD so far, and an ETA from the pace so far — and
-says them as one line. `RowProgress` shows that line under a progress bar while the work runs: a
-LiveWidget, so a saved notebook keeps nothing of it but the result. `NoRowProgress` shows nothing
-(quiet cells, terminals, plain Python).
+The work keeps a `Tally` — done, failed, total, tokens, USD so far, and an ETA from the pace so far — and
+tells its progress view `start(tally)` once, `update(force=False)` after changing it (a view may skip
+updates that come too fast), and `finish()` at the end, whether it ended well or not. `RowProgress` shows the
+tally's line beside a progress bar while the work runs: a LiveWidget, so a saved notebook keeps nothing of it
+but the result. `NoRowProgress` shows nothing (quiet cells, terminals, plain Python).
 """
 from __future__ import annotations
 
@@ -27,10 +29,12 @@ class Tally:
     started: float = field(default_factory=time.monotonic)
     status: str | None = None          # a batch's state (validating, in_progress…)
     priced: bool = True                # False while the cost is not known yet (a batch, until collected)
+    unit: str = "done"                 # what is counted: rows ("done"), or texts…; said on the bar
 
-    def add(self, ok: bool, tokens: int = 0, cost: Decimal | None = Decimal(0)) -> None:
-        self.done += ok
-        self.failed += not ok
+    def add(self, ok: bool, tokens: int = 0, cost: Decimal | None = Decimal(0), count: int = 1) -> None:
+        """`count` more finished (a request of many texts is many), well or not."""
+        self.done += count * ok
+        self.failed += count * (not ok)
         self.tokens += tokens
         self.cost = None if cost is None or self.cost is None else self.cost + cost
 
@@ -44,8 +48,12 @@ class Tally:
         elapsed = time.monotonic() - self.started
         return elapsed / self.finished * (self.total - self.finished)
 
-    def line(self) -> str:
-        parts = [f"{self.done:,}/{self.total:,} done"]
+    def count(self) -> str:
+        return f"{self.done:,}/{self.total:,} {self.unit}"
+
+    def line(self, counted: bool = True) -> str:
+        """The figures in one line; without the count when `counted` is False (a bar that says it)."""
+        parts = [self.count()] if counted else []
         if self.failed:
             parts.append(f"{self.failed:,} failed")
         if self.status:
@@ -82,8 +90,10 @@ class RowProgress:
         from openai_magics.views.live import LiveWidget
 
         self.tally = tally
-        self._bar = ipywidgets.IntProgress(value=0, min=0, max=max(tally.total, 1))
-        self._label = ipywidgets.HTML(_line_html(tally.line()))
+        self._bar = ipywidgets.IntProgress(value=0, min=0, max=max(tally.total, 1),
+                                           style={"description_width": "initial"})
+        self._label = ipywidgets.HTML()
+        self._redraw()
         self._live = LiveWidget(ipywidgets.HBox([self._bar, self._label]))
 
     def update(self, force: bool = False) -> None:
@@ -91,10 +101,16 @@ class RowProgress:
         if self._bar is None or not force and now - self._shown < UPDATE_EVERY:
             return
         self._shown = now
-        self._bar.max = max(self.tally.total, 1)
-        self._bar.value = self.tally.finished
-        self._bar.bar_style = "warning" if self.tally.failed else ""
-        self._label.value = _line_html(self.tally.line())
+        self._redraw()
+
+    def _redraw(self) -> None:
+        tally = self.tally
+        self._bar.max = max(tally.total, 1)
+        self._bar.value = tally.finished
+        self._bar.bar_style = "warning" if tally.failed else ""
+        on_bar = tally.unit != "done"  # "12/1,000 texts" on the bar itself; rows keep the plain bar
+        self._bar.description = tally.count() if on_bar else ""
+        self._label.value = _line_html(tally.line(counted=not on_bar))
 
     def finish(self) -> None:
         if self._live is not None:

@@ -17,8 +17,8 @@ HEADERS = {"cell": "cell", "magic": "magic", "model": "model", "calls": "calls",
            "input_image_tokens": "image in", "output_audio_tokens": "audio out", "output_image_tokens": "image out",
            "images": "images",
            "audio_seconds": "audio s", "characters": "chars", "video_seconds": "video s", "cost": "USD", "cumulative": "cumulative",
-           "latency": "latency", "cache_hit": "cache"}
-TEXT_COLUMNS = {"cell", "magic", "model", "cache_hit"}  # left-aligned; every other column is a figure
+           "latency": "latency", "cache_hit": "cache", "unreadable": "answer"}
+TEXT_COLUMNS = {"cell", "magic", "model", "cache_hit", "unreadable"}  # left-aligned; every other column is a figure
 SHOWN_ROWS = 200   # past this many rows the table shows its first and last HEAD_TAIL rows
 HEAD_TAIL = 50
 CHART_POINTS = 120  # the cumulative chart samples at most this many calls: its size does not grow with the ledger
@@ -48,7 +48,7 @@ class UsageTable:
                 row = groups[key] = {"cells": {}, "magic": r.magic, "model": r.model, "calls": 0,
                                      **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
                                      "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0),
-                                     "saved_unknown": False}
+                                     "saved_unknown": False, "unreadable": 0}
             row["calls"] += 1
             if r.cell is not None:
                 row["cells"][r.cell] = None
@@ -59,6 +59,7 @@ class UsageTable:
             row["saved"] += r.saved or 0
             row["saved_unknown"] |= r.cache_hit and r.saved is None
             row["estimated"] |= r.estimated
+            row["unreadable"] += r.unreadable
             if r.cost is None:
                 row["unknown"] = True
             else:
@@ -78,7 +79,8 @@ class UsageTable:
         used = [n for n in NUMBERS if any(row[n] for row in self.rows)] or ["input_tokens", "output_tokens"]
         if "cached_tokens" in used:  # the share of the prompt read from OpenAI's prompt cache, beside its tokens
             used.insert(used.index("cached_tokens") + 1, "cached_share")
-        return first + used + ["cost", "cumulative", "latency", "cache_hit"]
+        marked = ["unreadable"] if any(row["unreadable"] for row in self.rows) else []  # paid, nothing usable came
+        return first + used + ["cost", "cumulative", "latency", "cache_hit"] + marked
 
     def _cell(self, row: dict, column: str) -> str:
         value = row.get(column)
@@ -94,6 +96,8 @@ class UsageTable:
             if row["saved_unknown"]:  # a hit on a model of unknown price saved an unknown amount, not $0
                 return f"hit (saved {saved} + unknown)" if row["saved"] else "hit, saved (price unknown)"
             return f"hit (saved {saved})"
+        if column == "unreadable":
+            return "" if not value else "unreadable" if row["calls"] == 1 else f"{value:,} unreadable"
         if column == "latency":
             return f"{value:.1f} s"
         if column == "cached_share":
@@ -122,6 +126,9 @@ class UsageTable:
             text += f" · {self.unknown_calls:,} at unknown prices"
         if self.saved:
             text += f" · {format_usd(self.saved)} saved by the cache"
+        unreadable = sum(r.unreadable for r in self.records)
+        if unreadable:
+            text += f" · {unreadable:,} paid answer{'s' * (unreadable != 1)} unreadable"
         cached = sum(r.usage.cached_tokens for r in self.records)
         if cached:
             prompt = sum(r.usage.input_tokens for r in self.records)

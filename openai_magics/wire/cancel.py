@@ -77,23 +77,6 @@ def stop(scope: Scope, pool, futures) -> None:
     wait(list(futures), timeout=GRACE)
 
 
-def run_all(calls: list[tuple], workers: int, name: str) -> list:
-    """Each `(fn, *args)` in a thread pool at once, waited for; the futures, in order. An interrupt stops
-    them on the wire (see `stop`) and is raised."""
-    from concurrent.futures import ThreadPoolExecutor, wait
-
-    scope = Scope()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-    futures = [pool.submit(scope.run, *call) for call in calls]
-    try:
-        wait(futures)
-    except KeyboardInterrupt:
-        stop(scope, pool, futures)
-        raise
-    pool.shutdown()
-    return futures
-
-
 def tracked_backend(inner):
     """httpcore's network backend, with every stream it opens tracked for cancelling."""
     return _tracked_types()[0](inner)

@@ -33,22 +33,11 @@ class Trace:
         return bool(self.statuses) and 200 <= self.statuses[-1] < 300
 
 
-@dataclass
-class RateLimits:
-    """The latest `x-ratelimit-*` headers the server sent."""
-
-    limit_requests: int | None = None
-    remaining_requests: int | None = None
-    limit_tokens: int | None = None
-    remaining_tokens: int | None = None
-
-
 class HttpWatcher:
     def __init__(self) -> None:
         from openai_magics.wire.limits import Limits
 
         self._local = threading.local()
-        self.rate_limits = RateLimits()
         self.limits = Limits()  # per-model pacing: requests wait for room instead of meeting a 429
 
     def begin(self) -> Trace:
@@ -75,7 +64,6 @@ class HttpWatcher:
         trace = self.trace
         if trace is not None:
             trace.statuses.append(response.status_code)
-        self._read_rate_limits(response.headers)
         if response.status_code == 429 or response.status_code >= 500:
             response.read()
             if not retry_can_help(response.status_code, response.content):
@@ -93,12 +81,6 @@ class HttpWatcher:
         trace = self.trace
         if trace is not None:
             trace.error_event = event
-
-    def _read_rate_limits(self, headers) -> None:
-        for name in ("limit_requests", "remaining_requests", "limit_tokens", "remaining_tokens"):
-            value = headers.get("x-ratelimit-" + name.replace("_", "-"))
-            if value is not None and value.isdigit():
-                setattr(self.rate_limits, name, int(value))
 
 
 def retry_can_help(status: int, body: bytes) -> bool:
@@ -157,15 +139,16 @@ def is_generation(request) -> bool:
         return True
 
 
-def http_client(watcher: HttpWatcher, waits: Waits, redact=None):
+def http_client(watcher: HttpWatcher, waits: Waits, redact=None, tls: bool = True):
     """The SDK's httpx client with our hooks and a transport that gives each phase of a request its own wait
     (see `_Phases`); `redact(bytes) -> bytes` takes the session's keys out of every answer's body before anything
-    reads it."""
+    reads it. `tls=False` for a server that speaks plain HTTP only (the bundled one): no certificates are loaded,
+    which takes a fresh kernel's first answer ~0.1 s here."""
     import httpx2
     import openai
     from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
+    inner = httpx2.HTTPTransport(limits=DEFAULT_CONNECTION_LIMITS, verify=tls)
     _track_sockets(inner)
     transport = _Phases(inner, waits, watcher.limits.lost, watcher.saw_error_event, redact)
     return openai.DefaultHttpxClient(

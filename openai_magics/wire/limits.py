@@ -9,7 +9,8 @@ grown slowly while requests succeed.
 
 The pacing happens in the HTTP client's request hook, so every request the SDK makes — retries included,
 from any thread — is paced: `%%chat --over`, `%%embed`, chunked audio. A request's tokens are estimated as
-OpenAI does before it knows the answer: the body's characters / 4 plus the output limit asked for.
+OpenAI does before it knows the answer: the body's characters / 4 plus the output limit asked for. Work over
+many requests may instead take room before it starts one (`Limits.reserve`), with its own count of tokens.
 """
 from __future__ import annotations
 
@@ -124,6 +125,17 @@ class Pace:
             self.waited += delay
             time.sleep(min(delay, 0.25))  # short naps: an interrupt in the main thread lands at once
 
+    def try_acquire(self, tokens: int) -> tuple[bool, tuple[int, int] | None]:
+        """Count one request of `tokens` if it may go now, without waiting: (True, its mark); (True, None)
+        while the limits are not known yet (the request is paced when sent); (False, None) when it must wait."""
+        with self._lock:
+            if self.requests is None:
+                return True, None
+            now = time.monotonic()
+            if self._delay(tokens, now) > 0:
+                return False, None
+            return True, self._take(tokens, now)
+
     def _delay(self, tokens: int, now: float) -> float:
         if now < self.blocked_until:
             return self.blocked_until - now
@@ -220,13 +232,27 @@ class Limits:
                 self._paces[model] = Pace()
             return self._paces[model]
 
+    def reserve(self, model: str, tokens: int) -> "Reservation | None":
+        """Room for one request of `tokens` to `model` now, taken from its buckets, or None when there is
+        none yet. The caller sends that request inside the reservation (`with reservation:`): it is not
+        paced again. This is how work over many requests admits one more (tokens counted by the caller)
+        instead of starting it only to wait here."""
+        may_go, mark = self.pace(model).try_acquire(tokens)
+        return Reservation(self, model, mark) if may_go else None
+
     def before(self, request) -> None:
-        """The request hook: wait until the request's model has room for it."""
+        """The request hook: wait until the request's model has room for it (unless this thread holds a
+        reservation for it)."""
         sized = sized_request(request)
         if sized is not None:
             model, tokens = sized
             request.extensions["openai_magics_model"] = model
-            request.extensions["openai_magics_mark"] = self.pace(model).acquire(tokens, model)
+            held = getattr(_held, "reservation", None)
+            if held is not None and held.model == model and held.mark is not None and not held.used:
+                held.used = True
+                request.extensions["openai_magics_mark"] = held.mark
+            else:
+                request.extensions["openai_magics_mark"] = self.pace(model).acquire(tokens, model)
 
     def after(self, response) -> None:
         model = response.request.extensions.get("openai_magics_model")
@@ -244,6 +270,31 @@ class Limits:
     def refusals(self) -> int:
         with self._lock:
             return sum(p.refusals for p in self._paces.values())
+
+
+_held = threading.local()
+
+
+class Reservation:
+    """Room taken for one request (see `Limits.reserve`); its first request sent in this thread, inside the
+    `with` block, uses it. Unused, it is given up as a request that got no answer."""
+
+    def __init__(self, limits: Limits, model: str, mark: tuple[int, int] | None):
+        self.limits, self.model, self.mark, self.used = limits, model, mark, False
+
+    def __enter__(self) -> "Reservation":
+        _held.reservation = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _held.reservation = None
+        self.release()
+
+    def release(self) -> None:
+        """Give the room back if no request used it (its work failed first, or was never started)."""
+        if not self.used and self.mark is not None:
+            self.used = True
+            self.limits.pace(self.model).lost(self.mark)
 
 
 def sized_request(request) -> tuple[str, int] | None:

@@ -309,7 +309,11 @@ GALLERY_CASE = ViewCase("gallery", [GALLERY_SETUP, GALLERY], check_gallery, prob
 COMPARE_JS = """() => [...document.querySelectorAll('.openai-magics-compare > div')].map(col => {
   const box = col.getBoundingClientRect();
   return {top: Math.round(box.top), left: Math.round(box.left), width: Math.round(box.width),
-          model: col.firstElementChild.textContent, usage: col.querySelector('sub')?.innerText ?? ''};
+          model: col.firstElementChild.textContent, usage: col.querySelector('sub')?.innerText ?? '',
+          heading: col.querySelector('h3')?.textContent ?? null, bold: col.querySelector('strong')?.textContent ?? null,
+          code: col.querySelector('pre code')?.textContent ?? null, maths: col.querySelectorAll('mjx-container').length,
+          raw: ['###', '**', '```'].filter(mark => col.innerText.includes(mark)),
+          usageMaths: col.querySelector('sub')?.querySelectorAll('mjx-container').length ?? 0};
 })"""
 
 
@@ -322,6 +326,13 @@ def check_compare(run) -> list[str]:
         problems.append(f"the answers are not side by side: {columns}")
     if not all(re.search(r"\$[\d.]+ · \d\.\d s to first token · \d\.\d s", c["usage"]) for c in columns):
         problems.append(f"a column lacks its usage line with time to first token: {[c['usage'] for c in columns]}")
+    for c in columns:  # each answer rendered as a single %%chat answer is: Markdown and its maths, figures plain
+        if not (c["heading"] and c["bold"] and c["code"]) or c["raw"]:
+            problems.append(f"{c['model']}: the answer's Markdown is not rendered (raw {c['raw']}, heading "
+                            f"{c['heading']!r}, bold {c['bold']!r}, code {c['code']!r})")
+        if not c["maths"] or c["usageMaths"]:
+            problems.append(f"{c['model']}: {c['maths']} typeset formulas in the answer, {c['usageMaths']} in its "
+                            "usage line (the answer's maths typeset, its figures not)")
     return problems
 
 

@@ -52,6 +52,14 @@ def test_a_line_that_is_not_json_loses_none_of_the_other_answers(nb, rogue, fast
     assert "missing from the completed batch's output" in ran.result.values[1].message
 
 
+def test_a_paid_line_whose_answer_cannot_be_read_is_recorded_and_marked_unreadable(nb, rogue, fast, session, sent):
+    shapeless = batch_line("request-1").replace('"choices": [', '"not_choices": [')
+    serve(rogue, batch_line("request-0"), shapeless, batch_line("request-2"), counts=(3, 3, 0))
+    ran = results(nb, rogue)
+    assert "not in a shape this client reads" in ran.result.values[1].message
+    assert [r.unreadable for r in session.ledger.records] == [False, True, False]
+
+
 def test_a_row_missing_from_a_completed_batch_is_named_missing_not_cancelled(nb, rogue, fast, session, sent):
     serve(rogue, batch_line("request-0"), batch_line("request-2"), counts=(3, 2, 0))
     ran = results(nb, rogue)

@@ -55,7 +55,22 @@ def test_an_answer_whose_image_cannot_be_read_is_one_line_and_in_the_ledger(nb, 
     one_line(nb.run("%%image -m gpt-image-1 --quality low --partial 0 -o pic\nA red fox"), "ledger")
     [record] = session.ledger.records
     assert record.usage.output_tokens == 272 and record.cost > 0 and not record.estimated
+    assert record.unreadable  # marked: paid, nothing usable came of it
     assert "pic" not in nb.ns
+
+
+def test_the_usage_table_marks_a_paid_answer_that_could_not_be_read(nb, rogue, fast, session):
+    at_rogue(nb, rogue)
+    session.configure(bills="openai")
+    rogue.script(images_answer(UNREADABLE["not-base64"]), images_answer(b64(png())))
+    one_line(nb.run("%%image -m gpt-image-1 --quality low --partial 0\nA red fox"), "ledger")
+    assert nb.run("%%image -m gpt-image-1 --quality low --partial 0\nA red fox").error is None
+    table = nb.run("%openai usage").result
+    assert [row["unreadable"] for row in table.rows] == [1, 0]
+    shown = table._repr_html_()
+    assert ">answer</th>" in shown and shown.count(">unreadable</td>") == 1
+    assert "2 calls" in table.summary() and "1 paid answer unreadable" in table.summary()
+    assert session.ledger.to_pandas()["unreadable"].tolist() == [True, False]
 
 
 def test_an_unreadable_answer_is_not_cached(nb, rogue, fast, session):
@@ -80,6 +95,7 @@ def test_a_partial_image_stream_without_its_completed_image_keeps_its_cost(nb, r
     assert rogue.seen[0].body["stream"] is True
     [record] = session.ledger.records
     assert record.estimated and record.usage.output_tokens > 0 and "ledger" in line
+    assert record.unreadable  # the previews came, the image paid for did not
 
 
 def test_a_partial_image_that_is_not_base64_does_not_lose_the_completed_one(nb, rogue, fast, session):

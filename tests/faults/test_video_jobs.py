@@ -46,7 +46,8 @@ def test_a_completed_job_whose_content_is_not_an_mp4_is_in_the_ledger_and_one_li
                              "/videos": json_answer(job("completed", progress=100))}))
     one_line(nb.run(CELL), said)
     [record] = session.ledger.records  # the job completed: it is billed, whatever its download gave
-    assert record.usage.video_seconds == 4 and not record.cache_hit  # priced "unknown": a compatible server
+    assert record.usage.video_seconds == 4 and not record.cache_hit
+    assert record.unreadable == (said == "not an MP4")  # bytes that are no video; a page is a failed download  # priced "unknown": a compatible server
 
 
 @pytest.mark.parametrize("answer", [{"error": None, "hello": "world"}, job("queued", seconds="four"),

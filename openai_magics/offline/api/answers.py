@@ -5,6 +5,7 @@ import re
 
 from openai_magics.facts.models import base_name, is_reasoning, model_info
 from openai_magics.offline import tokens
+from openai_magics.offline.api.notebook import notebook_answer
 from openai_magics.offline.api.tasks import task_answer
 
 LENGTH_DIRECTIVE = re.compile(r"\(offline:\s*(\d+)\s*tokens?\)", re.I)
@@ -44,7 +45,7 @@ def answer_text(prompt: str, model: str) -> str:
     """The answer to a task the prompt sets (tasks.py); else a Markdown answer with a heading, inline maths and
     a code block, as long as the prompt asks (`(offline: N tokens)`)."""
     directed = LENGTH_DIRECTIVE.search(prompt) or UNSAFE_DIRECTIVE.search(prompt)
-    fitted = None if directed or model.startswith("ft:") else task_answer(prompt, model)
+    fitted = None if directed or model.startswith("ft:") else notebook_answer(prompt) or task_answer(prompt, model)
     if fitted is not None:
         return fitted
     words = prompt.split()

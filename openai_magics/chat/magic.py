@@ -149,10 +149,10 @@ class ChatMagics(GuardedMagics):
         request = request_from_args(args, self.shell, prompt=prompt, model=model, stream=not args.no_stream)
         if compare:
             return self._compare(args, request, compare)
-        if args.dry_run or args.background:  # a plan, or a background response's id: nothing streams
+        if args.dry_run or args.background:  # the request as it would go, or a background response's id
             from dataclasses import replace
 
-            result = run_chat(s, replace(request, stream=False))
+            result = run_chat(s, request if args.dry_run else replace(request, stream=False))
             bind(self.shell, args.output, result)
             return None if args.quiet else result
         result = run_chat(s, request, self._view(args))

@@ -39,7 +39,7 @@ OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.cont
                    "openai_magics.control.cache_commands", "openai_magics.control.pin_commands",
                    "openai_magics.control.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands",
-                   "openai_magics.stores.commands")
+                   "openai_magics.stores.commands", "openai_magics.chat.background_commands")
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

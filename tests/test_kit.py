@@ -51,7 +51,7 @@ def test_a_trailing_comment_on_a_magic_line_is_dropped_as_python_drops_it(nb, of
     ("%%chat -h\nignored", "%chat [-m MODEL]"),
     ("%embed --help", "%embed [-m MODEL]"),
     ("%tokens -h", "%tokens [-m MODEL]"),
-    ("%openai -h", "usage     The ledger"),
+    ("%openai -h", "usage       The ledger"),
     ("%openai cache -h", "%openai cache"),
 ])
 def test_help_works_on_every_magic_and_subcommand(nb, offline, cell, shows):

@@ -10,13 +10,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from openai_magics.core.config import cache_folder
+from openai_magics.core.config import user_folder
 
 DIR_ENV = "OPENAI_MAGICS_BATCH_DIR"
 
 
 def folder() -> Path:
-    return cache_folder(DIR_ENV, "batches")
+    return user_folder("batches", DIR_ENV)
 
 
 @dataclass

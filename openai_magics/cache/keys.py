@@ -10,7 +10,7 @@ import json
 
 # Sent with a request but without effect on the answer.
 NOT_IN_KEY = frozenset({"stream", "stream_options", "user", "timeout", "extra_headers", "extra_query",
-                        "metadata", "store", "service_tier"})
+                        "metadata", "store", "service_tier", "prompt_cache_key", "prompt_cache_retention"})
 
 
 def request_key(endpoint: str, api: str, params: dict) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from openai_magics.cache.pins import model_to_send
+from openai_magics.chat import levers
 from openai_magics.chat.request import ChatRequest, choose_api
 from openai_magics.chat.result import ChatResult
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
 from openai_magics.facts.models import model_info
+from openai_magics.wire.errors import CallFailed
 
 SHORT_ANSWER_TOKENS = 100  # a budget that cannot pay for this much of an answer refuses the call
 
@@ -52,11 +54,22 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
         from openai_magics.chat.dry_run import ChatDryRun
 
         return ChatDryRun.of(runner)
+    if request.background:  # the server runs it: the id now, the answer when collected (chat/background.py)
+        from openai_magics.chat.background import start
+
+        return start(session, request, messages)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
     if result is None:
         if max_out is None and session.budget is not None:
             runner.max_out = call.budget_cap = budget_cap(session, request.model, runner.prompt_tokens().tokens)
-        result = runner.run()  # the budget is checked before each request it sends
+        try:
+            result = runner.run()  # the budget is checked before each request it sends
+        except CallFailed as exc:
+            if request.service_tier != "flex-or-default" or not levers.flex_unavailable(exc):
+                raise
+            result = run_chat(session, replace(request, service_tier=levers.FALLBACK_TIER), view, magic=magic)
+            result.tier_note = levers.FALLBACK_NOTE
+            return result
     result.thread = request.thread
     if thread is not None and _belongs_in_thread(result):
         thread.record(Turn(request.turn_key, user, {"role": "assistant", "content": result.text},

@@ -69,6 +69,20 @@ class ChatMagics(GuardedMagics):
                                                     "charts shown inline, other files on .files.")
     @argument("--file", action="append", default=[], metavar="VAR|PATH",
               help="With --python: a DataFrame (uploaded as CSV) or a file for the container. Repeatable.")
+    @argument("--tier", metavar="TIER",
+              help="The service tier: flex (about half price, slower, sometimes no capacity), priority, default, "
+                   "auto, or flex-or-default (flex, once the default tier when flex has no capacity).")
+    @argument("--cache-key", metavar="KEY",
+              help="prompt_cache_key: prompts that share a long prefix and a key are cached together (--over sets "
+                   "one per template).")
+    @argument("--cache-retention", choices=("in_memory", "24h"),
+              help="With --cache-key: how long the cached prefix lasts (24h: extended prompt caching).")
+    @argument("--logprobs", nargs="?", const=5, type=int, metavar="N",
+              help="Each answer token's probability and its N likeliest alternatives (default 5) in .logprobs; with "
+                   "--over, a confidence column.")
+    @argument("--background", action="store_true",
+              help="Run on the server (Responses background mode): the cell returns at once with the id; "
+                   "`%%openai jobs` lists it, `%%openai background collect ID` fetches the answer.")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -101,10 +115,20 @@ class ChatMagics(GuardedMagics):
         s = session()
         first = request_from_args(args, self.shell, prompt=texts[0], model=s.model_for("chat", args.model),
                                       stream=False)  # the schema, tools and images looked up and encoded once
+        if first.cache_key is None and not args.batch:  # the rows share the template's prefix: one cache key
+            from openai_magics.chat.levers import template_cache_key
+
+            first = replace(first, cache_key=template_cache_key(template, first.system))
 
         def make_request(prompt: str) -> ChatRequest:
             return replace(first, prompt=prompt)
 
+        if args.dry_run:
+            from openai_magics.chat.plan import plan_requests
+
+            plan = plan_requests(s, [make_request(t) for t in dict.fromkeys(texts)], what="rows")
+            bind(self.shell, args.output, plan)
+            return None if args.quiet else plan
         progress = _row_progress(args.quiet or is_terminal(self.shell))
         if args.batch:
             from openai_magics.chat.over import as_batch
@@ -113,8 +137,12 @@ class ChatMagics(GuardedMagics):
                               progress=progress, parsed=bool(args.schema or args.json))
             bind(self.shell, args.output, getattr(result, "series", result))
             return None if args.quiet else result
+        confidences: dict[str, float | None] = {}
         result = run_over(s, rows, texts, make_request, concurrency=args.concurrency or DEFAULT_CONCURRENCY,
-                          progress=progress, parsed=bool(args.schema or args.json))
+                          progress=progress, parsed=bool(args.schema or args.json),
+                          run_chat=_keeping_confidence(confidences) if args.logprobs is not None else None)
+        if args.logprobs is not None:
+            result.confidence = [confidences.get(text) for text in texts]
         bind(self.shell, args.output, result.series)
         if result.interrupted:
             if not args.quiet:
@@ -132,8 +160,10 @@ class ChatMagics(GuardedMagics):
         request = request_from_args(args, self.shell, prompt=prompt, model=model, stream=not args.no_stream)
         if compare:
             return self._compare(args, request, compare)
-        if args.dry_run:
-            result = run_chat(s, request)
+        if args.dry_run or args.background:  # the request as it would go, or a background response's id
+            from dataclasses import replace
+
+            result = run_chat(s, request if args.dry_run else replace(request, stream=False))
             bind(self.shell, args.output, result)
             return None if args.quiet else result
         result = run_chat(s, request, self._view(args))
@@ -190,6 +220,18 @@ class ChatMagics(GuardedMagics):
         if args.quiet or args.no_stream:
             return None
         return TerminalStreamView() if is_terminal(self.shell) else WidgetStreamView()
+
+
+def _keeping_confidence(confidences: dict):
+    """`run_chat` for --over --logprobs: each row's answer, its confidence kept by prompt."""
+    from openai_magics.chat.engine import run_chat
+
+    def asking(session, request):
+        result = run_chat(session, request)
+        confidences[request.prompt] = result.confidence
+        return result
+
+    return asking
 
 
 def _row_progress(hidden: bool):

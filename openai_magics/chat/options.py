@@ -21,7 +21,10 @@ DEFAULTS = {
     "compare": None, "moderate": False, "dry_run": False, "over": None, "concurrency": None, "batch": False,
     "no_wait": False,
     "web": False, "domains": None, "location": None, "files": None, "k": None, "python": False, "file": [],
+    # the cost levers (chat/levers.py)
+    "tier": None, "cache_key": None, "cache_retention": None, "logprobs": None, "background": False,
 }
+LEVERS = {"tier", "cache_key", "cache_retention"}  # every mode that asks interactively takes these
 REQUEST = {"model", "system", "temperature", "max_tokens", "stop", "seed", "reasoning_effort", "api",
            "no_cache", "schema", "json", "tools", "max_rounds", "image", "detail"}
 SHOWN = {"output", "quiet", "no_interpolate"}
@@ -32,27 +35,40 @@ HOSTED = {"web", "domains", "location", "files", "k", "python", "file"}  # OpenA
 
 # What each mode takes. An option that only makes sense beside another (NEEDS) is refused without it first.
 TAKES = {
-    "plain": REQUEST | SHOWN | HOSTED | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new",
-                                         "compare"},
-    "thread": REQUEST | SHOWN | HOSTED | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new"},
-    "dry_run": REQUEST | SHOWN | HOSTED | {"summary", "no_stream", "moderate", "dry_run", "thread", "new",
-                                          "compare"},
-    "compare": REQUEST - {"model"} | SHOWN | {"no_stream", "format", "moderate", "dry_run", "compare"},
-    "over": REQUEST | SHOWN | {"no_stream", "moderate", "over", "concurrency", "batch", "no_wait"},
+    "plain": REQUEST | SHOWN | HOSTED | LEVERS | {"summary", "no_stream", "format", "moderate", "dry_run", "thread",
+                                                  "new", "compare", "logprobs", "background"},
+    "thread": REQUEST | SHOWN | HOSTED | LEVERS | {"summary", "no_stream", "format", "moderate", "dry_run", "thread",
+                                                   "new"},
+    "dry_run": REQUEST | SHOWN | HOSTED | LEVERS | {"summary", "no_stream", "moderate", "dry_run", "thread", "new",
+                                                    "compare", "logprobs", "background", "over", "concurrency"},
+    "compare": REQUEST - {"model"} | SHOWN | LEVERS | {"no_stream", "format", "moderate", "dry_run", "compare"},
+    "over": REQUEST | SHOWN | LEVERS | {"no_stream", "moderate", "over", "concurrency", "batch", "no_wait",
+                                        "logprobs", "dry_run"},
     "batch": REQUEST - {"api", "tools", "max_rounds", "no_cache"} | SHOWN | {"no_stream", "over", "batch",
                                                                            "no_wait"},
-    "facade": REQUEST | HOSTED | {"summary", "no_stream", "thread", "new", "dry_run"},
+    "facade": REQUEST | HOSTED | LEVERS | {"summary", "no_stream", "thread", "new", "dry_run", "logprobs",
+                                           "background"},
     "eval": {"model", "system", "temperature", "max_tokens", "seed", "no_cache", "output", "quiet", "concurrency",
-             "context", "context_tokens"},
+             "context", "context_tokens", "tier", "dry_run"},
 }
-NEEDS = {"context_tokens": "context", "new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over", "batch": "over",
-         "no_wait": "batch", "domains": "web", "location": "web", "k": "files", "file": "python"}
+NEEDS = {"context_tokens": "context", "new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over",
+         "batch": "over", "no_wait": "batch", "cache_retention": "cache_key",
+         "domains": "web", "location": "web", "k": "files", "file": "python"}
 WHY = {  # the reason a mode refuses an option, where the flag alone does not say it
     ("over", "summary"): "each row's answer is its text",
     ("over", "format"): "the answers come back as a Series, one per row",
     ("over", "compare"): "ask one model per run (run the cell once per model)",
     ("over", "thread"): "each row is asked on its own",
-    ("over", "dry_run"): "each row is asked on its own; %%chat --dry-run shows one request",
+    ("batch", "tier"): "the Batch API has its own price (half of the default tier's)",
+    ("batch", "cache_key"): "a batch's rows are cached by the Batch API as it sees fit",
+    ("batch", "cache_retention"): "a batch's rows are cached by the Batch API as it sees fit",
+    ("batch", "logprobs"): "the answers arrive in a file as text",
+    ("batch", "dry_run"): "%%chat --over NAME --dry-run (without --batch) shows what the batch would cost too",
+    ("over", "background"): "each row is answered in the cell; --batch runs the rows on the server",
+    ("thread", "background"): "a background response is collected on its own, not as a turn",
+    ("thread", "logprobs"): "ask it outside the thread",
+    ("compare", "logprobs"): "ask one model at a time",
+    ("compare", "background"): "ask one model at a time",
     ("batch", "tools"): "a batch cannot run your functions between rounds",
     ("batch", "max_rounds"): "a batch cannot run your functions between rounds",
     ("batch", "moderate"): "the answers arrive in a file, unchecked",
@@ -87,7 +103,7 @@ def modes_of(args) -> list[str]:
     """The modes a %%chat cell runs in; `-m a,b` is a comparison."""
     if not args.compare and args.model and "," in args.model:
         args.compare, args.model = args.model, None
-    modes = [m for m in ("over", "batch", "compare", "thread", "dry_run") if getattr(args, m)]
+    modes = [m for m in ("over", "batch", "compare", "thread", "dry_run") if getattr(args, m, None)]
     return modes or ["plain"]
 
 
@@ -150,7 +166,15 @@ def request_from_args(args, shell, *, prompt: str, model: str, stream: bool) -> 
         temperature=args.temperature, max_tokens=args.max_tokens, stop=list(args.stop or []), seed=args.seed,
         reasoning_effort=args.reasoning_effort, reasoning_summary=bool(args.summary), api=args.api or "auto",
         stream=stream, thread=args.thread, new_thread=bool(args.new), turn_key=turn_key() if args.thread else None,
-        cache=not args.no_cache, dry_run=bool(args.dry_run), moderate=bool(args.moderate), **features)
+        cache=not args.no_cache, dry_run=bool(args.dry_run), moderate=bool(args.moderate), **features,
+        **lever_fields(args))
+
+
+def lever_fields(args) -> dict:
+    """The cost levers' options as ChatRequest fields."""
+    return {"service_tier": getattr(args, "tier", None), "cache_key": getattr(args, "cache_key", None),
+            "cache_retention": getattr(args, "cache_retention", None), "logprobs": getattr(args, "logprobs", None),
+            "background": bool(getattr(args, "background", False))}
 
 
 def schema_of(schema, shell) -> dict:

@@ -68,9 +68,11 @@ class _WhileTheBudgetLasts:
 
 
 def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
-             progress=None, parsed: bool = False) -> RowResults:
-    """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`."""
-    from openai_magics.chat.engine import run_chat
+             progress=None, parsed: bool = False, run_chat=None) -> RowResults:
+    """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`.
+    `run_chat`: what asks one row (the engine's, or a wrapper that reads more of each result)."""
+    if run_chat is None:
+        from openai_magics.chat.engine import run_chat
 
     progress = progress or NoRowProgress()
     started = time.monotonic()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from openai_magics.chat import levers
 from openai_magics.core.config import DEFAULT_CHAT_EFFORT, DEFAULT_MODELS
+from openai_magics.facts.models import is_reasoning
 from openai_magics.wire.errors import UsageError
 
 APIS = ("auto", "chat", "responses")
@@ -42,6 +44,12 @@ class ChatRequest:
     moderate: bool = False           # --moderate: the prompt checked before sending, the answer as it arrives
     context: object = None           # --context: magics.summaries.Context, sent ahead of the prompt
     hosted: object = None            # --web, --files, --python: hosted.HostedTools (Responses API)
+    # The cost levers (chat/levers.py):
+    service_tier: str | None = None  # --tier: auto, default, flex, priority, flex-or-default
+    cache_key: str | None = None     # --cache-key: prompt_cache_key, prompts that share a prefix share a key
+    cache_retention: str | None = None  # --cache-retention: in_memory or 24h
+    logprobs: int | None = None      # --logprobs [N]: each token's probability and N alternatives
+    background: bool = False         # --background: the server runs it; the cell returns with its id
 
     def __post_init__(self) -> None:
         self.validate()
@@ -77,6 +85,7 @@ class ChatRequest:
         if (self.api == "responses" or self.hosted is not None) and (self.stop or self.seed is not None):
             fix = "drop them (hosted tools need that API)" if self.hosted is not None else "use --api chat"
             raise UsageError(f"--stop and --seed are not part of the Responses API: {fix}.")
+        levers.check(self)
 
 
 def _is_number(value) -> bool:
@@ -106,7 +115,7 @@ def choose_api(request: ChatRequest, config) -> str:
         return request.api
     if config.api != "auto":
         return config.api
-    if request.reasoning_summary:
+    if request.reasoning_summary or request.background:
         return "responses"
     use_responses = config.is_openai and not (request.stop or request.seed is not None)
     return "responses" if use_responses else "chat"
@@ -127,7 +136,7 @@ def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out:
         _refuse_what_the_model_refuses(request, rules)
         messages = _system_as_the_model_takes_it(messages, rules.system_role, api)
     if api == "responses":
-        return _responses_body(request, messages, max_out, previous_id)
+        return {**_responses_body(request, messages, max_out, previous_id), **levers.body_params(request, api)}
     # OpenAI wants max_completion_tokens (reasoning models refuse max_tokens); most compatible servers know max_tokens.
     on_openai = endpoint is None or endpoint.is_openai
     max_key = "max_completion_tokens" if on_openai or (rules and rules.output_limit) else "max_tokens"
@@ -140,7 +149,7 @@ def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out:
         body["response_format"] = wire_format(fmt)
     if request.tools:
         body["tools"] = [t.param for t in request.tools]
-    return body
+    return {**body, **levers.body_params(request, api)}
 
 
 OPTIONS = {"temperature": "--temperature", "stop": "--stop", "seed": "--seed", "reasoning_effort": "--reasoning-effort"}
@@ -158,6 +167,10 @@ def _rules(model: str, endpoint):
 
 
 def _refuse_what_the_model_refuses(request: ChatRequest, rules) -> None:
+    if request.logprobs is not None and is_reasoning(request.model):
+        raise UsageError(f"{request.model} returns no logprobs (reasoning models do not), so OpenAI would refuse the "
+                         "call: drop --logprobs, or pick a model that gives them (e.g. -m gpt-4.1-mini). Nothing was "
+                         "sent.")
     sent = given(temperature=request.temperature, stop=request.stop, seed=request.seed,
                  reasoning_effort=request.reasoning_effort)
     name = rules.refused(sent)

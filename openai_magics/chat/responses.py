@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from openai_magics.chat.items import citations, output_items
+from openai_magics.chat import logprobs
 from openai_magics.chat.request import build_body
 from openai_magics.chat.runners import EMPTY_STREAM, NoAnswerInIt, Runner, failed_response, finish_reason_of
 from openai_magics.chat.structured import prompt_tokens
@@ -114,6 +115,8 @@ class ResponsesLoop(Runner):
         self.summary = "\n\n".join(s.text for o in output if o.type == "reasoning"
                                    for s in (o.summary or [])) or self.summary
         self.items += output_items(output)
+        if self.request.logprobs is not None:
+            self.token_logprobs = logprobs.from_responses(output)
         self.citations += [c for c in citations(output) if c not in self.citations]
         if self.request.hosted is not None:
             self.read_hosted(output)

@@ -37,6 +37,22 @@ class ChatResult:
     sources: list = field(default_factory=list, repr=False)  # hosted tools: sources.Sources, numbered
     citation_marks: list = field(default_factory=list, repr=False)  # [position in text, source number]
     files: list = field(default_factory=list, repr=False)    # sources.MadeFiles: what the code interpreter made
+    tier_note: str | None = None      # --tier flex-or-default: flex had no room, another tier answered
+    token_logprobs: list = field(default_factory=list, repr=False)  # --logprobs (chat/logprobs.py)
+
+    @property
+    def logprobs(self):
+        """--logprobs: a DataFrame of the answer's tokens, each one's probability and its alternatives."""
+        from openai_magics.chat.logprobs import frame
+
+        return frame(self.token_logprobs)
+
+    @property
+    def confidence(self) -> float | None:
+        """--logprobs: the probability of the answer's first token (None without logprobs)."""
+        from openai_magics.chat.logprobs import confidence
+
+        return confidence(self.token_logprobs)
 
     @property
     def images(self) -> list[bytes]:
@@ -59,6 +75,8 @@ class ChatResult:
         line = usage_line(self.record) if self.record else self.model
         if self.tools_offered and not self.tool_calls and not (self.record and self.record.cache_hit):
             line += " · no tool was called"  # a server that ignores tools answers in text
+        if self.tier_note:
+            line += f" · {self.tier_note}"
         return line
 
     @property

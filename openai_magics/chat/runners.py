@@ -66,6 +66,7 @@ class Runner:
         self.sources: list = []    # hosted tools: the sources, numbered (sources.read_sources)
         self.marks: list = []      # [position in the text, source number]
         self.files: list = []      # sources.MadeFile: what the code interpreter made
+        self.token_logprobs: list = []  # --logprobs: the answer's tokens (chat/logprobs.py)
 
     def from_cache(self) -> ChatResult | None:
         """The cached answer replayed through the same view, or None when it must be asked."""
@@ -288,6 +289,7 @@ class Runner:
 
         result.items, result.citations = self.items, self.citations
         result.sources, result.citation_marks, result.files = Sources(self.sources), self.marks, MadeFiles(self.files)
+        result.token_logprobs = self.token_logprobs
         result.tools_offered = bool(self.tools)
         result.incomplete = result.incomplete or self.problem
 
@@ -297,13 +299,14 @@ class Runner:
         calls = [{**{f.name: getattr(c, f.name) for f in fields(c)}, "value": None} for c in self.calls]
         return {"refusal": self.refusal, "citations": self.citations, "items": [asdict(i) for i in self.items],
                 "tool_calls": calls, "sources": self.sources, "marks": self.marks,
-                "files": [f.as_dict() for f in self.files]}
+                "files": [f.as_dict() for f in self.files], "logprobs": self.token_logprobs}
 
     def restore(self, hit: dict) -> None:
         """Take back what `kept()` gave the cache."""
         from openai_magics.chat.items import OutputItem
 
         self.refusal, self.citations = hit.get("refusal"), hit.get("citations") or []
+        self.token_logprobs = hit.get("logprobs") or []
         self.items = [OutputItem(**i) for i in hit.get("items") or []]
         self.calls = [ToolCall(**c) for c in hit.get("tool_calls") or []]
         from openai_magics.chat.sources import MadeFile

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from openai_magics.chat import logprobs
 from openai_magics.chat.request import build_body
 from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, NoAnswerInIt, Runner
 from openai_magics.chat.structured import prompt_tokens
@@ -218,6 +219,8 @@ class ToolLoop(Runner):
             raise NoAnswerInIt(NO_CHOICES)
         choice = completion.choices[0]
         message, self.finish_reason = choice.message, choice.finish_reason
+        if self.request.logprobs is not None:
+            self.token_logprobs = logprobs.from_chat(choice)
         if message.tool_calls and not self.tools:  # a server that calls tools nobody offered: not run
             self.finish_reason = "stop" if message.content else self.finish_reason
         self.assistant = message

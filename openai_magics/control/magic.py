@@ -10,7 +10,7 @@ from openai_magics.core.session import session
 from openai_magics.magics.kit import GuardedMagics
 
 
-TIMEOUTS = ("timeout", "connect_timeout", "first_byte_timeout", "generation_timeout", "idle_timeout")
+TIMEOUTS = ("timeout", "connect_timeout", "first_byte_timeout", "generation_timeout", "idle_timeout", "flex_timeout")
 
 
 @magics_class
@@ -29,6 +29,8 @@ class OpenAIMagics(GuardedMagics):
                                "images, audio) to start: it comes once written whole.").tag(config=True)
     idle_timeout = Float(None, allow_none=True, help="The longest silence, in seconds, once an answer has "
                          "started.").tag(config=True)
+    flex_timeout = Float(None, allow_none=True, help="The least every wait is, in seconds, for a --tier flex "
+                         "request (default 900: flex answers start late).").tag(config=True)
     timeout = Float(None, allow_none=True, help="Sets every wait after connecting (first byte, generation, "
                     "idle) at once.").tag(config=True)
     max_retries = Int(None, allow_none=True, help="Retries on 429/5xx/timeouts.").tag(config=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 MODEL_KINDS = ("chat", "embed", "image", "transcribe", "speech", "video")
 DEFAULT_MODELS = {
@@ -93,6 +94,7 @@ class Config:
     first_byte_timeout: float = 60.0   # for an answer to start when it streams or is quick (lists, embeddings)
     generation_timeout: float = 600.0  # for a non-streamed generation to start: it comes whole, once written
     idle_timeout: float = 300.0        # the longest silence once an answer has started (reasoning is silent)
+    flex_timeout: float = 900.0        # the least any wait is for a --tier flex request (its answers start late)
     max_retries: int = 4
     max_tokens: int | None = None    # a default cap for chat answers
     offline: bool = False
@@ -162,10 +164,10 @@ class Config:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_key")}
 
 
-def cache_folder(env: str, name: str):
-    """A folder of ours in the user's cache folder (`$XDG_CACHE_HOME/openai-magics/NAME`), or `$ENV` when set."""
-    from pathlib import Path
-
-    if os.environ.get(env):
-        return Path(os.environ[env]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openai-magics" / name
+def user_folder(name: str, override_env: str) -> Path:
+    """Where jobs that outlive the kernel are kept: `$override_env`, else the user's cache folder
+    (`$XDG_CACHE_HOME/openai-magics/NAME`)."""
+    if os.environ.get(override_env):
+        return Path(os.environ[override_env]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "openai-magics" / name

@@ -25,7 +25,7 @@ class EmbedMagics(GuardedMagics):
               help="Run the texts through the Batch API (half price, results within a day).")
     @argument("--no-wait", action="store_true",
               help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
-    @shared_options("output", "quiet", "no_interpolate", "no_cache")
+    @shared_options("output", "quiet", "no_interpolate", "no_cache", "dry_run")
     @argument("--forget", action="store_true",
               help="Forget the vectors this session keeps in memory (frees it after deleting a big result).")
     @argument("text", nargs="*", help="With %%embed (one line): the text.")
@@ -40,6 +40,8 @@ class EmbedMagics(GuardedMagics):
         if args.forget:
             return _forget(args, cell)
         inputs, what = self._inputs(args, cell)
+        if args.dry_run:
+            return self._plan(args, inputs, what)
         if args.batch:
             return self._batch(args, inputs, what)
         if args.no_wait:
@@ -50,6 +52,16 @@ class EmbedMagics(GuardedMagics):
                        pool=args.pool)
         bind(self.shell, args.output, result)
         return None if args.quiet else result
+
+    def _plan(self, args, inputs, what: str):
+        from openai_magics.core.session import session
+        from openai_magics.embed.plan import plan_embed
+        from openai_magics.embed.request import as_texts
+
+        s = session()
+        plan = plan_embed(s, as_texts(inputs, what), s.model_for("embed", args.model))
+        bind(self.shell, args.output, plan)
+        return None if args.quiet else plan
 
     def _batch(self, args, inputs, what: str):
         from openai_magics.core.session import session

@@ -96,10 +96,28 @@ def ask(session, magic: str, model: str, prompt: str, **options):
     """One answer through the chat capability's own path (as `openai_magics.chat()` asks): the same request
     body `%%chat` sends for the same options, cached, within the budget, in the ledger as `magic`. An eval
     compares answers, so unless told otherwise it asks at temperature 0 and for at most MAX_OUTPUT tokens."""
-    defaults = {"max_tokens": MAX_OUTPUT} | ({} if is_reasoning(model) else {"temperature": 0})
     from openai_magics.chat.facade import ask_as
 
-    return ask_as(magic, prompt, model=model, session=session, **{**defaults, **options})
+    return ask_as(magic, prompt, model=model, session=session, **{**_defaults(model), **options})
+
+
+def _defaults(model: str) -> dict:
+    return {"max_tokens": MAX_OUTPUT} | ({} if is_reasoning(model) else {"temperature": 0})
+
+
+def plan_eval(session, request: EvalRequest):
+    """`%%eval --dry-run`: the cost planner's table of every model's answers (the model grader's verdicts are not
+    in it); a list of tables for several models. Nothing is sent."""
+    from openai_magics.chat.options import facade_args, request_from_args
+    from openai_magics.chat.plan import plan_requests
+
+    plans = []
+    for model in request.models:
+        args = facade_args(no_stream=True, **{**_defaults(model), **request.options, "model": model})
+        prompts = [interpolate(request.template, {**request.namespace, **row}).text for row in request.rows]
+        plans.append(plan_requests(session, [request_from_args(args, None, prompt=p, model=model, stream=False)
+                                             for p in prompts], what="rows"))
+    return plans[0] if len(plans) == 1 else plans
 
 
 def embed_pair(session, model: str, texts: list[str], *, cache: bool = True) -> tuple[list, list, object]:

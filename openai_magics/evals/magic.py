@@ -27,7 +27,8 @@ class EvalMagics(GuardedMagics):
     @argument("--context", metavar="NAME[,NAME…]",
               help="Notebook variables every row's question is told about, summarised once (as %%chat --context).")
     @argument("--context-tokens", type=int, metavar="N", help="With --context: the most tokens the summaries take.")
-    @shared_options("output", "quiet", "no_cache")
+    @argument("--tier", metavar="TIER", help="The service tier of every answer (flex: about half price, slower).")
+    @shared_options("output", "quiet", "no_cache", "dry_run")
     @cell_magic
     def eval(self, line: str, cell: str):
         """Evaluate a prompt over a dataset: every model answers every row; graders score each answer."""
@@ -48,7 +49,13 @@ class EvalMagics(GuardedMagics):
                               [parse_grader(g, ns) for g in args.grader], expect=args.expect,
                               judge_model=args.judge_model, rubric=rubric, namespace=ns, cache=not args.no_cache,
                               concurrency=DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency,
-                              name=args.data, options=chat_options(args) | self._context(args, models[0]))
+                              name=args.data, options=chat_options(args, template) | self._context(args, models[0]))
+        if args.dry_run:
+            from openai_magics.evals.engine import plan_eval
+
+            plans = plan_eval(s, request)
+            bind(self.shell, args.output, plans)
+            return None if args.quiet else plans
         note = None
         if args.to_openai:
             from openai_magics.evals.remote import check_evals_api

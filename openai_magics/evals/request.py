@@ -94,7 +94,11 @@ def rows_of(data, option: str = "--data") -> list[dict]:
     raise UsageError(f"{option}: a DataFrame, a list of dicts or a list of texts, not {type(data).__name__}.")
 
 
-def chat_options(args) -> dict:
-    """The chat options a %%eval line gave (-s, -t, --max-tokens, --seed): each row is asked with them."""
-    given = {"system": args.system, "temperature": args.temperature, "max_tokens": args.max_tokens, "seed": args.seed}
+def chat_options(args, template: str | None = None) -> dict:
+    """The chat options a %%eval line gave (-s, -t, --max-tokens, --seed, --tier): each row is asked with them,
+    and with one prompt-cache key for the template's rows."""
+    from openai_magics.chat.levers import template_cache_key
+
+    given = {"system": args.system, "temperature": args.temperature, "max_tokens": args.max_tokens, "seed": args.seed,
+             "tier": args.tier, "cache_key": template_cache_key(template, args.system) if template else None}
     return {name: value for name, value in given.items() if value is not None}

@@ -69,6 +69,18 @@ def without_comment(text: str) -> str:
     return text
 
 
+def _is_value_of(action, raw: str, value: str) -> bool:
+    """Whether the word after an option whose value may be left out is its value (`--logprobs 3`), rather than
+    the next option or the prompt (`--logprobs Name a colour`)."""
+    if _looks_like_option(raw):
+        return False
+    try:
+        (action.type or str)(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def parse(magic_fn, line: str):
     """The options of `magic_fn` (a `magic_arguments` function) read from `line`; None after showing help."""
     parser = magic_fn.parser
@@ -86,12 +98,19 @@ def split(parser, line: str) -> list[str] | None:
     options = parser._option_string_actions
     free_text = _takes_free_text(parser)
     argv: list[str] = []
-    position, expecting_value = 0, None
+    position, expecting_value, maybe_value = 0, None, None
     for _start, end, raw, value in words(line):
         if expecting_value is not None:
             argv.append(value)
             expecting_value, position = None, end
             continue
+        if maybe_value is not None and _is_value_of(maybe_value, raw, value):
+            argv.append(value)
+            maybe_value, position = None, end
+            continue
+        if maybe_value is not None:  # left out: said as `--option=CONST`, so argparse takes no word after it
+            argv[-1] = f"{argv[-1]}={maybe_value.const}"
+        maybe_value = None
         if raw in HELP:
             return None
         if is_comment(raw, in_free_text=free_text):
@@ -111,7 +130,9 @@ def split(parser, line: str) -> list[str] | None:
         if action is None:
             raise UsageError(unknown_option(parser, name))
         argv.append(value)
-        if action.nargs != 0 and "=" not in raw:
+        if action.nargs == "?" and "=" not in raw:
+            maybe_value = action  # `--logprobs` alone, or `--logprobs 3`: the next word, if it fits
+        elif action.nargs != 0 and "=" not in raw:
             expecting_value = name
         position = end
     if expecting_value is not None:

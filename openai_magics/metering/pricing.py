@@ -68,6 +68,13 @@ class Prices:
             variant.when == BATCH and (variant.constraint is None or variant.constraint.active(at or _now()))
             for variant in self.listed.price_variants or ())
 
+    def tier_listed(self, service_tier: str, at: datetime | None = None) -> bool:
+        """genai-prices has this model's prices on that service tier (flex, priority): OpenAI offers it."""
+        return self.own is None and self.listed is not None and any(
+            variant.when.get("service_tier") == service_tier
+            and (variant.constraint is None or variant.constraint.active(at or _now()))
+            for variant in self.listed.price_variants or ())
+
     def cost(self, usage: Usage, at: datetime | None = None, batch: bool = False) -> Decimal | None:
         return self.bill(usage, at, batch).cost
 

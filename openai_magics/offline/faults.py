@@ -17,6 +17,9 @@ DEFAULT_MESSAGES = {
     503: "The engine is currently overloaded, please try again later.",
 }
 DEFAULT_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
+# What OpenAI answers a flex request when flex processing has no capacity (no charge; another tier may answer).
+FLEX_UNAVAILABLE = ("Resource unavailable: flex processing has no capacity for this request right now. "
+                    "Please retry later or use another service tier.")
 
 
 HTML_PAGE = ("<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway"
@@ -46,9 +49,10 @@ class Fault:
     kind: str | None = field(default=None, repr=False)  # repr: as before kinds existed, for saved notebooks
     hang_seconds: float = field(default=0.0, repr=False)
     usage: dict | None = field(default=None, repr=False)  # STREAM_ERROR: the usage its last chunk reports
+    tier: str | None = field(default=None, repr=False)  # only requests that ask for this service tier
 
-    def matches(self, path: str) -> bool:
-        return self.path is None or path.endswith(self.path)
+    def matches(self, path: str, tier: str | None = None) -> bool:
+        return (self.path is None or path.endswith(self.path)) and (self.tier is None or self.tier == tier)
 
     @property
     def streams_only(self) -> bool:
@@ -87,10 +91,10 @@ class FaultQueue:
             self._faults.append(fault)
         return fault
 
-    def take(self, path: str, streaming: bool) -> Fault | None:
+    def take(self, path: str, streaming: bool, tier: str | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path) and (streaming or not fault.streams_only):
+                if fault.matches(path, tier) and (streaming or not fault.streams_only):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from openai_magics.offline import quirks as quirk_hooks
 from openai_magics.offline.azure import translate as translate_azure
-from openai_magics.offline.api.answers import PromptCache
 from openai_magics.offline.api.batches import Batches
 from openai_magics.offline.api.models import unknown_model
 from openai_magics.offline.errors import RequestError
-from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, HANG, HTML_ERROR, HTML_PAGE, NOT_JSON,
-                                          NOT_JSON_BODY, STREAM_ERROR, Fault, FaultQueue, error_at_the_end)
+from openai_magics.offline.prompt_cache import PromptCache
+from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, FLEX_UNAVAILABLE, HANG, HTML_ERROR, HTML_PAGE,
+                                          NOT_JSON, NOT_JSON_BODY, STREAM_ERROR, Fault, FaultQueue, error_at_the_end)
 from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
 from openai_magics.offline import api
 from openai_magics.offline.router import discover
@@ -211,6 +211,11 @@ class OfflineServer:
         """The next streamed responses send `after_chunks` good events, then one that is not JSON."""
         return self.faults.add(Fault(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times))
 
+    def flex_unavailable(self, *, times: int = 1) -> Fault:
+        """The next `times` requests for the flex tier get OpenAI's 429 `resource_unavailable` (others answer)."""
+        return self.faults.add(Fault(status=429, code="resource_unavailable", message=FLEX_UNAVAILABLE,
+                                     times=times, tier="flex"))
+
     def report_usage(self, prompt_tokens: int | None = None, completion_tokens: int | None = None, *,
                      service_tier: str | None = None, times: int = 1) -> None:
         """The next `times` chat answers report this usage (and service tier) instead of their own."""
@@ -257,6 +262,7 @@ class OfflineServer:
         self.limits.reset()
         with self.state.lock:
             self.state.moved.clear()
+            self.state.prompt_cache.clear()
         self.latency = self.chunk_delay = 0.0
         self.stream_usage = True
         self.quirks = self.default_quirks
@@ -338,7 +344,7 @@ def _make_handler(server: OfflineServer):
             if verdict.retry_after is not None:
                 return self._fault(Fault(status=429, retry_after=verdict.retry_after), entry)
             streaming = isinstance(body, dict) and bool(body.get("stream"))
-            fault = server.faults.take(path, streaming)
+            fault = server.faults.take(path, streaming, body.get("service_tier") if isinstance(body, dict) else None)
             if fault and (fault.status or fault.kind == HANG):
                 return self._fault(fault, entry)
             if not server.stream_usage and isinstance(body, dict):

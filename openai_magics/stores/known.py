@@ -9,13 +9,13 @@ import hashlib
 import json
 from pathlib import Path
 
-from openai_magics.core.config import cache_folder
+from openai_magics.core.config import user_folder
 
 DIR_ENV = "OPENAI_MAGICS_STORE_DIR"
 
 
 def folder() -> Path:
-    return cache_folder(DIR_ENV, "stores")
+    return user_folder("stores", DIR_ENV)
 
 
 def _file(base_url: str) -> Path:

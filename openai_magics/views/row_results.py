@@ -49,6 +49,7 @@ class RowResults:
     asked: int = 0                     # distinct prompts (identical rows are asked once)
     elapsed: float = 0.0
     notes: list = field(default_factory=list)  # what else the run found, said after the counts
+    confidence: list | None = None     # --logprobs: per row, the probability of its answer's first token
 
     def __len__(self) -> int:
         return len(self.values)
@@ -59,6 +60,16 @@ class RowResults:
 
         index = self.index if self.index is not None else self.labels
         return pd.Series(self.values, index=index, name="answer", dtype=object)
+
+    def to_pandas(self):
+        """The answers as a DataFrame on the input's index, with a `confidence` column under --logprobs (sort by
+        it to see the doubtful rows first)."""
+        import pandas as pd
+
+        frame = self.series.to_frame()
+        if self.confidence is not None:
+            frame["confidence"] = pd.Series(self.confidence, index=frame.index, dtype=float)
+        return frame
 
     @property
     def errors(self) -> dict:
@@ -98,14 +109,18 @@ class RowResults:
 
     def _preview(self) -> list[tuple[str, str]]:
         rows = list(zip(self.labels, self.values))[:PREVIEW_ROWS]
-        return [(str(label), shorten(str(value), 120)) for label, value in rows]
+        shown = [(str(label), shorten(str(value), 120)) for label, value in rows]
+        if self.confidence is None:
+            return shown
+        return [(label, f"{_percent(c)} · {value}") for (label, value), c in zip(shown, self.confidence)]
 
     def _repr_html_(self) -> str:
         body = "".join(f"<tr><th{LEFT}>{figures(label)}</th><td{LEFT}>{figures(value)}</td></tr>"
                        for label, value in self._preview())
         more = f"<p>… {len(self) - PREVIEW_ROWS:,} more rows (<code>.series</code> holds them all)</p>" \
             if len(self) > PREVIEW_ROWS else ""
-        return (f"<table class='{NO_MATHS}'><thead><tr><th></th><th{LEFT}>answer</th></tr></thead>"
+        head = "confidence · answer" if self.confidence is not None else "answer"
+        return (f"<table class='{NO_MATHS}'><thead><tr><th></th><th{LEFT}>{head}</th></tr></thead>"
                 f"<tbody>{body}</tbody></table>{more}<p>{usage_sub(self.summary)}</p>")
 
     def _repr_pretty_(self, p, cycle) -> None:
@@ -114,3 +129,7 @@ class RowResults:
             lines.append(f"… {len(self) - PREVIEW_ROWS:,} more rows (.series holds them all)")
         p.text("\n".join([*lines, "", self.summary]))
 
+
+
+def _percent(probability) -> str:
+    return "–" if probability is None else f"{probability:.0%}"

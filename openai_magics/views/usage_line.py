@@ -22,6 +22,9 @@ def _parts(**counts: int) -> str:
     return f" ({', '.join(shown)})" if shown else ""
 
 
+SHOWN_TIERS = ("flex", "priority", "scale")  # a tier other than the default, priced as such, said so
+
+
 def usage_line(record: UsageRecord) -> str:
     u, approx = record.usage, "≈" if record.estimated else ""
     parts = [record.model]
@@ -48,6 +51,8 @@ def usage_line(record: UsageRecord) -> str:
     if u.stored_bytes:
         parts.append(f"{u.stored_bytes:,} bytes stored, a day")
     parts.append(record.cost_text)
+    if u.service_tier in SHOWN_TIERS:
+        parts.append(f"{u.service_tier} tier")
     if record.cache_hit:
         parts.append("cached")
     else:

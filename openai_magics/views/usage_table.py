@@ -13,7 +13,7 @@ NUMBERS = ("input_tokens", "cached_tokens", "input_audio_tokens", "input_image_t
            "reasoning_tokens", "output_audio_tokens", "output_image_tokens", "images", "audio_seconds", "characters",
            "video_seconds")
 HEADERS = {"cell": "cell", "magic": "magic", "model": "model", "calls": "calls", "input_tokens": "in",
-           "cached_tokens": "cached", "output_tokens": "out", "reasoning_tokens": "reasoning", "input_audio_tokens": "audio in",
+           "cached_tokens": "cached", "cached_share": "cached %", "output_tokens": "out", "reasoning_tokens": "reasoning", "input_audio_tokens": "audio in",
            "input_image_tokens": "image in", "output_audio_tokens": "audio out", "output_image_tokens": "image out",
            "images": "images",
            "audio_seconds": "audio s", "characters": "chars", "video_seconds": "video s", "cost": "USD", "cumulative": "cumulative",
@@ -77,6 +77,8 @@ class UsageTable:
         first = {"call": ["cell", "magic", "model"], "cell": ["cell", "calls"], "model": ["model", "calls"],
                  "magic": ["magic", "calls"]}[self.by]
         used = [n for n in NUMBERS if any(row[n] for row in self.rows)] or ["input_tokens", "output_tokens"]
+        if "cached_tokens" in used:  # the share of the prompt read from OpenAI's prompt cache, beside its tokens
+            used.insert(used.index("cached_tokens") + 1, "cached_share")
         marked = ["unreadable"] if any(row["unreadable"] for row in self.rows) else []  # paid, nothing usable came
         return first + used + ["cost", "cumulative", "latency", "cache_hit"] + marked
 
@@ -98,6 +100,8 @@ class UsageTable:
             return "" if not value else "unreadable" if row["calls"] == 1 else f"{value:,} unreadable"
         if column == "latency":
             return f"{value:.1f} s"
+        if column == "cached_share":
+            return _share(row["cached_tokens"], row["input_tokens"])
         if column == "cell":
             return ", ".join(map(str, value))
         if isinstance(value, float):
@@ -125,6 +129,10 @@ class UsageTable:
         unreadable = sum(r.unreadable for r in self.records)
         if unreadable:
             text += f" · {unreadable:,} paid answer{'s' * (unreadable != 1)} unreadable"
+        cached = sum(r.usage.cached_tokens for r in self.records)
+        if cached:
+            prompt = sum(r.usage.input_tokens for r in self.records)
+            text += f" · {_share(cached, prompt)} of input tokens read from the prompt cache"
         return text
 
     def _shown(self) -> tuple[list[dict], list[dict]]:
@@ -238,9 +246,15 @@ class UsageTable:
             return "unknown" if not row["cost"] else f"{row['cost']}+unknown"
         if column == "cumulative" and row[column] is None:
             return "unknown"
+        if column == "cached_share":
+            return row["cached_tokens"] / row["input_tokens"] if row["input_tokens"] else 0.0
         return str(row[column]) if isinstance(row[column], Decimal) else row[column]
 
     def to_pandas(self):
         import pandas as pd
 
         return pd.DataFrame([{c: self._raw(r, c) for c in self.columns} for r in self.rows])
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "0%"

@@ -91,6 +91,9 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
     elif isinstance(exc, openai.RateLimitError) and code == "insufficient_quota":
         text = (f"Your OpenAI account has run out of quota (429 insufficient_quota: {body_message}); not retried. "
                 "Add credit or raise the limit in your organization's billing settings.")
+    elif isinstance(exc, openai.RateLimitError) and code == "resource_unavailable":
+        text = ("Flex processing has no capacity for this request right now (429 resource_unavailable); nothing "
+                "was charged. Re-run later, or use --tier flex-or-default to fall back to the default tier once.")
     elif isinstance(exc, openai.RateLimitError):
         still = "Still rate limited" if trace and trace.retries else "Rate limited"
         waited = " after honouring Retry-After" if _said_retry_after(exc) else ""

@@ -9,7 +9,7 @@ import functools
 import json
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # What a server says when it refuses the request itself: sending it again cannot succeed.
 VALIDATION_MARKERS = ("validation error", "extra inputs are not permitted", "extra_forbidden", "not supported",
@@ -65,11 +65,14 @@ class HttpWatcher:
         trace = self.trace
         if trace is not None:
             trace.statuses.append(response.status_code)
-        self.limits.after(response)
         if response.status_code == 429 or response.status_code >= 500:
             response.read()
             if not retry_can_help(response.status_code, response.content):
                 response.headers["x-should-retry"] = "false"  # the SDK obeys this header
+        if is_flex_unavailable(response.status_code, response.content if response.is_stream_consumed else b""):
+            self.limits.lost(response.request)  # no room on flex says nothing of the rate limits
+        else:
+            self.limits.after(response)
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if 200 <= response.status_code < 300 and kind in NOT_AN_API:
             raise _not_an_api(response, kind)
@@ -86,11 +89,25 @@ def retry_can_help(status: int, body: bytes) -> bool:
     insufficient_quota), nor for a 5xx whose body is the server refusing the request (a validation error
     naming a parameter it does not support)."""
     if status == 429:
-        return b"insufficient_quota" not in body
+        return b"insufficient_quota" not in body and not is_flex_unavailable(status, body)
     if status >= 500:
         text = body.decode("utf-8", "replace").lower()
         return not any(marker in text for marker in VALIDATION_MARKERS)
     return True
+
+
+def is_flex_unavailable(status: int, body: bytes) -> bool:
+    """OpenAI's 429 for a flex request when flex has no capacity: not a rate limit, and not retried (another tier
+    answers; `--tier flex-or-default` asks it)."""
+    return status == 429 and b"resource_unavailable" in body
+
+
+def is_flex(request) -> bool:
+    """A request for the flex tier, whose answers may take many minutes to start."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return False  # an upload: its body is a stream, and no flex request
+    content = request.content
+    return b'"service_tier"' in content and b'"flex"' in content
 
 
 @dataclass(frozen=True)
@@ -101,11 +118,12 @@ class Waits:
     first_byte: float  # for an answer to start that streams, or comes quickly
     generation: float  # for a non-streamed generation to start: it is sent once written whole
     idle: float        # the longest silence once an answer has started
+    flex: float = 900.0  # the least any wait is on the flex tier, whose answers start late (OpenAI: 15 minutes)
 
     @classmethod
     def of(cls, config) -> "Waits":
         return cls(config.connect_timeout, config.first_byte_timeout, config.generation_timeout,
-                   config.idle_timeout)
+                   config.idle_timeout, config.flex_timeout)
 
 
 def is_generation(request) -> bool:
@@ -204,6 +222,9 @@ class _Phases:
         if scope is not None:
             scope.check()  # stopped work sends nothing more, retries included
         waits = self.waits
+        if is_flex(request):
+            waits = replace(waits, first_byte=max(waits.first_byte, waits.flex),
+                            generation=max(waits.generation, waits.flex), idle=max(waits.idle, waits.flex))
         phase = "generation" if is_generation(request) else "first_byte"
         first = waits.generation if phase == "generation" else waits.first_byte
         timeouts = request.extensions.setdefault("timeout", {})

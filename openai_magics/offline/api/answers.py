@@ -1,7 +1,6 @@
-"""Deterministic content for the offline server: answers, reasoning, prompt caching, embeddings."""
+"""Deterministic content for the offline server: answers, reasoning, embeddings (prompt caching: offline/prompt_cache.py)."""
 from __future__ import annotations
 
-import hashlib
 import re
 
 from openai_magics.facts.models import base_name, is_reasoning, model_info
@@ -16,7 +15,6 @@ UNSAFE_DIRECTIVE = re.compile(r"\(offline:\s*unsafe answer\)", re.I)
 UNSAFE_SENTENCE = "Here the story turns [[flag:violence]] and grim. "
 DEFAULT_ANSWER_TOKENS = 60
 REASONING_TOKENS = {"minimal": 0, "low": 64, "medium": 128, "high": 256}
-CACHE_MIN_TOKENS, CACHE_STEP = 1024, 128
 REFERENCE_MODEL = "gpt-4o-mini"  # whose answer is the reference text, with no voice line (the tests' chat model)
 
 FILLER = (
@@ -96,20 +94,3 @@ def reasoning_tokens(model: str, effort: str | None) -> int:
     if not is_reasoning(model):
         return 0
     return REASONING_TOKENS.get(effort or "medium", 128)
-
-
-class PromptCache:
-    """OpenAI caches prompt prefixes of 1,024 tokens or more, in steps of 128: mimic that."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, int] = {}
-
-    def cached_tokens(self, prompt: str, total_tokens: int) -> int:
-        if total_tokens < CACHE_MIN_TOKENS:
-            return 0
-        key = hashlib.sha256(prompt.encode()).hexdigest()
-        cached = self._seen.get(key, 0)
-        self._seen[key] = total_tokens
-        if not cached:
-            return 0
-        return (min(cached, total_tokens) // CACHE_STEP) * CACHE_STEP

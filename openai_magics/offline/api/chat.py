@@ -5,8 +5,8 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.facts.models import base_name, model_info
-from openai_magics.offline.api import answers, structured
+from openai_magics.facts.models import base_name, is_reasoning, model_info
+from openai_magics.offline.api import answers, logprobs, structured
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
 from openai_magics.offline.tokens import definition_tokens, image_size, image_tokens, message_text
@@ -50,8 +50,9 @@ class Completion:
 
 
 def complete(state, messages: list[dict], model: str, max_tokens: int | None, effort: str | None,
-             text: str | None = None) -> Completion:
-    prompt = "\n".join(message_text(m) for m in messages)
+             text: str | None = None, body: dict | None = None) -> Completion:
+    """`body`: the request, for its prompt-cache key and retention."""
+    body = body or {}
     n_prompt = answers.prompt_tokens(messages, model)
     window = model_info(model).context_window
     if window and n_prompt > window:
@@ -66,7 +67,8 @@ def complete(state, messages: list[dict], model: str, max_tokens: int | None, ef
     if max_tokens is not None and reasoning + len(tokens) > max_tokens:
         tokens, finish = tokens[: max(0, max_tokens - reasoning)], "length"
     with state.lock:
-        cached = state.prompt_cache.cached_tokens(prompt, n_prompt)
+        cached = state.prompt_cache.cached_tokens(messages, model, n_prompt, body.get("prompt_cache_key"),
+                                                  body.get("prompt_cache_retention"))
     return Completion(answering(state, model), tokens, finish, n_prompt, cached, min(reasoning, max_tokens or reasoning))
 
 
@@ -96,7 +98,7 @@ def chat_completion(state, body: dict):
     plan = structured.plan(body, lambda prompt: answers.answer_text(prompt, body["model"]))
     c = complete(state, body["messages"], body["model"],
                  body.get("max_completion_tokens", body.get("max_tokens")), body.get("reasoning_effort"),
-                 text=plan.text if plan else None)
+                 text=plan.text if plan else None, body=body)
     c.prompt_tokens += extra_prompt_tokens(body)
     if plan and plan.kind != "content":
         c.kind, c.tool_calls = plan.kind, plan.tool_calls
@@ -112,20 +114,37 @@ def chat_completion(state, body: dict):
     tier = report.get("service_tier") or (asked if asked in SERVICE_TIERS else "default")
     base = {"id": f"chatcmpl-offline{next(_ids)}", "created": int(time.time()), "model": c.model,
             "system_fingerprint": "fp_offline", "service_tier": tier}
+    probabilities = token_logprobs(body, "chat", body["messages"], c)
     if not body.get("stream"):
         message = {"role": "assistant", "content": c.text if c.kind == "content" else None,
                    "refusal": c.text if c.kind == "refusal" else None, "annotations": []}
         if c.tool_calls:
             message["tool_calls"] = c.tool_calls
+        shaped = None if probabilities is None else {"content": probabilities, "refusal": None}
         return {**base, "object": "chat.completion", "usage": chat_usage(c),
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": c.finish_reason}]}
+                "choices": [{"index": 0, "message": message, "logprobs": shaped, "finish_reason": c.finish_reason}]}
     include_usage = (body.get("stream_options") or {}).get("include_usage", False)
-    return _chat_chunks(base, c, include_usage)
+    return _chat_chunks(base, c, include_usage, probabilities)
 
 
-def _chat_chunks(base: dict, c: Completion, include_usage: bool):
-    def chunk(delta: dict, finish: str | None = None) -> dict:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+def token_logprobs(body: dict, api: str, messages: list[dict], c: Completion) -> list[dict] | None:
+    """The answer's logprobs when the request asked for them (a reasoning model refuses them, as OpenAI's do)."""
+    top = logprobs.wanted(body, api)
+    if top is None:
+        return None
+    if is_reasoning(body["model"]):
+        raise RequestError("Unsupported parameter: 'logprobs' is not supported with this model.",
+                           code="unsupported_parameter", param="logprobs" if api == "chat" else "top_logprobs")
+    if c.kind != "content" or c.tool_calls:
+        return []
+    last_user = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    return logprobs.entries(last_user, c.tokens, top)
+
+
+def _chat_chunks(base: dict, c: Completion, include_usage: bool, probabilities: list[dict] | None = None):
+    def chunk(delta: dict, finish: str | None = None, logprob: dict | None = None) -> dict:
+        shaped = None if logprob is None else {"content": [logprob], "refusal": None}
+        choice = {"index": 0, "delta": delta, "logprobs": shaped, "finish_reason": finish}
         return {**base, "object": "chat.completion.chunk", "choices": [choice]}
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
@@ -133,8 +152,9 @@ def _chat_chunks(base: dict, c: Completion, include_usage: bool):
         for index, call in enumerate(c.tool_calls):
             yield chunk({"tool_calls": [{"index": index, **call}]})
     else:
-        for token in c.tokens:
-            yield chunk({"refusal" if c.kind == "refusal" else "content": token})
+        for index, token in enumerate(c.tokens):
+            yield chunk({"refusal" if c.kind == "refusal" else "content": token}, None,
+                        probabilities[index] if probabilities else None)
     yield chunk({}, c.finish_reason)
     if include_usage:
         yield {**base, "object": "chat.completion.chunk", "choices": [], "usage": chat_usage(c)}

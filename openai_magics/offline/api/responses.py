@@ -10,7 +10,8 @@ import itertools
 import time
 
 from openai_magics.offline.api import answers, hosted_tools, output_items, structured
-from openai_magics.offline.api.chat import SERVICE_TIERS, Completion, complete, extra_prompt_tokens
+from openai_magics.offline.api.background import BackgroundRuns
+from openai_magics.offline.api.chat import SERVICE_TIERS, Completion, complete, extra_prompt_tokens, token_logprobs
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.router import Route
 
@@ -26,15 +27,20 @@ def response(state, body: dict):
     plan = None if hosted else structured.plan(chat, lambda prompt: answers.answer_text(prompt, model))
     c = complete(state, chat["messages"], model, body.get("max_output_tokens"),
                  (body.get("reasoning") or {}).get("effort"),
-                 text=hosted.text if hosted else plan.text if plan else None)
+                 text=hosted.text if hosted else plan.text if plan else None, body=body)
     c.prompt_tokens += extra_prompt_tokens(chat)
     if plan and plan.kind != "content":
         c.kind, c.tool_calls = plan.kind, plan.tool_calls
+    probabilities = token_logprobs(body, "responses", chat["messages"], c)
     rid = f"resp_offline{next(_ids)}"
     with state.lock:
         state.responses[rid] = chat["messages"] + [_assistant(c)]
-    final = _final(rid, body, c, output_items.asked(_last_prompt(chat["messages"])), hosted)
-    return final if not body.get("stream") else _events(final, c.tokens)
+    final = _final(rid, body, c, output_items.asked(_last_prompt(chat["messages"])), hosted,
+                   probabilities or [])
+    if body.get("background"):  # answered now, reported as it would run on OpenAI's side (background.py)
+        with state.lock:
+            return state.part(BackgroundRuns).start(final)
+    return final if not body.get("stream") else _events(final, c.tokens, probabilities or [])
 
 
 def _last_prompt(messages: list[dict]) -> str:
@@ -132,7 +138,8 @@ def usage(c: Completion) -> dict:
     }
 
 
-def _final(rid: str, body: dict, c: Completion, kinds: list[str] = (), hosted=None) -> dict:
+def _final(rid: str, body: dict, c: Completion, kinds: list[str] = (), hosted=None,
+           probabilities: list[dict] = ()) -> dict:
     incomplete = c.finish_reason == "length" and not c.tool_calls
     status = "incomplete" if incomplete else "completed"
     output = []
@@ -146,7 +153,7 @@ def _final(rid: str, body: dict, c: Completion, kinds: list[str] = (), hosted=No
                        "status": "completed"})
     if not c.tool_calls and "no text" not in kinds:
         part = ({"type": "refusal", "refusal": c.text} if c.kind == "refusal" else
-                {"type": "output_text", "text": c.text, "logprobs": [],
+                {"type": "output_text", "text": c.text, "logprobs": list(probabilities),
                  "annotations": output_items.annotations(kinds, c.text) + (hosted.annotations if hosted else [])})
         output.append({"type": "message", "id": f"msg_offline{next(_ids)}", "status": status,
                        "role": "assistant", "content": [part]})
@@ -163,7 +170,7 @@ def _final(rid: str, body: dict, c: Completion, kinds: list[str] = (), hosted=No
     }
 
 
-def _events(final: dict, tokens: list[str]):
+def _events(final: dict, tokens: list[str], probabilities: list[dict] = ()):
     """The stream: created, each output item with its deltas, then completed (or incomplete)."""
     seq = itertools.count()
 
@@ -175,7 +182,7 @@ def _events(final: dict, tokens: list[str]):
     yield event("response.in_progress", response=pending)
     for index, item in enumerate(final["output"]):
         yield event("response.output_item.added", output_index=index, item=_started(item))
-        yield from _item_events(event, index, item, tokens)
+        yield from _item_events(event, index, item, tokens, probabilities)
         yield event("response.output_item.done", output_index=index, item=item)
     yield event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
                 response=final)
@@ -191,7 +198,7 @@ def _started(item: dict) -> dict:
     return item
 
 
-def _item_events(event, index: int, item: dict, tokens: list[str]):
+def _item_events(event, index: int, item: dict, tokens: list[str], probabilities: list[dict] = ()):
     where = {"item_id": item["id"], "output_index": index}
     if item["type"] == "reasoning":
         for n, part in enumerate(item["summary"]):
@@ -212,9 +219,10 @@ def _item_events(event, index: int, item: dict, tokens: list[str]):
             yield event("response.refusal.delta", **where, delta=part["refusal"])
             yield event("response.refusal.done", **where, refusal=part["refusal"])
         else:
-            for token in tokens:
-                yield event("response.output_text.delta", **where, delta=token, logprobs=[])
-            yield event("response.output_text.done", **where, text=part["text"], logprobs=[])
+            for n, token in enumerate(tokens):
+                yield event("response.output_text.delta", **where, delta=token,
+                            logprobs=[probabilities[n]] if n < len(probabilities) else [])
+            yield event("response.output_text.done", **where, text=part["text"], logprobs=list(probabilities))
         yield event("response.content_part.done", **where, part=part)
 
 

@@ -275,5 +275,6 @@ def test_chat_names_its_own_keywords_when_refusing_one(nb, offline):
     assert type(ran.error).__name__ == "UsageError" and offline.requests == []
     message = str(ran.error)
     assert message.startswith("chat() does not take moderate=; it takes api, background, cache, cache_key, "
-                              "cache_retention, context, context_tokens, detail, dry_run, images, json,")
+                              "cache_retention, context, context_tokens, detail, domains, dry_run, file, files, "
+                              "images, json, k, location,")
     assert "new_thread" in message and "reasoning_summary" in message and "no_cache" not in message

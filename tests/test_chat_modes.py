@@ -4,6 +4,8 @@ nothing sent. The table walked is the one in code (chat/options.py: TAKES, NEEDS
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 
 import pytest
 
@@ -23,6 +25,7 @@ erows = [{"text": "alpha", "label": "alpha"}]
 x = "X1"
 '''
 PROMPT = "Reply in JSON to {x}"
+WRITTEN = tempfile.mkdtemp(prefix="openai-magics-modes-")  # where --over --to writes (once per option)
 # Each option: (the cell's words, chat()'s keywords, what the request shows when it was taken).
 OPTIONS = {
     "model": ("-m gpt-4.1-mini", {"model": "gpt-4.1-mini"}, lambda b, s: b["model"] == "gpt-4.1-mini"),
@@ -59,6 +62,9 @@ OPTIONS = {
     "concurrency": ("--concurrency 2", {"concurrency": 2}, lambda b, s: True),
     "batch": ("--batch", {"batch": True}, lambda b, s: s.batched),
     "no_wait": ("--no-wait", {"no_wait": True}, lambda b, s: s.batched),
+    "to": (f"--to {WRITTEN}/to.parquet", None, lambda b, s: os.path.isdir(f"{WRITTEN}/to.parquet")),
+    "resume": (f"--to {WRITTEN}/resume.parquet --resume", None,
+               lambda b, s: os.path.isdir(f"{WRITTEN}/resume.parquet")),
 }
 CELLS = {
     "plain": "%%chat {opts}\n" + PROMPT,

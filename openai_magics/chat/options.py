@@ -19,7 +19,7 @@ DEFAULTS = {
     "format": "markdown", "output": None, "quiet": False, "no_interpolate": False, "no_cache": False,
     "schema": None, "json": False, "tools": None, "max_rounds": None, "image": [], "detail": None,
     "compare": None, "moderate": False, "dry_run": False, "over": None, "concurrency": None, "batch": False,
-    "no_wait": False,
+    "no_wait": False, "to": None, "resume": False,
 }
 REQUEST = {"model", "system", "temperature", "max_tokens", "stop", "seed", "reasoning_effort", "api",
            "no_cache", "schema", "json", "tools", "max_rounds", "image", "detail"}
@@ -32,14 +32,14 @@ TAKES = {
     "thread": REQUEST | SHOWN | {"summary", "no_stream", "format", "moderate", "dry_run", "thread", "new"},
     "dry_run": REQUEST | SHOWN | {"summary", "no_stream", "moderate", "dry_run", "thread", "new", "compare"},
     "compare": REQUEST - {"model"} | SHOWN | {"no_stream", "format", "moderate", "dry_run", "compare"},
-    "over": REQUEST | SHOWN | {"no_stream", "moderate", "over", "concurrency", "batch", "no_wait"},
+    "over": REQUEST | SHOWN | {"no_stream", "moderate", "over", "concurrency", "batch", "no_wait", "to", "resume"},
     "batch": REQUEST - {"api", "tools", "max_rounds", "no_cache"} | SHOWN | {"no_stream", "over", "batch",
                                                                            "no_wait"},
     "facade": REQUEST | {"summary", "no_stream", "thread", "new", "dry_run"},
     "eval": {"model", "system", "temperature", "max_tokens", "seed", "no_cache", "output", "quiet", "concurrency"},
 }
 NEEDS = {"new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over", "batch": "over",
-         "no_wait": "batch"}
+         "no_wait": "batch", "to": "over", "resume": "to"}
 WHY = {  # the reason a mode refuses an option, where the flag alone does not say it
     ("over", "summary"): "each row's answer is its text",
     ("over", "format"): "the answers come back as a Series, one per row",
@@ -51,6 +51,8 @@ WHY = {  # the reason a mode refuses an option, where the flag alone does not sa
     ("batch", "moderate"): "the answers arrive in a file, unchecked",
     ("batch", "api"): "the Batch API takes Chat Completions bodies",
     ("batch", "no_cache"): "a batch is never answered from the cache",
+    ("batch", "to"): "a batch's results come back from its own files",
+    ("batch", "resume"): "`%openai batch resume` carries a batch over a restart",
     ("compare", "model"): "--compare names the models",
     ("compare", "thread"): "a thread continues one model's conversation",
     ("compare", "summary"): "the columns show the answers only",

@@ -69,8 +69,9 @@ class _WhileTheBudgetLasts:
 
 
 def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
-             progress=None, parsed: bool = False) -> RowResults:
-    """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`."""
+             progress=None, parsed: bool = False, sink=None) -> RowResults:
+    """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`. A `sink`
+    (chat/sink.py) takes each answer as it arrives instead, and the run keeps only its marker."""
     from openai_magics.chat.engine import run_chat
 
     progress = progress or NoRowProgress()
@@ -106,7 +107,7 @@ def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, c
             for future in done:
                 prompt = running.pop(future)
                 answer, record = future.result()
-                answers[prompt] = answer
+                answers[prompt] = answer if sink is None else sink.write(prompt, answer, record)
                 if record is not None:
                     records.append(record)
                 tally.add(not isinstance(answer, RowError), _tokens(record), _cost(record))
@@ -155,10 +156,10 @@ def _cost(record):
 
 
 def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
-             parsed: bool):
+             parsed: bool, say=print):
     """The same run through the Batch API: each distinct prompt's body as an interactive call would send it,
     given to the batch service; its worst case (at the interactive price, an upper bound) within budget."""
-    from openai_magics.batch.engine import submit_rows
+    from openai_magics.batch.shards import submit_rows
     from openai_magics.chat.request import build_body
 
     distinct = list(dict.fromkeys(prompts))
@@ -171,7 +172,7 @@ def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, t
                          endpoint=session.config) for r in requests]
     return submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
                        rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
-                       template=template, parsed=parsed, wait=wait, progress=progress)
+                       template=template, parsed=parsed, wait=wait, progress=progress, say=say)
 
 
 def _messages(request: ChatRequest) -> list[dict]:

@@ -3,7 +3,10 @@ endpoints, one every `seconds_per_request`, in a background thread.
 
 Answers go to an output file and failures to an error file (in `/files`), one JSON line each with its
 `custom_id`, in an order of their own (as OpenAI's are), so clients must align them by id.
-`fail_lines(n, message)` makes the next `n` lines fail, to show how failures come back.
+`fail_lines(n, message)` makes the next `n` lines fail, to show how failures come back. With a `queue_limit`,
+a batch whose input tokens would take the model's unfinished batches over it fails at once with
+`token_limit_exceeded`, as OpenAI's enqueued-token limit does. An input file over OpenAI's lines or bytes per
+batch is refused.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from openai_magics.facts.data import load
 from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.router import Route
@@ -39,11 +43,15 @@ class OfflineBatch:
     error_file_id: str | None = None
     times: dict = field(default_factory=dict)  # in_progress_at, completed_at…
     stop: threading.Event = field(default_factory=threading.Event)
+    model: str = ""
+    tokens: int = 0                             # its input tokens, while it holds the model's queue
+    errors: list = field(default_factory=list)
 
     def as_object(self) -> dict:
         names = ("in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at", "cancelling_at",
                  "cancelled_at")
-        return {"id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": None,
+        errors = {"object": "list", "data": self.errors} if self.errors else None
+        return {"id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": errors,
                 "input_file_id": self.input_file_id, "completion_window": self.completion_window,
                 "status": self.status, "output_file_id": self.output_file_id, "error_file_id": self.error_file_id,
                 "created_at": self.created_at, "expires_at": self.created_at + 86_400,
@@ -59,6 +67,7 @@ class Batches:
         self.seconds_per_request = 0.0
         self.failing = 0
         self.failure = "Injected failure"
+        self.queue_limit: int | None = None  # enqueued input tokens per model (None: no limit)
 
     def fail_lines(self, times: int, message: str = "Injected failure") -> None:
         with self.lock:
@@ -82,6 +91,12 @@ class Batches:
             raise not_found("OfflineBatch", batch_id, param="batch_id")
         return found
 
+    def enqueued(self, model: str) -> int:
+        """Input tokens of the model's batches that have not finished."""
+        with self.lock:
+            return sum(b.tokens for b in self._batches.values()
+                       if b.model == model and b.status in ("validating", "in_progress", "finalizing"))
+
     def all(self) -> list[OfflineBatch]:
         with self.lock:
             return list(self._batches.values())
@@ -91,17 +106,40 @@ def create(state, request) -> dict:
     endpoint = request.required("endpoint")
     if endpoint not in ENDPOINTS:
         raise RequestError(f"Invalid 'endpoint': {endpoint!r}.", param="endpoint")
-    files = state.part(Files)
+    files, batches = state.part(Files), state.part(Batches)
     lines = _lines(files.content(request.required("input_file_id")), endpoint)
+    model = str(lines[0]["body"].get("model", ""))
     batch = OfflineBatch(f"batch_offline{next(_ids)}", endpoint, request.body["input_file_id"],
                   request.required("completion_window"), request.body.get("metadata"), int(time.time()),
-                  total=len(lines))
-    state.part(Batches).add(batch)
+                  total=len(lines), model=model)
+    if batches.queue_limit is not None:
+        batch.tokens = sum(_input_tokens(line["body"], model) for line in lines)
+        if batches.enqueued(model) + batch.tokens > batches.queue_limit:
+            batch.status, batch.times["failed_at"], batch.total = "failed", int(time.time()), 0
+            batch.errors = [{"code": "token_limit_exceeded", "line": None, "param": None, "message":
+                             f"Enqueued token limit reached for {model} in organization org-offline. Limit: "
+                             f"{batches.queue_limit:,} enqueued tokens. Please try submitting again later."}]
+            batches.add(batch)
+            return batch.as_object()
+    batches.add(batch)
     threading.Thread(target=_run, args=(state, batch, lines), name=f"offline-{batch.id}", daemon=True).start()
     return batch.as_object()
 
 
+def _input_tokens(body: dict, model: str) -> int:
+    from openai_magics.offline.tokens import count, count_messages
+
+    if isinstance(body.get("messages"), list):
+        return count_messages(body["messages"], model)
+    text = body.get("input")
+    return sum(count(t, model) for t in ([text] if isinstance(text, str) else text or []) if isinstance(t, str))
+
+
 def _lines(data: bytes, endpoint: str) -> list[dict]:
+    limits = load("batch_limits.json")
+    if len(data) > limits["max_bytes"]:
+        raise RequestError(f"The input file is {len(data):,} bytes: a batch's file may hold at most "
+                           f"{limits['max_bytes']:,} bytes (200 MB).", param="input_file_id")
     lines, seen = [], set()
     for n, text in enumerate(data.decode("utf-8").splitlines(), 1):
         if not text.strip():
@@ -120,6 +158,9 @@ def _lines(data: bytes, endpoint: str) -> list[dict]:
         lines.append(line)
     if not lines:
         raise RequestError("The input file holds no requests.", param="input_file_id")
+    if len(lines) > limits["max_lines"]:
+        raise RequestError(f"The input file holds {len(lines):,} requests: a batch may hold at most "
+                           f"{limits['max_lines']:,}.", param="input_file_id")
     return lines
 
 

@@ -27,7 +27,8 @@ from openai_magics.views.row_results import RowError, RowResults
 from openai_magics.wire.errors import CallFailed, UsageError
 
 QUEUE_FULL = "token_limit_exceeded"
-COUNTED = 2_000  # the quote counts the tokens of this many requests; more are estimated from their length
+COUNTED, COUNTED_BYTES = 2_000, 4 << 20  # the quote counts the tokens of this many requests (this many bytes of
+                                         # them at most); more are estimated from their length
 BYTES_PER_TOKEN = 4
 MB = 1 << 20     # OpenAI's "200 MB" is 200 MiB
 
@@ -101,17 +102,20 @@ def submit_rows(session, *, endpoint: str, bodies: list[dict], rows: list[int], 
         raise UsageError("Every request of a batch names the same model.")
     job = Job(f"job-{uuid.uuid4().hex[:12]}", endpoint, bodies[0]["model"], order, [], name=name,
               labels=list(labels), template=template, parsed=parsed)
-    say(quote(session, job, bodies, ranges, sizes))
-    _write_shards(job, ids, bodies, ranges, sizes)
+    line, tokens_per_byte = quote(session, job, bodies, ranges, sizes)
+    say(line)
+    _write_shards(job, ids, bodies, ranges, sizes, tokens_per_byte)
     return run(session, job, progress, wait)
 
 
-def quote(session, job: Job, bodies: list[dict], ranges, sizes) -> str:
+def quote(session, job: Job, bodies: list[dict], ranges, sizes) -> tuple[str, float]:
     """The whole job's price at the batch rate before the first upload: its input tokens (counted, or over
-    many requests counted on an even sample and scaled by length) and the most its answers may add."""
+    many requests counted on an even sample and scaled by length) and the most its answers may add; and the
+    input tokens per byte of its lines, which say what each shard takes of the model's queue."""
     total_bytes = sum(sizes)
-    exact = len(bodies) <= COUNTED
-    picks = range(len(bodies)) if exact else [j * len(bodies) // COUNTED for j in range(COUNTED)]
+    sample = max(1, min(COUNTED, len(bodies), COUNTED_BYTES * len(bodies) // max(1, total_bytes)))
+    exact = sample == len(bodies)
+    picks = range(len(bodies)) if exact else [j * len(bodies) // sample for j in range(sample)]
     counted = sum(_input_tokens(bodies[j], job.model) for j in picks)
     tokens_in = counted if exact else round(counted * total_bytes / sum(sizes[j] for j in picks))
     tokens_out = sum(_most_output(body, job.model) for body in bodies)
@@ -122,7 +126,7 @@ def quote(session, job: Job, bodies: list[dict], ranges, sizes) -> str:
         f"{'' if exact else '≈ '}{format_usd(low)} for {'' if exact else '≈ '}{tokens_in:,} input tokens at the batch "
         f"price" + (f", at most {format_usd(high)} with every answer at its longest" if high and tokens_out else ""))
     return (f"Batch job {job.id}: {len(bodies):,} requests in {len(ranges)} shards (≤ {limits.lines:,} lines, "
-            f"≤ {limits.bytes / MB:,.0f} MB each; {total_bytes / MB:,.1f} MB in all) · {price}.")
+            f"≤ {limits.bytes / MB:,.0f} MB each; {total_bytes / MB:,.1f} MB in all) · {price}."), tokens_in / total_bytes
 
 
 def _input_tokens(body: dict, model: str) -> int:
@@ -144,7 +148,7 @@ def _most_output(body: dict, model: str) -> int:
         model_info(model).max_output or 16_384
 
 
-def _write_shards(job: Job, ids, bodies, ranges, sizes) -> None:
+def _write_shards(job: Job, ids, bodies, ranges, sizes, tokens_per_byte: float) -> None:
     """Each shard's JSONL written to disk one line at a time (never a whole file in memory)."""
     job.home.mkdir(parents=True, exist_ok=True)
     for k, (start, end) in enumerate(ranges):
@@ -154,7 +158,7 @@ def _write_shards(job: Job, ids, bodies, ranges, sizes) -> None:
                 out.write(line_of(ids[j], job.endpoint, bodies[j]))
         nbytes = sum(sizes[start:end])
         job.shards.append({"file": name, "lines": end - start, "bytes": nbytes,
-                           "tokens": math.ceil(nbytes / BYTES_PER_TOKEN), "batch": None})
+                           "tokens": math.ceil(nbytes * tokens_per_byte), "batch": None})
     job.save()
 
 
@@ -193,9 +197,7 @@ def run(session, job: Job, progress=None, wait: bool = True):
             progress.update(force=True)
             if all(shard.get("status") in engine.TERMINAL for shard in job.shards):
                 break
-            if not wait and all(shard.get("batch") for shard in job.shards):
-                break
-            if not wait and not any(_running(job)):
+            if not wait:  # submitted what the queue takes now; resume submits the rest
                 break
             time.sleep(min(pause, max(engine.FIRST_POLL, tally.eta() or pause)))  # not long past the end
             pause = min(pause * 1.5, engine.LONGEST_POLL)
@@ -220,34 +222,41 @@ def _refresh(session, job: Job) -> None:
         shard["status"] = batch.status
         shard["completed"] = getattr(counts, "completed", 0) or 0
         shard["failed"] = getattr(counts, "failed", 0) or 0
-        if batch.status == "failed" and _queue_refused(session, job, batch):
-            shard.update(batch=None, status=None, completed=0, failed=0)
+        _if_refused(session, job, shard, batch)
 
 
-def _queue_refused(session, job: Job, batch) -> bool:
-    """The batch failed because the model's queue was full: remember the limit the API gave."""
-    for error in getattr(getattr(batch, "errors", None), "data", None) or []:
-        if getattr(error, "code", None) == QUEUE_FULL:
-            said = re.search(r"[Ll]imit:?\s*([\d,]+)", getattr(error, "message", "") or "")
-            session.part(QueueLimits).tokens[job.model] = int(said.group(1).replace(",", "")) if said else None
-            return True
-    return False
+def _if_refused(session, job: Job, shard: dict, batch) -> None:
+    """A batch that failed because the model's queue was full: the limit the API gave is remembered and the
+    shard waits again, unless nothing else of the job was running (then waiting would not make room)."""
+    said = [getattr(e, "message", "") or "" for e in getattr(getattr(batch, "errors", None), "data", None) or []
+            if getattr(e, "code", None) == QUEUE_FULL]
+    if batch.status != "failed" or not said:
+        return
+    limit = re.search(r"[Ll]imit:?\s*([\d,]+)", said[0])
+    session.part(QueueLimits).tokens[job.model] = int(limit.group(1).replace(",", "")) if limit else None
+    shard.update(batch=None, status=None, completed=0, failed=0)
+    job.save()
+    if not _running(job):
+        raise CallFailed(f"The queue refused shard {shard['file']} of job {job.id} with nothing else of the job "
+                         f"running ({session.redact(' '.join(said[0].split()))[:300]}). "
+                         f"`%openai batch resume {job.id}` tries again later.")
 
 
 def _submit_what_fits(session, job: Job) -> None:
+    """Shards in order while the queue has room: once it refused one, a shard waits until the tokens of
+    the shards running and its own fit the limit the API gave (or, without a number, until none runs)."""
     queue = session.part(QueueLimits).tokens
     for shard in job.shards:
         if shard.get("batch"):
             continue
         running = _running(job)
-        if running and job.model in queue:  # the queue refused once: a shard waits for room
+        if running and job.model in queue:
             limit = queue[job.model]
             if limit is None or sum(s["tokens"] for s in running) + shard["tokens"] > limit:
                 return
-        if not running and job.model in queue and queue[job.model] is not None and shard["tokens"] > queue[job.model]:
-            raise UsageError(f"Shard {shard['file']} of job {job.id} holds ≈{shard['tokens']:,} tokens, over "
-                             f"{job.model}'s enqueued-token limit of {queue[job.model]:,}: the queue never takes it.")
         _submit(session, job, shard)
+        if not shard.get("batch"):
+            return
 
 
 def _submit(session, job: Job, shard: dict) -> None:
@@ -257,9 +266,8 @@ def _submit(session, job: Job, shard: dict) -> None:
                                               completion_window="24h", metadata={"job": job.id})
     info = engine.BatchInfo.of(batch)
     shard.update(batch=info.id, status=info.status, completed=0, failed=0)
-    if info.status == "failed" and _queue_refused(session, job, batch):
-        shard.update(batch=None, status=None)
     job.save()
+    _if_refused(session, job, shard, batch)
 
 
 def _count(job: Job, tally: Tally) -> None:

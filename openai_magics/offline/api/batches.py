@@ -11,6 +11,7 @@ batch is refused.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import threading
@@ -107,13 +108,14 @@ def create(state, request) -> dict:
     if endpoint not in ENDPOINTS:
         raise RequestError(f"Invalid 'endpoint': {endpoint!r}.", param="endpoint")
     files, batches = state.part(Files), state.part(Batches)
-    lines = _lines(files.content(request.required("input_file_id")), endpoint)
-    model = str(lines[0]["body"].get("model", ""))
+    data = files.content(request.required("input_file_id"))
+    first = _check_lines(data, endpoint)
+    model = str(first["body"].get("model", ""))
     batch = OfflineBatch(f"batch_offline{next(_ids)}", endpoint, request.body["input_file_id"],
                   request.required("completion_window"), request.body.get("metadata"), int(time.time()),
-                  total=len(lines), model=model)
+                  total=sum(1 for _ in _each(data)), model=model)
     if batches.queue_limit is not None:
-        batch.tokens = sum(_input_tokens(line["body"], model) for line in lines)
+        batch.tokens = sum(_input_tokens(line["body"], model) for line in _each(data))
         if batches.enqueued(model) + batch.tokens > batches.queue_limit:
             batch.status, batch.times["failed_at"], batch.total = "failed", int(time.time()), 0
             batch.errors = [{"code": "token_limit_exceeded", "line": None, "param": None, "message":
@@ -122,7 +124,7 @@ def create(state, request) -> dict:
             batches.add(batch)
             return batch.as_object()
     batches.add(batch)
-    threading.Thread(target=_run, args=(state, batch, lines), name=f"offline-{batch.id}", daemon=True).start()
+    threading.Thread(target=_run, args=(state, batch, _each(data)), name=f"offline-{batch.id}", daemon=True).start()
     return batch.as_object()
 
 
@@ -135,13 +137,22 @@ def _input_tokens(body: dict, model: str) -> int:
     return sum(count(t, model) for t in ([text] if isinstance(text, str) else text or []) if isinstance(t, str))
 
 
-def _lines(data: bytes, endpoint: str) -> list[dict]:
+def _each(data: bytes):
+    """The file's requests, read one line at a time: a 200 MB file is neither copied nor held parsed."""
+    for text in io.BytesIO(data):
+        if text.strip():
+            yield json.loads(text)
+
+
+def _check_lines(data: bytes, endpoint: str) -> dict:
+    """Refuse a file OpenAI would refuse (too big, not JSON lines, another endpoint, a repeated custom_id);
+    its first request."""
     limits = load("batch_limits.json")
     if len(data) > limits["max_bytes"]:
         raise RequestError(f"The input file is {len(data):,} bytes: a batch's file may hold at most "
                            f"{limits['max_bytes']:,} bytes (200 MB).", param="input_file_id")
-    lines, seen = [], set()
-    for n, text in enumerate(data.decode("utf-8").splitlines(), 1):
+    first, seen = None, set()
+    for n, text in enumerate(io.BytesIO(data), 1):
         if not text.strip():
             continue
         try:
@@ -155,16 +166,16 @@ def _lines(data: bytes, endpoint: str) -> list[dict]:
         if line["custom_id"] in seen:
             raise RequestError(f"Line {n}: custom_id {line['custom_id']!r} is not unique.", param="input_file_id")
         seen.add(line["custom_id"])
-        lines.append(line)
-    if not lines:
+        first = first or line
+    if first is None:
         raise RequestError("The input file holds no requests.", param="input_file_id")
-    if len(lines) > limits["max_lines"]:
-        raise RequestError(f"The input file holds {len(lines):,} requests: a batch may hold at most "
+    if len(seen) > limits["max_lines"]:
+        raise RequestError(f"The input file holds {len(seen):,} requests: a batch may hold at most "
                            f"{limits['max_lines']:,}.", param="input_file_id")
-    return lines
+    return first
 
 
-def _run(state, batch: OfflineBatch, lines: list[dict]) -> None:
+def _run(state, batch: OfflineBatch, lines) -> None:
     from openai_magics.offline import api
     from openai_magics.offline.router import discover
 
@@ -174,8 +185,8 @@ def _run(state, batch: OfflineBatch, lines: list[dict]) -> None:
     for line in lines:
         if batch.stop.is_set():
             break
-        if batches.seconds_per_request:
-            time.sleep(batches.seconds_per_request)
+        if batches.seconds_per_request and batch.stop.wait(batches.seconds_per_request):
+            break  # cancelled while pacing
         status, body = _answer(state, router, line, batches.take_failure())
         entry = {"id": f"batch_req_{hashlib.sha1(line['custom_id'].encode()).hexdigest()[:16]}",
                  "custom_id": line["custom_id"], "response": {"status_code": status, "request_id": "req_offline",

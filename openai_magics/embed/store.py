@@ -5,7 +5,8 @@ and from object storage) holding one table: `id` (the text's position in the inp
 the text) and `vector`. Texts are embedded and written a chunk at a time, so memory stays bounded whatever
 their count; ids already stored with the same text are not asked again (a killed run resumes), and the
 response cache, when on, still answers texts paid before. `search()` and `similarity()` run against the
-store: exhaustive below `INDEX_FROM` rows, through an ANN index (IVF-HNSW) above. Reopened from a fresh
+store: exhaustive below `INDEX_FROM` rows, through an ANN index above (IVF-PQ: the partitions nearest the query
+are read as compressed codes, and the best candidates re-ranked on their full vectors). Reopened from a fresh
 session with `openai_magics.embed(store=PATH)` or `%embed --store PATH`.
 """
 from __future__ import annotations
@@ -19,9 +20,11 @@ from openai_magics.wire.errors import UsageError
 
 STORE_FILE = "openai_magics_store.json"
 TABLE = "embeddings"
-CHUNK = 8_192           # texts embedded and written at a time: ~50 MB of 1,536-dimension vectors in memory
+CHUNK = 4_096           # texts embedded and written at a time: 25 MB of 1,536-dimension vectors in memory
 INDEX_FROM = 100_000    # below this many rows a search reads every vector (exact, and fast enough)
-NPROBES, EF = 32, 128   # how widely an indexed search looks (recall@10 ≥ 0.95 measured in benchmarks/)
+ROWS_PER_PARTITION = 4_096
+TRAINED_ON = 32_768     # vectors the index is trained on: its memory is bounded however large the store
+NPROBES, REFINE = 24, 10  # partitions a search reads; candidates re-ranked per answer (benchmarks/store_search.py)
 
 
 def _lancedb():
@@ -122,12 +125,19 @@ class VectorStore:
         self.written += len(ids)
 
     def index(self) -> bool:
-        """An ANN index once the store is large enough to need one (made again as it grows)."""
+        """An ANN index once the store is large enough to need one, made again when the store has doubled
+        since (rows added after it are searched exhaustively beside it until then)."""
         rows = len(self)
-        if rows < INDEX_FROM:
+        said = json.loads((self.path / STORE_FILE).read_text())
+        if rows < INDEX_FROM or (self.indexed and rows < 2 * said.get("indexed_rows", 0)):
             return False
-        partitions = max(1, int(rows ** 0.5) // 4)
-        self.table.create_index(metric="cosine", index_type="IVF_HNSW_SQ", num_partitions=partitions, replace=True)
+        width = self.table.schema.field("vector").type.list_size
+        partitions = max(1, rows // ROWS_PER_PARTITION)
+        sub_vectors = next(n for n in (width // 16, width // 8, width // 4, width // 2, width) if n and width % n == 0)
+        self.table.create_index(metric="cosine", index_type="IVF_PQ", num_partitions=partitions,
+                                num_sub_vectors=sub_vectors, sample_rate=max(1, TRAINED_ON // partitions),
+                                replace=True)
+        (self.path / STORE_FILE).write_text(json.dumps({**said, "indexed_rows": rows}))
         return True
 
     @property
@@ -160,7 +170,7 @@ class VectorStore:
         vector = self._query(query)[0]
         found = self.table.search(vector).distance_type("cosine").limit(k)
         if self.indexed:
-            found = found.nprobes(NPROBES).ef(EF)
+            found = found.nprobes(NPROBES).refine_factor(REFINE)
         hits = found.to_arrow()
         return pd.DataFrame({"text": hits.column("text").to_pylist(),
                              "score": [round(1 - d, 4) for d in hits.column("_distance").to_pylist()]},

@@ -116,3 +116,22 @@ def test_a_shard_holds_at_most_200_mb_of_long_rows(nb, session, offline, batch_d
         nb.run(f"%openai batch cancel {batch}")
     for f in session.client.files.list():
         session.client.files.delete(f.id)
+
+
+def test_rows_the_response_cache_answers_are_not_put_in_the_batch(nb, session, offline, tmp_path):
+    nb.run(f"%openai cache on {tmp_path / 'responses.sqlite'}")
+    try:
+        nb.ns["items"] = ["a", "b"]
+        nb.run("%%chat --over items -t 0 -q\nSay {item}")  # asked live: now in the cache
+        offline.clear_log()
+        nb.ns["items"] = ["a", "b", "c", "a"]
+        ran = nb.run("%%chat --over items -t 0 --batch -o answers\nSay {item}")
+        assert ran.error is None, ran.error
+        sent = [json.loads(line)["body"]["messages"][-1]["content"]
+                for line in uploads(offline)[0].files["file"].data.splitlines()]
+        assert sent == ["Say c"]
+        answers = nb.ns["answers"]
+        assert [("Say " + x) in answers[i] for i, x in enumerate("abca")] == [True] * 4
+        assert "3 rows answered from the response cache (not sent)" in ran.text
+    finally:
+        nb.run("%openai cache off")

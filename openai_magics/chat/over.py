@@ -162,7 +162,13 @@ def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, t
     from openai_magics.batch.shards import submit_rows
     from openai_magics.chat.request import build_body
 
+    from openai_magics.chat.cached_rows import answered_by_cache, joined
+
     distinct = list(dict.fromkeys(prompts))
+    hits = answered_by_cache(session, {p: make_request(p) for p in distinct}, parsed) if wait else {}
+    distinct = [prompt for prompt in distinct if prompt not in hits]
+    if hits and not distinct:
+        return joined(rows, prompts, hits, None)
     requests = [make_request(prompt) for prompt in distinct]
     if session.budget is not None:
         tokens_in, tokens_out, _ = worst_case(session, requests)
@@ -170,9 +176,12 @@ def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, t
     position = {prompt: j for j, prompt in enumerate(distinct)}
     bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
                          endpoint=session.config) for r in requests]
-    return submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
-                       rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
-                       template=template, parsed=parsed, wait=wait, progress=progress, say=say)
+    asked = [i for i, p in enumerate(prompts) if p in position]
+    result = submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
+                         rows=[position[prompts[i]] for i in asked], name=rows.name,
+                         labels=[rows.labels[i] for i in asked], template=template, parsed=parsed, wait=wait,
+                         progress=progress, say=say)
+    return joined(rows, prompts, hits, result) if hits and isinstance(result, RowResults) else result
 
 
 def _messages(request: ChatRequest) -> list[dict]:

@@ -3,6 +3,7 @@ over all shards, a manifest on disk that `%openai batch resume` carries over a r
 import json
 import os
 
+import pandas as pd
 import pytest
 
 from openai_magics.views.row_results import RowError
@@ -40,6 +41,9 @@ def test_a_60001_row_batch_runs_as_two_shards_with_results_aligned(nb, session, 
     assert len(created(offline)) == 2
     records = session.ledger.records
     assert len(records) == 60_001 and all(r.batch for r in records)
+    written = pd.read_parquet(ran.text.split("results also in ")[1].split()[0].rstrip("·"))
+    assert list(written["row"]) == list(range(60_001)) and written["error"].isna().all()
+    assert all(written["answer"] == answers.values)
 
 
 def test_shards_wait_for_the_models_queue_and_learn_its_limit(nb, session, offline):

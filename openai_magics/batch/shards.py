@@ -316,8 +316,30 @@ def collect(session, job: Job, progress=None) -> RowResults:
     if unreadable:
         notes.append(f"{unreadable:,} line{'s' * (unreadable != 1)} of the batches' files not readable (skipped)")
     labels = job.labels or list(range(len(job.custom_ids)))
-    return RowResults(job.name or job.id, labels, [values[c] for c in job.custom_ids], model=model, records=records,
+    aligned = [values[c] for c in job.custom_ids]
+    notes.append(f"results also in {_write_results(job, aligned)}")
+    return RowResults(job.name or job.id, labels, aligned, model=model, records=records,
                       batch_id=job.id, asked=len(values), elapsed=time.monotonic() - started, notes=notes)
+
+
+def _write_results(job: Job, values: list):
+    """The job's answers joined on the row, as Parquet beside its manifest (`row`, `answer`, `error`), a row
+    group of `ShardLimits` lines at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = job.home / "results.parquet"
+    schema = pa.schema([("row", pa.int64()), ("answer", pa.string()), ("error", pa.string())])
+    step = load("batch_limits.json")["max_lines"]
+    with pq.ParquetWriter(path, schema) as out:
+        for start in range(0, len(values), step):
+            part = values[start:start + step]
+            errors = [v.message if isinstance(v, RowError) else None for v in part]
+            answers = [None if e is not None else v if isinstance(v, str) else json.dumps(v, default=str)
+                       for v, e in zip(part, errors)]
+            out.write_table(pa.table([pa.array(range(start, start + len(part)), pa.int64()),
+                                      pa.array(answers, pa.string()), pa.array(errors, pa.string())], schema=schema))
+    return path
 
 
 def _answered(line: dict | None) -> bool:

@@ -4,6 +4,8 @@ nothing sent. The table walked is the one in code (chat/options.py: TAKES, NEEDS
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 
 import pytest
 
@@ -26,6 +28,7 @@ frame = pd.DataFrame({"n": [1, 2]})
 notes = ["Alpha notes: the first letter."]
 '''
 PROMPT = "Reply in JSON to {x}"
+WRITTEN = tempfile.mkdtemp(prefix="openai-magics-modes-")  # where --over --to writes (once per option)
 # Each option: (the cell's words, chat()'s keywords, what the request shows when it was taken).
 OPTIONS = {
     "model": ("-m gpt-4.1-mini", {"model": "gpt-4.1-mini"}, lambda b, s: b["model"] == "gpt-4.1-mini"),
@@ -81,6 +84,9 @@ OPTIONS = {
                         lambda b, s: b["prompt_cache_retention"] == "24h"),
     "logprobs": ("--logprobs 2", {"logprobs": 2}, lambda b, s: b["top_logprobs"] == 2),
     "background": ("--background", {"background": True}, lambda b, s: b["background"] is True),
+    "to": (f"--to {WRITTEN}/to.parquet", None, lambda b, s: os.path.isdir(f"{WRITTEN}/to.parquet")),
+    "resume": (f"--to {WRITTEN}/resume.parquet --resume", None,
+               lambda b, s: os.path.isdir(f"{WRITTEN}/resume.parquet")),
 }
 CELLS = {
     "plain": "%%chat {opts}\n" + PROMPT,

@@ -8,18 +8,25 @@ from openai_magics.core.session import session
 from openai_magics.magics.kit import check_positive
 from openai_magics.magics.commands import Report, command
 
-ACTIONS = ("list", "status", "results", "cancel")
+ACTIONS = ("list", "status", "results", "cancel", "resume")
 
 
 def _arguments(parser) -> None:
-    parser.add_argument("action", choices=ACTIONS, help="list | status ID | results ID | cancel ID")
-    parser.add_argument("id", nargs="?", help="The batch id (batch_…).")
+    parser.add_argument("action", choices=ACTIONS, help="list | status ID | results ID | cancel ID | resume [JOB]")
+    parser.add_argument("id", nargs="?", help="The batch id (batch_…), or with resume a sharded job's (job-…).")
     parser.add_argument("--limit", type=int, default=20, help="With list: how many of the most recent (default 20).")
 
 
-@command("batch", "Batches: list, status ID, results ID (aligned with the input), cancel ID.", _arguments)
+@command("batch", "Batches: list, status ID, results ID (aligned with the input), cancel ID, resume [JOB] (a "
+                  "sharded job after a restart).", _arguments)
 def batch(args, shell):
     s = session()
+    if args.action == "resume":
+        from openai_magics.batch.shards import resume
+        from openai_magics.magics.kit import is_terminal
+        from openai_magics.views.progress import NoRowProgress, RowProgress
+
+        return resume(s, args.id, NoRowProgress() if is_terminal(shell) else RowProgress())
     if args.action == "list":
         check_positive(args.limit, "--limit")
         found, more, malformed = engine.listing(s, args.limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from openai_magics.batch.request import BatchRequest
 from openai_magics.batch.store import Submitted, load
@@ -149,18 +150,19 @@ def collect(session, batch_id: str, batch=None) -> RowResults:
     if batch.status == "failed" and not by_id:
         raise CallFailed(f"Batch {batch_id} failed before running any request: {_why_failed(session, batch)}")
     record_them = batch_id not in session.part(Collected).ids
-    values, records, model = {}, [], submitted.model
+    values, records, model, at = {}, [], submitted.model, datetime.now(timezone.utc)
     missing = RowError(_missing(session, batch))
     for custom_id in dict.fromkeys(submitted.custom_ids):
         line = by_id.get(custom_id)
-        value, record = _row(session, line, batch.endpoint, submitted.parsed, record_them) if line else (missing, None)
+        value, record = _row(session, line, batch.endpoint, submitted.parsed, record_them, at) if line else \
+            (missing, None)
         values[custom_id] = value
         model = model or (record.model if record else "")
         if record is not None:
             records.append(record)
     strays = [line for custom_id, line in by_id.items() if custom_id not in values]
     for line in strays if record_them else ():  # answers to requests we never sent are still billed
-        record = _row(session, line, batch.endpoint, False, True)[1]
+        record = _row(session, line, batch.endpoint, False, True, at)[1]
         if record is not None:
             records.append(record)
     session.part(Collected).ids.add(batch_id)
@@ -222,8 +224,9 @@ def _why_failed(session, batch) -> str:
     return session.redact("; ".join(said)) + more
 
 
-def _row(session, line: dict, endpoint: str, parsed: bool, record_it: bool):
-    """One row's value (answer or RowError) and its ledger record (None when nothing was paid)."""
+def _row(session, line: dict, endpoint: str, parsed: bool, record_it: bool, at=None):
+    """One row's value (answer or RowError) and its ledger record (None when nothing was paid), priced at
+    `at` (one moment for a whole batch: its rows' prices are then computed once per distinct usage)."""
     response = line.get("response") if isinstance(line.get("response"), dict) else {}
     body = response.get("body") if isinstance(response.get("body"), dict) else {}
     status = response.get("status_code")
@@ -236,6 +239,7 @@ def _row(session, line: dict, endpoint: str, parsed: bool, record_it: bool):
     if record_it:
         model = body.get("model") if isinstance(body.get("model"), str) else ""
         call = session.begin("batch")
+        call.at = at or call.at
         call.record(model, usage or Usage(), estimated=usage is None, batch=True, latency=0.0)
         if answer is None:
             call.mark_unreadable()
@@ -294,12 +298,3 @@ def _known(batch_id: str):
 def _check_id(batch_id) -> None:
     if not isinstance(batch_id, str) or not batch_id.strip() or "/" in batch_id:
         raise UsageError(f"Not a batch id: {batch_id!r}.")
-
-
-def submit_rows(session, *, endpoint: str, bodies: list[dict], rows: list[int], name: str = "", labels=(),
-                template: str | None = None, parsed: bool = False, wait: bool = True, progress=None):
-    """A run over rows as a batch: `bodies` are the distinct requests, `rows[i]` the body row i asks."""
-    request = BatchRequest({f"request-{j}": body for j, body in enumerate(bodies)}, endpoint,
-                           order=[f"request-{j}" for j in rows], name=name, labels=list(labels), template=template,
-                           parsed=parsed, wait=wait)
-    return submit(session, request, progress)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from openai_magics.facts.data import load
 from openai_magics.wire.errors import UsageError
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings", "/v1/responses")
-MOST_LINES = 50_000  # OpenAI's limit per batch
 
 
 @dataclass
@@ -20,14 +20,17 @@ class BatchRequest:
     template: str | None = None
     parsed: bool = False
     wait: bool = True
+    most_lines: int = 0                # 0: OpenAI's limit (facts/data/batch_limits.json)
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
             raise UsageError(f"A batch runs {', '.join(ENDPOINTS)}, not {self.endpoint}.")
         if not self.bodies:
             raise UsageError("Nothing to send: the batch has no requests.")
-        if len(self.bodies) > MOST_LINES:
-            raise UsageError(f"A batch holds at most {MOST_LINES:,} requests, not {len(self.bodies):,}: split it.")
+        most = self.most_lines or load("batch_limits.json")["max_lines"]
+        if len(self.bodies) > most:
+            raise UsageError(f"A batch holds at most {most:,} requests, not {len(self.bodies):,}: "
+                             "`%%chat --over NAME --batch` splits a bigger run into shards.")
         models = {b.get("model") for b in self.bodies.values()}
         if len(models) != 1 or not isinstance(next(iter(models)), str):
             raise UsageError("Every request of a batch names the same model.")

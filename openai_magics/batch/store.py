@@ -38,11 +38,15 @@ class Submitted:
 
 
 def load(batch_id: str) -> Submitted | None:
-    path = folder() / f"{batch_id}.json"
+    return _read(folder() / f"{batch_id}.json", Submitted)
+
+
+def _read(path: Path, kind: type):
+    """The record saved at `path`, or None when there is none (or it is not one)."""
     if not path.is_file():
         return None
     try:
-        return Submitted(**json.loads(path.read_text()))
+        return kind(**json.loads(path.read_text()))
     except (ValueError, TypeError):
         return None
 
@@ -54,3 +58,48 @@ def known() -> list[str]:
 def _plain(value):
     """numpy and pandas scalars (a DataFrame's index labels) as the Python values they hold."""
     return value.item() if hasattr(value, "item") else str(value)
+
+
+@dataclass
+class Job:
+    """A batch too big for one file, as shards: the manifest `%openai batch resume` carries over a restart.
+
+    Kept in `folder()/jobs/ID/` beside each shard's JSONL (its request bodies, so a shard not yet submitted
+    can be after a restart). `custom_ids` are the rows in input order (identical rows share one)."""
+
+    id: str
+    endpoint: str
+    model: str
+    custom_ids: list[str]
+    shards: list[dict]                 # {"file", "lines", "bytes", "tokens", "batch" (id once accepted)}
+    name: str = ""
+    labels: list = field(default_factory=list)
+    template: str | None = None
+    parsed: bool = False
+    retried: list[str] = field(default_factory=list)  # custom ids asked again, alone, after failing once
+    retry_batch: str | None = None
+    collected: bool = False
+
+    @property
+    def home(self) -> Path:
+        return folder() / "jobs" / self.id
+
+    def save(self) -> Path:
+        path = self.home / "manifest.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(vars(self), default=_plain))  # asdict would copy every id first
+        os.replace(temporary, path)  # a kernel killed while saving leaves the previous manifest whole
+        return path
+
+
+def load_job(job_id: str) -> Job | None:
+    return None if "/" in job_id else _read(folder() / "jobs" / job_id / "manifest.json", Job)
+
+
+def unfinished_jobs() -> list[str]:
+    """Jobs not yet collected, oldest first."""
+    jobs = folder() / "jobs"
+    found = [load_job(p.name) for p in sorted(jobs.iterdir(), key=lambda p: p.stat().st_mtime)] \
+        if jobs.is_dir() else []
+    return [job.id for job in found if job is not None and not job.collected]

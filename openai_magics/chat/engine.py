@@ -24,8 +24,10 @@ class NoStreamView:
     def abort(self) -> None: ...
 
 
-def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -> ChatResult:
-    """Ask once (a tool loop: as many rounds as it takes); `magic` names the ledger row."""
+def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat",
+             only_cached: bool = False) -> ChatResult | None:
+    """Ask once (a tool loop: as many rounds as it takes); `magic` names the ledger row. `only_cached`: the
+    response cache's answer, or None; nothing is sent."""
     view = view or NoStreamView()
     pinned = model_to_send(session, request.model)
     if pinned != request.model:  # `%openai pin on`: the snapshot this alias first answered as
@@ -59,6 +61,8 @@ def run_chat(session, request: ChatRequest, view=None, *, magic: str = "chat") -
 
         return start(session, request, messages)
     result = runner.from_cache()  # a cache hit costs nothing, so no budget stands in its way
+    if result is None and only_cached:
+        return None
     if result is None:
         if max_out is None and session.budget is not None:
             runner.max_out = call.budget_cap = budget_cap(session, request.model, runner.prompt_tokens().tokens)

@@ -83,6 +83,11 @@ class ChatMagics(GuardedMagics):
     @argument("--background", action="store_true",
               help="Run on the server (Responses background mode): the cell returns at once with the id; "
                    "`%%openai jobs` lists it, `%%openai background collect ID` fetches the answer.")
+    @argument("--to", metavar="PATH.parquet",
+              help="With --over: write each answer to this Parquet folder as it arrives (memory stays bounded); "
+                   "the result reads it lazily.")
+    @argument("--resume", action="store_true",
+              help="With --to: ask only the rows the folder does not hold yet (after a restart; nothing paid twice).")
     @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
     @line_cell_magic
     def chat(self, line: str, cell: str | None = None):
@@ -134,9 +139,12 @@ class ChatMagics(GuardedMagics):
             from openai_magics.chat.over import as_batch
 
             result = as_batch(s, rows, texts, make_request, template=template, wait=not args.no_wait,
-                              progress=progress, parsed=bool(args.schema or args.json))
+                              progress=progress, parsed=bool(args.schema or args.json),
+                              say=_silent if args.quiet else print)
             bind(self.shell, args.output, getattr(result, "series", result))
             return None if args.quiet else result
+        if args.to:
+            return self._run_over_to(args, s, rows, texts, first, make_request, progress)
         confidences: dict[str, float | None] = {}
         result = run_over(s, rows, texts, make_request, concurrency=args.concurrency or DEFAULT_CONCURRENCY,
                           progress=progress, parsed=bool(args.schema or args.json),
@@ -149,6 +157,29 @@ class ChatMagics(GuardedMagics):
                 self.shell.display_pub.publish(_bundle(result))
             raise KeyboardInterrupt
         return None if args.quiet else result
+
+    def _run_over_to(self, args, s, rows, texts, first, make_request, progress):
+        """`--over --to PATH`: only the rows the folder lacks are asked; each answer written as it arrives."""
+        from openai_magics.chat.over import DEFAULT_CONCURRENCY, run_over
+        from openai_magics.chat.sink import ParquetSink, WrittenRows
+
+        sink = ParquetSink(args.to, first.model, texts, args.resume)
+        before = len(sink.written)
+        try:
+            result = run_over(s, rows, sink.prompts, make_request,
+                              concurrency=args.concurrency or DEFAULT_CONCURRENCY, progress=progress,
+                              parsed=bool(args.schema or args.json), sink=sink)
+        finally:
+            sink.close()
+        written = WrittenRows(sink.path, rows.labels, rows.index, model=result.model or first.model,
+                              records=result.records, asked=result.asked, before=before,
+                              interrupted=result.interrupted, notes=result.notes)
+        bind(self.shell, args.output, written)
+        if result.interrupted:
+            if not args.quiet:
+                print(written.summary)
+            raise KeyboardInterrupt
+        return None if args.quiet else written
 
     def _run(self, args, body: str):
         from openai_magics.chat.engine import run_chat
@@ -232,6 +263,8 @@ def _keeping_confidence(confidences: dict):
         return result
 
     return asking
+def _silent(_line: str) -> None:
+    pass
 
 
 def _row_progress(hidden: bool):

@@ -19,7 +19,7 @@ DEFAULTS = {
     "format": "markdown", "output": None, "quiet": False, "no_interpolate": False, "no_cache": False,
     "schema": None, "json": False, "tools": None, "max_rounds": None, "image": [], "detail": None,
     "compare": None, "moderate": False, "dry_run": False, "over": None, "concurrency": None, "batch": False,
-    "no_wait": False,
+    "no_wait": False, "to": None, "resume": False,
     "web": False, "domains": None, "location": None, "files": None, "k": None, "python": False, "file": [],
     # the cost levers (chat/levers.py)
     "tier": None, "cache_key": None, "cache_retention": None, "logprobs": None, "background": False,
@@ -43,7 +43,7 @@ TAKES = {
                                                     "compare", "logprobs", "background", "over", "concurrency"},
     "compare": REQUEST - {"model"} | SHOWN | LEVERS | {"no_stream", "format", "moderate", "dry_run", "compare"},
     "over": REQUEST | SHOWN | LEVERS | {"no_stream", "moderate", "over", "concurrency", "batch", "no_wait",
-                                        "logprobs", "dry_run"},
+                                        "logprobs", "dry_run", "to", "resume"},
     "batch": REQUEST - {"api", "tools", "max_rounds", "no_cache"} | SHOWN | {"no_stream", "over", "batch",
                                                                            "no_wait"},
     "facade": REQUEST | HOSTED | LEVERS | {"summary", "no_stream", "thread", "new", "dry_run", "logprobs",
@@ -53,7 +53,8 @@ TAKES = {
 }
 NEEDS = {"context_tokens": "context", "new": "thread", "detail": "image", "max_rounds": "tools", "concurrency": "over",
          "batch": "over", "no_wait": "batch", "cache_retention": "cache_key",
-         "domains": "web", "location": "web", "k": "files", "file": "python"}
+         "domains": "web", "location": "web", "k": "files", "file": "python",
+         "to": "over", "resume": "to"}
 WHY = {  # the reason a mode refuses an option, where the flag alone does not say it
     ("over", "summary"): "each row's answer is its text",
     ("over", "format"): "the answers come back as a Series, one per row",
@@ -74,6 +75,8 @@ WHY = {  # the reason a mode refuses an option, where the flag alone does not sa
     ("batch", "moderate"): "the answers arrive in a file, unchecked",
     ("batch", "api"): "the Batch API takes Chat Completions bodies",
     ("batch", "no_cache"): "a batch is never answered from the cache",
+    ("batch", "to"): "a batch's results come back from its own files",
+    ("batch", "resume"): "`%openai batch resume` carries a batch over a restart",
     ("compare", "model"): "--compare names the models",
     ("compare", "thread"): "a thread continues one model's conversation",
     ("compare", "summary"): "the columns show the answers only",

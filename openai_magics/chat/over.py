@@ -68,9 +68,10 @@ class _WhileTheBudgetLasts:
 
 
 def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, concurrency: int = DEFAULT_CONCURRENCY,
-             progress=None, parsed: bool = False, run_chat=None) -> RowResults:
+             progress=None, parsed: bool = False, run_chat=None, sink=None) -> RowResults:
     """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`.
-    `run_chat`: what asks one row (the engine's, or a wrapper that reads more of each result)."""
+    `run_chat`: what asks one row (the engine's, or a wrapper that reads more of each result). A `sink`
+    (chat/sink.py) takes each answer as it arrives instead, and the run keeps only its marker."""
     if run_chat is None:
         from openai_magics.chat.engine import run_chat
 
@@ -94,7 +95,7 @@ def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, c
         with fan:
             for done in fan:
                 answer, record = done.result()
-                answers[done.item] = answer
+                answers[done.item] = answer if sink is None else sink.write(done.item, answer, record)
                 if record is not None:
                     records.append(record)
                 tally.add(not isinstance(answer, RowError), _tokens(record), _cost(record))
@@ -142,13 +143,19 @@ def _cost(record):
 
 
 def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, template: str, wait: bool, progress,
-             parsed: bool):
+             parsed: bool, say=print):
     """The same run through the Batch API: each distinct prompt's body as an interactive call would send it,
     given to the batch service; its worst case (at the interactive price, an upper bound) within budget."""
-    from openai_magics.batch.engine import submit_rows
+    from openai_magics.batch.shards import submit_rows
     from openai_magics.chat.request import build_body
 
+    from openai_magics.chat.cached_rows import answered_by_cache, joined
+
     distinct = list(dict.fromkeys(prompts))
+    hits = answered_by_cache(session, {p: make_request(p) for p in distinct}, parsed) if wait else {}
+    distinct = [prompt for prompt in distinct if prompt not in hits]
+    if hits and not distinct:
+        return joined(rows, prompts, hits, None)
     requests = [make_request(prompt) for prompt in distinct]
     if session.budget is not None:
         tokens_in, tokens_out, _ = worst_case(session, requests)
@@ -156,9 +163,12 @@ def as_batch(session, rows: TemplateRows, prompts: list[str], make_request, *, t
     position = {prompt: j for j, prompt in enumerate(distinct)}
     bodies = [build_body(r, _messages(r), api="chat", max_out=r.max_tokens or session.config.max_tokens,
                          endpoint=session.config) for r in requests]
-    return submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
-                       rows=[position[p] for p in prompts], name=rows.name, labels=rows.labels,
-                       template=template, parsed=parsed, wait=wait, progress=progress)
+    asked = [i for i, p in enumerate(prompts) if p in position]
+    result = submit_rows(session, endpoint="/v1/chat/completions", bodies=bodies,
+                         rows=[position[prompts[i]] for i in asked], name=rows.name,
+                         labels=[rows.labels[i] for i in asked], template=template, parsed=parsed, wait=wait,
+                         progress=progress, say=say)
+    return joined(rows, prompts, hits, result) if hits and isinstance(result, RowResults) else result
 
 
 def _messages(request: ChatRequest) -> list[dict]:

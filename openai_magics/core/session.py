@@ -94,6 +94,7 @@ class Session:
         self._parts_lock = threading.Lock()
         self._budget_lock = threading.Lock()  # one budget for every thread
         self._held = Decimal(0)               # worst cases of the requests in flight
+        self._bills: dict = {}                # the same usage at the same moment costs the same (batch rows)
 
     def part(self, kind: type):
         """The session's one instance of `kind`: the state a capability keeps for the kernel (chat threads,
@@ -207,7 +208,17 @@ class Session:
             prices = self.prices_for(model)
         except Exception as exc:  # the price data could not be read: the answer and its tokens are kept
             return Bill(None, f"the prices could not be read ({type(exc).__name__}: {exc})")
-        return prices.bill(usage, at, batch) if prices is not None else Bill(None)
+        if prices is None:
+            return Bill(None)
+        if at is None:
+            return prices.bill(usage, at, batch)
+        key = (model, repr(usage), batch, at)
+        known = self._bills.get(key)
+        if known is None or known[0] is not prices:  # prices set since are other prices
+            if len(self._bills) > 4096:
+                self._bills.clear()
+            known = self._bills[key] = (prices, prices.bill(usage, at, batch))
+        return known[1]
 
     def cost_of(self, model: str, usage: Usage, batch: bool = False, at: datetime | None = None) -> Decimal | None:
         return self.bill(model, usage, batch, at).cost

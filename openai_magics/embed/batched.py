@@ -6,7 +6,7 @@ from openai_magics.embed.request import EmbedRequest
 
 
 def embed_batch(session, request: EmbedRequest, *, name: str, wait: bool, progress=None):
-    from openai_magics.batch.engine import submit_rows
+    from openai_magics.batch.shards import submit_rows
 
     distinct = list(dict.fromkeys(request.texts))
     position = {text: j for j, text in enumerate(distinct)}

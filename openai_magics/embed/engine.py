@@ -119,9 +119,10 @@ class Outcome:
     peak_concurrency: int = 0
 
 
-def run_embed(session, request: EmbedRequest, progress=None):
+def run_embed(session, request: EmbedRequest, progress=None, kept=None):
     """Embed `request.texts`; vectors come back in input order as one float32 array, each written once,
-    straight into its row."""
+    straight into its row. `kept`: where vectors are looked up and kept instead of the session's (a store
+    run keeps its own, so that they go to disk rather than stay in memory)."""
     from openai_magics.embed.result import EmbedResult
 
     started = time.perf_counter()
@@ -134,7 +135,7 @@ def run_embed(session, request: EmbedRequest, progress=None):
         from openai_magics.cache.policy import check_bypass
 
         check_bypass(session)
-    kept = vector_cache(session)  # what comes back is kept, even for --no-cache
+    kept = vector_cache(session) if kept is None else kept  # what comes back is kept, even for --no-cache
     cache = kept if request.cache else VectorCache()
     rows = VectorRows(len(request.texts))
     hits = cache.fill(request.model, request.dimensions, unique, rows, list(row_of.values()))

@@ -25,6 +25,11 @@ class EmbedMagics(GuardedMagics):
               help="Run the texts through the Batch API (half price, results within a day).")
     @argument("--no-wait", action="store_true",
               help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
+    @argument("--store", metavar="PATH",
+              help="Write the vectors to this on-disk store (LanceDB) a chunk at a time, with their texts and ids; "
+                   "alone, open the store. Its search() and similarity() run against it.")
+    @argument("--column", metavar="NAME", default="text",
+              help="With --input PATH.parquet: the column of texts (default text).")
     @shared_options("output", "quiet", "no_interpolate", "no_cache", "dry_run")
     @argument("--forget", action="store_true",
               help="Forget the vectors this session keeps in memory (frees it after deleting a big result).")
@@ -39,6 +44,8 @@ class EmbedMagics(GuardedMagics):
             return None
         if args.forget:
             return _forget(args, cell)
+        if args.store:
+            return self._store(args, cell)
         inputs, what = self._inputs(args, cell)
         if args.dry_run:
             return self._plan(args, inputs, what)
@@ -62,6 +69,28 @@ class EmbedMagics(GuardedMagics):
         plan = plan_embed(s, as_texts(inputs, what), s.model_for("embed", args.model))
         bind(self.shell, args.output, plan)
         return None if args.quiet else plan
+    def _store(self, args, cell: str | None):
+        """`--store PATH`: the texts embedded into the store (from the cell, a variable or a Parquet file);
+        nothing to embed opens it."""
+        from pathlib import Path
+
+        from openai_magics.embed.facade import embed
+
+        if args.batch:
+            raise UsageError("--store does not take --batch: a batch's vectors come back from its own files.")
+        body = (cell if cell is not None else " ".join(args.text)).strip()
+        if args.input and args.input.endswith(".parquet") and args.input not in self.shell.user_ns and not body:
+            inputs, what = Path(args.input).expanduser(), args.input
+        elif args.input or body:
+            inputs, what = self._inputs(args, cell)
+        else:
+            inputs, what = None, "the store"
+        progress = None if args.quiet or is_terminal(self.shell) else _progress()
+        result = embed(inputs, model=args.model, dimensions=args.dimensions, truncate=args.truncate,
+                       concurrency=args.concurrency, progress=progress, cache=not args.no_cache, what=what,
+                       pool=args.pool, store=args.store, column=args.column)
+        bind(self.shell, args.output, result)
+        return None if args.quiet else result
 
     def _batch(self, args, inputs, what: str):
         from openai_magics.core.session import session

@@ -249,6 +249,11 @@ class OfflineServer:
         """Run batches' requests one every `seconds_per_request` (until `reset()`)."""
         self.state.part(Batches).seconds_per_request = seconds_per_request
 
+    def batch_queue(self, tokens: int | None) -> None:
+        """Each model's enqueued-token limit: a batch that would take its unfinished batches' input tokens over
+        it fails with `token_limit_exceeded` (until `reset()`; None: no limit)."""
+        self.state.part(Batches).queue_limit = tokens
+
     def fail_batch_lines(self, times: int, message: str = "Injected failure") -> None:
         """The next `times` requests run inside batches fail (they go to the batch's error file)."""
         self.state.part(Batches).fail_lines(times, message)
@@ -257,6 +262,7 @@ class OfflineServer:
         self.report_usage(times=0)
         self.batch_pace(0.0)
         self.fail_batch_lines(0)
+        self.batch_queue(None)
         self.faults.clear()
         self._release_hangs()
         self.limits.reset()

@@ -31,7 +31,7 @@ def tokenize(text: str, model: str) -> list[str]:
     enc = get_encoding(model)
     if enc is None:
         return re.findall(r"\s*\S+|\s+", text)
-    return [enc.decode([t]) for t in enc.encode(text, disallowed_special=())]
+    return [piece.decode("utf-8", "replace") for piece in enc.decode_tokens_bytes(enc.encode(text, disallowed_special=()))]
 
 
 def count(text: str, model: str) -> int:

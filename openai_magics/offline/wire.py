@@ -5,6 +5,7 @@ iterator of events (sent as server-sent events). It raises `RequestError` for an
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -89,24 +90,37 @@ def read_body(content_type_header: str | None, raw: bytes) -> tuple[dict, dict]:
 
 
 def _multipart(content_type_header: str, raw: bytes) -> tuple[dict, dict]:
+    """Each part sliced once out of the body (a 200 MB batch file is not copied part by part, as a whole-message
+    parser would); its headers read by the email package."""
     from email import policy
-    from email.parser import BytesParser
+    from email.parser import BytesHeaderParser
 
-    message = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type_header.encode("latin-1") + b"\r\n\r\n" + raw)
-    if not message.is_multipart():
+    headers = BytesHeaderParser(policy=policy.HTTP)
+    boundary = headers.parsebytes(b"Content-Type: " + content_type_header.encode("latin-1") + b"\r\n\r\n").get_boundary()
+    delimiter = b"--" + (boundary or "").encode("latin-1")
+    start = raw.find(delimiter) if boundary else -1
+    if start < 0:
         raise BadBody("The multipart/form-data body could not be parsed (no boundary?).")
     fields, files = {}, {}
-    for part in message.iter_parts():
+    while not raw.startswith(b"--", start + len(delimiter)):
+        start += len(delimiter)
+        end = raw.find(b"\r\n" + delimiter, start)
+        head_end = raw.find(b"\r\n\r\n", start, end if end >= 0 else len(raw))
+        if end < 0 or head_end < 0:
+            raise BadBody("The multipart/form-data body could not be parsed (a part is not closed).")
+        part = headers.parsebytes(raw[start:head_end].lstrip(b"\r\n") + b"\r\n\r\n")
         name = part.get_param("name", header="content-disposition")
         if not name:
             raise BadBody("A multipart/form-data part has no name.")
-        data = part.get_payload(decode=True) or b""
+        data = raw[head_end + 4:end]
+        if str(part.get("content-transfer-encoding", "")).lower() == "base64":
+            data = base64.b64decode(data)
         filename = part.get_filename()
         if filename is not None:
             _put(files, name, Upload(filename, part.get_content_type(), data))
         else:
             _put(fields, name, data.decode(part.get_content_charset() or "utf-8", errors="replace"))
+        start = end + 2
     return fields, files
 
 

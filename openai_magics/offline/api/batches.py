@@ -3,17 +3,22 @@ endpoints, one every `seconds_per_request`, in a background thread.
 
 Answers go to an output file and failures to an error file (in `/files`), one JSON line each with its
 `custom_id`, in an order of their own (as OpenAI's are), so clients must align them by id.
-`fail_lines(n, message)` makes the next `n` lines fail, to show how failures come back.
+`fail_lines(n, message)` makes the next `n` lines fail, to show how failures come back. With a `queue_limit`,
+a batch whose input tokens would take the model's unfinished batches over it fails at once with
+`token_limit_exceeded`, as OpenAI's enqueued-token limit does. An input file over OpenAI's lines or bytes per
+batch is refused.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 
+from openai_magics.facts.data import load
 from openai_magics.offline.errors import RequestError, not_found
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.router import Route
@@ -39,11 +44,15 @@ class OfflineBatch:
     error_file_id: str | None = None
     times: dict = field(default_factory=dict)  # in_progress_at, completed_at…
     stop: threading.Event = field(default_factory=threading.Event)
+    model: str = ""
+    tokens: int = 0                             # its input tokens, while it holds the model's queue
+    errors: list = field(default_factory=list)
 
     def as_object(self) -> dict:
         names = ("in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at", "cancelling_at",
                  "cancelled_at")
-        return {"id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": None,
+        errors = {"object": "list", "data": self.errors} if self.errors else None
+        return {"id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": errors,
                 "input_file_id": self.input_file_id, "completion_window": self.completion_window,
                 "status": self.status, "output_file_id": self.output_file_id, "error_file_id": self.error_file_id,
                 "created_at": self.created_at, "expires_at": self.created_at + 86_400,
@@ -59,6 +68,7 @@ class Batches:
         self.seconds_per_request = 0.0
         self.failing = 0
         self.failure = "Injected failure"
+        self.queue_limit: int | None = None  # enqueued input tokens per model (None: no limit)
 
     def fail_lines(self, times: int, message: str = "Injected failure") -> None:
         with self.lock:
@@ -82,6 +92,12 @@ class Batches:
             raise not_found("OfflineBatch", batch_id, param="batch_id")
         return found
 
+    def enqueued(self, model: str) -> int:
+        """Input tokens of the model's batches that have not finished."""
+        with self.lock:
+            return sum(b.tokens for b in self._batches.values()
+                       if b.model == model and b.status in ("validating", "in_progress", "finalizing"))
+
     def all(self) -> list[OfflineBatch]:
         with self.lock:
             return list(self._batches.values())
@@ -91,19 +107,52 @@ def create(state, request) -> dict:
     endpoint = request.required("endpoint")
     if endpoint not in ENDPOINTS:
         raise RequestError(f"Invalid 'endpoint': {endpoint!r}.", param="endpoint")
-    files = state.part(Files)
-    lines = _lines(files.content(request.required("input_file_id")), endpoint)
+    files, batches = state.part(Files), state.part(Batches)
+    data = files.content(request.required("input_file_id"))
+    first = _check_lines(data, endpoint)
+    model = str(first["body"].get("model", ""))
     batch = OfflineBatch(f"batch_offline{next(_ids)}", endpoint, request.body["input_file_id"],
                   request.required("completion_window"), request.body.get("metadata"), int(time.time()),
-                  total=len(lines))
-    state.part(Batches).add(batch)
-    threading.Thread(target=_run, args=(state, batch, lines), name=f"offline-{batch.id}", daemon=True).start()
+                  total=sum(1 for _ in _each(data)), model=model)
+    if batches.queue_limit is not None:
+        batch.tokens = sum(_input_tokens(line["body"], model) for line in _each(data))
+        if batches.enqueued(model) + batch.tokens > batches.queue_limit:
+            batch.status, batch.times["failed_at"], batch.total = "failed", int(time.time()), 0
+            batch.errors = [{"code": "token_limit_exceeded", "line": None, "param": None, "message":
+                             f"Enqueued token limit reached for {model} in organization org-offline. Limit: "
+                             f"{batches.queue_limit:,} enqueued tokens. Please try submitting again later."}]
+            batches.add(batch)
+            return batch.as_object()
+    batches.add(batch)
+    threading.Thread(target=_run, args=(state, batch, _each(data)), name=f"offline-{batch.id}", daemon=True).start()
     return batch.as_object()
 
 
-def _lines(data: bytes, endpoint: str) -> list[dict]:
-    lines, seen = [], set()
-    for n, text in enumerate(data.decode("utf-8").splitlines(), 1):
+def _input_tokens(body: dict, model: str) -> int:
+    from openai_magics.offline.tokens import count, count_messages
+
+    if isinstance(body.get("messages"), list):
+        return count_messages(body["messages"], model)
+    text = body.get("input")
+    return sum(count(t, model) for t in ([text] if isinstance(text, str) else text or []) if isinstance(t, str))
+
+
+def _each(data: bytes):
+    """The file's requests, read one line at a time: a 200 MB file is neither copied nor held parsed."""
+    for text in io.BytesIO(data):
+        if text.strip():
+            yield json.loads(text)
+
+
+def _check_lines(data: bytes, endpoint: str) -> dict:
+    """Refuse a file OpenAI would refuse (too big, not JSON lines, another endpoint, a repeated custom_id);
+    its first request."""
+    limits = load("batch_limits.json")
+    if len(data) > limits["max_bytes"]:
+        raise RequestError(f"The input file is {len(data):,} bytes: a batch's file may hold at most "
+                           f"{limits['max_bytes']:,} bytes (200 MB).", param="input_file_id")
+    first, seen = None, set()
+    for n, text in enumerate(io.BytesIO(data), 1):
         if not text.strip():
             continue
         try:
@@ -117,13 +166,16 @@ def _lines(data: bytes, endpoint: str) -> list[dict]:
         if line["custom_id"] in seen:
             raise RequestError(f"Line {n}: custom_id {line['custom_id']!r} is not unique.", param="input_file_id")
         seen.add(line["custom_id"])
-        lines.append(line)
-    if not lines:
+        first = first or line
+    if first is None:
         raise RequestError("The input file holds no requests.", param="input_file_id")
-    return lines
+    if len(seen) > limits["max_lines"]:
+        raise RequestError(f"The input file holds {len(seen):,} requests: a batch may hold at most "
+                           f"{limits['max_lines']:,}.", param="input_file_id")
+    return first
 
 
-def _run(state, batch: OfflineBatch, lines: list[dict]) -> None:
+def _run(state, batch: OfflineBatch, lines) -> None:
     from openai_magics.offline import api
     from openai_magics.offline.router import discover
 
@@ -133,8 +185,8 @@ def _run(state, batch: OfflineBatch, lines: list[dict]) -> None:
     for line in lines:
         if batch.stop.is_set():
             break
-        if batches.seconds_per_request:
-            time.sleep(batches.seconds_per_request)
+        if batches.seconds_per_request and batch.stop.wait(batches.seconds_per_request):
+            break  # cancelled while pacing
         status, body = _answer(state, router, line, batches.take_failure())
         entry = {"id": f"batch_req_{hashlib.sha1(line['custom_id'].encode()).hexdigest()[:16]}",
                  "custom_id": line["custom_id"], "response": {"status_code": status, "request_id": "req_offline",

@@ -1,0 +1,87 @@
+"""Search in an `%%embed --store` store against numpy brute force over the same vectors in memory.
+
+N unit vectors (default 1,000,000 × 1,536) are generated directly, not embedded (the offline server would
+take hours to embed a million texts on a small machine): a mixture of 2,000 clusters with noise, so that
+neighbours exist as they do among real embeddings. They are written to a store a chunk at a time, its ANN
+index built as `%%embed --store` builds it; then 200 queries (stored vectors with noise added) are searched
+through `VectorStore.search` (k=10) and by brute force (one matrix product and a partial sort). Prints
+p50/p95 of each, their ratio, and recall@10 of the store's answers against brute force's.
+
+    python benchmarks/store_search.py [--rows 1000000] [--dimensions 1536] [--queries 200]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 50_000
+
+
+def clustered(rows: int, dims: int, seed: int = 0):
+    """Unit vectors around 2,000 centres, a chunk at a time."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((2_000, dims)).astype(np.float32)
+    for start in range(0, rows, CHUNK):
+        n = min(CHUNK, rows - start)
+        v = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, dims)).astype(np.float32)
+        yield start, v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dimensions", type=int, default=1536)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+
+    from openai_magics.embed.store import VectorStore
+
+    folder = Path(tempfile.mkdtemp(prefix="store-search-"))
+    store = VectorStore.create_or_open(folder / "store", "text-embedding-3-small", args.dimensions)
+    matrix = np.empty((args.rows, args.dimensions), dtype=np.float32)  # brute force's copy, in memory
+    started = time.perf_counter()
+    for start, vectors in clustered(args.rows, args.dimensions):
+        matrix[start:start + len(vectors)] = vectors
+        store.add(list(range(start, start + len(vectors))), [f"row {i}" for i in range(start, start + len(vectors))],
+                  vectors)
+    written = time.perf_counter() - started
+    started = time.perf_counter()
+    indexed = store.index()
+    index_seconds = time.perf_counter() - started
+    print(f"{args.rows:,} × {args.dimensions} vectors: written in {written:,.1f} s; "
+          f"{'ANN index built' if indexed else 'no index (below the threshold)'} in {index_seconds:,.1f} s")
+
+    rng = np.random.default_rng(1)
+    picks = rng.integers(0, args.rows, args.queries)
+    queries = matrix[picks] + 0.3 * rng.standard_normal((args.queries, args.dimensions)).astype(np.float32) / np.sqrt(args.dimensions)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    store.search(queries[0], k=10)  # warm: the index's first read
+    ours, brute, recall = [], [], []
+    for query in queries:  # alternating, one query each
+        t = time.perf_counter()
+        found = store.search(query, k=10)
+        ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        scores = matrix @ query
+        best = np.argpartition(-scores, 10)[:10]
+        best = best[np.argsort(-scores[best])]
+        brute.append(time.perf_counter() - t)
+        recall.append(len(set(found.index) & set(best.tolist())) / 10)
+    (p50, p95), (b50, b95) = percentiles(ours), percentiles(brute)
+    print(f"store search p50 {p50 * 1000:,.1f} ms p95 {p95 * 1000:,.1f} ms · brute force p50 {b50 * 1000:,.1f} ms "
+          f"p95 {b95 * 1000:,.1f} ms · brute/store {b50 / p50:,.1f}× (p50), {b95 / p95:,.1f}× (p95) · "
+          f"recall@10 {statistics.mean(recall):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""A batch of any size: shards within OpenAI's lines and bytes per file, the enqueued-token queue, one progress
+over all shards, a manifest on disk that `%openai batch resume` carries over a restart, failures retried once."""
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from openai_magics.views.row_results import RowError
+
+
+@pytest.fixture(autouse=True)
+def batch_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_MAGICS_BATCH_DIR", str(tmp_path / "batches"))
+    return tmp_path / "batches"
+
+
+def uploads(offline):
+    return [r for r in offline.requests if r.method == "POST" and r.path.startswith("/v1/files")]
+
+
+def created(offline):
+    return [r for r in offline.requests if r.method == "POST" and r.path == "/v1/batches"]
+
+
+def small_shards(session, lines=None, nbytes=None):
+    from openai_magics.batch.shards import ShardLimits
+
+    limits = session.part(ShardLimits)
+    limits.lines, limits.bytes = lines or limits.lines, nbytes or limits.bytes
+
+
+def test_a_60001_row_batch_runs_as_two_shards_with_results_aligned(nb, session, offline):
+    nb.ns["items"] = [f"n{i}" for i in range(60_001)]
+    ran = nb.run("%%chat --over items --batch -o answers --max-tokens 1\n{item}")
+    assert ran.error is None, ran.error
+    assert "60,001 requests in 2 shards" in ran.stdout and "at the batch price" in ran.stdout
+    answers = nb.ns["answers"]
+    assert len(answers) == 60_001 and not any(isinstance(v, RowError) for v in answers)
+    assert [len(r.files["file"].data.splitlines()) for r in uploads(offline)] == [50_000, 10_001]
+    assert len(created(offline)) == 2
+    records = session.ledger.records
+    assert len(records) == 60_001 and all(r.batch for r in records)
+    written = pd.read_parquet(ran.text.split("results also in ")[1].split()[0].rstrip("·"))
+    assert list(written["row"]) == list(range(60_001)) and written["error"].isna().all()
+    assert all(written["answer"] == answers.values)
+
+
+def test_shards_wait_for_the_models_queue_and_learn_its_limit(nb, session, offline):
+    from openai_magics.batch.shards import QueueLimits
+
+    small_shards(session, lines=4)
+    offline.batch_queue(60)  # about one shard of these rows at a time
+    offline.batch_pace(0.03)  # the first shard still runs when the second is submitted
+    nb.ns["items"] = [f"n{i}" for i in range(10)]
+    ran = nb.run("%%chat --over items --batch -o answers\nSay {item}")
+    assert ran.error is None, ran.error
+    assert "10 requests in 3 shards" in ran.stdout
+    answers = nb.ns["answers"]
+    assert all(f"Say n{i}*" in answers[i] for i in range(10))
+    assert session.part(QueueLimits).tokens[session.config.models["chat"]] == 60
+    batches = nb.run("%openai batch list --limit 50").result.data["batches"]
+    assert len(batches) > 3  # a shard the queue refused was submitted again once there was room
+    assert len(session.ledger.records) == 10
+
+
+def test_failed_rows_are_asked_again_alone_once(nb, session, offline):
+    small_shards(session, lines=5)
+    offline.fail_batch_lines(2, "injected failure")
+    nb.ns["items"] = [f"n{i}" for i in range(12)]
+    ran = nb.run("%%chat --over items --batch -o answers\nSay {item}")
+    assert ran.error is None, ran.error
+    answers = nb.ns["answers"]
+    assert not any(isinstance(v, RowError) for v in answers) and all(f"Say n{i}*" in answers[i] for i in range(12))
+    assert "2 rows failed or not run, asked again alone once: 2 answered" in ran.text
+    retry = uploads(offline)[-1].files["file"].data.splitlines()
+    assert len(uploads(offline)) == 4 and len(retry) == 2  # three shards, then the two failed rows alone
+
+
+def test_a_job_is_resumed_from_its_manifest_in_a_fresh_session(nb, session, offline, batch_dir):
+    from openai_magics.core.session import reset_session
+
+    small_shards(session, lines=3)
+    offline.batch_queue(30)
+    offline.batch_pace(0.01)
+    nb.ns["df"] = __import__("pandas").DataFrame({"x": range(7)}, index=[f"r{i}" for i in range(7)])
+    ran = nb.run('%%chat --over df --batch --no-wait\nNumber {x}')
+    assert ran.error is None and "batch resume job-" in str(ran.result)
+    job = str(ran.result).split()[1]
+    manifest = json.loads((batch_dir / "jobs" / job / "manifest.json").read_text())
+    assert len(manifest["shards"]) == 3 and not all(s["batch"] for s in manifest["shards"])
+    fresh = reset_session()  # a restarted kernel: only the manifest on disk knows the job
+    fresh.configure(base_url=session.config.base_url, api_key=session.config.api_key, bills="openai")
+    got = nb.run("%openai batch resume").result
+    assert list(got.series.index) == [f"r{i}" for i in range(7)]
+    assert all(f"Number {i}" in got.series[f"r{i}"] for i in range(7))
+    assert len(fresh.ledger.records) == 7
+    assert "No sharded batch job to resume" in str(nb.run("%openai batch resume").error)
+
+
+def test_a_shard_holds_at_most_200_mb_of_long_rows(nb, session, offline, batch_dir):
+    from openai_magics.batch.shards import line_of
+
+    most = 200 * 1024 * 1024
+    long = "lorem ipsum dolor sit amet " * 3_000  # 81 KB a row: 2,600 rows are ≈ 205 MB of batch lines
+    nb.ns["items"] = [f"{i:05d} {long}" for i in range(2_600)]
+    offline.batch_pace(60)  # nothing runs: the shards are what is looked at
+    ran = nb.run("%%chat --over items --batch --no-wait --max-tokens 5\nSummarise {item}")
+    assert ran.error is None, ran.error
+    assert "2,600 requests in 2 shards" in ran.stdout
+    files = uploads(offline)
+    shard_sizes = [len(f.files["file"].data) for f in files]
+    lines = [f.files["file"].data.count(b"\n") for f in files]
+    body = lambda i: {"model": session.config.models["chat"], "messages": [
+        {"role": "user", "content": f"Summarise {i:05d} {long}"}], "max_completion_tokens": 5}
+    size = len(line_of("request-0", "/v1/chat/completions", body(0)))  # every line is this long, give or take a digit
+    assert sum(lines) == 2_600 and all(s <= most for s in shard_sizes)
+    assert lines[0] == most // size and shard_sizes[0] + size > most  # the first shard is as full as it can be
+    for batch in nb.run("%openai batch list --limit 5").result.data["batches"]:
+        nb.run(f"%openai batch cancel {batch}")
+    for f in session.client.files.list():
+        session.client.files.delete(f.id)
+
+
+def test_rows_the_response_cache_answers_are_not_put_in_the_batch(nb, session, offline, tmp_path):
+    nb.run(f"%openai cache on {tmp_path / 'responses.sqlite'}")
+    try:
+        nb.ns["items"] = ["a", "b"]
+        nb.run("%%chat --over items -t 0 -q\nSay {item}")  # asked live: now in the cache
+        offline.clear_log()
+        nb.ns["items"] = ["a", "b", "c", "a"]
+        ran = nb.run("%%chat --over items -t 0 --batch -o answers\nSay {item}")
+        assert ran.error is None, ran.error
+        sent = [json.loads(line)["body"]["messages"][-1]["content"]
+                for line in uploads(offline)[0].files["file"].data.splitlines()]
+        assert sent == ["Say c"]
+        answers = nb.ns["answers"]
+        assert [("Say " + x) in answers[i] for i, x in enumerate("abca")] == [True] * 4
+        assert "3 rows answered from the response cache (not sent)" in ran.text
+    finally:
+        nb.run("%openai cache off")

@@ -7,6 +7,7 @@ row labels and template. Nothing secret: no key, no prompt beyond the template.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 

@@ -267,3 +267,21 @@ def test_python_from_plain_python_takes_the_dataframe_itself(nb, offline, sessio
     assert [f.name for f in r.files] == ["chart.png", "summary.csv"] and "units" in r.text
     upload = [x for x in offline.requests if x.path.endswith("/files") and x.method == "POST"][-1]
     assert upload.files["file"].filename == "data.csv" and upload.files["file"].data == b"units\n1\n2\n3\n"
+
+
+def test_search_calls_where_genai_prices_lists_none_come_from_the_dated_table():
+    from openai_magics.metering.pricing import user_prices
+    from openai_magics.metering.usage import Usage
+
+    own = user_prices("my-model", Decimal(1), Decimal(1))  # prices of our own: no search prices in them
+    bill = own.bill(Usage(web_searches=2, file_searches=4, containers=1))
+    assert bill.cost == 2 * table("web_search_per_call") + 4 * table("file_search_per_call") + table("container_session")
+
+
+def test_vector_storage_is_free_up_to_a_gb_then_priced_per_gb_day():
+    from openai_magics.metering.pricing import token_prices
+    from openai_magics.metering.usage import Usage
+
+    storage = token_prices("vector-store")
+    assert storage.cost(Usage(stored_bytes=10 ** 9)) == 0
+    assert storage.cost(Usage(stored_bytes=3 * 10 ** 9)) == 2 * table("storage_per_gb_day")

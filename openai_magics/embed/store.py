@@ -6,7 +6,9 @@ the text) and `vector`. Texts are embedded and written a chunk at a time, so mem
 their count; ids already stored with the same text are not asked again (a killed run resumes), and the
 response cache, when on, still answers texts paid before. `search()` and `similarity()` run against the
 store: exhaustive below `INDEX_FROM` rows, through an ANN index above (IVF-PQ: the partitions nearest the query
-are read as compressed codes, and the best candidates re-ranked on their full vectors). Reopened from a fresh
+are read as compressed codes, and the best candidates re-ranked on their full vectors). LanceDB holds about
+2.5× the vectors in memory while it builds an index, so a run builds one by itself only up to 1 GB of vectors;
+beyond, `build_index()` does it when asked. Reopened from a fresh
 session with `openai_magics.embed(store=PATH)` or `%embed --store PATH`.
 """
 from __future__ import annotations
@@ -23,7 +25,8 @@ TABLE = "embeddings"
 CHUNK = 4_096           # texts embedded and written at a time: 25 MB of 1,536-dimension vectors in memory
 INDEX_FROM = 100_000    # below this many rows a search reads every vector (exact, and fast enough)
 ROWS_PER_PARTITION = 4_096
-TRAINED_ON = 32_768     # vectors the index is trained on: its memory is bounded however large the store
+TRAINED_ON = 32_768     # vectors the index's partitions and codes are trained on
+AUTO_INDEX_BYTES = 1 << 30  # a run indexes a store of at most this many bytes of vectors by itself
 NPROBES, REFINE = 24, 10  # partitions a search reads; candidates re-ranked per answer (benchmarks/store_search.py)
 
 
@@ -125,20 +128,35 @@ class VectorStore:
         self.written += len(ids)
 
     def index(self) -> bool:
-        """An ANN index once the store is large enough to need one, made again when the store has doubled
-        since (rows added after it are searched exhaustively beside it until then)."""
+        """After a run: an ANN index once the store is large enough to need one and small enough to build it
+        here (LanceDB holds about 2.5× the vectors in memory while it builds), made again when the store has
+        doubled since (rows added after it are searched exhaustively beside it until then). A larger store
+        is left for `build_index()`, which its summary names."""
         rows = len(self)
         said = json.loads((self.path / STORE_FILE).read_text())
         if rows < INDEX_FROM or (self.indexed and rows < 2 * said.get("indexed_rows", 0)):
             return False
-        width = self.table.schema.field("vector").type.list_size
+        if rows * self._width() * 4 > AUTO_INDEX_BYTES:
+            return False
+        return self.build_index()
+
+    def build_index(self) -> bool:
+        """The ANN index (IVF-PQ, trained on a sample), made now whatever the store's size: it needs about
+        2.5× the vectors' bytes of memory while it builds."""
+        if self.table is None:
+            raise UsageError(f"The store {self.path} is empty: nothing to index.")
+        rows, width = len(self), self._width()
         partitions = max(1, rows // ROWS_PER_PARTITION)
         sub_vectors = next(n for n in (width // 16, width // 8, width // 4, width // 2, width) if n and width % n == 0)
         self.table.create_index(metric="cosine", index_type="IVF_PQ", num_partitions=partitions,
                                 num_sub_vectors=sub_vectors, sample_rate=max(1, TRAINED_ON // partitions),
                                 replace=True)
+        said = json.loads((self.path / STORE_FILE).read_text())
         (self.path / STORE_FILE).write_text(json.dumps({**said, "indexed_rows": rows}))
         return True
+
+    def _width(self) -> int:
+        return self.table.schema.field("vector").type.list_size
 
     @property
     def indexed(self) -> bool:
@@ -211,7 +229,7 @@ class VectorStore:
         rows = len(self)
         parts = [f"VectorStore {self.path}: {rows:,} text{'s' * (rows != 1)} · {self.model}"
                  + (f" · {self.dimensions} dimensions" if self.dimensions else "")
-                 + (" · ANN index" if self.indexed else "")]
+                 + (" · ANN index" if self.indexed else self._unindexed())]
         if self.written or self.skipped:
             parts.append(f"{self.written:,} written now" + (f", {self.skipped:,} already stored (not asked again)"
                                                            if self.skipped else ""))
@@ -222,6 +240,12 @@ class VectorStore:
             tokens = sum(r.usage.input_tokens for r in self.records)
             parts.append(f"{tokens:,} tokens · {format_usd(cost)}")
         return " · ".join(parts)
+
+    def _unindexed(self) -> str:
+        if self.table is None or len(self) < INDEX_FROM:
+            return ""
+        return (f" · no ANN index (searches read every vector): `.build_index()` makes one, holding about "
+                f"{len(self) * self._width() * 4 * 2.5 / 2**30:,.1f} GB while it builds")
 
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(self.summary)

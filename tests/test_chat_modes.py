@@ -3,8 +3,10 @@
 nothing sent. The table walked is the one in code (chat/options.py: TAKES, NEEDS)."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -29,6 +31,7 @@ notes = ["Alpha notes: the first letter."]
 '''
 PROMPT = "Reply in JSON to {x}"
 WRITTEN = tempfile.mkdtemp(prefix="openai-magics-modes-")  # where --over --to writes (once per option)
+atexit.register(shutil.rmtree, WRITTEN, ignore_errors=True)
 # Each option: (the cell's words, chat()'s keywords, what the request shows when it was taken).
 OPTIONS = {
     "model": ("-m gpt-4.1-mini", {"model": "gpt-4.1-mini"}, lambda b, s: b["model"] == "gpt-4.1-mini"),

@@ -61,6 +61,10 @@ class JobInfo:
         return (f"job {self.id} · {self.rows:,} requests in {self.shards} shards · {self.submitted} submitted · "
                 f"`%openai batch resume {self.id}` submits the rest, follows and collects it (also after a restart)")
 
+    @classmethod
+    def of(cls, job: Job) -> "JobInfo":
+        return cls(job.id, len(job.shards), sum(bool(s.get("batch")) for s in job.shards), len(job.custom_ids))
+
     def _repr_pretty_(self, p, cycle) -> None:
         p.text(str(self))
 
@@ -201,12 +205,12 @@ def run(session, job: Job, progress=None, wait: bool = True):
                 break
             time.sleep(min(pause, max(engine.FIRST_POLL, tally.eta() or pause)))  # not long past the end
             pause = min(pause * 1.5, engine.LONGEST_POLL)
-    except KeyboardInterrupt:
-        return JobInfo(job.id, len(job.shards), sum(bool(s.get("batch")) for s in job.shards), len(job.custom_ids))
+    except KeyboardInterrupt:  # the shards run on; resume follows them
+        return JobInfo.of(job)
     finally:
         progress.finish()
     if not wait and not all(shard.get("status") in engine.TERMINAL for shard in job.shards):
-        return JobInfo(job.id, len(job.shards), sum(bool(s.get("batch")) for s in job.shards), len(job.custom_ids))
+        return JobInfo.of(job)
     return collect(session, job, progress)
 
 

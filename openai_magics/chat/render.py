@@ -118,7 +118,7 @@ def answer_text(result) -> str:
     """The same for a terminal."""
     lines = [f"{_mark(c)}: {call_signature(c)} → {shorten(c.result, SHORT)} ({c.seconds * 1000:,.0f} ms)"
              for c in result.tool_calls]
-    lines += [f"{i.kind.removesuffix('_call').replace('_', ' ')}: {i.line}" for i in result.items]
+    lines += [i.line for i in result.items]  # each line already names the tool ("web search: …")
     if result.refusal:
         lines.append(f"Refused: {result.refusal}")
     elif result.parsed is not None:

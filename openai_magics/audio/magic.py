@@ -8,7 +8,7 @@ from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse,
-                                        parse_with_prompt, prompt_cell_magic, shared_options)
+                                        prompt_cell_magic, shared_options)
 
 
 @magics_class
@@ -54,15 +54,12 @@ class AudioMagics(GuardedMagics):
         argument("--instructions", help="How to speak (gpt-4o-mini-tts): tone, pace, accent."),
         argument("--format", default="mp3", help="mp3 (default), opus, aac, flac, wav or pcm."),
         argument("--speed", type=float, help="0.25 to 4.0 (default 1)."),
-        argument("--save", metavar="PATH", help="Also write the audio to this file (or folder)."))
-    def speak(self, line: str, cell: str):
+        argument("--save", metavar="PATH", help="Also write the audio to this file (or folder)."),
+        what="the text")
+    def speak(self, args, text: str):
         """Say the cell's text: an audio player, and the audio in the result (`bytes(_)`, `.save(path)`)."""
         from openai_magics.audio.facade import speak
 
-        parsed = parse_with_prompt(self.speak, line, cell, self.shell, "the text")
-        if parsed is None:
-            return None
-        args, text = parsed
         result = speak(text, model=args.model, voice=args.voice, format=args.format, speed=args.speed,
                        instructions=expand(args.instructions, self.shell, not args.no_interpolate),
                        cache=not args.no_cache)

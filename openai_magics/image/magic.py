@@ -5,7 +5,7 @@ from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument
 
 from openai_magics.core.session import session
-from openai_magics.magics.kit import (GuardedMagics, bind_then_save, image_option, is_terminal, parse_with_prompt,
+from openai_magics.magics.kit import (GuardedMagics, bind_then_save, image_option, is_terminal,
                                         prompt_cell_magic)
 
 LIVE_PARTIAL_IMAGES = 2  # partial images a live view asks for (each costs 100 image tokens more)
@@ -31,12 +31,8 @@ class ImageMagics(GuardedMagics):
                       "0 to 3; each costs a little)."),
         argument("--save", metavar="DIR", help="Also write the images to DIR (prompt-slug-1.png, …)."),
         last=("output", "quiet", "no_interpolate", "no_cache", "dry_run"))
-    def image(self, line: str, cell: str):
+    def image(self, args, prompt: str):
         """Generate images from the cell's prompt, or edit images (--edit, --mask)."""
-        parsed = parse_with_prompt(self.image, line, cell, self.shell)
-        if parsed is None:
-            return None
-        args, prompt = parsed
         from openai_magics.image.engine import run_image
         from openai_magics.image.request import ImageRequest
 

@@ -38,11 +38,21 @@ def shared_options(*names: str):
     return apply
 
 
-def prompt_cell_magic(*options, last=("output", "quiet", "no_interpolate", "no_cache")):
-    """Decorator: a cell magic whose cell is what is sent (%%image, %%video, %%speak), taking `-m`, then its own
-    `options` (`argument(...)` decorators, in the order its help lists them), then the shared `last` ones."""
-    def apply(function):
-        function = shared_options(*last)(cell_magic(function))
+def prompt_cell_magic(*options, last=("output", "quiet", "no_interpolate", "no_cache"), what: str = "the cell"):
+    """Decorator: a cell magic whose cell is what is sent (%%image, %%video, %%speak). It takes `-m`, then its own
+    `options` (`argument(...)` decorators, in the order its help lists them), then the shared `last` ones. The
+    method is called as `method(self, args, text)`: the options read from the line and the cell's text, filled in
+    unless --no-interpolate; an empty cell is refused before anything is sent, and `-h` only shows the help."""
+    def apply(body):
+        def magic(self, line: str, cell: str):
+            args = parse(magic, line)
+            if args is None:
+                return None
+            return body(self, args, require_text(expand(cell, self.shell, not args.no_interpolate), what))
+
+        magic.__name__, magic.__qualname__, magic.__doc__ = body.__name__, body.__qualname__, body.__doc__
+        magic.__module__ = body.__module__
+        function = shared_options(*last)(cell_magic(magic))
         for option in reversed(options):
             function = option(function)
         return no_var_expand(magic_arguments()(shared_options("model")(function)))
@@ -57,15 +67,6 @@ def parse(magic_fn, line: str):
     if output is not None and not output.isidentifier():
         raise UsageError(f"-o needs a Python name, not {output!r}.")
     return args
-
-
-def parse_with_prompt(magic_fn, line: str, cell: str, shell, what: str = "the cell"):
-    """(options, the cell's text filled in unless --no-interpolate) of a `prompt_cell_magic`; None when help was
-    shown. An empty cell is refused before anything is sent."""
-    args = parse(magic_fn, line)
-    if args is None:
-        return None
-    return args, require_text(expand(cell, shell, not args.no_interpolate), what)
 
 
 def variable(shell, expression: str, option: str):

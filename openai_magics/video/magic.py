@@ -6,7 +6,7 @@ from IPython.core.magic_arguments import argument
 
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session
-from openai_magics.magics.kit import (GuardedMagics, bind_then_save, image_option, is_terminal, parse_with_prompt,
+from openai_magics.magics.kit import (GuardedMagics, bind_then_save, image_option, is_terminal,
                                         prompt_cell_magic, variable)
 
 
@@ -22,12 +22,8 @@ class VideoMagics(GuardedMagics):
                                                "and length)."),
         argument("--save", metavar="PATH",
                  help="Also write the MP4 to PATH (a file, or a folder for prompt-slug.mp4)."))
-    def video(self, line: str, cell: str):
+    def video(self, args, prompt: str):
         """Make a video from the cell's prompt (Sora), shown in a player the saved notebook keeps."""
-        parsed = parse_with_prompt(self.video, line, cell, self.shell)
-        if parsed is None:
-            return None
-        args, prompt = parsed
         from openai_magics.video.engine import run_video
         from openai_magics.video.request import VideoRequest
 

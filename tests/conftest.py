@@ -104,3 +104,21 @@ def nb(ipython, session):
     # One shell serves every test: forget what this test defined, so no test sees another's variables.
     for name in [n for n in ipython.user_ns if n not in ipython.user_ns_hidden and not n.startswith("_")]:
         del ipython.user_ns[name]
+
+
+@pytest.fixture
+def replayed(nb, offline, tmp_path):
+    """`replayed(cell, other)`: `cell` (with `{out}` for its -o name) run once into a cache file as `first`, then,
+    under `%openai replay` of that file and with the server's log cleared, run again as `replayed`, and `other`
+    (a cell not in the file) run: the two later runs."""
+    def run(cell: str, other: str):
+        path = tmp_path / "replay.db"
+        nb.run(f"%openai cache on {path}")
+        nb.run(cell.format(out="first"))
+        nb.run(f"%openai replay {path}")
+        offline.clear_log()
+        try:
+            return nb.run(cell.format(out="replayed")), nb.run(other)
+        finally:
+            nb.run("%openai replay off")
+    return run

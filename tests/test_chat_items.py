@@ -36,7 +36,9 @@ def test_each_responses_item_type_is_shown_compactly_and_kept(nb, offline, sessi
                                                    "mcp": "mcp_list_tools", "mcp approval": "mcp_approval_request",
                                                    "unknown item": "hologram_call"}[kind]]
     assert session.ledger.records[-1].cost > 0
-    assert result.items[0].line in ran.outputs[-1]["text/plain"]  # a terminal shows it too
+    plain = ran.outputs[-1]["text/plain"]
+    assert result.items[0].line in plain  # a terminal shows it too
+    assert f"{kind}: {kind}" not in plain  # once, not "web search: web search: …"
 
 
 def test_citations_are_listed_under_the_answer(nb, offline):

@@ -101,18 +101,12 @@ def test_edit_inputs_are_part_of_the_cache_key_by_content(nb, session, offline, 
     assert [r.cache_hit for r in session.ledger.records] == [False, False, True, True]
 
 
-def test_replay_shows_images_only_from_the_file(nb, session, offline, tmp_path):
-    path = tmp_path / "r.db"
-    nb.run(f"%openai cache on {path}")
-    nb.run("%%image -m dall-e-2 --size 256x256 -o first\nA plum")
-    nb.run(f"%openai replay {path}")
-    offline.clear_log()
-    again = nb.run("%%image -m dall-e-2 --size 256x256 -o replayed\nA plum")
+def test_replay_shows_images_only_from_the_file(nb, session, offline, replayed):
+    again, missing = replayed("%%image -m dall-e-2 --size 256x256 -o {out}\nA plum",
+                              "%%image -m dall-e-2 --size 256x256\nA peach")
     assert nb.ns["replayed"].bytes == nb.ns["first"].bytes and again.outputs[-1]["text/html"].count("<img ") == 1
-    missing = nb.run("%%image -m dall-e-2 --size 256x256\nA peach")
     one_line_error(missing, "Not in the replay cache", "“A peach”", "Nothing was sent")
     assert not image_requests(offline)
-    nb.run("%openai replay off")
 
 
 def test_an_edit_with_a_mask_is_a_multipart_request_the_server_validates(nb, session, offline):

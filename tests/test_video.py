@@ -206,19 +206,12 @@ def test_a_failed_job_is_one_line_with_its_reason_and_nothing_in_the_ledger(nb, 
     assert not any(r.path.endswith("/content") for r in video_requests(offline))
 
 
-def test_replay_plays_videos_only_from_the_file(nb, session, offline, tmp_path):
-    path = tmp_path / "r.db"
-    nb.run(f"%openai cache on {path}")
-    nb.run("%%video -o first\nA plum falls from a tree")
-    nb.run(f"%openai replay {path}")
-    offline.clear_log()
-    again = nb.run("%%video -o replayed\nA plum falls from a tree")
+def test_replay_plays_videos_only_from_the_file(nb, session, offline, replayed):
+    again, missing = replayed("%%video -o {out}\nA plum falls from a tree", "%%video\nA peach falls from a tree")
     assert nb.ns["replayed"].bytes == nb.ns["first"].bytes and nb.ns["replayed"].cache_hit
     assert player_bytes(again.outputs[-1]["text/html"]) == nb.ns["first"].bytes
-    missing = nb.run("%%video\nA peach falls from a tree")
     one_line(missing, "Not in the replay cache", "“A peach falls from a tree”", "Nothing was sent")
     assert not video_requests(offline)
-    nb.run("%openai replay off")
 
 
 def test_seconds_may_be_given_as_the_api_spells_them(session, offline):

@@ -1,14 +1,14 @@
 """`%%transcribe` (one source per line) and `%%speak` (the cell is the text)."""
 from __future__ import annotations
 
-from IPython.core.magic import cell_magic, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse, require_text,
-                                        shared_options)
+from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse,
+                                        prompt_cell_magic, shared_options)
 
 
 @magics_class
@@ -49,24 +49,17 @@ class AudioMagics(GuardedMagics):
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 
-    @no_var_expand
-    @magic_arguments()
-    @shared_options("model")
-    @argument("-v", "--voice", default="alloy", help="The voice (alloy, ash, coral, echo, nova, sage, shimmer…).")
-    @argument("--instructions", help="How to speak (gpt-4o-mini-tts): tone, pace, accent.")
-    @argument("--format", default="mp3", help="mp3 (default), opus, aac, flac, wav or pcm.")
-    @argument("--speed", type=float, help="0.25 to 4.0 (default 1).")
-    @argument("--save", metavar="PATH", help="Also write the audio to this file (or folder).")
-    @shared_options("output", "quiet", "no_interpolate", "no_cache")
-    @cell_magic
-    def speak(self, line: str, cell: str):
+    @prompt_cell_magic(
+        argument("-v", "--voice", default="alloy", help="The voice (alloy, ash, coral, echo, nova, sage, shimmer…)."),
+        argument("--instructions", help="How to speak (gpt-4o-mini-tts): tone, pace, accent."),
+        argument("--format", default="mp3", help="mp3 (default), opus, aac, flac, wav or pcm."),
+        argument("--speed", type=float, help="0.25 to 4.0 (default 1)."),
+        argument("--save", metavar="PATH", help="Also write the audio to this file (or folder)."),
+        what="the text")
+    def speak(self, args, text: str):
         """Say the cell's text: an audio player, and the audio in the result (`bytes(_)`, `.save(path)`)."""
         from openai_magics.audio.facade import speak
 
-        args = parse(self.speak, line)
-        if args is None:
-            return None
-        text = require_text(expand(cell, self.shell, not args.no_interpolate), "the text")
         result = speak(text, model=args.model, voice=args.voice, format=args.format, speed=args.speed,
                        instructions=expand(args.instructions, self.shell, not args.no_interpolate),
                        cache=not args.no_cache)

@@ -114,11 +114,19 @@ def answer_markdown(result) -> str:
     return calls + _cited_text(result)
 
 
+def _item_text(item) -> str:
+    """An item's line under its kind ("image generation: generated an image"); the kind once where the line
+    already starts with it ("web search: …", "mcp offline: …")."""
+    label = item.kind.removesuffix("_call").replace("_", " ")
+    named = item.line == label or item.line.startswith((f"{label}:", f"{label} "))
+    return item.line if named else f"{label}: {item.line}"
+
+
 def answer_text(result) -> str:
     """The same for a terminal."""
     lines = [f"{_mark(c)}: {call_signature(c)} → {shorten(c.result, SHORT)} ({c.seconds * 1000:,.0f} ms)"
              for c in result.tool_calls]
-    lines += [f"{i.kind.removesuffix('_call').replace('_', ' ')}: {i.line}" for i in result.items]
+    lines += [_item_text(i) for i in result.items]
     if result.refusal:
         lines.append(f"Refused: {result.refusal}")
     elif result.parsed is not None:

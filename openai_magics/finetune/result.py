@@ -6,6 +6,7 @@ from openai_magics.metering.pricing import format_usd
 from openai_magics.finetune.engine import FineTuneJob
 from openai_magics.finetune.prepare import Preparation
 from openai_magics.views.markup import NO_MATHS, figures
+from openai_magics.views.result_parts import forwarded
 from openai_magics.facts.tokens import why_estimated
 
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 320, 140, 34
@@ -86,17 +87,9 @@ class JobView:
     def __init__(self, job: FineTuneJob, recent: int = 6):
         self.job, self.recent = job, recent
 
-    @property
-    def id(self) -> str:
-        return self.job.id
-
-    @property
-    def status(self) -> str:
-        return self.job.status
-
-    @property
-    def fine_tuned_model(self) -> str | None:
-        return self.job.fine_tuned_model
+    id = forwarded("job", "id")
+    status = forwarded("job", "status")
+    fine_tuned_model = forwarded("job", "fine_tuned_model")
 
     def summary(self) -> list[str]:
         j = self.job

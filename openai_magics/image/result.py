@@ -1,7 +1,6 @@
 """ImageResult: the images of one %%image cell (PIL images and raw bytes), saving them, and how they show."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -9,10 +8,9 @@ from pathlib import Path
 from openai_magics.metering.ledger import UsageRecord
 from openai_magics.metering.pricing import format_usd
 from openai_magics.views.markup import shorten
-from openai_magics.views.usage_line import usage_line
+from openai_magics.views.result_parts import Metered, slug
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
-SLUG_WORDS = 6
 
 
 @dataclass
@@ -46,14 +44,10 @@ class GeneratedImage:
         return self.data if self.format == "JPEG" else None
 
 
-def slug(prompt: str) -> str:
-    """`a-red-fox-in-the-snow`: the prompt's first words as a file name."""
-    words = re.findall(r"[a-z0-9]+", prompt.lower())[:SLUG_WORDS]
-    return "-".join(words) or "image"
 
 
 @dataclass
-class ImageResult:
+class ImageResult(Metered):
     images: list[GeneratedImage]
     request: object = field(repr=False, default=None)  # the ImageRequest
     record: UsageRecord | None = None
@@ -92,7 +86,7 @@ class ImageResult:
         """Write every image to `folder` as `prompt-slug-1.png`, `-2`…; the paths written."""
         folder = Path(folder).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
-        name = slug(self.prompt)
+        name = slug(self.prompt, "image")
         paths = []
         for index, image in enumerate(self.images, 1):
             path = folder / f"{name}-{index}.{EXTENSIONS.get(image.format, 'png')}"
@@ -103,10 +97,6 @@ class ImageResult:
 
     # -- money --
     @property
-    def cost(self) -> Decimal | None:
-        return self.record.cost if self.record else None
-
-    @property
     def cost_per_image(self) -> str:
         if self.record is None:
             return ""
@@ -115,10 +105,6 @@ class ImageResult:
         if self.record.cost is None:
             return format_usd(None)
         return format_usd(self.record.cost / len(self.images), approx=self.record.estimated) + " each"
-
-    @property
-    def usage_line(self) -> str:
-        return usage_line(self.record) if self.record else self.model
 
     # -- display --
     def captions(self) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from IPython.core.magic import Magics
-from IPython.core.magic_arguments import argument
+from IPython.core.magic import Magics, cell_magic, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.namespace import MISSING, interpolate, resolve
@@ -38,6 +38,27 @@ def shared_options(*names: str):
     return apply
 
 
+def prompt_cell_magic(*options, last=("output", "quiet", "no_interpolate", "no_cache"), what: str = "the cell"):
+    """Decorator: a cell magic whose cell is what is sent (%%image, %%video, %%speak). It takes `-m`, then its own
+    `options` (`argument(...)` decorators, in the order its help lists them), then the shared `last` ones. The
+    method is called as `method(self, args, text)`: the options read from the line and the cell's text, filled in
+    unless --no-interpolate; an empty cell is refused before anything is sent, and `-h` only shows the help."""
+    def apply(body):
+        def magic(self, line: str, cell: str):
+            args = parse(magic, line)
+            if args is None:
+                return None
+            return body(self, args, require_text(expand(cell, self.shell, not args.no_interpolate), what))
+
+        magic.__name__, magic.__qualname__, magic.__doc__ = body.__name__, body.__qualname__, body.__doc__
+        magic.__module__ = body.__module__
+        function = shared_options(*last)(cell_magic(magic))
+        for option in reversed(options):
+            function = option(function)
+        return no_var_expand(magic_arguments()(shared_options("model")(function)))
+    return apply
+
+
 def parse(magic_fn, line: str):
     """The magic's options (see parsing.parse); None when help was shown. A bad `-o NAME` is refused here,
     before anything is sent."""
@@ -57,6 +78,14 @@ def variable(shell, expression: str, option: str):
     if value is MISSING:
         raise UsageError(f"{option} {expression}: no such variable (or column) in the notebook.")
     return value
+
+
+def image_option(shell, source: str, option: str, formats=("PNG", "JPEG", "WEBP")):
+    """The image an option names: a notebook variable (PIL image, numpy array, figure, bytes) or a path."""
+    from openai_magics.magics.images import read_named_image
+
+    value = variable(shell, source, option) if source in shell.user_ns else source
+    return read_named_image(value, source, option, formats)
 
 
 def expand(text: str | None, shell, enabled: bool = True) -> str | None:

@@ -1,44 +1,34 @@
 """`%%video`: the cell is the prompt; the job is followed, then the video plays in the cell."""
 from __future__ import annotations
 
-from IPython.core.magic import cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic import magics_class
+from IPython.core.magic_arguments import argument
 
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session
-from openai_magics.magics.kit import (GuardedMagics, bind_then_save, expand, is_terminal, parse, require_text,
-                                        shared_options, variable)
+from openai_magics.magics.kit import (GuardedMagics, bind_then_save, image_option, is_terminal,
+                                        prompt_cell_magic, variable)
 
 
 @magics_class
 class VideoMagics(GuardedMagics):
-    @no_var_expand
-    @magic_arguments()
-    @shared_options("model")
-    @argument("--seconds", type=int, help="How long: 4, 8 or 12 seconds (default 4).")
-    @argument("--size", help="WIDTHxHEIGHT: 720x1280 (default) or 1280x720; sora-2-pro also 1024x1792, 1792x1024.")
-    @argument("--image", metavar="SRC", help="The first frame, of the video's size: a path or a variable (PIL image, "
-                                             "numpy array, figure, bytes).")
-    @argument("--remix", metavar="ID", help="Remix this completed video with the cell's prompt (same model, size "
-                                            "and length).")
-    @argument("--save", metavar="PATH", help="Also write the MP4 to PATH (a file, or a folder for prompt-slug.mp4).")
-    @shared_options("output", "quiet", "no_interpolate", "no_cache")
-    @cell_magic
-    def video(self, line: str, cell: str):
+    @prompt_cell_magic(
+        argument("--seconds", type=int, help="How long: 4, 8 or 12 seconds (default 4)."),
+        argument("--size",
+                 help="WIDTHxHEIGHT: 720x1280 (default) or 1280x720; sora-2-pro also 1024x1792, 1792x1024."),
+        argument("--image", metavar="SRC", help="The first frame, of the video's size: a path or a variable (PIL image, "
+                                                "numpy array, figure, bytes)."),
+        argument("--remix", metavar="ID", help="Remix this completed video with the cell's prompt (same model, size "
+                                               "and length)."),
+        argument("--save", metavar="PATH",
+                 help="Also write the MP4 to PATH (a file, or a folder for prompt-slug.mp4)."))
+    def video(self, args, prompt: str):
         """Make a video from the cell's prompt (Sora), shown in a player the saved notebook keeps."""
-        args = parse(self.video, line)
-        if args is None:
-            return None
         from openai_magics.video.engine import run_video
-        from openai_magics.magics.images import read_named_image
         from openai_magics.video.request import VideoRequest
 
         s = session()
-        prompt = require_text(expand(cell, self.shell, not args.no_interpolate))
-        image = None
-        if args.image:
-            source = variable(self.shell, args.image, "--image") if args.image in self.shell.user_ns else args.image
-            image = read_named_image(source, args.image, "--image")
+        image = image_option(self.shell, args.image, "--image") if args.image else None
         remix = self._video_id(args.remix) if args.remix else None
         request = VideoRequest(prompt=prompt, model=args.model if remix else s.model_for("video", args.model),
                                seconds=args.seconds, size=args.size, image=image, remix=remix,

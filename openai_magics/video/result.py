@@ -1,25 +1,16 @@
 """VideoResult: the MP4 of one %%video cell, its job, saving it, and how it shows."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from openai_magics.metering.ledger import UsageRecord
 from openai_magics.views.markup import shorten
-from openai_magics.views.usage_line import usage_line
-
-SLUG_WORDS = 6
-
-
-def slug(prompt: str) -> str:
-    """`a-red-fox-in-the-snow`: the prompt's first words as a file name."""
-    return "-".join(re.findall(r"[a-z0-9]+", prompt.lower())[:SLUG_WORDS]) or "video"
+from openai_magics.views.result_parts import Metered, forwarded, slug
 
 
 @dataclass
-class VideoResult:
+class VideoResult(Metered):
     data: bytes                  # the MP4 as the server sent it
     job: object                  # the engine's VideoJob: id, model, seconds, size, status
     prompt: str = ""
@@ -31,40 +22,21 @@ class VideoResult:
     def bytes(self) -> bytes:
         return self.data
 
-    @property
-    def id(self) -> str:
-        return self.job.id
-
-    @property
-    def model(self) -> str:
-        return self.job.model
-
-    @property
-    def seconds(self) -> int:
-        return self.job.seconds
-
-    @property
-    def size(self) -> str:
-        return self.job.size
-
-    @property
-    def cost(self) -> Decimal | None:
-        return self.record.cost if self.record else None
+    id = forwarded("job", "id")
+    model = forwarded("job", "model")
+    seconds = forwarded("job", "seconds")
+    size = forwarded("job", "size")
 
     def save(self, path=None) -> Path:
         """Write the MP4 to `path` (a file, or a folder to put `prompt-slug.mp4` in; the current folder when
         none is given); the path written."""
         target = Path(path).expanduser() if path is not None else Path(".")
         if target.is_dir() or path is None or str(path).endswith(("/", "\\")):
-            target = target / f"{slug(self.prompt)}.mp4"
+            target = target / f"{slug(self.prompt, 'video')}.mp4"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(self.data)
         self.saved_to = target
         return target
-
-    @property
-    def usage_line(self) -> str:
-        return usage_line(self.record) if self.record else self.model
 
     @property
     def summary(self) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 from openai_magics.facts.models import model_info
-from openai_magics.offline.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError
+from openai_magics.offline.api.staged_jobs import StagedJobs, page, stage_seconds_from, stages_elapsed
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.tokens import count_messages
 from openai_magics.offline.router import Route
@@ -41,8 +41,7 @@ class TrainingJob:
     seed: int = 42
 
     def elapsed_stages(self, stage_seconds: float, now: float) -> float:
-        end = self.cancelled_at if self.cancelled_at is not None else now
-        return (end - self.created) / stage_seconds if stage_seconds > 0 else math.inf
+        return stages_elapsed(self.created, self.cancelled_at if self.cancelled_at is not None else now, stage_seconds)
 
     def status(self, stage_seconds: float, now: float) -> str:
         if self.cancelled_at is not None:
@@ -69,19 +68,12 @@ def train_loss(step: int) -> float:
 
 
 @dataclass
-class FineTuning:
-    """The server's jobs, in creation order."""
+class FineTuning(StagedJobs):
+    """The server's fine-tuning jobs."""
 
-    stage_seconds: float = field(default_factory=lambda: float(os.environ.get("OPENAI_MAGICS_OFFLINE_FT_SECONDS", 0.5)))
-    jobs: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, job_id: str) -> TrainingJob:
-        with self.lock:
-            found = self.jobs.get(job_id)
-        if found is None:
-            raise not_found("fine-tuning job", job_id, param="fine_tuning_job_id")
-        return found
+    kind: ClassVar[str] = "fine-tuning job"
+    param: ClassVar[str] = "fine_tuning_job_id"
+    stage_seconds: float = stage_seconds_from("OPENAI_MAGICS_OFFLINE_FT_SECONDS", 0.5)
 
     def models(self, now: float | None = None) -> list[str]:
         """The fine-tuned models of the jobs that succeeded."""
@@ -154,18 +146,12 @@ def create(state, request) -> dict:
     clock = state.part(FineTuning)
     job = TrainingJob(f"ftjob-offline{next(_ids)}", base, training.id, body.get("validation_file"), body.get("suffix"),
               epochs, tokens * epochs, time.time(), seed=body.get("seed") or 42)
-    with clock.lock:
-        clock.jobs[job.id] = job
-    return as_object(job, clock, time.time())
+    return as_object(clock.add(job), clock, time.time())
 
 
 def _page(items: list[dict], request) -> dict:
-    after = request.query.get("after")
-    if after:
-        ids = [i["id"] for i in items]
-        items = items[ids.index(after) + 1:] if after in ids else []
-    limit = int(request.query.get("limit") or 20)
-    return {"object": "list", "data": items[:limit], "has_more": len(items) > limit}
+    data, more = page(items, request)
+    return {"object": "list", "data": data, "has_more": more}
 
 
 def retrieve(state, request) -> dict:
@@ -175,9 +161,7 @@ def retrieve(state, request) -> dict:
 
 def list_jobs(state, request) -> dict:
     clock, now = state.part(FineTuning), time.time()
-    with clock.lock:
-        jobs = sorted(clock.jobs.values(), key=lambda j: j.created, reverse=True)
-    return _page([as_object(j, clock, now) for j in jobs], request)
+    return _page([as_object(j, clock, now) for j in clock.by_creation()], request)
 
 
 def cancel(state, request) -> dict:

@@ -15,17 +15,17 @@ import binascii
 import hashlib
 import io
 import itertools
-import os
 import re
 import textwrap
-import threading
 from functools import lru_cache
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 from openai_magics.facts.data import load
 from openai_magics.facts.models import base_name
-from openai_magics.offline.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError
+from openai_magics.offline.api.staged_jobs import StagedJobs, page, stage_seconds_from, stages_elapsed
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary, Upload
@@ -58,16 +58,13 @@ class Job:
     remixed_from: str | None = None
     video: bytes | None = None  # made on first download
 
-    def stage(self, stage_seconds: float, now: float) -> float:
-        return (now - self.created) / stage_seconds if stage_seconds > 0 else float("inf")
-
     @property
     def fails(self) -> bool:
         return bool(FAIL_DIRECTIVE.search(self.prompt))
 
     def status(self, stage_seconds: float, now: float) -> tuple[str, int]:
         """(status, progress %) at `now`."""
-        stage = self.stage(stage_seconds, now)
+        stage = stages_elapsed(self.created, now, stage_seconds)
         if stage < 1:
             return "queued", 0
         if self.fails and stage >= 2:
@@ -81,25 +78,12 @@ class Job:
 
 
 @dataclass
-class Videos:
-    """The server's video jobs, in creation order."""
+class Videos(StagedJobs):
+    """The server's video jobs."""
 
-    stage_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("OPENAI_MAGICS_OFFLINE_VIDEO_SECONDS", 0.2)))
-    jobs: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, video_id: str) -> Job:
-        with self.lock:
-            found = self.jobs.get(video_id)
-        if found is None:
-            raise not_found("video", video_id, param="video_id")
-        return found
-
-    def add(self, job: Job) -> Job:
-        with self.lock:
-            self.jobs[job.id] = job
-        return job
+    kind: ClassVar[str] = "video"
+    param: ClassVar[str] = "video_id"
+    stage_seconds: float = stage_seconds_from("OPENAI_MAGICS_OFFLINE_VIDEO_SECONDS", 0.2)
 
 
 def as_object(job: Job, clock: Videos, now: float) -> dict:
@@ -202,16 +186,10 @@ def retrieve(state, request) -> dict:
 
 def list_videos(state, request) -> dict:
     clock, now = state.part(Videos), time.time()
-    with clock.lock:
-        jobs = sorted(clock.jobs.values(), key=lambda j: j.created, reverse=request.query.get("order") != "asc")
-    after = request.query.get("after")
-    if after:
-        ids = [j.id for j in jobs]
-        jobs = jobs[ids.index(after) + 1:] if after in ids else []
-    limit = int(request.query.get("limit") or 20)
-    data = [as_object(j, clock, now) for j in jobs[:limit]]
+    jobs = clock.by_creation(newest_first=request.query.get("order") != "asc")
+    data, more = page([as_object(j, clock, now) for j in jobs], request)
     return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None, "has_more": len(jobs) > limit}
+            "last_id": data[-1]["id"] if data else None, "has_more": more}
 
 
 def delete(state, request) -> dict:

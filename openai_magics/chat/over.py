@@ -17,7 +17,7 @@ from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.facts.models import model_info
 from openai_magics.chat.rows import TemplateRows
 from openai_magics.facts.tokens import count_messages
-from openai_magics.views.progress import NoRowProgress, Tally
+from openai_magics.views.progress import NoRowProgress, Tally, progress_shown
 from openai_magics.views.row_results import RowError, RowResults
 
 DEFAULT_CONCURRENCY = 8
@@ -88,11 +88,10 @@ def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, c
     answers: dict[str, object] = {}
     records: list = []
     interrupted = False
-    progress.start(tally)
     fan = FanOut(lambda prompt: _ask(session, run_chat, requests[prompt], parsed), distinct,
                  concurrency=concurrency, name="openai-magics-over", admit=budget.fits)
     try:
-        with fan:
+        with progress_shown(progress, tally), fan:
             for done in fan:
                 answer, record = done.result()
                 answers[done.item] = answer if sink is None else sink.write(done.item, answer, record)
@@ -102,9 +101,6 @@ def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, c
                 progress.update()
     except KeyboardInterrupt:
         interrupted = True  # the rows in flight were stopped on the wire
-    finally:
-        progress.update(force=True)
-        progress.finish()
     spent_out = bool(fan.unstarted) and not interrupted
     not_run = RowError("not run: the cell was interrupted" if interrupted else
                        "not run: the budget ran out before this row (`%openai budget USD` raises it)")

@@ -18,7 +18,7 @@ from openai_magics.embed.answer import read_answer
 from openai_magics.embed.request import EmbeddingLimits, EmbedRequest, as_texts, embedding_limits
 from openai_magics.embed.rows import Found, VectorRows, VectorCache
 from openai_magics.embed.validate import check_finite, checked_vectors
-from openai_magics.views.progress import NoRowProgress, Tally
+from openai_magics.views.progress import NoRowProgress, Tally, progress_shown
 
 # Below this many texts per request, splitting work across more requests costs more round trips than it saves.
 MIN_BATCH = 256
@@ -213,12 +213,8 @@ def _send(session, request: EmbedRequest, tokens: dict[str, int], row_of: dict[s
     client = session.client  # built once, here: worker threads share it (the SDK client is thread-safe)
     progress = progress if len(batches) > 1 else NoRowProgress()
     outcome, tally = Outcome(), Tally(total=len(texts), unit="texts")
-    progress.start(tally)
-    try:
+    with progress_shown(progress, tally):
         _dispatch(session, client, request, batches, rows, cache, outcome, tally, progress)
-    finally:
-        progress.update(force=True)
-        progress.finish()
     return outcome
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from openai_magics.cache.policy import through
 from openai_magics.core.fanout import FanOut
-from openai_magics.views.progress import NoRowProgress, Tally
+from openai_magics.views.progress import NoRowProgress, Tally, progress_shown
 from openai_magics.wire.errors import CallFailed, UsageError
 from openai_magics.facts.models import is_reasoning
 from openai_magics.core.namespace import interpolate
@@ -28,19 +28,16 @@ def run_eval(session, request: EvalRequest, progress=None) -> EvalResult:
     started = time.perf_counter()
     progress = progress or NoRowProgress()
     tally = Tally(total=len(jobs))
-    progress.start(tally)
     try:
-        with FanOut(lambda job: _one_row(session, request, *job), jobs, concurrency=request.concurrency,
-                    name="openai-magics-eval") as finished:
+        with progress_shown(progress, tally), FanOut(lambda job: _one_row(session, request, *job), jobs,
+                                                     concurrency=request.concurrency,
+                                                     name="openai-magics-eval") as finished:
             for row in finished:
                 done.append(row.result())
                 tally.add(done[-1].error is None, cost=Decimal(0) if done[-1].cache_hit else done[-1].cost)
                 progress.update()
     except KeyboardInterrupt:
         interrupted = True  # the rows in flight were stopped on the wire
-    finally:
-        progress.update(force=True)
-        progress.finish()
     done.sort(key=lambda r: (request.models.index(r.model), r.index))
     result = EvalResult(request, done, interrupted=interrupted, seconds=time.perf_counter() - started)
     session.last_result = result

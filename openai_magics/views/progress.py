@@ -10,6 +10,7 @@ but the result. `NoRowProgress` shows nothing (quiet cells, terminals, plain Pyt
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -68,6 +69,17 @@ class Tally:
         if self.worst is not None:
             parts.append(f"worst case {format_usd(self.worst)}")
         return " · ".join(parts)
+
+
+@contextmanager
+def progress_shown(progress, tally: Tally):
+    """`progress` started over `tally` for the block, then brought up to date and finished however it ends."""
+    progress.start(tally)
+    try:
+        yield
+    finally:
+        progress.update(force=True)
+        progress.finish()
 
 
 class NoRowProgress:

@@ -51,7 +51,7 @@ def prompt_cell_magic(*options, last=("output", "quiet", "no_interpolate", "no_c
             return body(self, args, require_text(expand(cell, self.shell, not args.no_interpolate), what))
 
         magic.__name__, magic.__qualname__, magic.__doc__ = body.__name__, body.__qualname__, body.__doc__
-        magic.__module__ = body.__module__
+        magic.__module__, magic.__wrapped__ = body.__module__, body  # `%%image?` names the magic's own file
         function = shared_options(*last)(cell_magic(magic))
         for option in reversed(options):
             function = option(function)

@@ -26,6 +26,7 @@ def own_cache(tmp_path, monkeypatch, server):
     """Job ids are kept beside the response cache: here, in a folder of the test's own. The shared server
     forgets the training files afterwards (other tests list files)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("OPENAI_MAGICS_FINETUNE_DIR", str(tmp_path / "cache" / "openai-magics"))
     yield
     files = server.state.part(Files)
     for stored in files.all():

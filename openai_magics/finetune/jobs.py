@@ -11,13 +11,17 @@ import os
 import threading
 from pathlib import Path
 
-from openai_magics.cache.store import default_path
+from openai_magics.core.config import user_folder
 
 _lock = threading.Lock()
 
 
+DIR_ENV = "OPENAI_MAGICS_FINETUNE_DIR"
+
+
 def jobs_path() -> Path:
-    return default_path().parent / "finetune_jobs.json"
+    """Beside the response cache in the user's cache folder, or in `$OPENAI_MAGICS_FINETUNE_DIR`."""
+    return user_folder("", DIR_ENV) / "finetune_jobs.json"
 
 
 class JobStore:

@@ -73,7 +73,8 @@ def load_ipython_extension(ipython) -> None:
 
     magic = OpenAIMagics(shell=ipython)
     _register(ipython, magic)
-    ipython.configurables.append(magic)  # so that %config OpenAIMagics.… reaches it
+    if magic not in ipython.configurables:  # so that %config OpenAIMagics.… reaches it (IPython's Magics adds itself)
+        ipython.configurables.append(magic)
     magic.update_config(ipython.config)
     manager = ipython.magics_manager
     for target, magics in MAGICS.items():
@@ -121,8 +122,10 @@ def unload_ipython_extension(ipython) -> None:
         ipython.input_transformers_cleanup.remove(keep_question_marks)
 
     manager = ipython.magics_manager
-    if _made and _made[0] in ipython.configurables:
-        ipython.configurables.remove(_made[0])
+    # Every magics instance of ours, also those a lazy declaration made, leaves %config: one left behind would
+    # answer `%config OpenAIMagics.…` again beside the next load's.
+    ipython.configurables[:] = [c for c in ipython.configurables
+                                if not type(c).__module__.startswith("openai_magics.")]
     for instance in _made:
         for kind, names in instance.magics.items():
             for name in names:

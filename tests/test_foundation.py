@@ -123,6 +123,16 @@ def test_unload_removes_the_magics(ipython):
     assert "chat" in ipython.magics_manager.magics["cell"]
 
 
+def test_a_reloaded_extension_answers_config_once(nb):
+    """The instance an unload leaves behind must not answer `%config` beside the new one."""
+    nb.run("%reload_ext openai_magics")
+    try:
+        ran = nb.run("%config OpenAIMagics.timeout = -1")
+    finally:
+        nb.run("%config OpenAIMagics.timeout = None")
+    assert ran.stderr.count("nothing changed") == 1
+
+
 def test_status_masks_the_key(nb):
     ran = nb.run("%openai")
     assert "key:" in ran.stdout and "…" in ran.stdout

@@ -6,12 +6,11 @@ row labels and template. Nothing secret: no key, no prompt beyond the template.
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from openai_magics.core.config import user_folder
+from openai_magics.core.kept import read_record, record_ids, save_record
 
 DIR_ENV = "OPENAI_MAGICS_BATCH_DIR"
 
@@ -32,28 +31,15 @@ class Submitted:
     parsed: bool = False               # answers are JSON objects (--schema / --json)
 
     def save(self) -> Path:
-        path = folder() / f"{self.id}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), default=_plain))
-        return path
+        return save_record(folder() / f"{self.id}.json", asdict(self), default=_plain)
 
 
 def load(batch_id: str) -> Submitted | None:
-    return _read(folder() / f"{batch_id}.json", Submitted)
-
-
-def _read(path: Path, kind: type):
-    """The record saved at `path`, or None when there is none (or it is not one)."""
-    if not path.is_file():
-        return None
-    try:
-        return kind(**json.loads(path.read_text()))
-    except (ValueError, TypeError):
-        return None
+    return read_record(folder() / f"{Path(batch_id).name}.json", Submitted)
 
 
 def known() -> list[str]:
-    return sorted(p.stem for p in folder().glob("*.json")) if folder().is_dir() else []
+    return record_ids(folder())
 
 
 def _plain(value):
@@ -86,16 +72,11 @@ class Job:
         return folder() / "jobs" / self.id
 
     def save(self) -> Path:
-        path = self.home / "manifest.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(vars(self), default=_plain))  # asdict would copy every id first
-        os.replace(temporary, path)  # a kernel killed while saving leaves the previous manifest whole
-        return path
+        return save_record(self.home / "manifest.json", vars(self), default=_plain)  # asdict would copy every id
 
 
 def load_job(job_id: str) -> Job | None:
-    return None if "/" in job_id else _read(folder() / "jobs" / job_id / "manifest.json", Job)
+    return None if "/" in job_id else read_record(folder() / "jobs" / job_id / "manifest.json", Job)
 
 
 def unfinished_jobs() -> list[str]:

@@ -5,12 +5,12 @@ recorded once, when it is first collected: collecting it again shows it without 
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from openai_magics.core.config import user_folder
+from openai_magics.core.kept import read_record, record_ids, save_record
 
 from openai_magics.chat.request import ChatRequest, build_body
 from openai_magics.chat.result import ChatResult
@@ -39,21 +39,15 @@ class Started:
     recorded: bool = False             # priced and in a ledger already: never recorded twice
 
     def save(self) -> None:
-        path = folder() / f"{self.id}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self)))
+        save_record(folder() / f"{self.id}.json", asdict(self))
 
 
 def load(response_id: str) -> Started | None:
-    path = folder() / f"{Path(response_id).name}.json"
-    try:
-        return Started(**json.loads(path.read_text())) if path.is_file() else None
-    except (ValueError, TypeError):
-        return None
+    return read_record(folder() / f"{Path(response_id).name}.json", Started)
 
 
 def known() -> list[Started]:
-    found = [load(p.stem) for p in sorted(folder().glob("*.json"))] if folder().is_dir() else []
+    found = [load(response_id) for response_id in record_ids(folder())]
     return [s for s in found if s is not None]
 
 

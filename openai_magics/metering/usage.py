@@ -45,24 +45,24 @@ class Usage:
     @classmethod
     def from_chat(cls, usage, service_tier: str | None = None) -> "Usage | None":
         """None when the server's numbers cannot be usage (the caller estimates instead)."""
-        return sane(cls(
-            service_tier=_tier(service_tier),
-            input_tokens=_get(usage, "prompt_tokens"),
-            cached_tokens=_get(usage, "prompt_tokens_details", "cached_tokens"),
-            output_tokens=_get(usage, "completion_tokens"),
-            reasoning_tokens=_get(usage, "completion_tokens_details", "reasoning_tokens"),
-            input_audio_tokens=_get(usage, "prompt_tokens_details", "audio_tokens"),
-            output_audio_tokens=_get(usage, "completion_tokens_details", "audio_tokens"),
-        ))
+        return cls._from_token_usage(usage, service_tier, "prompt", "completion")
 
     @classmethod
     def from_responses(cls, usage, service_tier: str | None = None) -> "Usage | None":
+        return cls._from_token_usage(usage, service_tier, "input", "output")
+
+    @classmethod
+    def _from_token_usage(cls, usage, service_tier: str | None, given: str, made: str) -> "Usage | None":
+        """Chat Completions and Responses report the same numbers under other names: `prompt`/`completion` or
+        `input`/`output` before `_tokens` and `_tokens_details`."""
         return sane(cls(
             service_tier=_tier(service_tier),
-            input_tokens=_get(usage, "input_tokens"),
-            cached_tokens=_get(usage, "input_tokens_details", "cached_tokens"),
-            output_tokens=_get(usage, "output_tokens"),
-            reasoning_tokens=_get(usage, "output_tokens_details", "reasoning_tokens"),
+            input_tokens=_get(usage, f"{given}_tokens"),
+            cached_tokens=_get(usage, f"{given}_tokens_details", "cached_tokens"),
+            output_tokens=_get(usage, f"{made}_tokens"),
+            reasoning_tokens=_get(usage, f"{made}_tokens_details", "reasoning_tokens"),
+            input_audio_tokens=_get(usage, f"{given}_tokens_details", "audio_tokens"),
+            output_audio_tokens=_get(usage, f"{made}_tokens_details", "audio_tokens"),
         ))
 
     @classmethod

@@ -4,10 +4,10 @@ is read and checked here, before anything is sent; the tools' wire params, the w
 their calls, and the files uploaded for the container (once, when the request is first sent) follow from it."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openai_magics.chat.sources import ContainerFile
 from openai_magics.facts.data import load
 from openai_magics.metering.usage import Usage
 from openai_magics.wire.errors import UsageError
@@ -15,18 +15,6 @@ from openai_magics.wire.errors import UsageError
 MAX_TOOL_CALLS = 8  # built-in tool calls a response may make (`max_tool_calls`): what the budget bounds
 TOOL_NAMES = {"web": "web search (--web)", "files": "file search (--files)",
               "python": "the code interpreter (--python)"}
-
-
-@dataclass
-class Upload:
-    """A file the code interpreter gets: its name and bytes, read when the cell ran."""
-
-    name: str
-    data: bytes = field(repr=False)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()[:16]
 
 
 @dataclass
@@ -38,7 +26,7 @@ class HostedTools:
     store_id: str | None = None           # and its id on this endpoint
     k: int | None = None
     python: bool = False
-    uploads: list[Upload] = field(default_factory=list)
+    uploads: list[ContainerFile] = field(default_factory=list)
     file_ids: list[str] | None = field(default=None, repr=False)  # the uploads' ids, once sent
 
     @property
@@ -155,7 +143,7 @@ def _location(text) -> dict:
     return {"type": "approximate", "city": city.strip(), "country": country}
 
 
-def _upload(shell, source) -> Upload:
+def _upload(shell, source) -> ContainerFile:
     """A file for the container: a DataFrame (as CSV), a Series, a path, or a notebook variable naming either."""
     from openai_magics.stores.uploads import read_upload
 
@@ -167,7 +155,7 @@ def _upload(shell, source) -> Upload:
     else:
         name, value = Path(source).name if isinstance(source, (str, Path)) else "data", source
     file_name, data = read_upload(value, name, "--file")
-    return Upload(file_name, data)
+    return ContainerFile(file_name, data)  # read when the cell ran
 
 
 class SeenContainers(set):

@@ -130,7 +130,7 @@ class ResponsesLoop(Runner):
         """The round's sources and the numbers' places in its text (the answer is the last round's text), and
         the files the code interpreter made, downloaded from its container."""
         from openai_magics.chat.items import OutputItem
-        from openai_magics.chat.sources import MadeFile, made_files, read_sources
+        from openai_magics.chat.sources import ContainerFile, made_files, read_sources
 
         self.marks = []
         read_sources(output, self.sources, self.marks, 0)
@@ -142,7 +142,7 @@ class ResponsesLoop(Runner):
             except CallFailed as failed:  # the answer is paid for and kept; the file is said to be missing
                 self.items.append(OutputItem("code_interpreter_file", f"⚠ {name} could not be downloaded: {failed}"))
                 continue
-            made = MadeFile(name, data)
+            made = ContainerFile(name, data)
             self.files.append(made)
             if made.is_image:
                 import base64

@@ -65,7 +65,7 @@ class Runner:
         self.citations: list = []  # the sources the answer cites
         self.sources: list = []    # hosted tools: the sources, numbered (sources.read_sources)
         self.marks: list = []      # [position in the text, source number]
-        self.files: list = []      # sources.MadeFile: what the code interpreter made
+        self.files: list = []      # sources.ContainerFile: what the code interpreter made
         self.token_logprobs: list = []  # --logprobs: the answer's tokens (chat/logprobs.py)
 
     def from_cache(self) -> ChatResult | None:
@@ -309,10 +309,10 @@ class Runner:
         self.token_logprobs = hit.get("logprobs") or []
         self.items = [OutputItem(**i) for i in hit.get("items") or []]
         self.calls = [ToolCall(**c) for c in hit.get("tool_calls") or []]
-        from openai_magics.chat.sources import MadeFile
+        from openai_magics.chat.sources import ContainerFile
 
         self.sources, self.marks = hit.get("sources") or [], hit.get("marks") or []
-        self.files = [MadeFile.from_dict(f) for f in hit.get("files") or []]
+        self.files = [ContainerFile.from_dict(f) for f in hit.get("files") or []]
 
     def emit(self, text: str) -> None:
         if self.request.stream:

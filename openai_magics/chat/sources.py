@@ -4,6 +4,7 @@ code interpreter made (downloaded from its container). All plain data, so the ca
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,11 +109,16 @@ def made_files(output) -> list[tuple[str, str, str]]:
 
 
 @dataclass
-class MadeFile:
-    """A file the code interpreter made: its name and bytes."""
+class ContainerFile:
+    """A file in the code interpreter's container, its name and bytes: one a cell uploads (`--file`) or one the
+    code made."""
 
     name: str
     data: bytes = field(repr=False)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()[:16]
 
     @property
     def is_image(self) -> bool:
@@ -128,7 +134,7 @@ class MadeFile:
         return {"name": self.name, "data": base64.b64encode(self.data).decode("ascii")}
 
     @classmethod
-    def from_dict(cls, kept: dict) -> "MadeFile":
+    def from_dict(cls, kept: dict) -> "ContainerFile":
         return cls(kept["name"], base64.b64decode(kept["data"]))
 
 

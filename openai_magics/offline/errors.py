@@ -12,3 +12,10 @@ class RequestError(Exception):
 def not_found(kind: str, identifier: str, param: str | None = None) -> RequestError:
     """What the API says for an id it does not know: `No such File object: file-abc`."""
     return RequestError(f"No such {kind} object: {identifier}", param=param, status=404)
+
+
+def known(found: dict, identifier: str, kind: str, param: str):
+    """`found[identifier]`, or the 404 the API gives for an id it does not know."""
+    if identifier not in found:
+        raise not_found(kind, identifier, param=param)
+    return found[identifier]

@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.facts.data import load
-from openai_magics.offline.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, known
 from openai_magics.offline.api.files import Files
+from openai_magics.offline.api.listing import listed, page
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Request
 
@@ -87,10 +88,7 @@ class Batches:
 
     def get(self, batch_id: str) -> OfflineBatch:
         with self.lock:
-            found = self._batches.get(batch_id)
-        if found is None:
-            raise not_found("OfflineBatch", batch_id, param="batch_id")
-        return found
+            return known(self._batches, batch_id, "OfflineBatch", "batch_id")
 
     def enqueued(self, model: str) -> int:
         """Input tokens of the model's batches that have not finished."""
@@ -240,14 +238,7 @@ def cancel(state, request) -> dict:
 def list_batches(state, request) -> dict:
     batches = sorted(state.part(Batches).all(), key=lambda b: int(b.id.removeprefix("batch_offline")),
                      reverse=True)
-    after = request.query.get("after")
-    if after:
-        ids = [b.id for b in batches]
-        batches = batches[ids.index(after) + 1:] if after in ids else []
-    limit = int(request.query.get("limit") or 20)
-    page = batches[:limit]
-    return {"object": "list", "data": [b.as_object() for b in page], "has_more": len(batches) > limit,
-            "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None}
+    return listed(*page([b.as_object() for b in batches], request))
 
 
 ROUTES = [

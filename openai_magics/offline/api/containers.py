@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.offline.api.files import Files
-from openai_magics.offline.errors import not_found
+from openai_magics.offline.errors import known, not_found
+from openai_magics.offline.api.listing import listed
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary
 
@@ -62,10 +63,7 @@ class Containers:
         self.lock = threading.Lock()
 
     def get(self, container_id: str) -> Container:
-        found = self.containers.get(container_id)
-        if found is None:
-            raise not_found("Container", container_id, param="container_id")
-        return found
+        return known(self.containers, container_id, "Container", "container_id")
 
 
 def code_interpreter(state, tool: dict, question: str, include: list[str]) -> tuple[list[dict], str, list[dict]]:
@@ -167,8 +165,7 @@ def list_files(state, request) -> dict:
     with containers.lock:
         container = containers.get(request.params["container_id"])
         data = [f.as_object(container.id) for f in container.files.values()]
-    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None, "has_more": False}
+    return listed(data)
 
 
 def file_content(state, request) -> Binary:

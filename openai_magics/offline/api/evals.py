@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.offline.api import answers
-from openai_magics.offline.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, known, not_found
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)
@@ -48,10 +48,7 @@ def create_eval(state, request) -> dict:
 
 
 def _eval(state, eval_id: str) -> dict:
-    found = state.part(EvalStore).evals.get(eval_id)
-    if found is None:
-        raise not_found("Eval", eval_id, param="eval_id")
-    return found
+    return known(state.part(EvalStore).evals, eval_id, "Eval", "eval_id")
 
 
 def retrieve_eval(state, request) -> dict:

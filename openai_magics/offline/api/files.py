@@ -10,7 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from openai_magics.offline.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, known
+from openai_magics.offline.api.listing import listed
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary
 
@@ -52,10 +53,7 @@ class Files:
 
     def get(self, file_id: str) -> StoredFile:
         with self._lock:
-            found = self._files.get(file_id)
-        if found is None:
-            raise not_found("File", file_id, param="file_id")
-        return found
+            return known(self._files, file_id, "File", "file_id")
 
     def content(self, file_id: str) -> bytes:
         return self.get(file_id).data
@@ -90,9 +88,7 @@ def list_files(state, request) -> dict:
         ids = [f.id for f in files]
         files = files[ids.index(after) + 1:] if after in ids else []
     limit = _limit(request.query.get("limit"))
-    page = files[:limit]
-    return {"object": "list", "data": [f.as_object() for f in page], "has_more": len(files) > limit,
-            "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None}
+    return listed([f.as_object() for f in files[:limit]], len(files) > limit)
 
 
 def _limit(text: str | None) -> int:

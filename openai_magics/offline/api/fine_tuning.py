@@ -16,9 +16,10 @@ from typing import ClassVar
 
 from openai_magics.facts.models import model_info
 from openai_magics.offline.errors import RequestError
-from openai_magics.offline.api.staged_jobs import StagedJobs, page, stage_seconds_from, stages_elapsed
+from openai_magics.offline.api.staged_jobs import StagedJobs, stage_seconds_from, stages_elapsed
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.tokens import count_messages
+from openai_magics.offline.api.listing import page
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)

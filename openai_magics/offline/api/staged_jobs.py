@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from openai_magics.offline.errors import not_found
+from openai_magics.offline.errors import known
 
 
 def stage_seconds_from(variable: str, default: float):
@@ -34,10 +34,7 @@ class StagedJobs:
 
     def get(self, job_id: str):
         with self.lock:
-            found = self.jobs.get(job_id)
-        if found is None:
-            raise not_found(self.kind, job_id, param=self.param)
-        return found
+            return known(self.jobs, job_id, self.kind, self.param)
 
     def add(self, job):
         with self.lock:
@@ -48,14 +45,3 @@ class StagedJobs:
         with self.lock:
             jobs = list(self.jobs.values())
         return sorted(jobs, key=lambda j: j.created, reverse=newest_first)
-
-
-def page(items: list[dict], request) -> tuple[list[dict], bool]:
-    """A list endpoint's page: the items after the `after` id, `limit` of them (20 unless asked), and whether
-    more follow."""
-    after = request.query.get("after")
-    if after:
-        ids = [i["id"] for i in items]
-        items = items[ids.index(after) + 1:] if after in ids else []
-    limit = int(request.query.get("limit") or 20)
-    return items[:limit], len(items) > limit

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 
 from openai_magics.offline.api.files import Files
-from openai_magics.offline.errors import RequestError, not_found
+from openai_magics.offline.errors import RequestError, known
+from openai_magics.offline.api.listing import listed
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)
@@ -51,10 +52,7 @@ class VectorStores:
         self.lock = threading.Lock()
 
     def get(self, store_id: str) -> Store:
-        found = self.stores.get(store_id)
-        if found is None:
-            raise not_found("Vector store", store_id, param="vector_store_id")
-        return found
+        return known(self.stores, store_id, "Vector store", "vector_store_id")
 
     def add_files(self, state, store: Store, file_ids: list[str]) -> None:
         files = state.part(Files)
@@ -126,8 +124,7 @@ def list_stores(state, request) -> dict:
     stores = state.part(VectorStores)
     with stores.lock:
         data = [s.as_object() for s in stores.stores.values()]
-    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None, "has_more": False}
+    return listed(data)
 
 
 def delete(state, request) -> dict:

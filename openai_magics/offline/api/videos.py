@@ -25,8 +25,9 @@ from typing import ClassVar
 from openai_magics.facts.data import load
 from openai_magics.facts.models import base_name
 from openai_magics.offline.errors import RequestError
-from openai_magics.offline.api.staged_jobs import StagedJobs, page, stage_seconds_from, stages_elapsed
+from openai_magics.offline.api.staged_jobs import StagedJobs, stage_seconds_from, stages_elapsed
 from openai_magics.offline.api.files import Files
+from openai_magics.offline.api.listing import listed, page
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary, Upload
 
@@ -188,8 +189,7 @@ def list_videos(state, request) -> dict:
     clock, now = state.part(Videos), time.time()
     jobs = clock.by_creation(newest_first=request.query.get("order") != "asc")
     data, more = page([as_object(j, clock, now) for j in jobs], request)
-    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None, "has_more": more}
+    return listed(data, more)
 
 
 def delete(state, request) -> dict:

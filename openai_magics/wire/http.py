@@ -243,7 +243,7 @@ class _Phases:
         timeouts["read"] = waits.idle  # read again by httpcore when the body starts
         response.stream = _idle_body(response.stream, request, waits.idle, _redacting(response, self.redact))
         if response.headers.get("content-type", "").startswith("text/event-stream"):
-            response.stream = _error_events_type()(response.stream, self.saw_error_event)
+            response.stream = _passed_body_type()(response.stream, _ErrorEvents(self.saw_error_event).pieces)
         return response
 
     def close(self) -> None:
@@ -260,8 +260,8 @@ class _Phases:
 def _idle_body(inner, request, seconds: float, redacting=None):
     """The response body, whose silence beyond the idle wait is the SDK's (final) timeout error, saying so;
     redacted by `redacting` (see `_redacting`) when given."""
-    body = _idle_body_type()(inner, request, seconds)
-    return body if redacting is None else _redacted_body_type()(body, redacting)
+    body = _passed_body_type()(inner, _idle_pieces(request, seconds))
+    return body if redacting is None else _passed_body_type()(body, redacting.pieces)
 
 
 class _Redacting:
@@ -309,73 +309,59 @@ def _redacting(response, redact) -> _Redacting | None:
 
 
 @functools.cache
-def _redacted_body_type() -> type:
+def _passed_body_type() -> type:
     import httpx2
 
-    class RedactedBody(httpx2.SyncByteStream):
-        def __init__(self, inner, redacting: _Redacting):
-            self.inner, self.redacting = inner, redacting
+    class PassedBody(httpx2.SyncByteStream):
+        """A response body read through `passing(inner)`, a generator of the pieces it lets through; closing it
+        closes the inner one."""
+
+        def __init__(self, inner, passing):
+            self.inner, self.passing = inner, passing
 
         def __iter__(self):
-            yield from self.redacting.pieces(self.inner)
+            yield from self.passing(self.inner)
 
         def close(self) -> None:
             self.inner.close()
 
-    return RedactedBody
+    return PassedBody
 
 
-@functools.cache
-def _idle_body_type() -> type:
+def _idle_pieces(request, seconds: float):
     import httpx2
 
-    class IdleBody(httpx2.SyncByteStream):
-        def __init__(self, inner, request, seconds: float):
-            self.inner, self.request, self.seconds = inner, request, seconds
+    def passing(inner):
+        try:
+            yield from inner
+        except httpx2.ReadTimeout:
+            raise _silent(request, seconds, "idle") from None
 
-        def __iter__(self):
-            try:
-                yield from self.inner
-            except httpx2.ReadTimeout:
-                raise _silent(self.request, self.seconds, "idle") from None
-
-        def close(self) -> None:
-            self.inner.close()
-
-    return IdleBody
+    return passing
 
 
-@functools.cache
-def _error_events_type() -> type:
-    import httpx2
+class _ErrorEvents:
+    """Passes a stream's bytes on, and hands each event that carries an error to `seen`: the SDK raises on such
+    an event with its error alone, and the usage beside it (what was charged) would be lost."""
 
-    class ErrorEvents(httpx2.SyncByteStream):
-        """Passes a stream's bytes on, and hands each event that carries an error to `seen`: the SDK raises on
-        such an event with its error alone, and the usage beside it (what was charged) would be lost."""
+    def __init__(self, seen):
+        self.seen, self.line = seen, b""
 
-        def __init__(self, inner, seen):
-            self.inner, self.seen, self.line = inner, seen, b""
+    def pieces(self, inner):
+        for chunk in inner:
+            self._scan(chunk)
+            yield chunk
 
-        def __iter__(self):
-            for chunk in self.inner:
-                self._scan(chunk)
-                yield chunk
-
-        def _scan(self, chunk: bytes) -> None:
-            *lines, self.line = (self.line + chunk).split(b"\n")
-            for line in lines:
-                if line.startswith(b"data:") and b'"error"' in line:
-                    try:
-                        event = json.loads(line[5:])
-                    except ValueError:
-                        continue
-                    if isinstance(event, dict) and event.get("error"):
-                        self.seen(event)
-
-        def close(self) -> None:
-            self.inner.close()
-
-    return ErrorEvents
+    def _scan(self, chunk: bytes) -> None:
+        *lines, self.line = (self.line + chunk).split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:") and b'"error"' in line:
+                try:
+                    event = json.loads(line[5:])
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("error"):
+                    self.seen(event)
 
 
 def _silent(request, seconds: float, phase: str):

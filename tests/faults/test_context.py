@@ -96,14 +96,19 @@ def test_a_context_variable_holding_the_key_sends_no_byte_of_it(nb, rogue, fast,
     assert "secret: " in str(rogue.seen[0].body)
 
 
-def test_a_fix_without_a_corrected_cell_leaves_the_next_input_alone(nb, rogue, fast):
+@pytest.mark.parametrize("events, said", [
+    ([chunk("I cannot see what is wrong."), chunk(finish="stop")],
+     "holds no corrected cell: nothing was put in the next input"),
+    ([chunk("```python\nx = 1\n```\nand then"), chunk(finish="length")], "The answer is incomplete ("),
+], ids=["no-corrected-cell", "cut-at-the-token-limit"])
+def test_a_fix_without_a_whole_corrected_cell_leaves_the_next_input_alone(nb, rogue, fast, events, said):
     at_rogue(nb, rogue)
-    rogue.script(Answer(events=[chunk("I cannot see what is wrong."), chunk(finish="stop"), b"[DONE]"]))
+    rogue.script(Answer(events=[*events, b"[DONE]"]))
     fail(nb, "undefined_name")
     nb.shell.rl_next_input = None
     ran = nb.run("%fix")
     assert ran.error is None and nb.shell.rl_next_input is None
-    assert "holds no corrected cell: nothing was put in the next input" in ran.stdout
+    assert said in ran.stdout and "nothing was put in the next input" in ran.stdout
 
 
 @pytest.mark.parametrize("answer", [
@@ -139,13 +144,3 @@ def test_a_fix_over_the_budget_is_one_line_and_nothing_is_sent(nb, offline, sess
     finally:
         session.budget = None
     assert offline.requests == [] and session.ledger.records == []
-
-
-def test_a_fix_cut_at_the_token_limit_leaves_the_next_input_alone(nb, rogue, fast):
-    at_rogue(nb, rogue)
-    rogue.script(Answer(events=[chunk("```python\nx = 1\n```\nand then"), chunk(finish="length"), b"[DONE]"]))
-    fail(nb, "undefined_name")
-    nb.shell.rl_next_input = None
-    ran = nb.run("%fix")
-    assert ran.error is None and nb.shell.rl_next_input is None
-    assert "The answer is incomplete (" in ran.stdout and "nothing was put in the next input" in ran.stdout

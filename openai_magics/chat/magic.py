@@ -1,7 +1,7 @@
 """`%%chat` / `%chat`: the cell is the user message."""
 from __future__ import annotations
 
-from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.cell import current_cell
@@ -9,14 +9,14 @@ from openai_magics.wire.errors import Interrupted, UsageError
 from openai_magics.core.session import session
 from openai_magics.chat.options import request_from_args
 from openai_magics.chat.request import APIS, DETAILS, EFFORTS, ChatRequest
-from openai_magics.magics.kit import GuardedMagics, bind, check_positive, expand, is_terminal, parse, require_text, shared_options, variable
+from openai_magics.magics.kit import (GuardedMagics, bind, check_positive, expand, is_terminal, line_or_cell_magic,
+                                      require_text, shared_options, variable)
 
 FORMATS = ("markdown", "text", "code")
 
 
 @magics_class
 class ChatMagics(GuardedMagics):
-    @no_var_expand
     @magic_arguments()
     @shared_options("model", "system", "temperature", "max_tokens")
     @argument("--stop", action="append", default=[], help="A stop sequence (repeatable).")
@@ -51,8 +51,7 @@ class ChatMagics(GuardedMagics):
     @argument("--concurrency", type=int, help="With --over: most requests in flight at once (default 8).")
     @argument("--batch", action="store_true",
               help="With --over: run the rows through the Batch API (half price, results within a day).")
-    @argument("--no-wait", action="store_true",
-              help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
+    @shared_options("no_wait")
     @argument("--context", metavar="NAME[,NAME…]",
               help="Notebook variables the model is told about, each summarised (a DataFrame: shape, dtypes, nulls, "
                    "describe(), a few rows) ahead of the prompt.")
@@ -88,19 +87,12 @@ class ChatMagics(GuardedMagics):
                    "the result reads it lazily.")
     @argument("--resume", action="store_true",
               help="With --to: ask only the rows the folder does not hold yet (after a restart; nothing paid twice).")
-    @argument("prompt", nargs="*", help="With %%chat (one line): the message.")
-    @line_cell_magic
-    def chat(self, line: str, cell: str | None = None):
+    @line_or_cell_magic(words="prompt", what="the message")
+    def chat(self, args, body: str):
         """Ask a chat model; the cell body (or the rest of the line) is the user message."""
         from openai_magics.chat.options import check_options, modes_of
 
-        args = parse(self.chat, line)
-        if args is None:
-            return None
-        if cell is not None and args.prompt:
-            raise UsageError(f"Unexpected text on the %%chat line: {' '.join(args.prompt)!r}.")
         check_options(args, modes_of(args))
-        body = cell if cell is not None else " ".join(args.prompt)
         if args.over:
             return self._run_over(args, body)
         return self._run(args, body)

@@ -1,16 +1,16 @@
 """`%%embed` / `%embed`: the cell's non-empty lines (or `--input NAME`) as vectors."""
 from __future__ import annotations
 
-from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.wire.errors import UsageError
-from openai_magics.magics.kit import GuardedMagics, bind, expand, is_terminal, parse, shared_options, variable
+from openai_magics.magics.kit import (GuardedMagics, bind, expand, is_terminal, line_or_cell_magic, shared_options,
+                                      variable)
 
 
 @magics_class
 class EmbedMagics(GuardedMagics):
-    @no_var_expand
     @magic_arguments()
     @shared_options("model")
     @argument("--dimensions", type=int, help="Shorter vectors (text-embedding-3 models).")
@@ -23,8 +23,7 @@ class EmbedMagics(GuardedMagics):
               help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
     @argument("--batch", action="store_true",
               help="Run the texts through the Batch API (half price, results within a day).")
-    @argument("--no-wait", action="store_true",
-              help="With --batch: submit and return at once; `%%openai batch results ID` collects it.")
+    @shared_options("no_wait")
     @argument("--store", metavar="PATH",
               help="Write the vectors to this on-disk store (LanceDB) a chunk at a time, with their texts and ids; "
                    "alone, open the store. Its search() and similarity() run against it.")
@@ -33,20 +32,16 @@ class EmbedMagics(GuardedMagics):
     @shared_options("output", "quiet", "no_interpolate", "no_cache", "dry_run")
     @argument("--forget", action="store_true",
               help="Forget the vectors this session keeps in memory (frees it after deleting a big result).")
-    @argument("text", nargs="*", help="With %%embed (one line): the text.")
-    @line_cell_magic
-    def embed(self, line: str, cell: str | None = None):
+    @line_or_cell_magic()
+    def embed(self, args, body: str):
         """Embed each non-empty line of the cell (or the rest of the line, or --input NAME)."""
         from openai_magics.embed.facade import embed
 
-        args = parse(self.embed, line)
-        if args is None:
-            return None
         if args.forget:
-            return _forget(args, cell)
+            return _forget(args, body)
         if args.store:
-            return self._store(args, cell)
-        inputs, what = self._inputs(args, cell)
+            return self._store(args, body)
+        inputs, what = self._inputs(args, body)
         if args.dry_run:
             return self._plan(args, inputs, what)
         if args.batch:
@@ -69,7 +64,7 @@ class EmbedMagics(GuardedMagics):
         plan = plan_embed(s, as_texts(inputs, what), s.model_for("embed", args.model))
         bind(self.shell, args.output, plan)
         return None if args.quiet else plan
-    def _store(self, args, cell: str | None):
+    def _store(self, args, body: str):
         """`--store PATH`: the texts embedded into the store (from the cell, a variable or a Parquet file);
         nothing to embed opens it."""
         from pathlib import Path
@@ -78,11 +73,10 @@ class EmbedMagics(GuardedMagics):
 
         if args.batch:
             raise UsageError("--store does not take --batch: a batch's vectors come back from its own files.")
-        body = (cell if cell is not None else " ".join(args.text)).strip()
-        if args.input and args.input.endswith(".parquet") and args.input not in self.shell.user_ns and not body:
+        if args.input and args.input.endswith(".parquet") and args.input not in self.shell.user_ns and not body.strip():
             inputs, what = Path(args.input).expanduser(), args.input
-        elif args.input or body:
-            inputs, what = self._inputs(args, cell)
+        elif args.input or body.strip():
+            inputs, what = self._inputs(args, body)
         else:
             inputs, what = None, "the store"
         progress = None if args.quiet or is_terminal(self.shell) else _progress()
@@ -107,24 +101,23 @@ class EmbedMagics(GuardedMagics):
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 
-    def _inputs(self, args, cell: str | None):
+    def _inputs(self, args, body: str):
         """What to embed, and how to name it in an error."""
-        body = cell if cell is not None else " ".join(args.text)
         if args.input:
             if body.strip():
                 raise UsageError("Give the texts either in the cell or with --input, not both.")
             return variable(self.shell, args.input, "--input"), args.input
         body = expand(body, self.shell, not args.no_interpolate)
-        if cell is None:
+        if not args.in_cell:
             return [body] if body.strip() else [], "the line"
         return [t for t in body.splitlines() if t.strip()], "the cell"
 
 
-def _forget(args, cell) -> None:
+def _forget(args, body: str) -> None:
     from openai_magics.core.session import session
     from openai_magics.embed.engine import VectorCaches
 
-    if args.text or args.input or (cell or "").strip():
+    if args.input or body.strip():
         raise UsageError("--forget embeds nothing: use it alone, `%embed --forget`.")
     held = session().part(VectorCaches).clear()
     print(f"Forgot {held:,} vector{'s' * (held != 1)} kept in memory (the cache file, if on, keeps its own).")

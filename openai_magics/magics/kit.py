@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from IPython.core.magic import Magics, cell_magic, no_var_expand
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.wire.errors import UsageError
@@ -25,6 +25,8 @@ SHARED = {
                                    "help": "Ask the API even when the response cache holds the answer."}),
     "dry_run": (("--dry-run",), {"action": "store_true",
                                  "help": "Show what would be sent, its tokens and worst-case cost; send nothing."}),
+    "no_wait": (("--no-wait",), {"action": "store_true", "help": "With --batch: submit and return at once; "
+                                                               "`%%openai batch results ID` collects it."}),
 }
 
 
@@ -50,13 +52,40 @@ def prompt_cell_magic(*options, last=("output", "quiet", "no_interpolate", "no_c
                 return None
             return body(self, args, require_text(expand(cell, self.shell, not args.no_interpolate), what))
 
-        magic.__name__, magic.__qualname__, magic.__doc__ = body.__name__, body.__qualname__, body.__doc__
-        magic.__module__, magic.__wrapped__ = body.__module__, body  # `%%image?` names the magic's own file
+        _named_after(magic, body)
         function = shared_options(*last)(cell_magic(magic))
         for option in reversed(options):
             function = option(function)
         return no_var_expand(magic_arguments()(shared_options("model")(function)))
     return apply
+
+
+def line_or_cell_magic(words: str = "text", what: str = "the text"):
+    """Decorator, under `@magic_arguments()` and the magic's options: a magic used as `%name WORDS…` on one line
+    or as `%%name` over a cell (%chat, %embed, %tokens, %moderate). The rest of the line is its `words`. The
+    method is called as `method(self, args, text)`: the options read from the line, and the cell (or the rest of
+    the line) as written; `args.in_cell` says which. Words after the options of a `%%` line are refused, and
+    `-h` only shows the help."""
+    def apply(body):
+        def magic(self, line: str, cell: str | None = None):
+            args = parse(magic, line)
+            if args is None:
+                return None
+            given = getattr(args, words)
+            if cell is not None and given:
+                raise UsageError(f"Unexpected text on the %%{body.__name__} line: {' '.join(given)!r}.")
+            args.in_cell = cell is not None
+            return body(self, args, cell if cell is not None else " ".join(given))
+
+        _named_after(magic, body)
+        magic = no_var_expand(line_cell_magic(magic))
+        return argument(words, nargs="*", help=f"With %%{body.__name__} (one line): {what}.")(magic)
+    return apply
+
+
+def _named_after(magic, body) -> None:
+    magic.__name__, magic.__qualname__, magic.__doc__ = body.__name__, body.__qualname__, body.__doc__
+    magic.__module__, magic.__wrapped__ = body.__module__, body  # `%%image?` names the magic's own file
 
 
 def parse(magic_fn, line: str):

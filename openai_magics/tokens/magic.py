@@ -1,12 +1,12 @@
 """`%tokens` / `%%tokens`: how many tokens a text is, its share of the context window, its input cost."""
 from __future__ import annotations
 
-from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic import magics_class
+from IPython.core.magic_arguments import magic_arguments
 
 from openai_magics.core.session import session
 from openai_magics.facts.tokens import estimate_reason, why_estimated
-from openai_magics.magics.kit import GuardedMagics, expand, parse, require_text, shared_options
+from openai_magics.magics.kit import GuardedMagics, expand, line_or_cell_magic, require_text, shared_options
 
 
 class TokenReport:
@@ -43,16 +43,10 @@ class TokenReport:
 
 @magics_class
 class TokensMagics(GuardedMagics):
-    @no_var_expand
     @magic_arguments()
     @shared_options("model", "no_interpolate")
-    @argument("text", nargs="*", help="With %%tokens (one line): the text.")
-    @line_cell_magic
-    def tokens(self, line: str, cell: str | None = None):
+    @line_or_cell_magic()
+    def tokens(self, args, body: str):
         """Count the tokens of the cell (or of the rest of the line) for a model (default: the chat model)."""
-        args = parse(self.tokens, line)
-        if args is None:
-            return None
-        body = cell if cell is not None else " ".join(args.text)
         text = require_text(expand(body, self.shell, not args.no_interpolate), "the text")
         return TokenReport(text, session().model_for("chat", args.model))

@@ -41,11 +41,13 @@ class AudioMagics(GuardedMagics):
         if not sources:
             raise UsageError("Nothing to transcribe: give one source per line (a path, URL or variable).")
         live = None if args.quiet else _live(self.shell)
-        result = transcribe(sources, model=args.model, language=args.language, prompt=args.prompt,
-                            format=args.format, timestamps=args.timestamps, translate=args.translate,
-                            rate=args.rate, cache=not args.no_cache, on_text=live)
-        if live is not None:
-            live.done()
+        try:
+            result = transcribe(sources, model=args.model, language=args.language, prompt=args.prompt,
+                                format=args.format, timestamps=args.timestamps, translate=args.translate,
+                                rate=args.rate, cache=not args.no_cache, on_text=live)
+        finally:
+            if live is not None:
+                live.done()
         bind(self.shell, args.output, result)
         return None if args.quiet else result
 
@@ -75,12 +77,12 @@ class AudioMagics(GuardedMagics):
         return line
 
 
-class _LiveText:
-    """The transcript as it streams: a terminal prints it, a notebook shows it in a live widget."""
+class _StreamedTranscript:
+    """The transcript as it streams: a terminal prints it, a notebook shows it in a views.live LiveText."""
 
     def __init__(self, shell):
         self.terminal = is_terminal(shell)
-        self.text, self._live, self._widget = "", None, None
+        self.text, self._live = "", None
 
     def __call__(self, delta: str) -> None:
         self.text += delta
@@ -88,15 +90,16 @@ class _LiveText:
             print(delta, end="", flush=True)
             return
         if self._live is None:
-            import ipywidgets
+            from openai_magics.views.live import LiveText
 
-            from openai_magics.views.live import LiveWidget
+            self._live = LiveText(self._line)
+        else:
+            self._live.redraw()
 
-            self._widget = ipywidgets.HTML()
-            self._live = LiveWidget(self._widget)
+    def _line(self, _seconds: float) -> str:
         import html
 
-        self._widget.value = f"<p>{html.escape(self.text)}</p>"
+        return f"<p>{html.escape(self.text)}</p>"
 
     def done(self) -> None:
         if self.terminal and self.text:
@@ -106,4 +109,4 @@ class _LiveText:
 
 
 def _live(shell):
-    return _LiveText(shell)
+    return _StreamedTranscript(shell)

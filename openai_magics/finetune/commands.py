@@ -76,28 +76,36 @@ def _status(args, shell):
     s, job_id = session(), _job_id(args)
     if args.once:
         return JobView(engine.retrieve(s, job_id))
-    live = _Live()
-    job = engine.follow(s, job_id, lambda j: live.show(JobView(j)))
-    live.retire()
+    live = _LiveJob()
+    try:
+        job = engine.follow(s, job_id, lambda j: live.show(JobView(j)))
+    finally:
+        live.retire()
     return JobView(job)
 
 
-class _Live:
-    """The job as it runs, replaced in place; a saved notebook keeps only the finished view the cell returns.
-
-    It starts and ends blank, so a notebook run headless (which applies no updates, or all of them) saves the
-    same output as a live one."""
+class _LiveJob:
+    """The job as it runs, in a views.live LiveText (a saved notebook keeps nothing of it, only the finished view
+    the cell returns)."""
 
     def __init__(self):
-        from IPython.display import display
-
-        self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+        self.html, self._text = "", None
 
     def show(self, view) -> None:
-        self.handle.update({"text/html": view._repr_html_(), "text/plain": ""}, raw=True)
+        from openai_magics.views.live import LiveText
+
+        self.html = view._repr_html_()
+        if self._text is None:
+            self._text = LiveText(self._line)
+        else:
+            self._text.redraw()
+
+    def _line(self, _seconds: float) -> str:
+        return self.html
 
     def retire(self) -> None:
-        self.handle.update({"text/plain": ""}, raw=True)
+        if self._text is not None:
+            self._text.retire()
 
 
 def _list(args, shell):

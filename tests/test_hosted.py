@@ -142,7 +142,7 @@ def test_a_store_survives_a_restart_and_delete_removes_it_on_the_server(nb, offl
     assert "No stores" in str(nb.run("%openai store list").result)
     from openai_magics.offline.api.vector_stores import VectorStores
 
-    assert store_id not in offline.state.part(VectorStores).stores
+    assert store_id not in offline.state.part(VectorStores).items
 
 
 def test_store_from_texts_and_from_plain_python(nb, offline, session):

@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import threading
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from openai_magics.offline.api.files import Files
-from openai_magics.offline.errors import known, not_found
-from openai_magics.offline.api.listing import listed
+from openai_magics.offline.errors import not_found
+from openai_magics.offline.api.listing import ById, listed
 from openai_magics.offline.router import Route
 from openai_magics.offline.wire import Binary
 
@@ -57,13 +57,9 @@ class Container:
                 "status": "running", "expires_after": {"anchor": "last_active_at", "minutes": 20}}
 
 
-class Containers:
-    def __init__(self) -> None:
-        self.containers: dict[str, Container] = {}
-        self.lock = threading.Lock()
-
-    def get(self, container_id: str) -> Container:
-        return known(self.containers, container_id, "Container", "container_id")
+class Containers(ById):
+    kind: ClassVar[str] = "Container"
+    param: ClassVar[str] = "container_id"
 
 
 def code_interpreter(state, tool: dict, question: str, include: list[str]) -> tuple[list[dict], str, list[dict]]:
@@ -74,7 +70,7 @@ def code_interpreter(state, tool: dict, question: str, include: list[str]) -> tu
     containers = state.part(Containers)
     with containers.lock:
         container = Container(f"cntr_offline{next(_ids)}", int(time.time()))
-        containers.containers[container.id] = container
+        containers.items[container.id] = container
     for stored in given:
         container.add(stored.filename, stored.data, "user")
     tables = [(f.filename, _summary(f.data)) for f in given if f.filename.lower().endswith(".csv")]

@@ -80,7 +80,7 @@ class FineTuning(StagedJobs):
         """The fine-tuned models of the jobs that succeeded."""
         now = time.time() if now is None else now
         with self.lock:
-            jobs = list(self.jobs.values())
+            jobs = list(self.items.values())
         return [j.fine_tuned_model for j in jobs if j.status(self.stage_seconds, now) == "succeeded"]
 
 

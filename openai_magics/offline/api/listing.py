@@ -1,5 +1,26 @@
-"""A list endpoint's answer: one page of objects (`after`, `limit`) in the API's list envelope."""
+"""The objects of one kind the offline server keeps, by id, and a list endpoint's answer: one page of them
+(`after`, `limit`) in the API's list envelope."""
 from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from openai_magics.offline.errors import known
+
+
+@dataclass
+class ById:
+    """Objects of one kind by id, and the lock their callers hold; a subclass names what a 404 calls them."""
+
+    kind: ClassVar[str]   # "Container", as a 404 names it
+    param: ClassVar[str]  # the path parameter a 404 blames
+    items: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, object_id: str):
+        """The object, or the API's 404 (the caller holds the lock)."""
+        return known(self.items, object_id, self.kind, self.param)
 
 
 def page(items: list[dict], request) -> tuple[list[dict], bool]:

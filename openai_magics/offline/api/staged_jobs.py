@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from openai_magics.offline.errors import known
+from openai_magics.offline.api.listing import ById
 
 
 def stage_seconds_from(variable: str, default: float):
@@ -24,24 +22,19 @@ def stages_elapsed(start: float, end: float, stage_seconds: float) -> float:
 
 
 @dataclass
-class StagedJobs:
+class StagedJobs(ById):
     """The jobs of one kind, by id. A subclass names what a 404 calls them and declares its `stage_seconds`."""
-
-    kind: ClassVar[str]   # "video", as a 404 names it
-    param: ClassVar[str]  # the path parameter a 404 blames
-    jobs: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, job_id: str):
         with self.lock:
-            return known(self.jobs, job_id, self.kind, self.param)
+            return super().get(job_id)
 
     def add(self, job):
         with self.lock:
-            self.jobs[job.id] = job
+            self.items[job.id] = job
         return job
 
     def by_creation(self, newest_first: bool = True) -> list:
         with self.lock:
-            jobs = list(self.jobs.values())
+            jobs = list(self.items.values())
         return sorted(jobs, key=lambda j: j.created, reverse=newest_first)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from openai_magics.offline.api.files import Files
-from openai_magics.offline.errors import RequestError, known
-from openai_magics.offline.api.listing import listed
+from openai_magics.offline.errors import RequestError
+from openai_magics.offline.api.listing import ById, listed
 from openai_magics.offline.router import Route
 
 _ids = itertools.count(1)
@@ -46,13 +46,9 @@ class Store:
                 "expires_at": None, "last_active_at": self.created_at, "metadata": {}}
 
 
-class VectorStores:
-    def __init__(self) -> None:
-        self.stores: dict[str, Store] = {}
-        self.lock = threading.Lock()
-
-    def get(self, store_id: str) -> Store:
-        return known(self.stores, store_id, "Vector store", "vector_store_id")
+class VectorStores(ById):
+    kind: ClassVar[str] = "Vector store"
+    param: ClassVar[str] = "vector_store_id"
 
     def add_files(self, state, store: Store, file_ids: list[str]) -> None:
         files = state.part(Files)
@@ -107,7 +103,7 @@ def create(state, request) -> dict:
     store = Store(f"vs_offline{next(_ids)}", request.body.get("name") or "", int(time.time()))
     with stores.lock:
         stores.add_files(state, store, request.body.get("file_ids") or [])
-        stores.stores[store.id] = store
+        stores.items[store.id] = store
         return store.as_object()
 
 
@@ -123,7 +119,7 @@ def retrieve(state, request) -> dict:
 def list_stores(state, request) -> dict:
     stores = state.part(VectorStores)
     with stores.lock:
-        data = [s.as_object() for s in stores.stores.values()]
+        data = [s.as_object() for s in stores.items.values()]
     return listed(data)
 
 
@@ -131,7 +127,7 @@ def delete(state, request) -> dict:
     stores = state.part(VectorStores)
     with stores.lock:
         store = stores.get(request.params["vector_store_id"])
-        del stores.stores[store.id]
+        del stores.items[store.id]
     return {"id": store.id, "object": "vector_store.deleted", "deleted": True}
 
 

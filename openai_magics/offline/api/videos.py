@@ -196,7 +196,7 @@ def delete(state, request) -> dict:
     clock = state.part(Videos)
     job = clock.get(request.params["video_id"])
     with clock.lock:
-        clock.jobs.pop(job.id, None)
+        clock.items.pop(job.id, None)
     return {"id": job.id, "object": "video.deleted", "deleted": True}
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from openai_magics.core.config import user_folder
-from openai_magics.core.kept import read_record, record_ids, save_record
+from openai_magics.core.kept import RecordFolder, read_record, save_record
 
 DIR_ENV = "OPENAI_MAGICS_BATCH_DIR"
 
 
+SUBMITTED = RecordFolder("batches", DIR_ENV)
+
+
 def folder() -> Path:
-    return user_folder("batches", DIR_ENV)
+    return SUBMITTED.path
 
 
 @dataclass
@@ -31,15 +33,15 @@ class Submitted:
     parsed: bool = False               # answers are JSON objects (--schema / --json)
 
     def save(self) -> Path:
-        return save_record(folder() / f"{self.id}.json", asdict(self), default=_plain)
+        return SUBMITTED.save(self.id, asdict(self), default=_plain)
 
 
 def load(batch_id: str) -> Submitted | None:
-    return read_record(folder() / f"{Path(batch_id).name}.json", Submitted)
+    return SUBMITTED.load(batch_id, Submitted)
 
 
 def known() -> list[str]:
-    return record_ids(folder())
+    return SUBMITTED.ids()
 
 
 def _plain(value):

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from openai_magics.core.config import user_folder
-from openai_magics.core.kept import read_record, record_ids, save_record
+from openai_magics.core.kept import RecordFolder
 
 from openai_magics.chat.request import ChatRequest, build_body
 from openai_magics.chat.result import ChatResult
@@ -25,8 +23,7 @@ ENDED = ("completed", "incomplete", "failed", "cancelled")
 FIRST_POLL, LONGEST_POLL = 0.2, 10.0  # seconds between status checks while collecting: doubling up to the most
 
 
-def folder() -> Path:
-    return user_folder("background", DIR_ENV)
+STARTED = RecordFolder("background", DIR_ENV)
 
 
 @dataclass
@@ -39,15 +36,15 @@ class Started:
     recorded: bool = False             # priced and in a ledger already: never recorded twice
 
     def save(self) -> None:
-        save_record(folder() / f"{self.id}.json", asdict(self))
+        STARTED.save(self.id, asdict(self))
 
 
 def load(response_id: str) -> Started | None:
-    return read_record(folder() / f"{Path(response_id).name}.json", Started)
+    return STARTED.load(response_id, Started)
 
 
 def known() -> list[Started]:
-    found = [load(response_id) for response_id in record_ids(folder())]
+    found = [load(response_id) for response_id in STARTED.ids()]
     return [s for s in found if s is not None]
 
 

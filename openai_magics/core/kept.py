@@ -6,6 +6,29 @@ import json
 import os
 from pathlib import Path
 
+from openai_magics.core.config import user_folder
+
+
+class RecordFolder:
+    """The records of one kind, one file each named by its id, in the user's cache folder (`NAME` there) or in
+    `$override_env`."""
+
+    def __init__(self, name: str, override_env: str):
+        self.name, self.override_env = name, override_env
+
+    @property
+    def path(self) -> Path:
+        return user_folder(self.name, self.override_env)
+
+    def save(self, record_id: str, fields: dict, default=None) -> Path:
+        return save_record(self.path / f"{record_id}.json", fields, default)
+
+    def load(self, record_id: str, kind: type):
+        return read_record(self.path / f"{Path(record_id).name}.json", kind)
+
+    def ids(self) -> list[str]:
+        return record_ids(self.path)
+
 
 def save_record(path: Path, fields: dict, default=None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -216,8 +216,10 @@ def test_a_background_response_survives_a_new_session_and_is_collected_once_reco
     fresh = reset_session()  # the kernel restarted: only the id on disk remains
     fresh.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
     assert job.id in repr(nb.run("%openai background list").result)
-    first = nb.run(f"%openai background collect {job.id}").result
+    collected = nb.run(f"%openai background collect {job.id}")
+    first = collected.result
     assert first.status == "completed" and "Offline answer" in first.answer.text
+    assert "background response: " not in collected.text  # the live status is gone: only the answer stays
     [record] = fresh.ledger.records
     assert record.cost > 0 and record.usage.output_tokens > 0
     again = nb.run(f"%openai background collect {job.id}").result

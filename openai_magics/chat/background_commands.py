@@ -3,9 +3,12 @@
 fine-tuning jobs)."""
 from __future__ import annotations
 
+import html
+
 from openai_magics.chat import background
 from openai_magics.core.session import session
 from openai_magics.magics.commands import Report, command
+from openai_magics.magics.kit import is_terminal
 from openai_magics.wire.errors import CallFailed, UsageError
 
 ACTIONS = ("list", "status", "collect", "cancel")
@@ -34,25 +37,16 @@ def background_command(args, shell):
         return background.cancel(s, args.id)
     if args.action == "status":
         return background.status(s, args.id)
-    return background.collect(s, args.id, on_status=_live_status(shell))
+    if shell is None or is_terminal(shell):
+        return background.collect(s, args.id)
+    from openai_magics.views.live import LiveHtml
 
-
-def _live_status(shell):
-    """While `collect` waits: one line, updated in place, saying the status."""
-    if shell is None:
-        return None
-    from IPython.display import display
-
-    shown = {}
-
-    def show(status: str) -> None:
-        text = {"text/plain": f"background response: {status}"}
-        if "handle" not in shown:
-            shown["handle"] = display(text, raw=True, display_id=True)
-        else:
-            shown["handle"].update(text, raw=True)
-
-    return show
+    live = LiveHtml()  # while collect waits: the status, in place; the answer that follows is what stays
+    try:
+        return background.collect(s, args.id, on_status=lambda status: live.show(
+            f"<small>background response: {html.escape(status)}</small>"))
+    finally:
+        live.retire()
 
 
 @command("jobs", "Everything running on the server: background responses, batches, fine-tuning jobs.")

@@ -76,36 +76,14 @@ def _status(args, shell):
     s, job_id = session(), _job_id(args)
     if args.once:
         return JobView(engine.retrieve(s, job_id))
-    live = _LiveJob()
+    from openai_magics.views.live import LiveHtml
+
+    live = LiveHtml()  # the job as it runs; a saved notebook keeps only the finished view the cell returns
     try:
-        job = engine.follow(s, job_id, lambda j: live.show(JobView(j)))
+        job = engine.follow(s, job_id, lambda j: live.show(JobView(j)._repr_html_()))
     finally:
         live.retire()
     return JobView(job)
-
-
-class _LiveJob:
-    """The job as it runs, in a views.live LiveText (a saved notebook keeps nothing of it, only the finished view
-    the cell returns)."""
-
-    def __init__(self):
-        self.html, self._text = "", None
-
-    def show(self, view) -> None:
-        from openai_magics.views.live import LiveText
-
-        self.html = view._repr_html_()
-        if self._text is None:
-            self._text = LiveText(self._line)
-        else:
-            self._text.redraw()
-
-    def _line(self, _seconds: float) -> str:
-        return self.html
-
-    def retire(self) -> None:
-        if self._text is not None:
-            self._text.retire()
 
 
 def _list(args, shell):

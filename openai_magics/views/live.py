@@ -102,3 +102,23 @@ class LiveText:
     def retire(self) -> None:
         self._stop.set()
         self._live.retire()
+
+
+class LiveHtml:
+    """A LiveText whose HTML the work sets as it goes (`show(html)`): shown from the first `show`, so work that
+    shows nothing leaves no output at all, and retired at the end."""
+
+    def __init__(self):
+        self.html, self._text = "", None
+
+    def show(self, html: str) -> None:
+        self.html = html
+        if self._text is None:
+            self._text = LiveText(lambda _seconds: self.html)
+        else:
+            self._text.redraw()
+
+    def retire(self) -> None:
+        if self._text is not None:
+            self._text.retire()
+            self._text = None

@@ -1,19 +1,18 @@
 """`%%transcribe` (one source per line) and `%%speak` (the cell is the text)."""
 from __future__ import annotations
 
-from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
-from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, parse,
-                                        prompt_cell_magic, shared_options)
+from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, line_or_cell_magic,
+                                      prompt_cell_magic, shared_options)
 
 
 @magics_class
 class AudioMagics(GuardedMagics):
-    @no_var_expand
     @magic_arguments()
     @shared_options("model")
     @argument("--language", help="The audio's language (ISO-639-1, e.g. en): faster and more accurate.")
@@ -25,17 +24,12 @@ class AudioMagics(GuardedMagics):
     @argument("--translate", action="store_true", help="Translate into English (whisper-1).")
     @argument("--rate", type=int, help="Sample rate of a numpy array source.")
     @shared_options("output", "quiet", "no_interpolate", "no_cache")
-    @argument("source", nargs="*", help="With %%transcribe (one line): the source.")
-    @line_cell_magic
-    def transcribe(self, line: str, cell: str | None = None):
+    @line_or_cell_magic(words="source", what="the source")
+    def transcribe(self, args, body: str):
         """Transcribe audio: one source per line (a path, URL, or a variable holding bytes, a Path, or a numpy
         array with --rate). Files over the upload limit are cut at silences and stitched."""
         from openai_magics.audio.facade import transcribe
 
-        args = parse(self.transcribe, line)
-        if args is None:
-            return None
-        body = cell if cell is not None else " ".join(args.source)
         lines = [ln.strip() for ln in (expand(body, self.shell, not args.no_interpolate) or "").splitlines()]
         sources = [(self._value(ln), ln) for ln in lines if ln]
         if not sources:
@@ -78,28 +72,22 @@ class AudioMagics(GuardedMagics):
 
 
 class _StreamedTranscript:
-    """The transcript as it streams: a terminal prints it, a notebook shows it in a views.live LiveText."""
+    """The transcript as it streams: a terminal prints it, a notebook shows it in a views.live LiveHtml."""
 
     def __init__(self, shell):
+        from openai_magics.views.live import LiveHtml
+
         self.terminal = is_terminal(shell)
-        self.text, self._live = "", None
+        self.text, self._live = "", None if self.terminal else LiveHtml()
 
     def __call__(self, delta: str) -> None:
+        import html
+
         self.text += delta
         if self.terminal:
             print(delta, end="", flush=True)
-            return
-        if self._live is None:
-            from openai_magics.views.live import LiveText
-
-            self._live = LiveText(self._line)
         else:
-            self._live.redraw()
-
-    def _line(self, _seconds: float) -> str:
-        import html
-
-        return f"<p>{html.escape(self.text)}</p>"
+            self._live.show(f"<p>{html.escape(self.text)}</p>")
 
     def done(self) -> None:
         if self.terminal and self.text:

@@ -249,7 +249,7 @@ def test_a_stream_cut_before_any_text_is_one_line(nb, offline, line):
     one_line(nb.run(line))
 
 
-@pytest.mark.parametrize("magic", ["chat", "embed", "moderate", "tokens"])
+@pytest.mark.parametrize("magic", ["chat", "embed", "moderate", "tokens", "transcribe"])
 def test_words_after_the_options_of_a_cell_magic_line_are_one_line_and_nothing_is_sent(nb, offline, magic):
     one_line(nb.run(f"%%{magic} -m gpt-4o-mini stray words\nHello"), f"Unexpected text on the %%{magic} line")
     assert offline.requests == []

@@ -62,10 +62,10 @@ def prompt_cell_magic(*options, last=("output", "quiet", "no_interpolate", "no_c
 
 def line_or_cell_magic(words: str = "text", what: str = "the text"):
     """Decorator, under `@magic_arguments()` and the magic's options: a magic used as `%name WORDS…` on one line
-    or as `%%name` over a cell (%chat, %embed, %tokens, %moderate). The rest of the line is its `words`. The
-    method is called as `method(self, args, text)`: the options read from the line, and the cell (or the rest of
-    the line) as written; `args.in_cell` says which. Words after the options of a `%%` line are refused, and
-    `-h` only shows the help."""
+    or as `%%name` over a cell (%chat, %embed, %tokens, %moderate, %transcribe). The rest of the line is its
+    `words`. The method is called as `method(self, args, text)`: the options read from the line, and the cell
+    (or the rest of the line) as written; `args.in_cell` says which. Words after the options of a `%%` line are
+    refused, and `-h` only shows the help."""
     def apply(body):
         def magic(self, line: str, cell: str | None = None):
             args = parse(magic, line)

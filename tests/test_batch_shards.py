@@ -183,7 +183,7 @@ def test_a_resumed_job_writes_each_row_once_a_row_group_per_shard(nb, session, o
     assert sorted(sorted(g["row"]) for g in row_groups(path)) == [[0, 1, 2], [3, 4, 5], [6]]
 
 
-def test_shards_recorded_but_not_in_the_file_are_written_again_without_paying_twice(nb, session, offline, batch_dir):
+def test_shards_recorded_but_not_in_a_readable_file_are_written_again_without_paying_twice(nb, session, offline, batch_dir):
     from openai_magics.core.session import reset_session
 
     small_shards(session, lines=3)
@@ -191,7 +191,8 @@ def test_shards_recorded_but_not_in_the_file_are_written_again_without_paying_tw
     ran = nb.run("%%chat --over items --batch -o answers\nSay {item}")
     assert ran.error is None, ran.error
     path = next(batch_dir.glob("jobs/*/results.parquet"))
-    path.unlink()  # a kernel killed before the pass's file replaced the previous one
+    path.write_bytes(b"not parquet")  # a file lost: what the manifest says was recorded is written again
+    (path.parent / ".results.parquet.tmp").write_bytes(b"half")  # a pass killed before its file replaced the last
     fresh = reset_session()
     fresh.configure(base_url=session.config.base_url, api_key=session.config.api_key, bills="openai")
     got = nb.run(f"%openai batch resume {path.parent.name}").result

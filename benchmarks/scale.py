@@ -102,7 +102,7 @@ def batch_kernel(rows: int, base_url: str) -> None:
     said = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stdout(said):
-        ran = ipython.run_cell("%%chat --over items --batch -q -o answers --max-tokens 16\n"
+        ran = ipython.run_cell("%%chat --over items --batch -o answers --max-tokens 16\n"
                                "Label {item}")
     seconds = time.perf_counter() - started
     done.set()

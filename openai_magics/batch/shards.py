@@ -310,12 +310,9 @@ class Collection:
         for k, shard in enumerate(self.job.shards):
             start += shard["lines"]
             if shard.get("status") in engine.TERMINAL and k not in results.shards:
-                lines, bad = _lines_of(self.session, shard["batch"])
-                ids = (f"request-{j}" for j in range(start - shard["lines"], start))
-                answered = {cid: lines[cid] for cid in ids if _answered(lines.get(cid))}
-                self._write(results, k, answered, not shard.get("recorded"))
+                ids = {f"request-{j}" for j in range(start - shard["lines"], start)}
+                self._write(results, k, self._answers(shard["batch"], ids, not shard.get("recorded")))
                 if not shard.get("recorded"):
-                    self.job.unreadable += bad
                     shard["recorded"] = True
                     self.job.save()
 
@@ -328,34 +325,43 @@ class Collection:
         again = list(dict.fromkeys(job.custom_ids[row] for row in (~results.written).nonzero()[0]))
         if again and not job.retry_batch:
             _ask_again(self.session, job, again, progress)
-        lines, bad = _lines_of(self.session, job.retry_batch) if job.retry_batch else ({}, 0)
-        answered = {cid: lines[cid] for cid in again if _answered(lines.get(cid))}
-        missing = RowError("no result: the batch ended before this request ran, and again when asked alone")
         recorded = job.retry_recorded
-        self._write(results, retry_group, answered, not recorded, asked=again, unanswered=missing)
+        answers = self._answers(job.retry_batch, set(again), not recorded) if job.retry_batch else {}
+        self._write(results, retry_group, answers, asked=again, unanswered=RowError(
+            "no result: the batch ended before this request ran, and again when asked alone"))
         if not recorded:
-            job.unreadable += bad
-            job.retry_answered, job.retry_recorded = len(answered), True
+            job.retry_answered, job.retry_recorded = len(answers), True
             job.save()
 
-    def _write(self, results, group: int, answered: dict, record: bool, asked=(), unanswered=None) -> None:
-        """The rows of `answered` (and of `asked` without an answer, as `unanswered`) as one row group; with
-        `record`, each answer's ledger record at the batch rate."""
+    def _answers(self, batch_id: str, wanted: set, record: bool) -> dict:
+        """custom id → the value of each answered line of the batch that `wanted` holds, its output read a
+        line at a time (one shard's answers in memory, not its lines); with `record`, each answer's ledger
+        record at the batch rate, and the lines not readable counted on the job."""
+        batch, answers, unreadable = engine.retrieve(self.session, batch_id), {}, 0
+        for line in engine.each_line(self.session, batch.output_file_id):
+            if line is None:
+                unreadable += 1
+            elif line["custom_id"] in wanted and line["custom_id"] not in answers and _answered(line):
+                answers[line["custom_id"]], paid = engine._row(self.session, line, self.job.endpoint,
+                                                               self.job.parsed, record, self.at)
+                if paid is not None:
+                    self.records.append(paid)
+        unreadable += sum(line is None for line in engine.each_line(self.session, batch.error_file_id))
+        if record:
+            self.job.unreadable += unreadable
+            self.session.part(engine.Collected).ids.add(batch_id)
+        return answers
+
+    def _write(self, results, group: int, answers: dict, asked=(), unanswered=None) -> None:
+        """The rows of `answers` (and of `asked` without an answer, as `unanswered`) as one row group."""
         rows, values = [], []
-        for custom_id in dict.fromkeys([*answered, *asked]):
-            line = answered.get(custom_id)
-            value, record_of = engine._row(self.session, line, self.job.endpoint, self.job.parsed, record,
-                                           self.at) if line else (unanswered, None)
-            if record_of is not None:
-                self.records.append(record_of)
+        for custom_id in dict.fromkeys([*answers, *asked]):
+            value = answers[custom_id] if custom_id in answers else unanswered
             for row in self.rows_of[custom_id]:
                 rows.append(row)
                 values.append(value)
         if rows:
             results.append(group, rows, values)
-        if record:
-            batch = self.job.shards[group]["batch"] if group < len(self.job.shards) else self.job.retry_batch
-            self.session.part(engine.Collected).ids.add(batch)
 
     def result(self, results: ResultsFile) -> RowResults:
         """The job's answers aligned with the input, read from the file; what this pass recorded."""
@@ -380,13 +386,6 @@ class Collection:
 def _answered(line: dict | None) -> bool:
     response = (line or {}).get("response")
     return isinstance(response, dict) and response.get("status_code") == 200 and not line.get("error")
-
-
-def _lines_of(session, batch_id: str) -> tuple[dict, int]:
-    batch = engine.retrieve(session, batch_id)
-    output, bad = engine._download(session, batch.output_file_id)
-    errors, bad_errors = engine._download(session, batch.error_file_id)
-    return {line["custom_id"]: line for line in errors + output}, bad + bad_errors
 
 
 def _ask_again(session, job: Job, custom_ids: list[str], progress) -> None:

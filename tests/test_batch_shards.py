@@ -198,3 +198,19 @@ def test_shards_recorded_but_not_in_a_readable_file_are_written_again_without_pa
     got = nb.run(f"%openai batch resume {path.parent.name}").result
     assert all(f"Say n{i}" in got.series[i] for i in range(7)) and len(fresh.ledger.records) == 0
     assert sorted(sorted(g["row"]) for g in row_groups(path)) == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_sharded_vectors_and_objects_are_read_back_from_the_file_as_they_were(nb, session, offline):
+    import numpy as np
+
+    small_shards(session, lines=2)
+    nb.ns["texts"] = ["a cat", "a dog", "a cat", "stocks fell", "rain"]
+    nb.run("%embed --input texts --no-cache -o live")
+    ran = nb.run("%embed --input texts --batch -o batched")
+    assert ran.error is None, ran.error
+    assert np.allclose(nb.ns["batched"].vectors, nb.ns["live"].vectors, atol=1e-6)
+    assert len(nb.ns["batched"].records) == 4  # identical texts asked once, each answer recorded once
+    nb.ns["items"] = ["n0", "n1", "n2"]
+    ran = nb.run("%%chat --over items --batch --json -o objects\nAnswer in JSON about {item}")
+    assert ran.error is None, ran.error
+    assert all(isinstance(value, dict) for value in nb.ns["objects"])

@@ -174,21 +174,25 @@ def collect(session, batch_id: str, batch=None) -> RowResults:
 
 def _download(session, file_id: str | None) -> tuple[list[dict], int]:
     """The file's lines (each redacted: a server may echo the request's headers), and how many were unreadable."""
+    lines = list(each_line(session, file_id))
+    return [line for line in lines if line is not None], lines.count(None)
+
+
+def each_line(session, file_id: str | None):
+    """The file's lines one at a time, redacted and parsed (None for a line that is not a batch line), so a
+    caller keeps only what it needs of each."""
     if not file_id:
-        return [], 0
+        return
     with session.api_errors():
         data = session.client.files.content(file_id).content
-    lines, unreadable = [], 0
     for text in session.redact(data.decode("utf-8", "replace")).splitlines():
+        if not text.strip():
+            continue
         try:
-            line = json.loads(text) if text.strip() else None
+            line = json.loads(text)
         except ValueError:
             line = None
-        if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
-            lines.append(line)
-        elif text.strip():
-            unreadable += 1
-    return lines, unreadable
+        yield line if isinstance(line, dict) and isinstance(line.get("custom_id"), str) else None
 
 
 def _oddities(strays: int, unreadable: int) -> list[str]:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from openai_magics.batch import engine
 from openai_magics.batch.request import BatchRequest
+from openai_magics.batch.results_file import FileAnswers, ResultsFile
 from openai_magics.batch.store import Job, load_job, unfinished_jobs
 from openai_magics.facts.data import load
 from openai_magics.metering.pricing import format_usd
@@ -186,15 +187,18 @@ def _jobs_folder():
 
 
 def run(session, job: Job, progress=None, wait: bool = True):
-    """Submit the shards as the queue allows and follow them all in one view; with `wait`, collect the job
-    (every row aligned with the input, failures asked again once); else return once nothing more fits."""
+    """Submit the shards as the queue allows and follow them all in one view, each finished shard's answers
+    written to the results file as it ends; with `wait`, then the failed rows asked again once and the job's
+    answers returned aligned with the input; else return once nothing more fits."""
     progress = progress or NoRowProgress()
     tally = Tally(total=sum(shard["lines"] for shard in job.shards), priced=False)
+    results, collected = ResultsFile(job.home, len(job.custom_ids)), Collection(session, job)
     progress.start(tally)
     pause = engine.FIRST_POLL
     try:
         while True:
             _refresh(session, job)
+            collected.shards(results)
             _submit_what_fits(session, job)
             job.save()
             _count(job, tally)
@@ -205,13 +209,19 @@ def run(session, job: Job, progress=None, wait: bool = True):
                 break
             time.sleep(min(pause, max(engine.FIRST_POLL, tally.eta() or pause)))  # not long past the end
             pause = min(pause * 1.5, engine.LONGEST_POLL)
+        if not wait and not all(shard.get("status") in engine.TERMINAL for shard in job.shards):
+            return JobInfo.of(job)
+        collected.shards(results)  # one that ended as it was submitted
+        collected.retry(results, progress)
     except KeyboardInterrupt:  # the shards run on; resume follows them
         return JobInfo.of(job)
+    except CallFailed:  # the queue refused a shard: those that ended (also as they were submitted) are kept
+        collected.shards(results)
+        raise
     finally:
+        results.close()
         progress.finish()
-    if not wait and not all(shard.get("status") in engine.TERMINAL for shard in job.shards):
-        return JobInfo.of(job)
-    return collect(session, job, progress)
+    return collected.result(results)
 
 
 def _running(job: Job):
@@ -282,80 +292,100 @@ def _count(job: Job, tally: Tally) -> None:
     tally.status = f"{finished}/{len(job.shards)} shards done" + (f", {waiting} waiting for the queue" if waiting else "")
 
 
-def collect(session, job: Job, progress=None) -> RowResults:
-    """Every shard's answers, joined on the row; rows that failed or never ran are asked again, alone, once."""
-    started = time.monotonic()
-    by_id, unreadable = {}, 0
-    for shard in job.shards:
-        lines, bad = _lines_of(session, shard["batch"])
-        by_id.update(lines)
-        unreadable += bad
-    if not job.retry_batch:
-        again = [cid for cid in dict.fromkeys(job.custom_ids) if not _answered(by_id.get(cid))]
-        if again:
-            _ask_again(session, job, again, progress)
-    if job.retry_batch:
-        retried, bad = _lines_of(session, job.retry_batch)
-        by_id.update({cid: line for cid, line in retried.items() if _answered(line)})
-        unreadable += bad
-    notes = []
-    if job.retried:
-        answered = sum(_answered(by_id.get(cid)) for cid in job.retried)
-        notes.append(f"{len(job.retried):,} row{'s' * (len(job.retried) != 1)} failed or not run, asked again alone "
-                     f"once: {answered:,} answered")
-    records, values, model = [], {}, job.model
-    collected = session.part(engine.Collected).ids
-    batches = [s["batch"] for s in job.shards] + ([job.retry_batch] if job.retry_batch else [])
-    record_them, at = job.id not in collected, datetime.now(timezone.utc)
-    missing = RowError("no result: the batch ended before this request ran, and again when asked alone")
-    for custom_id in dict.fromkeys(job.custom_ids):
-        line = by_id.get(custom_id)
-        value, record = engine._row(session, line, job.endpoint, job.parsed, record_them, at) if line else (missing, None)
-        values[custom_id] = value
-        if record is not None:
-            records.append(record)
-    collected.update([job.id, *batches])
-    job.collected = True
-    job.save()
-    if unreadable:
-        notes.append(f"{unreadable:,} line{'s' * (unreadable != 1)} of the batches' files not readable (skipped)")
-    labels = job.labels or list(range(len(job.custom_ids)))
-    aligned = [values[c] for c in job.custom_ids]
-    notes.append(f"results also in {_write_results(job, aligned)}")
-    return RowResults(job.name or job.id, labels, aligned, model=model, records=records,
-                      batch_id=job.id, asked=len(values), elapsed=time.monotonic() - started, notes=notes)
+class Collection:
+    """What this pass collects of a job: each finished shard's answers (recorded in the ledger once, whatever
+    the restarts: the manifest says which shards were) appended to the results file, then the rows that failed
+    or never ran, asked again alone once."""
 
+    def __init__(self, session, job: Job):
+        self.session, self.job, self.records = session, job, []
+        self.started, self.at = time.monotonic(), datetime.now(timezone.utc)
+        self.rows_of: dict[str, list[int]] = {}
+        for row, custom_id in enumerate(job.custom_ids):
+            self.rows_of.setdefault(custom_id, []).append(row)
 
-def _write_results(job: Job, values: list):
-    """The job's answers joined on the row, as Parquet beside its manifest (`row`, `answer`, `error`), a row
-    group of `ShardLimits` lines at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    def shards(self, results: ResultsFile) -> None:
+        """Every shard that ended and is not yet in the file: its answered rows as a row group."""
+        start = 0
+        for k, shard in enumerate(self.job.shards):
+            start += shard["lines"]
+            if shard.get("status") in engine.TERMINAL and k not in results.shards:
+                ids = {f"request-{j}" for j in range(start - shard["lines"], start)}
+                self._write(results, k, self._answers(shard["batch"], ids, not shard.get("recorded")))
+                if not shard.get("recorded"):
+                    shard["recorded"] = True
+                    self.job.save()
 
-    path = job.home / "results.parquet"
-    schema = pa.schema([("row", pa.int64()), ("answer", pa.string()), ("error", pa.string())])
-    step = load("batch_limits.json")["max_lines"]
-    with pq.ParquetWriter(path, schema) as out:
-        for start in range(0, len(values), step):
-            part = values[start:start + step]
-            errors = [v.message if isinstance(v, RowError) else None for v in part]
-            answers = [None if e is not None else v if isinstance(v, str) else json.dumps(v, default=str)
-                       for v, e in zip(part, errors)]
-            out.write_table(pa.table([pa.array(range(start, start + len(part)), pa.int64()),
-                                      pa.array(answers, pa.string()), pa.array(errors, pa.string())], schema=schema))
-    return path
+    def retry(self, results: ResultsFile, progress) -> None:
+        """The rows no shard answered, asked again alone once; then every row left, answered or not, as the
+        file's last row group."""
+        job, retry_group = self.job, len(self.job.shards)
+        if retry_group in results.shards:
+            return
+        again = list(dict.fromkeys(job.custom_ids[row] for row in (~results.written).nonzero()[0]))
+        if again and not job.retry_batch:
+            _ask_again(self.session, job, again, progress)
+        recorded = job.retry_recorded
+        answers = self._answers(job.retry_batch, set(again), not recorded) if job.retry_batch else {}
+        self._write(results, retry_group, answers, asked=again, unanswered=RowError(
+            "no result: the batch ended before this request ran, and again when asked alone"))
+        if not recorded:
+            job.retry_answered, job.retry_recorded = len(answers), True
+            job.save()
+
+    def _answers(self, batch_id: str, wanted: set, record: bool) -> dict:
+        """custom id → the value of each answered line of the batch that `wanted` holds, its output read a
+        line at a time (one shard's answers in memory, not its lines); with `record`, each answer's ledger
+        record at the batch rate, and the lines not readable counted on the job."""
+        batch, answers, unreadable = engine.retrieve(self.session, batch_id), {}, 0
+        for line in engine.each_line(self.session, batch.output_file_id):
+            if line is None:
+                unreadable += 1
+            elif line["custom_id"] in wanted and line["custom_id"] not in answers and _answered(line):
+                answers[line["custom_id"]], paid = engine._row(self.session, line, self.job.endpoint,
+                                                               self.job.parsed, record, self.at)
+                if paid is not None:
+                    self.records.append(paid)
+        unreadable += sum(line is None for line in engine.each_line(self.session, batch.error_file_id))
+        if record:
+            self.job.unreadable += unreadable
+            self.session.part(engine.Collected).ids.add(batch_id)
+        return answers
+
+    def _write(self, results, group: int, answers: dict, asked=(), unanswered=None) -> None:
+        """The rows of `answers` (and of `asked` without an answer, as `unanswered`) as one row group."""
+        rows, values = [], []
+        for custom_id in dict.fromkeys([*answers, *asked]):
+            value = answers[custom_id] if custom_id in answers else unanswered
+            for row in self.rows_of[custom_id]:
+                rows.append(row)
+                values.append(value)
+        if rows:
+            results.append(group, rows, values)
+
+    def result(self, results: ResultsFile) -> RowResults:
+        """The job's answers aligned with the input, read from the file; what this pass recorded."""
+        job = self.job
+        job.collected = True
+        job.save()
+        notes = []
+        if job.retried:
+            notes.append(f"{len(job.retried):,} row{'s' * (len(job.retried) != 1)} failed or not run, asked again "
+                         f"alone once: {job.retry_answered:,} answered")
+        if job.unreadable:
+            notes.append(f"{job.unreadable:,} line{'s' * (job.unreadable != 1)} of the batches' files not readable "
+                         "(skipped)")
+        notes.append(f"results also in {results.path}")
+        decode = job.parsed or job.endpoint.endswith("/embeddings")
+        return RowResults(job.name or job.id, job.labels or list(range(len(job.custom_ids))),
+                          FileAnswers(results.path, len(job.custom_ids), decode), model=job.model,
+                          records=self.records, batch_id=job.id, asked=len(self.rows_of),
+                          elapsed=time.monotonic() - self.started, notes=notes)
 
 
 def _answered(line: dict | None) -> bool:
     response = (line or {}).get("response")
     return isinstance(response, dict) and response.get("status_code") == 200 and not line.get("error")
-
-
-def _lines_of(session, batch_id: str) -> tuple[dict, int]:
-    batch = engine.retrieve(session, batch_id)
-    output, bad = engine._download(session, batch.output_file_id)
-    errors, bad_errors = engine._download(session, batch.error_file_id)
-    return {line["custom_id"]: line for line in errors + output}, bad + bad_errors
 
 
 def _ask_again(session, job: Job, custom_ids: list[str], progress) -> None:

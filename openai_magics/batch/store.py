@@ -60,13 +60,17 @@ class Job:
     endpoint: str
     model: str
     custom_ids: list[str]
-    shards: list[dict]                 # {"file", "lines", "bytes", "tokens", "batch" (id once accepted)}
+    shards: list[dict]                 # {"file", "lines", "bytes", "tokens", "batch" (id once accepted),
+                                       #  "recorded" (its answers are in the ledger)}
     name: str = ""
     labels: list = field(default_factory=list)
     template: str | None = None
     parsed: bool = False
     retried: list[str] = field(default_factory=list)  # custom ids asked again, alone, after failing once
     retry_batch: str | None = None
+    retry_recorded: bool = False       # the retry's answers are in the ledger (a shard's: its "recorded")
+    retry_answered: int = 0
+    unreadable: int = 0                # lines of the batches' files not readable
     collected: bool = False
 
     @property

@@ -31,8 +31,9 @@ def _as_embed_result(request: EmbedRequest, rows):
     from openai_magics.wire.errors import CallFailed
     from openai_magics.embed.result import EmbedResult
 
-    if len({len(v) if isinstance(v, list) else -1 for v in rows.values}) != 1:
+    values = list(rows.values)  # a sharded batch's are read from its results file
+    if len({len(v) if isinstance(v, list) else -1 for v in values}) != 1:
         raise CallFailed(f"The batch {rows.batch_id} sent vectors of different lengths (or not vectors); "
                          "`%openai batch results ID` shows each row.")
-    return EmbedResult(vectors=np.asarray(rows.values, dtype=np.float32), texts=list(request.texts), model=request.model,
+    return EmbedResult(vectors=np.asarray(values, dtype=np.float32), texts=list(request.texts), model=request.model,
                        dimensions=request.dimensions, records=rows.records, elapsed=rows.elapsed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 
 from openai_magics.metering.pricing import format_usd
 from openai_magics.views.markup import LEFT, NO_MATHS, figures, shorten, usage_sub
@@ -40,7 +41,8 @@ class RowError:
 class RowResults:
     name: str                          # the input's name (`--over NAME`)
     labels: list                       # one per input row, in input order
-    values: list                       # one per input row: the answer, a parsed object, or a RowError
+    values: list                       # one per input row: the answer, a parsed object, or a RowError (a sharded
+                                       # batch's are read from its results file each time they are iterated)
     model: str = ""
     records: list = field(default_factory=list, repr=False)  # the ledger records of the run
     index: object = None               # the input's pandas index, when it had one
@@ -59,7 +61,7 @@ class RowResults:
         import pandas as pd
 
         index = self.index if self.index is not None else self.labels
-        return pd.Series(self.values, index=index, name="answer", dtype=object)
+        return pd.Series(list(self.values), index=index, name="answer", dtype=object)
 
     def to_pandas(self):
         """The answers as a DataFrame on the input's index, with a `confidence` column under --logprobs (sort by
@@ -108,7 +110,7 @@ class RowResults:
         return " · ".join(p for p in parts if p)
 
     def _preview(self) -> list[tuple[str, str]]:
-        rows = list(zip(self.labels, self.values))[:PREVIEW_ROWS]
+        rows = list(islice(zip(self.labels, self.values), PREVIEW_ROWS))
         shown = [(str(label), shorten(str(value), 120)) for label, value in rows]
         if self.confidence is None:
             return shown

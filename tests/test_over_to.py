@@ -4,7 +4,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -69,7 +72,11 @@ def test_a_kernel_killed_mid_over_to_resumes_without_resending_written_rows(nb, 
     assert len(series) == rows and not any(isinstance(v, RowError) for v in series)
     assert all(f"Say n{i}*" in series[i] for i in range(rows))
     assert rows_in(path) == set(range(rows))
-    assert len(session.ledger.records) == len(asked_now)  # the rows from the folder were not paid again
+    [run] = session.ledger.records  # the run's calls in one row, which says what came from the folder
+    assert run.calls == len(asked_now) and run.from_file == len(written)  # the folder's rows were not paid again
+    usage = nb.run("%openai usage -o table")
+    assert "from file" in usage.text and f"{len(asked_now):,} calls" in usage.text
+    assert nb.ns["table"].to_pandas()["from_file"].tolist() == [len(written)]
 
 
 def test_over_to_writes_parts_and_the_result_reads_them_lazily(nb, session, offline, tmp_path):
@@ -91,3 +98,56 @@ def test_resume_when_everything_is_written_asks_nothing(nb, session, offline, tm
     offline.clear_log()
     ran = nb.run(f"%%chat --over items --to {path} --resume\nSay {{item}}")
     assert ran.error is None and asked(offline) == [] and "2 of them from the folder" in ran.text
+
+
+def test_a_file_backed_run_keeps_one_ledger_row_whose_totals_are_the_sum_of_the_rows_in_the_file(nb, session, offline,
+                                                                                                   tmp_path):
+    nb.ns["items"] = [f"n{i % 30}" for i in range(40)]  # 30 distinct prompts, 10 rows repeat one
+    memory = nb.run("%%chat --over items -o kept\nSay {item}")  # the same run held in memory: a row per call
+    assert memory.error is None and len(session.ledger.records) == 30
+    in_memory = nb.run("%openai usage").text.split("Total: ")[1].splitlines()[0]
+    usd, tokens = session.ledger.total_cost, sum(r.usage.tokens for r in session.ledger.records)
+    session.ledger.clear()
+    offline.clear_log()
+
+    path = tmp_path / "sums.parquet"
+    ran = nb.run(f"%%chat --over items --to {path} -o out\nSay {{item}}")
+    assert ran.error is None, ran.error
+    [row] = session.ledger.records
+    table = pd.read_parquet(path)
+    assert row.calls == 30 == len(asked(offline)) and row.from_file == 0
+    for column in ("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens"):
+        assert table[column].sum() == getattr(row.usage, column)
+    assert sum(table["cost"], Decimal(0)) == row.cost == usd > 0 and row.usage.tokens == tokens
+    assert (table.groupby(table["row"] % 30)["cost"].apply(lambda c: (c > 0).sum()) == 1).all()  # paid once
+    assert not table["cache_hit"].any()
+    assert nb.run("%openai usage").text.split("Total: ")[1].splitlines()[0] == in_memory
+    assert f"{tokens:,} tokens" in ran.text and in_memory.split(" · ")[1] in ran.text  # the cell's usage line
+
+
+def test_an_interrupted_file_backed_run_keeps_in_the_ledger_every_call_it_paid(nb, session, offline, tmp_path):
+    path, rows = tmp_path / "stopped.parquet", 200
+    nb.ns["items"] = [f"n{i}" for i in range(rows)]
+    offline.latency = 0.05
+
+    def press_stop():
+        while len(asked(offline)) < 20:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stop = threading.Thread(target=press_stop)
+    stop.start()
+    ran = nb.run(f"%%chat --over items --to {path} --concurrency 2 -o stopped\nSay {{item}}")
+    stop.join()
+    assert isinstance(ran.error, KeyboardInterrupt) and "interrupted: --resume asks the rest" in ran.text
+    answered = len(asked(offline))  # a call stopped on the wire after the server answered was never read (≤ 2)
+    assert answered - 2 <= session.ledger.calls <= answered < rows  # summed in the run's row, those cut short beside
+    written = pd.read_parquet(path)
+    summed = next(r for r in session.ledger.records if r.calls > 1)
+    assert summed.calls >= len(written) and sum(written["cost"], Decimal(0)) <= session.ledger.total_cost
+    assert sum(isinstance(v, RowError) for v in nb.ns["stopped"].series) == rows - len(written)
+
+    offline.latency = 0.0
+    assert nb.run(f"%%chat --over items --to {path} --resume\nSay {{item}}").error is None
+    assert not any(isinstance(v, RowError) for v in nb.ns["stopped"].series)  # the result reads the folder lazily
+    assert session.ledger.records[-1].from_file == len(written)

@@ -156,15 +156,15 @@ class ChatMagics(GuardedMagics):
         from openai_magics.chat.sink import ParquetSink, WrittenRows
 
         sink = ParquetSink(args.to, first.model, texts, args.resume)
-        before = len(sink.written)
         try:
-            result = run_over(s, rows, sink.prompts, make_request,
+            result = run_over(s, rows, texts, make_request,
                               concurrency=args.concurrency or DEFAULT_CONCURRENCY, progress=progress,
                               parsed=bool(args.schema or args.json), sink=sink)
         finally:
             sink.close()
+            sink.mark_from_file(s.ledger)
         written = WrittenRows(sink.path, rows.labels, rows.index, model=result.model or first.model,
-                              records=result.records, asked=result.asked, before=before,
+                              records=list(sink.ledger_rows.rows.values()), asked=result.asked, before=sink.before,
                               interrupted=result.interrupted, notes=result.notes)
         bind(self.shell, args.output, written)
         if result.interrupted:

@@ -29,41 +29,49 @@ def _bounds(session, request: ChatRequest) -> tuple[int, int]:
     return count_messages(_messages(request), request.model).tokens, out
 
 
-def worst_case(session, requests: list[ChatRequest]) -> tuple[int, int, Decimal | None]:
-    """(prompt tokens, most output tokens, worst-case USD) of asking every request once."""
-    bounds = [_bounds(session, request) for request in requests]
-    tokens_in, tokens_out = sum(b[0] for b in bounds), sum(b[1] for b in bounds)
-    model = requests[0].model if requests else ""
+def worst_case(session, requests) -> tuple[int, int, Decimal | None]:
+    """(prompt tokens, most output tokens, worst-case USD) of asking every request once (read one at a time)."""
     from openai_magics.metering.usage import Usage
 
+    tokens_in = tokens_out = 0
+    model = ""
+    for request in requests:
+        prompt, most = _bounds(session, request)
+        tokens_in, tokens_out, model = tokens_in + prompt, tokens_out + most, model or request.model
     return tokens_in, tokens_out, session.worst_case(model, Usage(input_tokens=tokens_in, output_tokens=tokens_out))
 
 
 class _WhileTheBudgetLasts:
     """Rows are sent while the budget lasts: one goes only when its worst case fits beside what was spent and
-    the worst cases of the rows in flight. When not even the first fits, the budget's one-line refusal."""
+    the worst cases of the rows in flight. When not even the first fits, the budget's one-line refusal.
+    Worst cases are worked out as rows come up and kept only while they run."""
 
-    def __init__(self, session, requests: dict[str, ChatRequest]):
-        from openai_magics.metering.usage import Usage
-
-        self.session, self.worst = session, {}
-        if session.budget is None or not requests:
+    def __init__(self, session, make_request, first: str | None):
+        self.session, self.make_request, self.worst = session, make_request, {}
+        if session.budget is None or first is None:
             return
-        for prompt, request in requests.items():
-            tokens_in, tokens_out = _bounds(session, request)
-            self.worst[prompt] = session.worst_case(request.model, Usage(input_tokens=tokens_in,
-                                                                         output_tokens=tokens_out))
-        first = next(iter(requests))
         if not self.fits(first, ()):
-            session.check_budget(requests[first].model, *_bounds(session, requests[first]))
+            request = make_request(first)
+            session.check_budget(request.model, *_bounds(session, request))
+
+    def _worst(self, prompt: str) -> Decimal | None:
+        if prompt not in self.worst:
+            from openai_magics.metering.usage import Usage
+
+            request = self.make_request(prompt)
+            tokens_in, tokens_out = _bounds(self.session, request)
+            self.worst[prompt] = self.session.worst_case(request.model, Usage(input_tokens=tokens_in,
+                                                                              output_tokens=tokens_out))
+        return self.worst[prompt]
 
     def fits(self, prompt: str, running) -> bool:
         budget = self.session.budget
-        if budget is None or not self.worst:
+        if budget is None:
             return True
-        if self.worst[prompt] is None:  # unknown price: cannot be bounded
+        if self._worst(prompt) is None:  # unknown price: cannot be bounded
             return False
-        held = sum(self.worst[p] or 0 for p in running)
+        held = sum(self._worst(p) or 0 for p in running)
+        self.worst = {p: self.worst[p] for p in (*running, prompt)}  # the rows that finished are forgotten
         return self.session.ledger.total_cost + held + self.worst[prompt] <= budget
 
 
@@ -71,42 +79,55 @@ def run_over(session, rows: TemplateRows, prompts: list[str], make_request, *, c
              progress=None, parsed: bool = False, run_chat=None, sink=None) -> RowResults:
     """Ask `make_request(prompt)` for each distinct prompt; the answers come back aligned with `rows`.
     `run_chat`: what asks one row (the engine's, or a wrapper that reads more of each result). A `sink`
-    (chat/sink.py) takes each answer as it arrives instead, and the run keeps only its marker."""
+    (chat/sink.py) asks its own pending prompts instead of `prompts` and takes each answer as it arrives; the
+    run then keeps none of them, and its calls are summed in the sink's ledger rows: memory stays bounded
+    whatever the count. Requests are made as rows start (after one pass that checks them all: nothing is sent
+    when one is bad)."""
     if run_chat is None:
         from openai_magics.chat.engine import run_chat
 
     progress = progress or NoRowProgress()
     started = time.monotonic()
-    distinct = list(dict.fromkeys(prompts))
-    requests = {prompt: make_request(prompt) for prompt in distinct}  # each validates itself: nothing sent yet
-    budget = _WhileTheBudgetLasts(session, requests)
-    worst = worst_case(session, list(requests.values()))[2]
-    model = requests[distinct[0]].model if distinct else ""
+    distinct = sink.pending if sink is not None else list(dict.fromkeys(prompts))
+    worst = worst_case(session, map(make_request, distinct))[2]  # each validates itself: nothing sent yet
+    model = make_request(next(iter(distinct))).model if distinct else ""
+    budget = _WhileTheBudgetLasts(session, make_request, next(iter(distinct), None))
     if current(session) is None:  # every row needs the network: say a missing key once, before the progress
         session.require_key()
     tally = Tally(total=len(distinct), worst=worst)
     answers: dict[str, object] = {}
     records: list = []
+    answered = 0
     interrupted = False
-    fan = FanOut(lambda prompt: _ask(session, run_chat, requests[prompt], parsed), distinct,
+    fan = FanOut(lambda prompt: _ask(session, run_chat, make_request(prompt), parsed), distinct,
                  concurrency=concurrency, name="openai-magics-over", admit=budget.fits)
     try:
         with progress_shown(progress, tally), fan:
             for done in fan:
                 answer, record = done.result()
-                answers[done.item] = answer if sink is None else sink.write(done.item, answer, record)
-                if record is not None:
-                    records.append(record)
+                answered += 1
+                if sink is None:
+                    answers[done.item] = answer
+                    if record is not None:
+                        records.append(record)
+                else:
+                    sink.write(done.item, answer, record)
+                    if record is not None:
+                        session.ledger.fold(record, into=sink.ledger_rows)
                 tally.add(not isinstance(answer, RowError), _tokens(record), _cost(record))
                 progress.update()
     except KeyboardInterrupt:
         interrupted = True  # the rows in flight were stopped on the wire
     spent_out = bool(fan.unstarted) and not interrupted
+    unanswered = len(distinct) - answered
+    notes = [f"budget reached: {unanswered:,} row{'s' * (unanswered != 1)} not sent"] if spent_out and unanswered else []
+    if sink is not None:
+        return RowResults(rows.name, rows.labels, [], model=model, records=list(sink.ledger_rows.rows.values()),
+                          index=rows.index, interrupted=interrupted, asked=len(distinct),
+                          elapsed=time.monotonic() - started, notes=notes)
     not_run = RowError("not run: the cell was interrupted" if interrupted else
                        "not run: the budget ran out before this row (`%openai budget USD` raises it)")
     values = [answers.get(prompt, not_run) for prompt in prompts]
-    unanswered = sum(1 for prompt in distinct if prompt not in answers)
-    notes = [f"budget reached: {unanswered:,} row{'s' * (unanswered != 1)} not sent"] if spent_out and unanswered else []
     return RowResults(rows.name, rows.labels, values, model=model, records=records, index=rows.index,
                       interrupted=interrupted, asked=len(distinct), elapsed=time.monotonic() - started, notes=notes)
 

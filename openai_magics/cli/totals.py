@@ -9,11 +9,12 @@ def totals_line(records) -> str:
 
     paid = [r for r in records if not r.cache_hit]
     usd = sum((r.cost for r in paid if r.cost is not None), Decimal(0))
-    text = (f"Total: {_count(len(records), 'call')} · {sum(r.usage.input_tokens for r in records):,} in · "
+    calls, paid_calls = sum(r.calls for r in records), sum(r.calls for r in paid)
+    text = (f"Total: {_count(calls, 'call')} · {sum(r.usage.input_tokens for r in records):,} in · "
             f"{sum(r.usage.output_tokens for r in records):,} out · "
             f"{format_usd(usd, approx=any(r.estimated for r in paid))} · "
-            f"{_count(len(records) - len(paid), 'cache hit')}")
-    unknown = sum(1 for r in paid if r.cost is None)
+            f"{_count(calls - paid_calls, 'cache hit')}")
+    unknown = sum(r.calls for r in paid if r.cost is None)
     return text + (f" · {unknown} at unknown prices" if unknown else "")
 
 

@@ -40,7 +40,7 @@ def status(args, shell) -> Report:
     where = f"offline server at {s.base_url} (answers are not from OpenAI)" if c.offline else s.base_url
     budget = (f"{format_usd(s.budget)} ({format_usd(s.budget - ledger.total_cost)} left)"
               if s.budget is not None else "off")
-    spent = f"{len(ledger)} calls, {format_usd(ledger.total_cost)} spent"
+    spent = f"{ledger.calls} calls, {format_usd(ledger.total_cost)} spent"
     if ledger.unknown_calls:
         spent += f" (+{ledger.unknown_calls} at unknown prices)"
     if ledger.total_saved:
@@ -56,7 +56,7 @@ def status(args, shell) -> Report:
         f"cache:    {cache_line}",
         f"session:  {spent}",
     ]
-    return Report("\n".join(lines), {"endpoint": s.base_url, "calls": len(ledger), "spent": ledger.total_cost,
+    return Report("\n".join(lines), {"endpoint": s.base_url, "calls": ledger.calls, "spent": ledger.total_cost,
                                      "budget": s.budget, "models": dict(c.models)})
 
 

@@ -4,7 +4,8 @@ chunked audio.
 At most `concurrency` items run at a time, each in a worker thread inside one `wire.cancel.Scope`; they are
 yielded as they finish, each with its value or the error it raised (one item's failure never stops the others:
 the caller decides). An `admit(item, running)` callback may hold an item back while others run (a budget, a
-rate limit); one it refuses while nothing runs is never started, and neither is anything after it.
+rate limit); one it refuses while nothing runs is never started, and neither is anything after it. `items` may be a
+lazy iterator: it is read only as items start, so a million of them never sit in memory at once.
 
     with FanOut(work, items, concurrency=8, name="openai-magics-over") as finished:
         for done in finished:
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from openai_magics.wire.cancel import Scope, stop
+
+
+_NONE = object()  # no item read ahead
 
 
 @dataclass
@@ -43,20 +47,21 @@ class FanOut:
     def __init__(self, work: Callable, items: Iterable, *, concurrency: int, name: str,
                  admit: Callable[[Any, list], bool] | None = None):
         self.work, self.admit = work, admit
-        self.pending = list(reversed(list(items)))
         self.concurrency = max(1, concurrency)
+        workers = min(self.concurrency, len(items)) if hasattr(items, "__len__") else self.concurrency
+        self.items = iter(items)
+        self.next: Any = _NONE  # the item read from `items` but not started yet
         self.running: dict = {}  # future → item
-        self.unstarted: list = []  # what was never started: refused by `admit`, or left by an interrupt
+        self.unstarted = 0  # how many were never started: refused by `admit`, or left by an interrupt
         self.peak = 0  # the most items running at once
         self.scope = Scope()
-        self.pool = ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(self.pending))),
-                                       thread_name_prefix=name)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name)
 
     def __enter__(self) -> "FanOut":
         return self
 
     def __iter__(self) -> Iterator[Finished]:
-        while self.pending or self.running:
+        while True:
             self._start_what_fits()
             if not self.running:
                 break
@@ -65,17 +70,25 @@ class FanOut:
                 self.running.pop(future)
                 yield future.result()
 
+    def _peek(self) -> Any:
+        if self.next is _NONE:
+            self.next = next(self.items, _NONE)
+        return self.next
+
     def _start_what_fits(self) -> None:
-        while self.pending and len(self.running) < self.concurrency:
-            item = self.pending[-1]
+        while len(self.running) < self.concurrency and (item := self._peek()) is not _NONE:
             if self.admit is not None and not self.admit(item, list(self.running.values())):
                 if not self.running:  # nothing will make room: the rest is not started
-                    self.unstarted.extend(reversed(self.pending))
-                    self.pending.clear()
+                    self._leave_the_rest()
                 return  # else: wait for an item in flight, then ask again
-            self.pending.pop()
+            self.next = _NONE
             self.running[self.pool.submit(self.scope.run, self._one, item)] = item
             self.peak = max(self.peak, len(self.running))
+
+    def _leave_the_rest(self) -> None:
+        """Count what was never started, reading the rest of `items` without keeping it."""
+        self.unstarted += (self.next is not _NONE) + sum(1 for _ in self.items)
+        self.next = _NONE
 
     def _one(self, item) -> Finished:
         try:
@@ -84,8 +97,7 @@ class FanOut:
             return Finished(item, error=exc)
 
     def __exit__(self, kind, exc, tb) -> None:
-        self.unstarted.extend(reversed(self.pending))
-        self.pending.clear()
+        self._leave_the_rest()
         if kind is not None and issubclass(kind, KeyboardInterrupt):
             stop(self.scope, self.pool, self.running)  # the items in flight are stopped on the wire
         else:

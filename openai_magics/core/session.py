@@ -310,7 +310,7 @@ class Session:
 
     def __repr__(self) -> str:
         where = "offline server" if self.config.offline else self.base_url
-        return f"<openai_magics.Session {where}, {len(self.ledger)} calls, {format_usd(self.ledger.total_cost)}>"
+        return f"<openai_magics.Session {where}, {self.ledger.calls} calls, {format_usd(self.ledger.total_cost)}>"
 
 
 _session: Session | None = None

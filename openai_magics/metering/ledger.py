@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -28,6 +28,8 @@ class UsageRecord:
     unreadable: bool = False        # paid, but nothing usable could be read from the answer (none of it kept)
     batch: bool = False
     budget_cap: int | None = None   # the output limit the budget set for this call, when it set one
+    calls: int = 1                  # the calls summed in this row (a file-backed run keeps one row, see RunRows)
+    from_file: int = 0              # rows a resumed run read back from its file instead of asking (not paid)
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def as_row(self) -> dict:
@@ -50,7 +52,7 @@ COLUMNS = ["cell", "magic", "model", "input_tokens", "cached_tokens", "output_to
            "input_audio_tokens", "input_image_tokens", "output_audio_tokens", "output_image_tokens",
            "images", "image_size", "image_quality", "service_tier", "audio_seconds", "characters", "video_seconds", "video_size",
            "web_searches", "file_searches", "containers", "stored_bytes", "budget_cap", "cost", "unpriced", "latency", "first_token", "cache_hit", "saved", "estimated",
-           "interrupted", "unreadable", "batch", "cell_id", "time"]
+           "interrupted", "unreadable", "batch", "calls", "from_file", "cell_id", "time"]
 
 
 class Ledger:
@@ -65,6 +67,26 @@ class Ledger:
             self._records.append(record)
         return record
 
+    def fold(self, record: UsageRecord, into: "RunRows") -> None:
+        """Sum a recorded call into its run's row of the same kind, in place of its own row: the ledger of a run
+        that writes its answers to a file stays a few rows long however many it pays for."""
+        with self._lock:
+            for i in range(len(self._records) - 1, -1, -1):  # it was just added: look from the end
+                if self._records[i] is record:
+                    del self._records[i]
+                    break
+            row = into.rows.get(into.kind(record))
+            if row is None:
+                into.rows[into.kind(record)] = row = replace(record, first_token=None)
+                self._records.append(row)
+                return
+            row.usage = row.usage + record.usage
+            row.cost = None if row.cost is None or record.cost is None else row.cost + record.cost
+            row.saved = None if row.saved is None or record.saved is None else row.saved + record.saved
+            row.latency += record.latency
+            row.estimated |= record.estimated
+            row.calls += record.calls
+
     def replace(self, old: UsageRecord, new: UsageRecord) -> None:
         """Bring a record up to date in place (a call that paid again since it was first recorded)."""
         with self._lock:
@@ -73,6 +95,16 @@ class Ledger:
                     self._records[i] = new
                     return
             self._records.append(new)
+
+    def from_file(self, rows: int, into: "RunRows", first: UsageRecord) -> None:
+        """Mark `rows` a resumed run read back from its file: on its first row, or on a row of no calls (`first`,
+        its cell, magic and model) when the run asked nothing."""
+        with self._lock:
+            if into.rows:
+                next(iter(into.rows.values())).from_file += rows
+            else:
+                into.rows[into.kind(first)] = row = replace(first, calls=0, from_file=rows)
+                self._records.append(row)
 
     @property
     def records(self) -> list[UsageRecord]:
@@ -93,8 +125,12 @@ class Ledger:
         return sum((r.cost for r in self.records if r.cost is not None and not r.cache_hit), Decimal(0))
 
     @property
+    def calls(self) -> int:
+        return sum(r.calls for r in self.records)
+
+    @property
     def unknown_calls(self) -> int:
-        return sum(1 for r in self.records if r.cost is None and not r.cache_hit)
+        return sum(r.calls for r in self.records if r.cost is None and not r.cache_hit)
 
     @property
     def total_saved(self) -> Decimal:
@@ -103,7 +139,7 @@ class Ledger:
     @property
     def unknown_saved(self) -> int:
         """Cache hits on a model whose price is unknown: what they saved is unknown too, not $0."""
-        return sum(1 for r in self.records if r.cache_hit and r.saved is None)
+        return sum(r.calls for r in self.records if r.cache_hit and r.saved is None)
 
     def clear(self) -> None:
         with self._lock:
@@ -111,3 +147,15 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self.records)
+
+
+class RunRows:
+    """The ledger rows of one run that writes its answers to a file: its calls summed, one row per kind (model,
+    answered by the cache or paid, priced or not, readable or not), so that totals stay exact and the ledger stays short."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, UsageRecord] = {}
+
+    @staticmethod
+    def kind(record: UsageRecord) -> tuple:
+        return record.model, record.cache_hit, record.cost is None, record.unreadable

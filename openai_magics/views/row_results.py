@@ -37,6 +37,20 @@ class RowError:
         return f"⚠ {self.message}"
 
 
+def cost_of(records) -> Decimal | None:
+    """What a run's ledger records cost together (None: a price is unknown)."""
+    costs = [r.cost for r in records if not r.cache_hit]
+    return None if any(c is None for c in costs) else sum(costs, Decimal(0))
+
+
+def spent(records, model: str) -> list[str]:
+    """A run's usage line parts: calls the cache answered, the model, tokens and USD."""
+    cached = sum(r.calls for r in records if r.cache_hit)
+    tokens = sum(r.usage.input_tokens + r.usage.output_tokens for r in records)
+    return ([f"{cached:,} cached"] if cached else []) + [
+        model, f"{tokens:,} tokens", format_usd(cost_of(records), approx=any(r.estimated for r in records))]
+
+
 @dataclass
 class RowResults:
     name: str                          # the input's name (`--over NAME`)
@@ -80,8 +94,7 @@ class RowResults:
 
     @property
     def cost(self) -> Decimal | None:
-        costs = [r.cost for r in self.records if not r.cache_hit]
-        return None if any(c is None for c in costs) else sum(costs, Decimal(0))
+        return cost_of(self.records)
 
     @property
     def tokens(self) -> int:
@@ -95,11 +108,7 @@ class RowResults:
             parts.append(f"{failed:,} failed")
         if self.asked and self.asked < len(self):
             parts.append(f"{self.asked:,} distinct prompts")
-        cached = sum(1 for r in self.records if r.cache_hit)
-        if cached:
-            parts.append(f"{cached:,} cached")
-        parts += [self.model, f"{self.tokens:,} tokens",
-                  format_usd(self.cost, approx=any(r.estimated for r in self.records))]
+        parts += spent(self.records, self.model)
         if self.batch_id:
             parts.append(f"batch {self.batch_id} (half price)")
         if self.elapsed:

@@ -17,7 +17,7 @@ HEADERS = {"cell": "cell", "magic": "magic", "model": "model", "calls": "calls",
            "input_image_tokens": "image in", "output_audio_tokens": "audio out", "output_image_tokens": "image out",
            "images": "images",
            "audio_seconds": "audio s", "characters": "chars", "video_seconds": "video s", "cost": "USD", "cumulative": "cumulative",
-           "latency": "latency", "cache_hit": "cache", "unreadable": "answer"}
+           "latency": "latency", "cache_hit": "cache", "unreadable": "answer", "from_file": "from file"}
 TEXT_COLUMNS = {"cell", "magic", "model", "cache_hit", "unreadable"}  # left-aligned; every other column is a figure
 SHOWN_ROWS = 200   # past this many rows the table shows its first and last HEAD_TAIL rows
 HEAD_TAIL = 50
@@ -48,18 +48,19 @@ class UsageTable:
                 row = groups[key] = {"cells": {}, "magic": r.magic, "model": r.model, "calls": 0,
                                      **{n: 0 for n in NUMBERS}, "cost": Decimal(0), "unknown": False,
                                      "estimated": False, "latency": 0.0, "hits": 0, "saved": Decimal(0),
-                                     "saved_unknown": False, "unreadable": 0}
-            row["calls"] += 1
+                                     "saved_unknown": False, "unreadable": 0, "from_file": 0}
+            row["calls"] += r.calls
+            row["from_file"] += r.from_file
             if r.cell is not None:
                 row["cells"][r.cell] = None
             for n in NUMBERS:
                 row[n] += getattr(r.usage, n)
             row["latency"] += r.latency
-            row["hits"] += r.cache_hit
+            row["hits"] += r.calls if r.cache_hit else 0
             row["saved"] += r.saved or 0
             row["saved_unknown"] |= r.cache_hit and r.saved is None
             row["estimated"] |= r.estimated
-            row["unreadable"] += r.unreadable
+            row["unreadable"] += r.calls if r.unreadable else 0
             if r.cost is None:
                 row["unknown"] = True
             else:
@@ -76,6 +77,10 @@ class UsageTable:
     def columns(self) -> list[str]:
         first = {"call": ["cell", "magic", "model"], "cell": ["cell", "calls"], "model": ["model", "calls"],
                  "magic": ["magic", "calls"]}[self.by]
+        if self.by == "call" and any(r.calls != 1 for r in self.records):  # a run's calls summed in one row
+            first.append("calls")
+        if any(r.from_file for r in self.records):  # rows a resumed run read back from its file, not paid again
+            first.append("from_file")
         used = [n for n in NUMBERS if any(row[n] for row in self.rows)] or ["input_tokens", "output_tokens"]
         if "cached_tokens" in used:  # the share of the prompt read from OpenAI's prompt cache, beside its tokens
             used.insert(used.index("cached_tokens") + 1, "cached_share")
@@ -118,15 +123,15 @@ class UsageTable:
 
     @property
     def unknown_calls(self) -> int:
-        return sum(1 for r in self.records if r.cost is None)
+        return sum(r.calls for r in self.records if r.cost is None)
 
     def summary(self) -> str:
-        text = f"{len(self.records):,} calls · {format_usd(self.total)}"
+        text = f"{sum(r.calls for r in self.records):,} calls · {format_usd(self.total)}"
         if self.unknown_calls:
             text += f" · {self.unknown_calls:,} at unknown prices"
         if self.saved:
             text += f" · {format_usd(self.saved)} saved by the cache"
-        unreadable = sum(r.unreadable for r in self.records)
+        unreadable = sum(r.calls for r in self.records if r.unreadable)
         if unreadable:
             text += f" · {unreadable:,} paid answer{'s' * (unreadable != 1)} unreadable"
         cached = sum(r.usage.cached_tokens for r in self.records)
@@ -165,18 +170,19 @@ class UsageTable:
 
     def _cumulative_points(self) -> list[tuple[int, float]]:
         """(calls so far, running total) from (0, 0), at up to CHART_POINTS calls of known price, the last included."""
-        known = [r for r in self.records if r.cost is not None]
-        running, totals = 0.0, []
-        for r in known:
+        known = [r for r in self.records if r.cost is not None and r.calls]
+        running, calls, totals = 0.0, 0, []
+        for r in known:  # a row may sum many calls (a run written to a file): the x axis counts calls
             running += float(r.cost)
-            totals.append(running)
+            calls += r.calls
+            totals.append((calls, running))
         if not totals:
             return []
         step = max(1, len(totals) // CHART_POINTS)
         picked = list(range(0, len(totals), step))
         if picked[-1] != len(totals) - 1:
             picked.append(len(totals) - 1)
-        return [(0, 0.0)] + [(i + 1, totals[i]) for i in picked]
+        return [(0, 0.0)] + [totals[i] for i in picked]
 
     def _chart(self, width: int = 420, height: int = 150) -> str:
         """The running total of calls of known price: calls on x, cumulative USD on y, the last value labelled."""

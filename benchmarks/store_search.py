@@ -3,21 +3,24 @@
 N unit vectors (default 1,000,000 × 1,536) are generated directly, not embedded (the offline server would
 take hours to embed a million texts on a small machine): a mixture of 2,000 clusters with noise, so that
 neighbours exist as they do among real embeddings. They are written to a store a chunk at a time, its ANN
-index built with `build_index()` (IVF-PQ, as `%%embed --store` builds it), its peak RSS said; then 200 queries (stored vectors with noise added) are searched
+index built with `build_index()` (IVF-PQ, as `%%embed --store` builds it), the RSS before and the peak after said; then 200 queries (stored vectors with noise added) are searched
 through `VectorStore.search` (k=10) and by brute force (one matrix product and a partial sort). Prints
-p50/p95 of each, their ratio, and recall@10 of the store's answers against brute force's.
+p50/p95 of each, their ratio, and recall@10 of the store's answers against brute force's. The store (N × dimensions × 4
+bytes on disk) is deleted at the end.
 
     python benchmarks/store_search.py [--rows 1000000] [--dimensions 1536] [--queries 200]
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from disk_runs import rss_mb  # this folder is on the path when a script of it runs
 
 CHUNK = 50_000
 
@@ -43,10 +46,16 @@ def main() -> None:
     parser.add_argument("--dimensions", type=int, default=1536)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="store-search-"))
+    try:
+        run(folder, args)
+    finally:
+        shutil.rmtree(folder)
 
+
+def run(folder: Path, args) -> None:
     from openai_magics.embed.store import VectorStore
 
-    folder = Path(tempfile.mkdtemp(prefix="store-search-"))
     store = VectorStore.create_or_open(folder / "store", "text-embedding-3-small", args.dimensions)
     matrix = np.empty((args.rows, args.dimensions), dtype=np.float32)  # brute force's copy, in memory
     started = time.perf_counter()
@@ -55,13 +64,13 @@ def main() -> None:
         store.add(list(range(start, start + len(vectors))), [f"row {i}" for i in range(start, start + len(vectors))],
                   vectors)
     written = time.perf_counter() - started
+    before = rss_mb()[0]
+    print(f"{args.rows:,} × {args.dimensions} vectors written in {written:,.1f} s; RSS {before:,.0f} MB (brute force's "
+          f"copy of the vectors {matrix.nbytes / 2**20:,.0f} MB of it)", flush=True)
     started = time.perf_counter()
     store.build_index()
-    index_seconds = time.perf_counter() - started
-    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    print(f"{args.rows:,} × {args.dimensions} vectors: written in {written:,.1f} s; ANN index built in "
-          f"{index_seconds:,.1f} s; peak RSS so far {int(status['VmHWM'].split()[0]) / 1024:,.0f} MB (brute force's "
-          f"copy of the vectors {matrix.nbytes / 2**20:,.0f} MB of it)")
+    print(f"ANN index built in {time.perf_counter() - started:,.1f} s; peak RSS so far {rss_mb()[1]:,.0f} MB",
+          flush=True)
 
     rng = np.random.default_rng(1)
     picks = rng.integers(0, args.rows, args.queries)

@@ -94,7 +94,9 @@ def search(store, matrix, args) -> None:
     rng = np.random.default_rng(1)
     picks = rng.integers(0, args.rows, args.queries)
     queries = matrix[picks] + 0.3 * rng.standard_normal((args.queries, args.dimensions)).astype(np.float32) / np.sqrt(args.dimensions)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    # float32 like the matrix (np.sqrt's float64 made them float64): brute force then converted the whole matrix to
+    # float64 at every query, slower than it is, and the 1M run was killed for the memory
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
     store.search(queries[0], k=10)  # warm: the index's first read
     ours, brute, recall = [], [], []
     for query in queries:  # alternating, one query each

@@ -295,11 +295,13 @@ def embed_to_store(session, texts, path, request_of, *, what: str = "the input",
     EmbedRequest (model, dimensions, options as the user gave them)."""
     from openai_magics.cache.policy import current
     from openai_magics.cache.vectors import PersistentVectors
+    from openai_magics.core.memory import return_large_buffers
     from openai_magics.embed.engine import run_embed
     from openai_magics.embed.rows import VectorCache
 
     from itertools import chain
 
+    return_large_buffers()  # else freed answers stay in the worker threads' heaps, and memory grows with the run
     first = request_of(["probe"])
     chunks = chunks_of(texts, what)
     opening = next(chunks, None)  # a bad input is said before the store is made

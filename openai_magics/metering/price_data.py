@@ -9,7 +9,6 @@ is used as it is. The prices and the arithmetic stay genai-prices' own; nothing 
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import pickle
@@ -48,6 +47,8 @@ def _bundled_openai():
 def _pickle_path() -> Path | None:
     """Where the pickle of these tables is kept: named after genai-prices' version, its tables' file (size and
     time changed) and this Python; None when the tables' file cannot be found."""
+    import hashlib  # here, not at `%load_ext`: it loads OpenSSL
+
     import genai_prices
 
     spec = importlib.util.find_spec("genai_prices.data")

@@ -2,16 +2,20 @@
 anchor), the first `%%chat` of a fresh kernel against a bare-SDK cell doing the same request, and the warm
 per-call overhead of `%%chat` against the same bare-SDK cell, streamed and not.
 
-    TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/load_time.py [--runs 7] [--calls 60]
+    TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/load_time.py [--runs 7] [--kernels 15] [--calls 60]
         [--anchor-python /tmp/jai/bin/python]
 
-Everything alternates, ours then theirs, run after run, so both see the same machine; figures are medians.
+Everything alternates, ours then theirs, run after run, so both see the same machine; figures are medians,
+with their spread (lowest–highest) and the load average before and after, since other work on the machine moves
+them.
 - `%load_ext`: each run a fresh process (`InteractiveShell`), timing the magic alone. jupyter-ai-magics
   runs in the Python given by `--anchor-python` (a separate venv, as its dependencies are many), else in
   this one if it is installed here.
 - First `%%chat`: each run a fresh kernel (jupyter_client), timing from sending the cell to its reply:
   `%load_ext` + `%%chat` for ours, `import openai` + a streamed `chat.completions.create` printed as it
-  comes for the bare SDK. The offline server runs in its own process and answers at once.
+  comes for the bare SDK. The offline server runs in its own process and answers at once. Beside the time,
+  the CPU time the kernel's process spent on the cell (all its threads): on a machine other work shares, it
+  moves less than the time, which also counts the waits for a core.
 - Warm overhead: one kernel, both cells `--calls` times each, alternating; the median difference.
 """
 from __future__ import annotations
@@ -115,6 +119,14 @@ def timed_cell(client, code: str) -> float:
     return elapsed
 
 
+def kernel_cpu_seconds(manager) -> float:
+    """The CPU time (user + system, every thread) the kernel's process has spent so far."""
+    import psutil
+
+    times = psutil.Process(manager.provisioner.process.pid).cpu_times()
+    return times.user + times.system
+
+
 def start_kernel(base_url: str):
     from jupyter_client.manager import start_new_kernel
 
@@ -129,24 +141,34 @@ def warm_up(base_url: str) -> None:
         model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}])
 
 
-def first_cell(base_url: str, who: str) -> float:
+def first_cell(base_url: str, who: str) -> tuple[float, float]:
+    """The first cell's time to its reply and the kernel's CPU time for it, in a fresh kernel."""
     manager, client = start_kernel(base_url)
     try:
         client.execute_interactive("import IPython", timeout=60)  # the kernel is up and answering
-        return timed_cell(client, FIRST[who] + (FIRST_CHAT if who == "ours" else BARE[True]))
+        cpu = kernel_cpu_seconds(manager)
+        elapsed = timed_cell(client, FIRST[who] + (FIRST_CHAT if who == "ours" else BARE[True]))
+        return elapsed, kernel_cpu_seconds(manager) - cpu
     finally:
         manager.shutdown_kernel(now=True)
 
 
 def bench_first(base_url: str, runs: int) -> None:
-    times = {"ours": [], "bare": []}
+    runs_of = {"ours": [], "bare": []}
+    load_before = os.getloadavg()[0]
     for _ in range(runs):
-        for who in times:
-            times[who].append(first_cell(base_url, who))
-    ours, bare = statistics.median(times["ours"]), statistics.median(times["bare"])
-    print(f"first streamed chat cell of a fresh kernel, median of {runs} kernels each, alternating:")
-    print(f"  bare SDK (import openai + create + print)   {bare * 1000:8.1f} ms")
-    print(f"  ours (%load_ext + %%chat, live view)        {ours * 1000:8.1f} ms   = {ours / bare:.2f}× (target ≤ 1.15×)")
+        for who in runs_of:
+            runs_of[who].append(first_cell(base_url, who))
+    print(f"first streamed chat cell of a fresh kernel, {runs} kernels each, alternating "
+          f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after):")
+    labels = {"bare": "bare SDK (import openai + create + print)", "ours": "ours (%load_ext + %%chat, live view)"}
+    for i, what in enumerate(("time to reply", "kernel CPU time")):
+        medians = {who: statistics.median(run[i] for run in runs_of[who]) for who in runs_of}
+        print(f"  {what}, median (lowest–highest):")
+        for who in ("bare", "ours"):
+            spread = [run[i] * 1000 for run in runs_of[who]]
+            ratio = f"   = {medians['ours'] / medians['bare']:.2f}× (target ≤ 1.15×)" if who == "ours" else ""
+            print(f"    {labels[who]:<43} {medians[who] * 1000:7.1f} ms ({min(spread):.0f}–{max(spread):.0f}){ratio}")
 
 
 def bench_warm(base_url: str, calls: int) -> None:
@@ -172,7 +194,8 @@ def bench_warm(base_url: str, calls: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes of each for %%load_ext")
+    parser.add_argument("--kernels", type=int, default=15, help="fresh kernels of each for the first %%chat")
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--anchor-python", help="a Python with jupyter-ai-magics installed")
     args = parser.parse_args()
@@ -186,7 +209,7 @@ def main() -> None:
     base_url = server.stdout.readline().strip()
     try:
         warm_up(base_url)
-        bench_first(base_url, args.runs)
+        bench_first(base_url, args.kernels)
         bench_warm(base_url, args.calls)
     finally:
         server.stdin.close()

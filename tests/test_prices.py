@@ -2,12 +2,17 @@
 service tiers; a price it cannot give is "unknown" with its reason, never a lost answer."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
 from genai_prices import calc_price, data_snapshot
 from genai_prices import Usage as PricedUsage
+
+from conftest import ROOT
 
 # OpenAI's entries in genai-prices that are not chat models: embeddings, speech, transcription, images,
 # realtime and live audio, moderation, the old completion models, and fine-tuned names (a job makes those).
@@ -179,3 +184,28 @@ def test_a_price_genai_prices_cannot_compute_is_unknown_with_the_reason_and_the_
     assert "input $-1" in price  # what genai-prices holds, shown as it is
     nb.run("%%chat -m gpt-4o-mini\nSay hello again.")
     assert session.ledger.records[-1].cost > 0  # the bundled prices again, once the update is gone
+
+
+PRICE_IN_A_FRESH_PROCESS = (
+    "import sys\n"
+    "from IPython.core.interactiveshell import InteractiveShell\n"
+    "sh = InteractiveShell.instance()\n"
+    "sh.run_line_magic('load_ext', 'openai_magics')\n"
+    "print(sh.run_line_magic('openai', 'price gpt-5.4'))\n"
+    "print('read the whole tables:', 'genai_prices.data' in sys.modules)\n"
+)
+
+
+def test_a_later_kernel_reads_genai_prices_openai_prices_back_from_the_cache_folder(tmp_path):
+    """genai-prices' tables of every provider take a fresh kernel's first answer ~17 ms to import: the OpenAI
+    provider it built is kept (genai-prices' own objects) and read back by the next kernel, with the same prices;
+    a file that cannot be read is made again."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    run = lambda: subprocess.run([sys.executable, "-c", PRICE_IN_A_FRESH_PROCESS], env=env, cwd=ROOT,  # noqa: E731
+                                 capture_output=True, text=True, check=True).stdout.splitlines()
+    first, later = run(), run()
+    [kept] = (tmp_path / "openai-magics" / "prices").glob("genai-prices-openai-*.pickle")
+    assert first[-1] == "read the whole tables: True" and later[-1] == "read the whole tables: False"
+    assert first[:-1] == later[:-1] and "from genai-prices" in first[0] and "input $" in first[1]
+    kept.write_bytes(b"not a pickle")
+    assert run() == first and kept.stat().st_size > 1000

@@ -15,7 +15,7 @@ from openai_magics.core.config import Config, Secret
 from openai_magics.wire.errors import UsageError, api_errors
 from openai_magics.wire.http import HttpWatcher
 from openai_magics.metering.ledger import Ledger, UsageRecord
-from openai_magics.metering.pricing import Bill, Prices, format_usd, load_in_background, token_prices
+from openai_magics.metering.pricing import Bill, Prices, format_usd, token_prices
 from openai_magics.metering.usage import Usage
 from openai_magics.core.cell import current_cell
 
@@ -183,7 +183,6 @@ class Session:
 
     # -- calls --
     def begin(self, magic: str) -> Call:
-        load_in_background()
         return Call(self, magic)
 
     def api_errors(self, model: str | None = None):

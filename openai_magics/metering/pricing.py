@@ -8,8 +8,6 @@ with the reason, never a confident $0 and never an exception.
 """
 from __future__ import annotations
 
-import sys
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -18,6 +16,7 @@ from typing import Any
 
 from openai_magics.facts.data import load
 from openai_magics.facts.models import base_name
+from openai_magics.metering.price_data import price_data
 from openai_magics.metering.usage import Usage
 
 MILLION = Decimal(1_000_000)
@@ -272,27 +271,6 @@ def _start(constraint):
     return getattr(constraint, "start_date", None) or getattr(constraint, "start_time", None)
 
 
-_loading: threading.Thread | None = None
-
-
-def load_in_background() -> None:
-    """Start reading genai-prices' data (its import and price list take ~30 ms) while the first request is in
-    flight, so that pricing its answer does not add that wait to the cell."""
-    global _loading
-    if _loading is None and "genai_prices.data" not in sys.modules:
-        _loading = threading.Thread(target=_load, name="openai-magics-prices", daemon=True)
-        _loading.start()
-
-
-def _load() -> None:
-    try:
-        from genai_prices import data_snapshot
-
-        data_snapshot.get_snapshot()
-    except Exception:  # pricing reads it again and says what went wrong
-        pass
-
-
 @lru_cache(maxsize=1)
 def extra_prices() -> dict:
     return load("prices_extra.json")
@@ -302,9 +280,7 @@ def token_prices(model: str) -> Prices | None:
     """Everything `model` is billed by (dated snapshots resolve to their base when genai-prices does not know
     them; fine-tuned `ft:` models to genai-prices' fine-tuned prices or the dated table's), or None when
     nothing is known. Prices genai-prices updates at run time (its `UpdatePrices`) apply from then on."""
-    from genai_prices import data_snapshot
-
-    return _token_prices(model, id(data_snapshot.get_snapshot()))
+    return _token_prices(model, id(price_data()))
 
 
 @lru_cache(maxsize=512)
@@ -329,9 +305,7 @@ def _token_prices(model: str, snapshot: int) -> Prices | None:  # `snapshot`: wh
 
 def listed_model(model: str):
     """genai-prices' OpenAI entry for `model` (or its undated name), or None."""
-    from genai_prices import data_snapshot
-
-    snapshot = data_snapshot.get_snapshot()
+    snapshot = price_data()
     for ref in dict.fromkeys([model, base_name(model)]):
         try:
             return snapshot.find_provider_model(ref, None, "openai", None)[1]

@@ -2,10 +2,10 @@
 the widgets."""
 from __future__ import annotations
 
-import gc
-import importlib
 import sys
 import threading
+
+from openai_magics.facts.heavy import heavy_import
 
 _warming: list[threading.Thread] = []
 
@@ -13,23 +13,6 @@ _warming: list[threading.Thread] = []
 def openai_sdk():
     """The `openai` module, imported (the first time) as `heavy_import` does."""
     return heavy_import("openai")
-
-
-def heavy_import(name: str):
-    """`importlib.import_module(name)`, the first time with the cyclic collector paused: such an import makes
-    hundreds of thousands of objects and no garbage, yet the collector would walk the kernel's whole heap
-    several times while it runs (~20 ms of a fresh kernel's first `%%chat` for the SDK alone, measured on our
-    2-core machine with benchmarks/load_time.py's first-cell comparison)."""
-    module = sys.modules.get(name)
-    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
-        return module  # a module another thread is still importing is waited for by import_module, below
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return importlib.import_module(name)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def jsonschema_module():

@@ -26,9 +26,10 @@ def test_load_ext_imports_nothing_heavy():
 
 
 def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_written(monkeypatch):
-    """`%openai offline` returns before the OpenAPI document is read, then loads it, the token encoding, the
-    SDK and its chat resource behind the prompt, so the first `%%chat` waits for none of them; jsonschema's
-    IRI checker (seconds of grammar building, for a format nothing checks) is never built."""
+    """`%openai offline` returns before the OpenAPI document is read, then loads it, the server's token encoder,
+    the SDK and its chat resource behind the prompt, so the first `%%chat` waits for none of them; jsonschema's
+    IRI checker (seconds of grammar building, for a format nothing checks) is never built, nor tiktoken's
+    encoder, which neither the server's first answer nor its usage line needs."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     code = (
         "import sys, threading\n"
@@ -42,17 +43,25 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         "print(session().offline_server.validator is not None)\n"
         "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
         " if m not in sys.modules], 'rfc3987_syntax' in sys.modules)\n"
-        "from openai_magics.facts.tokens import _load\n"
-        "print(_load.cache_info().currsize)\n"
+        "from openai_magics.facts import tokens\n"
+        "from openai_magics.offline.tokens import _encoders\n"
+        "print(sorted(_encoders), len(tokens._built))\n"
         "client = session()._client\n"
         "print(client is not None)\n"
-        "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0], session()._client is client)\n"
+        "answer = sh.run_cell_magic('chat', '--no-stream', 'hi')\n"
+        "print(answer.text.splitlines()[0], session()._client is client)\n"
+        "print(answer.record.usage.input_tokens, answer.record.usage.output_tokens, len(tokens._built))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    validating, missing, encodings, built, answer = out.splitlines()[:5]
-    assert validating == "True" and missing == "[] False" and encodings == "1"
+    validating, missing, encoders, built, answer, usage = out.splitlines()[:6]
+    assert validating == "True" and missing == "[] False" and encoders == "['o200k_base'] 0"
     assert built == "True"  # the session's own client, which the first answer then uses
     assert "Offline answer" in answer and answer.endswith(" True")
+    import tiktoken
+
+    inputs, outputs, built_after = usage.split()
+    assert int(inputs) == 3 + 3 + len(tiktoken.get_encoding("o200k_base").encode("user")) + 1  # tiktoken's count of "hi"
+    assert int(outputs) > 0 and built_after == "0"
 
 
 WARMING = "import threading\nwarming = [t.name for t in threading.enumerate() if t.name == 'openai-magics-warm-up']"

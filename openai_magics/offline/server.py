@@ -91,8 +91,9 @@ class OfflineServer:
     """Start with `start()` (or as a context manager); `base_url` is what the SDK needs."""
 
     def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
-                 quirks=(), any_model: bool = False):
+                 quirks=(), any_model: bool = False, validate_apart: bool = False):
         self.openapi = Path(openapi) if openapi else None
+        self.validate_apart = validate_apart  # validate in a process of its own (offline/validator_process.py)
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
         self.stream_usage = True        # False: behave like the many compatible servers that never send it
@@ -119,9 +120,18 @@ class OfflineServer:
         return self
 
     def _load_validator(self) -> None:
-        from openai_magics.offline.validation import load_validator
-
         try:
+            if self.validate_apart:
+                from openai_magics.offline.validator_process import ValidatorProcess
+
+                self._validator = ValidatorProcess(self.openapi)
+            else:
+                from openai_magics.offline.validation import load_validator
+
+                self._validator = load_validator(str(self.openapi))
+        except OSError:  # no process could be started: validate here
+            from openai_magics.offline.validation import load_validator
+
             self._validator = load_validator(str(self.openapi))
         finally:
             self._validator_loaded.set()
@@ -136,6 +146,8 @@ class OfflineServer:
 
     def stop(self) -> None:
         self._release_hangs()
+        if hasattr(self._validator, "stop"):
+            self._validator.stop()
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()

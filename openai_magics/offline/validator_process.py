@@ -1,0 +1,81 @@
+"""Request validation in a process of its own, for the server `%openai offline` starts in a kernel.
+
+Loading the validator (jsonschema, the 3.4 MB OpenAPI document) takes ~140 ms of CPU under the GIL, in the
+same seconds as the kernel imports the SDK for its first answer: in a process of its own it loads on the other
+core. The request log, faults and every other state stay in the kernel's server; only a body crosses, as one
+line of JSON each way, and the answer is the same one line `RequestValidator.violation` gives. The process
+ends when the kernel does (its input closes). Should it fail, the server validates in its own process again.
+
+    python -m openai_magics.offline.validator_process OPENAPI_DOCUMENT
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+
+class ValidatorProcess:
+    """`violation(...)` as `RequestValidator` has it, answered by a child process started at once."""
+
+    def __init__(self, document: str | Path):
+        self.document = str(document)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self._lock = threading.Lock()
+        self._local = None  # the in-process validator, once the child has failed
+        self._child = subprocess.Popen([sys.executable, "-m", __name__, self.document], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def violation(self, path: str, body: object, method: str = "post", media: str = "application/json",
+                  files: dict | None = None) -> str | None:
+        names = {field: [u.filename for u in upload] if isinstance(upload, list) else upload.filename
+                 for field, upload in (files or {}).items()}
+        with self._lock:
+            if self._local is None:
+                try:
+                    self._child.stdin.write(json.dumps([path, body, method, media, names]).encode() + b"\n")
+                    self._child.stdin.flush()
+                    return json.loads(self._child.stdout.readline())["violation"]
+                except (OSError, ValueError, KeyError, TypeError):  # the child is gone: validate here from now on
+                    self._stop_child()
+                    from openai_magics.offline.validation import load_validator
+
+                    self._local = load_validator(self.document)
+        return self._local.violation(path, body, method, media, files)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_child()
+
+    def _stop_child(self) -> None:
+        try:
+            self._child.stdin.close()
+        except OSError:
+            pass
+        self._child.kill()
+        self._child.wait()
+
+
+def serve(document: str) -> None:
+    """Answer one line per request line until the input closes."""
+    import signal
+
+    from openai_magics.offline.validation import load_validator
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupting the kernel signals its whole process group
+    validator = load_validator(document)
+    for line in sys.stdin.buffer:
+        path, body, method, media, names = json.loads(line)
+        files = {field: [SimpleNamespace(filename=n) for n in name] if isinstance(name, list)
+                 else SimpleNamespace(filename=name) for field, name in names.items()}
+        sys.stdout.write(json.dumps({"violation": validator.violation(path, body, method, media, files)}) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

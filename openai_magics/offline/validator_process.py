@@ -6,12 +6,11 @@ core. The request log, faults and every other state stay in the kernel's server;
 line of JSON each way, and the answer is the same one line `RequestValidator.violation` gives. The process
 ends when the kernel does (its input closes). Should it fail, the server validates in its own process again.
 
-    python -m openai_magics.offline.validator_process OPENAPI_DOCUMENT
+    python -P openai_magics/offline/validator_process.py OPENAPI_DOCUMENT
 """
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -24,12 +23,11 @@ class ValidatorProcess:
 
     def __init__(self, document: str | Path):
         self.document = str(document)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         self._lock = threading.Lock()
         self._local = None  # the in-process validator, once the child has failed
-        self._child = subprocess.Popen([sys.executable, "-m", __name__, self.document], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        # -P: this file's folder is not put on the child's path (its modules would shadow others by their names)
+        self._child = subprocess.Popen([sys.executable, "-P", __file__, self.document], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def violation(self, path: str, body: object, method: str = "post", media: str = "application/json",
                   files: dict | None = None) -> str | None:
@@ -65,16 +63,29 @@ def serve(document: str) -> None:
     """Answer one line per request line until the input closes."""
     import signal
 
-    from openai_magics.offline.validation import load_validator
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupting the kernel signals its whole process group
-    validator = load_validator(document)
+    validator = _validation_alone().load_validator(document)
     for line in sys.stdin.buffer:
         path, body, method, media, names = json.loads(line)
         files = {field: [SimpleNamespace(filename=n) for n in name] if isinstance(name, list)
                  else SimpleNamespace(filename=name) for field, name in names.items()}
         sys.stdout.write(json.dumps({"violation": validator.violation(path, body, method, media, files)}) + "\n")
         sys.stdout.flush()
+
+
+def _validation_alone():
+    """validation.py, and the wire/sdk.py it takes jsonschema from, loaded by their paths: imported as the
+    package's modules they would import the package first (IPython and all, ~0.15 s of CPU of no use here)."""
+    import importlib.util
+
+    package = Path(__file__).resolve().parents[1]
+    for name, path in (("openai_magics.wire.sdk", package / "wire" / "sdk.py"),
+                       ("openai_magics.offline.validation", package / "offline" / "validation.py")):
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":

@@ -197,3 +197,19 @@ def test_a_character_newer_than_pythons_unicode_tables_is_counted_by_tiktoken():
     text = "\u1adb\n \n"
     assert not _settled(text) and _settled("naïve café 🎉 東京") and _settled("plain")
     assert count(text, "gpt-4o-mini") == len(tiktoken.get_encoding("o200k_base").encode(text)) == 5
+
+
+def test_a_validator_process_whose_document_cannot_be_read_answers_one_line_500s(tmp_path):
+    """The child `%openai offline`'s server validates in cannot read the document, nor can the server itself
+    then: each request gets the server's one-line 500 naming the document, as a server validating in its own
+    process says it."""
+    from openai_magics.offline import OfflineServer
+
+    document = tmp_path / "openapi.json"
+    document.write_text("{ not json")
+    with OfflineServer(openapi=document, validate_apart=True) as server:
+        sdk = client(server, max_retries=0)
+        for _ in range(2):
+            with pytest.raises(openai.InternalServerError) as err:
+                sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+            assert f"The offline server failed: the OpenAPI document {document} could not be read (JSONDecodeError" in str(err.value)

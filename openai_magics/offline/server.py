@@ -343,13 +343,12 @@ def _make_handler(server: OfflineServer):
                 return self._error(404, f"Invalid URL ({self.command} {path})", code="unknown_url", entry=entry)
             try:
                 validator = server.validator
+                violation = validator.violation(match.route.path, body, self.command,
+                                                media_type(self.headers.get("Content-Type")), files) if validator else None
             except RuntimeError as e:
                 return self._error(500, f"The offline server failed: {e}", entry=entry)
-            if validator:
-                violation = validator.violation(match.route.path, body, self.command,
-                                                        media_type(self.headers.get("Content-Type")), files)
-                if violation:
-                    return self._error(400, f"Invalid request body: {violation}", entry=entry)
+            if violation:
+                return self._error(400, f"Invalid request body: {violation}", entry=entry)
             has_key = self.headers.get("Authorization", "").startswith("Bearer ") or (
                 azure is not None and self.headers.get("api-key"))
             if not has_key:

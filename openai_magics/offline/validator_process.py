@@ -41,10 +41,17 @@ class ValidatorProcess:
                     return json.loads(self._child.stdout.readline())["violation"]
                 except (OSError, ValueError, KeyError, TypeError):  # the child is gone: validate here from now on
                     self._stop_child()
-                    from openai_magics.offline.validation import load_validator
-
-                    self._local = load_validator(self.document)
+                    self._local = self._load_here()
         return self._local.violation(path, body, method, media, files)
+
+    def _load_here(self):
+        from openai_magics.offline.validation import load_validator
+
+        try:
+            return load_validator(self.document)
+        except Exception as e:  # as the server says of a document it cannot read in its own process
+            raise RuntimeError(f"the OpenAPI document {self.document} could not be read "
+                               f"({type(e).__name__}: {e})") from None
 
     def stop(self) -> None:
         with self._lock:

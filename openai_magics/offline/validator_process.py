@@ -25,8 +25,11 @@ class ValidatorProcess:
         self.document = str(document)
         self._lock = threading.Lock()
         self._local = None  # the in-process validator, once the child has failed
-        # -P: this file's folder is not put on the child's path (its modules would shadow others by their names)
-        self._child = subprocess.Popen([sys.executable, "-P", __file__, self.document], stdin=subprocess.PIPE,
+        # This file's folder is not put on the child's path (its modules would shadow others by their names):
+        # -P from Python 3.11; before, -I (isolated), which also leaves out PYTHONPATH and the user's site folder
+        # (where jsonschema is seldom alone; without it the child fails and the server validates itself).
+        isolated = "-P" if sys.version_info >= (3, 11) else "-I"
+        self._child = subprocess.Popen([sys.executable, isolated, __file__, self.document], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def violation(self, path: str, body: object, method: str = "post", media: str = "application/json",

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import openai
 import pytest
@@ -26,9 +27,10 @@ def test_load_ext_imports_nothing_heavy():
 
 
 def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_written(monkeypatch):
-    """`%openai offline` returns before the OpenAPI document is read, then loads it, the token encoding, the
-    SDK and its chat resource behind the prompt, so the first `%%chat` waits for none of them; jsonschema's
-    IRI checker (seconds of grammar building, for a format nothing checks) is never built."""
+    """`%openai offline` returns before the OpenAPI document is read, then loads it (in a process of its own,
+    on the other core), the server's token encoder, the SDK and its chat resource behind the prompt, so the
+    first `%%chat` waits for none of them; tiktoken's encoder, which neither the server's first answer nor its
+    usage line needs, is never built, nor jsonschema imported in the kernel."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     code = (
         "import sys, threading\n"
@@ -41,18 +43,77 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         "from openai_magics import session\n"
         "print(session().offline_server.validator is not None)\n"
         "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
-        " if m not in sys.modules], 'rfc3987_syntax' in sys.modules)\n"
-        "from openai_magics.facts.tokens import _load\n"
-        "print(_load.cache_info().currsize)\n"
+        " if m not in sys.modules])\n"
+        "from openai_magics.facts import tokens\n"
+        "from openai_magics.offline.tokens import _encoders\n"
+        "print(sorted(_encoders), len(tokens._built))\n"
         "client = session()._client\n"
         "print(client is not None)\n"
-        "print(sh.run_cell_magic('chat', '--no-stream', 'hi').text.splitlines()[0], session()._client is client)\n"
+        "answer = sh.run_cell_magic('chat', '--no-stream', 'hi')\n"
+        "print(answer.text.splitlines()[0], session()._client is client)\n"
+        "print(answer.record.usage.input_tokens, answer.record.usage.output_tokens, len(tokens._built))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    validating, missing, encodings, built, answer = out.splitlines()[:5]
-    assert validating == "True" and missing == "[] False" and encodings == "1"
+    validating, missing, encoders, built, answer, usage = out.splitlines()[:6]
+    assert validating == "True" and missing == "['jsonschema']" and encoders == "['o200k_base'] 0"
     assert built == "True"  # the session's own client, which the first answer then uses
     assert "Offline answer" in answer and answer.endswith(" True")
+    import tiktoken
+
+    inputs, outputs, built_after = usage.split()
+    assert int(inputs) == 3 + 3 + len(tiktoken.get_encoding("o200k_base").encode("user")) + 1  # tiktoken's count of "hi"
+    assert int(outputs) > 0 and built_after == "0"
+
+
+def test_offline_validates_in_a_process_of_its_own_that_ends_with_the_kernel(monkeypatch, tmp_path):
+    """The server `%openai offline` starts validates requests in a child process (its loading runs on the other
+    core while the kernel imports the SDK): the same one-line 400s, multipart forms typed as before; should the
+    child die, the server validates in the kernel again; and the child ends when the kernel is killed."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    code = (
+        "import os, signal, sys, openai\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'openai_magics')\n"
+        "sh.run_line_magic('openai', 'offline')\n"
+        "from openai_magics import session\n"
+        "server = session().offline_server\n"
+        "sdk = openai.OpenAI(base_url=server.base_url, api_key='sk-x', max_retries=0)\n"
+        "def refused(**extra):\n"
+        "    try:\n"
+        "        sdk.chat.completions.create(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'x'}], **extra)\n"
+        "    except openai.BadRequestError as e:\n"
+        "        return e.body['message']\n"
+        "print(refused(temperature=5))\n"
+        "print(sdk.files.create(file=('d.jsonl', b'{}\\n'), purpose='batch').filename)\n"
+        "try:\n"
+        "    sdk.files.create(file=('d.jsonl', b'{}\\n'), purpose='wizard')\n"
+        "except openai.BadRequestError as e:\n"
+        "    print(e.body['message'])\n"
+        "print(server.validator._child.pid, 'jsonschema' in sys.modules, flush=True)\n"
+        "server.validator._child.kill()\n"
+        "print(refused(temperature=7), 'jsonschema' in sys.modules)\n"
+        "sh.run_line_magic('openai', 'offline')\n"  # the same server, still validating in the kernel
+        "server.stop(); server.start(); server.validator\n"
+        "print(server.validator._child.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    first, uploaded, form, child, after, restarted = done.stdout.splitlines()[-6:] or [done.stderr[-2000:]]
+    assert first == "Invalid request body: temperature: 5 is greater than the maximum of 2"
+    assert uploaded == "d.jsonl" and form.startswith("Invalid request body: purpose: 'wizard' is not one of [")
+    assert child.endswith(" False")  # jsonschema never imported in the kernel
+    assert after == "Invalid request body: temperature: 7 is greater than the maximum of 2 True"
+    orphan = int(restarted)
+    while os.path.exists(f"/proc/{orphan}") and "zombie" not in _state(orphan):
+        time.sleep(0.05)  # its input closed with the kernel: it ends (pytest's timeout bounds the wait)
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/status").read().lower()
+    except OSError:
+        return "gone"
 
 
 WARMING = "import threading\nwarming = [t.name for t in threading.enumerate() if t.name == 'openai-magics-warm-up']"

@@ -1,4 +1,5 @@
 """The offline server over real HTTP: routes with ids, multipart uploads, binary answers, rate limits, faults."""
+import json
 import time
 
 import httpx
@@ -155,3 +156,60 @@ def test_the_endpoint_table_in_the_docs_lists_every_route():
     table = (ROOT / "docs" / "offline-server.md").read_text()
     missing = [f"{r.method} /v1{r.path}" for r in discover(api).routes if f"{r.method} /v1{r.path}`" not in table]
     assert missing == []
+
+
+# --- token counts: the server's own encoder ---------------------------------------------------------
+
+TRICKY = ["", "  \n\n\t ", "naïve café 🎉 — ünïcödé ½", "東京は日本の首都です。", "don't I'LL we've 's", "3.14159 1e-9 12345678",
+          "def f(x):\n    return x ** 2  # squares", "<|endoftext|> is text here", "a" * 300, "🎉" * 40, "\r\n\r\n  \n",
+          "Привет мир! Ελληνικά, עברית, العربية, हिन्दी", "ＡＢＣ　全角", "👩‍👩‍👧‍👦 zwj", "\u0301\u0301combining"]
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_the_servers_own_encoder_gives_tiktokens_tokens(name):
+    """The server streams and counts a short text with its own Python encoder until tiktoken's is built (a fresh
+    kernel's first answer does not wait ~130 ms of CPU for it): the same tokens, byte for byte."""
+    import tiktoken
+
+    from conftest import ROOT
+    from openai_magics.offline.tokens import SHORT_TEXT, BytePairEncoder
+
+    encoding = tiktoken.get_encoding(name)
+    encoder = BytePairEncoder(encoding._pat_str, encoding._mergeable_ranks)
+    cells = [cell for path in sorted((ROOT / "notebooks").glob("*.ipynb")) for cell in json.loads(path.read_text())["cells"]]
+    shown = [output.get("text") or (output.get("data") or {}).get("text/markdown") or ""
+             for cell in cells for output in cell.get("outputs", [])]
+    texts = TRICKY + (ROOT / "README.md").read_text().split("\n\n") + ["".join(cell["source"]) for cell in cells] + [
+        "".join(text) for text in shown]  # the prompts and the offline answers the notebooks show
+    texts = [text for text in texts if len(text) <= SHORT_TEXT]  # a longer text is always tiktoken's to encode
+    assert len(texts) > 500
+    for text in texts:
+        assert encoder.encode(text) == encoding.decode_tokens_bytes(encoding.encode(text, disallowed_special=())), text
+
+
+def test_a_character_newer_than_pythons_unicode_tables_is_counted_by_tiktoken():
+    """U+1ADB is a mark to the `regex` module and unassigned to tiktoken's tables, which split "\\n \\n" after
+    it differently: such a text is left to tiktoken's encoder, and the count stays tiktoken's."""
+    import tiktoken
+
+    from openai_magics.offline.tokens import _settled, count
+
+    text = "\u1adb\n \n"
+    assert not _settled(text) and _settled("naïve café 🎉 東京") and _settled("plain")
+    assert count(text, "gpt-4o-mini") == len(tiktoken.get_encoding("o200k_base").encode(text)) == 5
+
+
+def test_a_validator_process_whose_document_cannot_be_read_answers_one_line_500s(tmp_path):
+    """The child `%openai offline`'s server validates in cannot read the document, nor can the server itself
+    then: each request gets the server's one-line 500 naming the document, as a server validating in its own
+    process says it."""
+    from openai_magics.offline import OfflineServer
+
+    document = tmp_path / "openapi.json"
+    document.write_text("{ not json")
+    with OfflineServer(openapi=document, validate_apart=True) as server:
+        sdk = client(server, max_retries=0)
+        for _ in range(2):
+            with pytest.raises(openai.InternalServerError) as err:
+                sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+            assert f"The offline server failed: the OpenAPI document {document} could not be read (JSONDecodeError" in str(err.value)

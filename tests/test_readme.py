@@ -56,7 +56,15 @@ def test_counts_are_exact_without_network_or_tiktoken_cache_dir_and_match_tiktok
 
     expected = [[str(len(tiktoken.get_encoding(name).encode(t))) for t in texts] for name in ("o200k_base", "cl100k_base")]
     assert json.loads(fresh.stdout) == expected  # exact (no "≈"), and the same numbers
-    assert len(list((tmp_path / "data-gym-cache").iterdir())) == 2
+    folder = tmp_path / "data-gym-cache"
+    kept = sorted(path.name.split(".")[1] for path in folder.glob("*.marshal"))
+    assert kept == ["cl100k_base", "o200k_base"] and len(list(folder.iterdir())) == 4  # tiktoken's files, parsed
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(again.stdout) == expected  # read back from the parsed form: the same counts
+    for path in folder.glob("*.marshal"):
+        path.write_bytes(b"not a parsed encoding")
+    spoilt = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(spoilt.stdout) == expected  # a spoilt parsed form: tiktoken parses its file again
 
 
 def test_a_relative_encodings_folder_that_points_nowhere_says_so(nb, monkeypatch):

@@ -43,14 +43,15 @@ def _prepare_before_next_cell(shell, model: str) -> None:
 
 
 def _prepare_first_answer(model: str) -> None:
-    """Load, while the user writes the next cell, what the first answer needs: the token encoding the server
-    counts the default model's tokens with, the session's client (the SDK), the model's prices. Without it the
-    first `%%chat` paid for them all before its first token (~0.7 s of 0.9 s here); a cell that comes sooner
-    waits only for what is still loading (the imports and the encoding each load once, under their own locks)."""
-    from openai_magics.facts.tokens import get_encoding
+    """Load, while the user writes the next cell, what the first answer needs: the encoder the server counts
+    and streams the default model's tokens with (its own, in Python: tiktoken's is built only when a count
+    needs it), the session's client (the SDK), the model's prices. Without it the first `%%chat` paid for them
+    all before its first token (~0.7 s of 0.9 s here); a cell that comes sooner waits only for what is still
+    loading (the imports and the encoding each load once, under their own locks)."""
+    from openai_magics.offline.tokens import python_encoder
 
     try:
-        get_encoding(model)
+        python_encoder(model)
         session().client.chat.completions  # the SDK imports a resource's modules, and its HTTP stack, on first use
         session().prices_for(model)
     except Exception:  # only a head start: the cell that needs one of them says what is wrong, in one line

@@ -8,6 +8,6 @@ def start_for(session, **server_options) -> OfflineServer:
     """Start the bundled server (once per session) and point the session at it."""
     server = session.offline_server
     if server is None or not server.running:
-        server = OfflineServer(openapi=find_openapi_document(), **server_options).start()
+        server = OfflineServer(openapi=find_openapi_document(), validate_apart=True, **server_options).start()
     session.attach_offline(server)
     return server

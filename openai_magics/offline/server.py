@@ -91,8 +91,9 @@ class OfflineServer:
     """Start with `start()` (or as a context manager); `base_url` is what the SDK needs."""
 
     def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
-                 quirks=(), any_model: bool = False):
+                 quirks=(), any_model: bool = False, validate_apart: bool = False):
         self.openapi = Path(openapi) if openapi else None
+        self.validate_apart = validate_apart  # validate in a process of its own (offline/validator_process.py)
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
         self.stream_usage = True        # False: behave like the many compatible servers that never send it
@@ -119,9 +120,18 @@ class OfflineServer:
         return self
 
     def _load_validator(self) -> None:
-        from openai_magics.offline.validation import load_validator
-
         try:
+            if self.validate_apart:
+                from openai_magics.offline.validator_process import ValidatorProcess
+
+                self._validator = ValidatorProcess(self.openapi)
+            else:
+                from openai_magics.offline.validation import load_validator
+
+                self._validator = load_validator(str(self.openapi))
+        except OSError:  # no process could be started: validate here
+            from openai_magics.offline.validation import load_validator
+
             self._validator = load_validator(str(self.openapi))
         finally:
             self._validator_loaded.set()
@@ -136,6 +146,8 @@ class OfflineServer:
 
     def stop(self) -> None:
         self._release_hangs()
+        if hasattr(self._validator, "stop"):
+            self._validator.stop()
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -331,13 +343,12 @@ def _make_handler(server: OfflineServer):
                 return self._error(404, f"Invalid URL ({self.command} {path})", code="unknown_url", entry=entry)
             try:
                 validator = server.validator
+                violation = validator.violation(match.route.path, body, self.command,
+                                                media_type(self.headers.get("Content-Type")), files) if validator else None
             except RuntimeError as e:
                 return self._error(500, f"The offline server failed: {e}", entry=entry)
-            if validator:
-                violation = validator.violation(match.route.path, body, self.command,
-                                                        media_type(self.headers.get("Content-Type")), files)
-                if violation:
-                    return self._error(400, f"Invalid request body: {violation}", entry=entry)
+            if violation:
+                return self._error(400, f"Invalid request body: {violation}", entry=entry)
             has_key = self.headers.get("Authorization", "").startswith("Bearer ") or (
                 azure is not None and self.headers.get("api-key"))
             if not has_key:

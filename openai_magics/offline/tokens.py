@@ -2,7 +2,10 @@
 counts must show up as a mismatch in tests, not be mirrored by the server.
 
 It counts the way OpenAI documents it (3 tokens per message, 3 to prime the reply; images by tiles from
-data/image_tokens.json), with tiktoken's encodings where they are available offline.
+data/image_tokens.json), with tiktoken's encodings where they are available offline. A short text is encoded
+by a byte-pair encoder of its own, in Python, on the encoding's ranks (tiktoken's algorithm, token for
+token), until tiktoken's encoder is built anyway: building it takes ~130 ms of CPU under the GIL, which a
+fresh kernel's first offline answer would wait for (the kernel's SDK import holds the same GIL meanwhile).
 """
 from __future__ import annotations
 
@@ -11,10 +14,13 @@ import io
 import json
 import math
 import re
+import threading
 
 from openai_magics.facts.data import load
 from openai_magics.facts.models import base_name
-from openai_magics.facts.tokens import get_encoding
+from openai_magics.facts.tokens import built_encoding, encoding_name, get_encoding, parsed_encoding
+
+SHORT_TEXT = 4_000  # characters the Python encoder takes a few ms over; a longer text waits for tiktoken's
 
 
 def message_text(message: dict) -> str:
@@ -26,17 +32,94 @@ def message_text(message: dict) -> str:
     return ""
 
 
+class BytePairEncoder:
+    """tiktoken's encoding of ordinary text (what `encode(text, disallowed_special=())` gives), in Python: the
+    text split by the encoding's pattern, each piece a token when the vocabulary has it, else its bytes merged
+    pair by pair, the lowest-ranked pair first (the leftmost of equals), as tiktoken's Rust core does."""
+
+    def __init__(self, pat_str: str, ranks: dict[bytes, int]):
+        import regex  # tiktoken's own dependency: the pattern uses \p{…} classes
+
+        self._pattern = regex.compile(pat_str)
+        self._ranks = ranks
+
+    def encode(self, text: str) -> list[bytes] | None:
+        """The tokens' bytes; None for text that is not valid UTF-8 (a lone surrogate: tiktoken mends it)."""
+        tokens: list[bytes] = []
+        try:
+            for match in self._pattern.finditer(text):
+                piece = match.group(0).encode("utf-8")
+                if piece in self._ranks:
+                    tokens.append(piece)
+                else:
+                    tokens.extend(self._merge(piece))
+        except UnicodeEncodeError:
+            return None
+        return tokens
+
+    def _merge(self, piece: bytes) -> list[bytes]:
+        parts = [piece[i:i + 1] for i in range(len(piece))]
+        while len(parts) > 1:
+            best, at = None, -1
+            for i in range(len(parts) - 1):
+                rank = self._ranks.get(parts[i] + parts[i + 1])
+                if rank is not None and (best is None or rank < best):
+                    best, at = rank, i
+            if best is None:
+                break
+            parts[at:at + 2] = [parts[at] + parts[at + 1]]
+        return parts
+
+
+_encoders: dict[str, BytePairEncoder] = {}
+_encoders_lock = threading.Lock()
+
+
+def python_encoder(model: str) -> BytePairEncoder | None:
+    """The Python encoder of the model's encoding (made once), or None when the encoding is not available."""
+    name = encoding_name(model)
+    with _encoders_lock:
+        if name not in _encoders:
+            state = parsed_encoding(model)
+            if state is None:
+                return None
+            _encoders[name] = BytePairEncoder(state["pat_str"], state["mergeable_ranks"])
+        return _encoders[name]
+
+
+def _token_bytes(text: str, model: str) -> list[bytes] | None:
+    """The text's tokens as bytes: tiktoken's encoder once built, the Python one for a short text until then."""
+    if len(text) <= SHORT_TEXT and _settled(text) and built_encoding(model) is None:
+        encoder = python_encoder(model)
+        found = encoder.encode(text) if encoder is not None else None
+        if found is not None:
+            return found
+    enc = get_encoding(model)
+    return None if enc is None else enc.decode_tokens_bytes(enc.encode(text, disallowed_special=()))
+
+
+def _settled(text: str) -> bool:
+    """Every character has had its Unicode category long enough (assigned by Unicode 14, Python's tables here)
+    for the pattern's \\p{…} classes to read it as tiktoken's Rust tables do: a character assigned since may
+    be a mark to one and nothing to the other, and split the text elsewhere."""
+    import unicodedata
+
+    return text.isascii() or all(unicodedata.category(ch) != "Cn" for ch in text if ord(ch) > 127)
+
+
 def tokenize(text: str, model: str) -> list[str]:
     """The text's tokens as strings, so a stream can send one token per chunk."""
-    enc = get_encoding(model)
-    if enc is None:
+    found = _token_bytes(text, model)
+    if found is None:
         return re.findall(r"\s*\S+|\s+", text)
-    return [piece.decode("utf-8", "replace") for piece in enc.decode_tokens_bytes(enc.encode(text, disallowed_special=()))]
+    return [piece.decode("utf-8", "replace") for piece in found]
 
 
 def count(text: str, model: str) -> int:
-    enc = get_encoding(model)
-    return len(enc.encode(text, disallowed_special=())) if enc else len(tokenize(text, model))
+    if len(text) > SHORT_TEXT and (enc := get_encoding(model)) is not None:
+        return len(enc.encode(text, disallowed_special=()))
+    found = _token_bytes(text, model)
+    return len(found) if found is not None else len(tokenize(text, model))
 
 
 def count_messages(messages: list[dict], model: str) -> int:

@@ -1,12 +1,13 @@
 """Runs past one process's memory, against the offline server in its own process (as a remote API would be):
 
-- `over`: N rows through `%%chat --over ... --to PATH.parquet`: rows/s and the kernel's peak RSS, at two sizes
-  (what grows with N is the run's own bookkeeping, not the answers: they are on disk).
+- `over`: N rows through `%%chat --over ... --to PATH.parquet`: rows/s, the kernel's peak RSS, and its RSS after
+  each tenth of the rows answered (bounded: it levels off once the input and its prompts are in memory, the
+  answers being on disk and the ledger one row for the run).
 - `embed`: N texts through `%embed --input texts --store PATH`: the peak RSS against the size of the vectors
   written (N × dimensions × 4 bytes).
 - `batch`: N rows through `%%chat --over ... --batch` (shards of 50,000 lines): seconds end to end, shards.
 
-    TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/disk_runs.py over [--rows 20000,50000]
+    TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/disk_runs.py over [--rows 20000,100000,300000]
     TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/disk_runs.py embed [--rows 1000000] [--dimensions 1536]
     TIKTOKEN_CACHE_DIR=../shared/tiktoken python benchmarks/disk_runs.py batch [--rows 120000]
 
@@ -62,18 +63,44 @@ def one_run(kind: str, base_url: str, rows: int, dimensions: int, folder: str) -
         cell = "%%chat --over items --batch -q -o answers --max-tokens 16\nLabel {item}"
     before = rss_mb()[0]
     started = time.perf_counter()
+    watching = _rss_as_rows_arrive(rows) if kind == "over" else None
     ran = ipython.run_cell(cell)
     seconds = time.perf_counter() - started
+    if watching is not None:
+        watching.set()
     if ran.error_in_exec or ran.error_before_exec:
         raise SystemExit(f"failed: {ran.error_in_exec or ran.error_before_exec}")
     peak = rss_mb()[1]
-    line = f"{kind} {rows:,} rows: {seconds:,.1f} s ({rows / seconds:,.0f} rows/s) · RSS before {before:,.0f} MB · peak {peak:,.0f} MB"
+    load = " / ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
+    line = (f"{kind} {rows:,} rows: {seconds:,.1f} s ({rows / seconds:,.0f} rows/s) · RSS before {before:,.0f} MB · "
+            f"peak {peak:,.0f} MB · load average {load}")
     if kind == "embed":
         line += f" · vectors written {rows * dimensions * 4 / 2**20:,.0f} MB (peak/result {peak / (rows * dimensions * 4 / 2**20):.2f}×)"
     if kind == "batch":
         answers = ipython.user_ns["answers"]
         line += f" · {sum(isinstance(a, str) for a in answers):,} answers aligned"
     print(line, flush=True)
+
+
+def _rss_as_rows_arrive(rows: int):
+    """Print the RSS after each tenth of the rows answered (read off the run's ledger row); set the event to stop."""
+    import threading
+
+    from openai_magics.core.session import session
+
+    stop, step, started = threading.Event(), max(1, rows // 10), time.perf_counter()
+
+    def watch():
+        said = 0
+        while not stop.wait(0.5):
+            answered = sum(r.calls for r in session().ledger.records)
+            if answered >= said + step:
+                said = answered // step * step
+                print(f"  {answered:,} rows answered after {time.perf_counter() - started:,.0f} s: "
+                      f"RSS {rss_mb()[0]:,.0f} MB", flush=True)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return stop
 
 
 def main() -> None:
@@ -83,7 +110,7 @@ def main() -> None:
     parser.add_argument("--dimensions", type=int, default=1536)
     parser.add_argument("--one", nargs=2, metavar=("BASE_URL", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    default = {"over": "20000,50000", "embed": "1000000", "batch": "120000"}[args.kind]
+    default = {"over": "20000,100000,300000", "embed": "1000000", "batch": "120000"}[args.kind]
     sizes = [int(n) for n in (args.rows or default).split(",")]
     if args.one:
         return one_run(args.kind, args.one[0], sizes[0], args.dimensions, args.one[1])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "sk-test-DO-NOT-LEAK-4f9c2b7e1d3a5c8e0b6d"
 # The chat model the tests' figures were written for (not the shipped default: test_default_model covers that).
 TEST_CHAT_MODEL = "gpt-4o-mini"
+
+
+def pytest_configure(config):
+    # A run started in the background of a script (`cmd &`, nohup) inherits SIGINT ignored, and Python then
+    # never installs its KeyboardInterrupt handler: every stop the interrupt tests press (and their children's,
+    # which inherit the ignoring) would be lost. A kernel installs the handler around each cell (ipykernel
+    # does), so a user's stop always arrives; the shell these tests drive gets it the same way.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -132,24 +132,16 @@ def test_to_openai_on_openai_itself_says_the_evals_api_is_gone_as_the_sdk_does(n
 
 
 def test_an_interrupted_eval_keeps_its_finished_rows(nb, offline, session):
-    import os
-    import signal
-    import threading
-    import time
+    from tests.faults.test_hangs import _slow_from_now, interrupt_when
 
     nb.run(SETUP)
     offline.latency = 0.05
 
-    def press_stop():
-        deadline = time.monotonic() + 30
-        while sum(r.status == 200 for r in offline.requests) < 10 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    stop = threading.Thread(target=press_stop)
-    stop.start()
-    ran = nb.run("%%eval --data reviews --expect label --grader contains --concurrency 2\nClassify: {text}")
-    stop.join()
+    # Once 10 rows are answered, and (however busy the machine) the rest are slow, so the stop finds them running.
+    with interrupt_when(lambda: sum(r.status == 200 for r in offline.requests) >= 10, settle=0,
+                        then=lambda: _slow_from_now(offline)):
+        ran = nb.run("%%eval --data reviews --expect label --grader contains --concurrency 2\nClassify: {text}")
+    offline.latency = 0
     assert isinstance(ran.error, KeyboardInterrupt) and "finished rows kept in _" in str(ran.error)
     kept = nb.run("_").result
     assert kept.interrupted and 0 < len(kept.rows_done) < 60

@@ -50,6 +50,14 @@ def fast(session):
 
 
 @pytest.fixture
+def one_try(session):
+    """One retry at most, as `fast`, but the usual waits: for cases where an answer comes and what it shows is
+    the point, so that a busy machine's late first byte is not taken for a silent server."""
+    session.configure(max_retries=1)
+    return session
+
+
+@pytest.fixture
 def logs(caplog):
     """Every log record, at every level, of every logger (the SDK's and httpx's debug lines included)."""
     caplog.set_level(logging.DEBUG)

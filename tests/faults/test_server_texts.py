@@ -52,7 +52,7 @@ def batch_server(output=None, error_file=None, **batch):
 
 
 @pytest.mark.parametrize("xmode", ["Context", "Verbose"])
-def test_batch_results_whose_output_line_echoes_the_key_show_no_key(nb, rogue, fast, logs, session, xmode,
+def test_batch_results_whose_output_line_echoes_the_key_show_no_key(nb, rogue, one_try, logs, session, xmode,
                                                                     verbose_reset):
     at_rogue(nb, rogue, xmode)
     rogue.script(batch_server(output=lambda seen: file_of(
@@ -65,7 +65,7 @@ def test_batch_results_whose_output_line_echoes_the_key_show_no_key(nb, rogue, f
 
 
 @pytest.mark.parametrize("xmode", ["Context", "Verbose"])
-def test_batch_results_whose_error_file_echoes_the_key_show_no_key(nb, rogue, fast, logs, session, xmode,
+def test_batch_results_whose_error_file_echoes_the_key_show_no_key(nb, rogue, one_try, logs, session, xmode,
                                                                     verbose_reset):
     at_rogue(nb, rogue, xmode)
     rogue.script(batch_server(
@@ -78,7 +78,7 @@ def test_batch_results_whose_error_file_echoes_the_key_show_no_key(nb, rogue, fa
 
 
 @pytest.mark.parametrize("xmode", ["Context", "Verbose"])
-def test_a_failed_batch_whose_errors_echo_the_key_says_why_without_it(nb, rogue, fast, logs, session, xmode,
+def test_a_failed_batch_whose_errors_echo_the_key_says_why_without_it(nb, rogue, one_try, logs, session, xmode,
                                                                       verbose_reset):
     at_rogue(nb, rogue, xmode)
     rogue.script(lambda seen: by_path({"/batches/batch_rogue1": json_answer(batch_object(
@@ -91,7 +91,7 @@ def test_a_failed_batch_whose_errors_echo_the_key_says_why_without_it(nb, rogue,
 
 @pytest.mark.parametrize("xmode", ["Context", "Verbose"])
 @pytest.mark.parametrize("follow", ["--once", ""], ids=["once", "followed"])
-def test_finetune_status_whose_error_message_echoes_the_key_shows_no_key(nb, rogue, fast, logs, session, xmode,
+def test_finetune_status_whose_error_message_echoes_the_key_shows_no_key(nb, rogue, one_try, logs, session, xmode,
                                                                          follow, verbose_reset):
     at_rogue(nb, rogue, xmode)
     rogue.script(by_path({
@@ -104,7 +104,7 @@ def test_finetune_status_whose_error_message_echoes_the_key_shows_no_key(nb, rog
 
 
 @pytest.mark.parametrize("xmode", ["Context", "Verbose"])
-def test_finetune_status_whose_events_echo_the_key_shows_no_key(nb, rogue, fast, logs, session, xmode,
+def test_finetune_status_whose_events_echo_the_key_shows_no_key(nb, rogue, one_try, logs, session, xmode,
                                                                 verbose_reset):
     at_rogue(nb, rogue, xmode)
     rogue.script(by_path({
@@ -142,7 +142,7 @@ ECHOING_ANSWERS = {
 
 @pytest.mark.parametrize("xmode", ["Context", "Verbose"])
 @pytest.mark.parametrize("case", list(ECHOING_ANSWERS))
-def test_an_answer_whose_content_echoes_the_key_shows_and_keeps_no_key(nb, rogue, fast, logs, session, tmp_path,
+def test_an_answer_whose_content_echoes_the_key_shows_and_keeps_no_key(nb, rogue, one_try, logs, session, tmp_path,
                                                                         case, xmode, verbose_reset):
     import io
 
@@ -169,7 +169,7 @@ def test_an_answer_whose_content_echoes_the_key_shows_and_keeps_no_key(nb, rogue
 
 
 @pytest.mark.parametrize("loss", ["NaN", "Infinity", "-Infinity", '"low"', "null"])
-def test_finetune_metrics_whose_loss_is_not_a_number_are_left_out_of_the_chart(nb, rogue, fast, loss):
+def test_finetune_metrics_whose_loss_is_not_a_number_are_left_out_of_the_chart(nb, rogue, one_try, loss):
     events = {"object": "list", "has_more": False, "data": [
         {"id": f"ftevent-{n}", "object": "fine_tuning.job.event", "created_at": 1, "level": "info",
          "message": f"Step {n}", "type": "metrics", "data": {"step": n, "train_loss": value}}
@@ -184,7 +184,7 @@ def test_finetune_metrics_whose_loss_is_not_a_number_are_left_out_of_the_chart(n
 
 
 @pytest.mark.parametrize("placeholder", ["ollama", "EMPTY", "lm-studio"])
-def test_a_placeholder_key_is_not_taken_out_of_answers_that_name_it(nb, rogue, fast, monkeypatch, placeholder):
+def test_a_placeholder_key_is_not_taken_out_of_answers_that_name_it(nb, rogue, one_try, monkeypatch, placeholder):
     monkeypatch.setenv("PLACEHOLDER_KEY", placeholder)
     nb.run(f"%openai endpoint {rogue.base_url} --key-env PLACEHOLDER_KEY")
     rogue.script(json_answer(completion(f"Yes, {placeholder} runs models locally.")))

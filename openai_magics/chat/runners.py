@@ -351,8 +351,8 @@ class Runner:
         return result
 
 
-def run_calls(tools: dict[str, Tool], tool_calls, round_number: int) -> list[ToolCall]:
-    """Run the calls of one round, in the order the model gave them."""
+def run_calls(tools: dict, tool_calls, round_number: int) -> list[ToolCall]:
+    """Run the calls of one round (`tools`: name → chat.tools.Tool), in the order the model gave them."""
     done = []
     for call in tool_calls:
         name, arguments = call.function.name, call.function.arguments

@@ -5,7 +5,7 @@ from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import magic_arguments
 
 from openai_magics.core.session import session
-from openai_magics.facts.tokens import estimate_reason, why_estimated
+from openai_magics.facts.tokens import estimate_reason
 from openai_magics.magics.kit import GuardedMagics, expand, line_or_cell_magic, require_text, shared_options
 
 

@@ -8,12 +8,13 @@ import time
 
 
 def interrupt_mid_stream(offline) -> threading.Thread:
-    """SIGINT to this process once the server has been streaming for a moment (a busy machine included)."""
+    """SIGINT to this process once the server has been streaming for a moment: 2 s, so that even a busy machine's
+    client has read some of it, and the 8 s the server takes to send it all are far off."""
     def press_stop():
         deadline = time.monotonic() + 30
         while not (offline.requests and offline.requests[-1].status == 200) and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.6)
+        time.sleep(2)
         os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=press_stop)

@@ -23,11 +23,23 @@ PROVIDER = "openai"
 
 def price_data():
     """genai-prices' price data: the snapshot its `UpdatePrices` set, else its bundled tables' OpenAI provider."""
-    with collector_paused():
-        from genai_prices import data_snapshot
+    global _loaded
+    if not _loaded:  # only the first read makes long-lived objects: later ones must not move a run's young
+        with collector_paused():  # objects, garbage included, to the oldest generation on every call priced
+            data = _read_price_data()
+        _loaded = True
+        return data
+    return _read_price_data()
 
-        custom = getattr(data_snapshot, "_custom_snapshot", None)
-        return custom if custom is not None else _bundled_openai()
+
+_loaded = False
+
+
+def _read_price_data():
+    from genai_prices import data_snapshot
+
+    custom = getattr(data_snapshot, "_custom_snapshot", None)
+    return custom if custom is not None else _bundled_openai()
 
 
 @cache

@@ -242,13 +242,14 @@ class LabDriver:
     @staticmethod
     def _run_all_cells(page, attempts: int = 3) -> None:
         """Run > Run All Cells. Just after loading, the menu can act before the notebook is ready and do
-        nothing; queued cells show `[*]` at once, so if none does the command did not fire and is retried."""
+        nothing, or (on a loaded machine) run the first cell alone; queued cells show `[*]` at once, so if any
+        cell is still unqueued the command did not fire as asked and is retried (what ran runs again)."""
         for _ in range(attempts):
             page.locator(".jp-Notebook").first.click()  # the notebook is the current widget the Run menu acts on
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
             for _ in range(30):
-                if any(p != "[ ]:" for p in page.evaluate(NOTEBOOK_STATE_JS)["prompts"]):
+                if all(p != "[ ]:" for p in page.evaluate(NOTEBOOK_STATE_JS)["prompts"]):
                     return
                 page.wait_for_timeout(100)
         raise AssertionError(f"Run > Run All Cells did not start the cells ({attempts} tries)")

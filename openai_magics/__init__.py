@@ -7,13 +7,26 @@ Loading is light on purpose: openai, widgets, numpy, pandas and the price tables
 This module is the composition root: the one place that knows every capability.
 """
 import functools
-import importlib
 
 from openai_magics.core.session import session
+# Each capability's plain-Python functions. Importing them here, before any of their packages is imported from
+# elsewhere, is what keeps `openai_magics.chat` the function: Python binds a package to its parent's
+# attribute of the same name only when the package is first imported.
+from openai_magics.audio.facade import speak, transcribe
+from openai_magics.batch.facade import batch
+from openai_magics.chat.facade import chat
+from openai_magics.embed.facade import embed
+from openai_magics.evals.facade import evaluate as evals
+from openai_magics.finetune.facade import finetune
+from openai_magics.fix.facade import explain, fix
+from openai_magics.image.facade import image
+from openai_magics.moderation.facade import moderation
+from openai_magics.stores.facade import store
+from openai_magics.video.facade import video
 
 __version__ = "0.1.0"
 __all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "transcribe", "speak", "fix", "explain",
-           "load_ipython_extension", "unload_ipython_extension"]
+           "evals", "moderation", "store", "load_ipython_extension", "unload_ipython_extension"]
 
 # Each capability's Magics class, as "module:Class", and the magics it provides: declared when the extension
 # loads (IPython's register_lazy where it has it), imported the first time one of them is used or its help
@@ -29,11 +42,6 @@ MAGICS = {
     "openai_magics.evals.magic:EvalMagics": {"eval": "cell"},
     "openai_magics.fix.magic:FixMagics": {"fix": "line", "explain": "line"},
 }
-CAPABILITIES = ("chat", "embed", "image", "video", "batch", "finetune", "moderation", "evals", "fix")
-# Plain-Python functions of capabilities that offer more than one, as "module:function".
-FACADES = {"transcribe": "openai_magics.audio.facade:transcribe", "speak": "openai_magics.audio.facade:speak",
-           "explain": "openai_magics.fix.facade:explain",
-           "store": "openai_magics.stores.facade:store"}
 # Every module whose `@command`s make `%openai`'s subcommands: the session's own, then each capability's group.
 OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.control.usage_commands",
                    "openai_magics.control.cache_commands", "openai_magics.control.pin_commands",
@@ -43,16 +51,6 @@ OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.cont
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not
-
-
-def __getattr__(name: str):
-    """`openai_magics.chat(…)`: a capability package, imported on first use (it is callable)."""
-    if name in CAPABILITIES:
-        return importlib.import_module(f"openai_magics.{name}")
-    if name in FACADES:
-        module, function = FACADES[name].split(":")
-        return getattr(importlib.import_module(module), function)
-    raise AttributeError(f"module 'openai_magics' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython) -> None:

@@ -2,6 +2,10 @@
 and subcommand, a hint for a slip, and the plain-Python facade over the same requests and results."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from IPython.core.error import UsageError
 
@@ -98,6 +102,21 @@ def test_a_bad_request_from_plain_python_is_one_clear_error(session, offline, op
     with pytest.raises(UsageError, match=says):
         openai_magics.chat("x", **options)
     assert offline.requests == [] and len(session.ledger) == 0
+
+
+def test_the_plain_python_functions_are_functions_with_their_own_signatures_after_every_module_loads():
+    """`help(openai_magics.chat)` shows chat's options, also once the capabilities' modules are imported."""
+    code = ("import importlib, inspect, json, pkgutil, openai_magics\n"
+            "for m in pkgutil.walk_packages(openai_magics.__path__, 'openai_magics.'):\n"
+            "    if '.offline' not in m.name and not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
+            "print(json.dumps({n: [inspect.isfunction(getattr(openai_magics, n)),\n"
+            "                      list(inspect.signature(getattr(openai_magics, n)).parameters)[:2]]\n"
+            "                  for n in openai_magics.__all__ if n not in ('session',)}))")
+    shown = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                      timeout=120).stdout)
+    assert all(is_function for is_function, _ in shown.values()), shown
+    assert shown["chat"][1] == ["prompt", "model"] and shown["evals"][1] == ["template", "data"]
+    assert shown["video"][1] == ["prompt", "model"] and shown["moderation"][1] == ["texts", "model"]
 
 
 def test_embed_from_plain_python_keeps_input_order(session, offline):

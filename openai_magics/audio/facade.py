@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def transcribe(sources, *, model: str | None = None, language: str | None = None, prompt: str | None = None,
                format: str | None = None, timestamps=(), translate: bool = False, rate: int | None = None,
                cache: bool = True, on_text=None, session=None):
@@ -22,6 +24,7 @@ def transcribe(sources, *, model: str | None = None, language: str | None = None
     return run_transcribe(s, request, on_text)
 
 
+@after_warm_up
 def speak(text: str, *, model: str | None = None, voice: str = "alloy", format: str = "mp3",
           speed: float | None = None, instructions: str | None = None, cache: bool = True, session=None):
     """Text to speech: a Speech (`bytes(speech)`, `.duration`, `.save(path)`, a player in notebooks)."""

@@ -3,6 +3,3 @@
 `openai_magics.batch(lines, endpoint=…)` submits; `%openai batch list|status ID|results ID|cancel ID`
 follows and collects, also after a kernel restart (see store.py).
 """
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.batch.facade:batch")

@@ -2,6 +2,3 @@
 
 request (what is asked, checked, and its body) → engine (sends, streams, records) → result (what shows).
 """
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.chat.facade:chat")

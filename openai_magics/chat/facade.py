@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def chat(prompt: str, *, model: str | None = None, system: str | None = None, temperature: float | None = None,
          max_tokens: int | None = None, schema=None, json: bool = False, tools=(), images=(),
          detail: str | None = None, thread: str | None = None, new_thread: bool = False, api: str = "auto",

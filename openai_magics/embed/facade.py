@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def embed(texts=None, *, model: str | None = None, dimensions: int | None = None, truncate: bool = False,
           concurrency: int | None = None, cache: bool = True, progress=None, session=None,
           what: str = "the input", pool: str | None = None, store=None, column: str = "text"):

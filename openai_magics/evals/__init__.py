@@ -4,6 +4,3 @@ request (template, rows, models, graders: checked) → engine (one answer per mo
 budget-bounded) → result (a scoreboard and a per-row DataFrame); `--to-openai` runs the same eval on the
 Evals API.
 """
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.evals.facade:evaluate")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def evaluate(template: str, data, *, models: list[str], graders: list[str], expect: str | None = None,
              judge_model: str | None = None, rubric: str | None = None, namespace: dict | None = None,
              cache: bool = True, concurrency: int | None = None, session=None):

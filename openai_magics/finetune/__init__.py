@@ -4,7 +4,3 @@
 validate (the training set, line by line) → prepare (tokens, limits, cost; nothing sent) → engine (upload,
 jobs, events) → jobs (ids kept on disk) → result (what a cell shows: report, job view with its loss chart).
 """
-
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.finetune.facade:finetune")

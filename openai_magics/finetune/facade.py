@@ -5,8 +5,10 @@ from pathlib import Path
 
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def finetune(training, *, model: str | None = None, suffix: str | None = None, epochs: int | None = None,
              validation=None, wait: bool = False, session=None):
     """Check `training` (a JSONL path, a list of conversations, or a DataFrame with a `messages` column),

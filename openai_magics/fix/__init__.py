@@ -4,6 +4,3 @@ chat; and `openai_magics.fix()` / `openai_magics.explain()` from plain Python.
 error (the last exception, trimmed to the user's frames, and its cell) → prompt (what is asked, scrubbed of
 the keys) → chat's own path (priced, cached, budget-bounded, streamed) → the corrected cell as the next input.
 """
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.fix.facade:fix")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def fix(question: str | None = None, *, model: str | None = None, context_tokens: int | None = None,
         dry_run: bool = False, cache: bool = True, stream: bool = False, view=None, session=None, shell=None):
     """Ask for the last error's cell, corrected; the corrected cell becomes the next input (never run).
@@ -12,6 +14,7 @@ def fix(question: str | None = None, *, model: str | None = None, context_tokens
                            cache=cache, stream=stream, view=view, session=session, shell=shell)
 
 
+@after_warm_up
 def explain(question: str | None = None, *, model: str | None = None, context_tokens: int | None = None,
             dry_run: bool = False, cache: bool = True, stream: bool = False, view=None, session=None, shell=None):
     """Ask why the last error happened, in prose. Returns the ChatResult."""

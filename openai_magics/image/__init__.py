@@ -3,6 +3,3 @@
 request (prompt, options and edit inputs, checked against what the model takes) → engine (sends, streams
 partial images, caches, records) → result (the images, a gallery that survives saving).
 """
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.image.facade:image")

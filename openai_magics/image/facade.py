@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def image(prompt: str, *, model: str | None = None, size: str | None = None, quality: str | None = None,
           n: int = 1, style: str | None = None, background: str | None = None, format: str | None = None,
           compression: int | None = None, edit=None, mask=None, partial_images: int = 0, cache: bool = True,

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from openai_magics.moderation.check import MODERATION_MODEL
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def moderation(texts, *, model: str = MODERATION_MODEL, session=None):
     from openai_magics.moderation.engine import run_moderation
     from openai_magics.moderation.request import ModerationRequest

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def store(name: str, *sources, session=None):
     """Make the store NAME from files, globs, folders or a list/Series of texts; when it exists, add them to it.
     With no sources: the store's status. Returns its StoreInfo (`.id`, `.files`, `.status`)."""

@@ -4,6 +4,3 @@ request (prompt, model, length, size, first frame or remix, checked against fact
 engine (bounded by the budget, through the cache, the job followed, the MP4 downloaded and checked,
 priced per second in the ledger) → result (the bytes, a player the saved notebook keeps).
 """
-from openai_magics.core.facade import make_callable
-
-make_callable(__name__, "openai_magics.video.facade:video")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from openai_magics.core.session import session as current_session
+from openai_magics.wire.sdk import after_warm_up
 
 
+@after_warm_up
 def video(prompt: str, *, model: str | None = None, seconds: int | None = None, size: str | None = None,
           image=None, remix: str | None = None, cache: bool = True, save=None, view=None, session=None):
     """Make a video of `prompt`, `seconds` long at `size`, starting from `image` (a path, PIL image, numpy

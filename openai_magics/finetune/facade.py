@@ -5,7 +5,7 @@ from pathlib import Path
 
 from openai_magics.wire.errors import UsageError
 from openai_magics.core.session import session as current_session
-from openai_magics.wire.sdk import after_warm_up
+from openai_magics.magics.kit import after_warm_up
 
 
 @after_warm_up

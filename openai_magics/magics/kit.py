@@ -248,6 +248,22 @@ def guarded(magic_fn):
     return run
 
 
+def after_warm_up(function):
+    """`function` (a capability's plain-Python function), called once the warm-ups started are done, as a magic
+    is: `openai_magics.chat(…)` in the cell that ran `%openai offline` would otherwise import the SDK beside the
+    warm-up."""
+    import functools
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        from openai_magics.wire.sdk import wait_for_warm_up
+
+        wait_for_warm_up()
+        return function(*args, **kwargs)
+
+    return call
+
+
 def guard_all(magics) -> None:
     """Put every magic of a Magics instance inside the boundary (before it is registered)."""
     for table in magics.magics.values():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from openai_magics.moderation.check import MODERATION_MODEL
 from openai_magics.core.session import session as current_session
-from openai_magics.wire.sdk import after_warm_up
+from openai_magics.magics.kit import after_warm_up
 
 
 @after_warm_up

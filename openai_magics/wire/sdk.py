@@ -2,7 +2,6 @@
 the widgets."""
 from __future__ import annotations
 
-import functools
 import sys
 import threading
 
@@ -51,13 +50,3 @@ def wait_for_warm_up() -> None:
         if thread in _warming:
             _warming.remove(thread)
 
-
-def after_warm_up(function):
-    """`function`, called once the warm-ups started are done: a plain-Python call (`openai_magics.chat(…)`)
-    in the cell that ran `%openai offline` would otherwise import the SDK beside the warm-up."""
-    @functools.wraps(function)
-    def call(*args, **kwargs):
-        wait_for_warm_up()
-        return function(*args, **kwargs)
-
-    return call

@@ -113,7 +113,7 @@ def wire_format(fmt) -> dict | None:
 
 def check_json_mode(messages: list[dict]) -> None:
     """JSON mode is refused by the API unless a message mentions JSON: say so before sending."""
-    from openai_magics.facts.tokens import message_text
+    from openai_magics.facts.messages import message_text
 
     if not any("json" in message_text(m).lower() for m in messages):
         raise UsageError("--json needs the word JSON in the prompt or the system prompt (the API requires it), "

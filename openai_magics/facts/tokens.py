@@ -13,6 +13,8 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
+from openai_magics.facts.messages import message_text
+
 ENCODING_URLS = {
     "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
@@ -227,16 +229,6 @@ def count_text(text: str, model: str) -> TokenCount:
         return TokenCount(estimate_tokens(text), exact=False)
     exact = is_openai_model(model)  # another model's tokenizer gives other counts: tiktoken's is an estimate
     return TokenCount(len(enc.encode(text, disallowed_special=())), exact=exact, encoding=enc.name)
-
-
-def message_text(message: dict) -> str:
-    """The countable text of a chat message (text parts only; images are counted separately)."""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 def count_messages(messages: list[dict], model: str) -> TokenCount:

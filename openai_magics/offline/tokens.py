@@ -17,19 +17,11 @@ import re
 import threading
 
 from openai_magics.facts.data import load
+from openai_magics.facts.messages import message_text
 from openai_magics.facts.models import base_name
 from openai_magics.facts.tokens import built_encoding, encoding_name, get_encoding, parsed_encoding
 
 SHORT_TEXT = 4_000  # characters the Python encoder takes a few ms over; a longer text waits for tiktoken's
-
-
-def message_text(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 class BytePairEncoder:

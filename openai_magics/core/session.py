@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from openai_magics.core.config import Config, Secret
-from openai_magics.wire.errors import UsageError, api_errors
+from openai_magics.core.errors import UsageError
+from openai_magics.wire.errors import api_errors
 from openai_magics.wire.http import HttpWatcher
 from openai_magics.metering.ledger import Ledger, UsageRecord
 from openai_magics.metering.pricing import Bill, Prices, format_usd, token_prices
@@ -186,7 +187,7 @@ class Session:
         return Call(self, magic)
 
     def api_errors(self, model: str | None = None):
-        return api_errors(self, model)
+        return api_errors(self, model, window_of=context_window)
 
     def model_for(self, kind: str, requested: str | None = None) -> str:
         return requested or self.config.models[kind]
@@ -310,6 +311,12 @@ class Session:
     def __repr__(self) -> str:
         where = "offline server" if self.config.offline else self.base_url
         return f"<openai_magics.Session {where}, {self.ledger.calls} calls, {format_usd(self.ledger.total_cost)}>"
+
+
+def context_window(model: str) -> int | None:
+    from openai_magics.facts.models import model_info
+
+    return model_info(model).context_window
 
 
 _session: Session | None = None

@@ -9,7 +9,7 @@ This module is the composition root: the one place that knows every capability.
 import functools
 import importlib
 
-from openai_magics.core.session import session
+from openai_magics.core.session import make_sessions_with, session
 
 __version__ = "0.1.0"
 __all__ = ["session", "chat", "embed", "image", "video", "batch", "finetune", "transcribe", "speak", "fix", "explain",
@@ -40,6 +40,17 @@ OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.cont
                    "openai_magics.control.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands",
                    "openai_magics.stores.commands", "openai_magics.chat.background_commands")
+
+
+def _metered_session():
+    """The kernel's session with its SDK client, ledger and prices (layers above core's), imported when the
+    first session is made: loading the extension stays light."""
+    from openai_magics.metering.session import MeteredSession
+
+    return MeteredSession()
+
+
+make_sessions_with(_metered_session)
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

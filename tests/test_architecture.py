@@ -89,6 +89,9 @@ BROKEN = {
     "the offline server reaching for client code": (
         {"offline/server.py": "from openai_magics.core.session import X\n"},
         "openai_magics.offline.server -> openai_magics.core.session"),
+    "the session reaching up to the wire it is given": (
+        {"core/session.py": "from openai_magics.wire.http import X\n", "wire/http.py": "X = 1\n"},
+        "openai_magics.core.session -> openai_magics.wire.http"),
     "the wire reaching up to metering": (
         {"wire/http.py": "from openai_magics.metering.ledger import X\n", "metering/ledger.py": "X = 1\n"},
         "openai_magics.wire.http -> openai_magics.metering.ledger"),

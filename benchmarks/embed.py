@@ -50,9 +50,9 @@ def rss_mb() -> tuple[float, float]:
 def ours(base_url: str, texts: list[str], dimensions: int | None):
     import openai_magics
     from openai_magics.core.config import Secret
-    from openai_magics.core.session import Session
+    from openai_magics.metering.session import MeteredSession
 
-    session = Session()
+    session = MeteredSession()
     session.configure(base_url=base_url, api_key=Secret("sk-offline", "benchmark"), offline=True)
     openai_magics.embed(["warm up"], session=session, dimensions=dimensions)
     before = rss_mb()[0]

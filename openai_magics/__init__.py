@@ -8,7 +8,7 @@ This module is the composition root: the one place that knows every capability.
 """
 import functools
 
-from openai_magics.core.session import session
+from openai_magics.core.session import make_sessions_with, session
 # Each capability's plain-Python functions. Importing them here, before any of their packages is imported from
 # elsewhere, is what keeps `openai_magics.chat` the function: Python binds a package to its parent's
 # attribute of the same name only when the package is first imported.
@@ -48,6 +48,17 @@ OPENAI_COMMANDS = ("openai_magics.control.session_commands", "openai_magics.cont
                    "openai_magics.control.offline_commands", "openai_magics.chat.commands",
                    "openai_magics.finetune.commands", "openai_magics.batch.commands",
                    "openai_magics.stores.commands", "openai_magics.chat.background_commands")
+
+
+def _metered_session():
+    """The kernel's session with its SDK client, ledger and prices (layers above core's), imported when the
+    first session is made: loading the extension stays light."""
+    from openai_magics.metering.session import MeteredSession
+
+    return MeteredSession()
+
+
+make_sessions_with(_metered_session)
 
 _made: list = []  # Magics instances made here (IPython makes the lazily declared ones itself)
 _declared: list = []  # (kind, name, "module:Class") of the magics declared, made or not

@@ -250,7 +250,7 @@ def test_a_live_view_shows_the_prices_of_the_session_the_call_runs_in(nb, offlin
     from openai_magics.chat.stream_view import WidgetStreamView
     from openai_magics.core.config import Secret
     from openai_magics.metering.pricing import user_prices
-    from openai_magics.core.session import Session
+    from openai_magics.metering.session import MeteredSession
     from tests.conftest import TEST_KEY
 
     class Recorded(WidgetStreamView):
@@ -264,7 +264,7 @@ def test_a_live_view_shows_the_prices_of_the_session_the_call_runs_in(nb, offlin
             self.sent.append(message)
             super()._send(**message)
 
-    other = Session()
+    other = MeteredSession()
     other.configure(base_url=offline.base_url, api_key=Secret(TEST_KEY, "OPENAI_API_KEY"), bills="openai")
     for model in ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"):  # the name asked for, the snapshot that answers
         other.prices[model] = user_prices(model, Decimal(1000), Decimal(1_000_000))  # $1 an output token

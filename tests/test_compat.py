@@ -466,7 +466,7 @@ def test_a_stream_too_long_for_llama_cpp_is_one_line(nb, session, offline):
 
 def test_error_lines_name_whose_error_it_is(nb, session, offline):
     from openai_magics.core.config import Config
-    from openai_magics.wire.errors import CallFailed, error_source
+    from openai_magics.core.errors import CallFailed, error_source
 
     assert error_source(Config()) == "OpenAI"  # OpenAI's own endpoint keeps its heading
     assert CallFailed("x", source=error_source(Config(base_url="https://api.openai.com/v1"))).heading == "OpenAI error:"

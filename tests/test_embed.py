@@ -230,7 +230,7 @@ def test_a_permanent_error_fails_and_charges_only_what_succeeded(nb, session, of
 
 
 def test_a_permanent_error_stops_what_was_not_sent(session, offline):
-    from openai_magics.wire.errors import CallFailed
+    from openai_magics.core.errors import CallFailed
 
     offline.fail(400)
     with pytest.raises(CallFailed):

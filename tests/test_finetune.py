@@ -185,7 +185,7 @@ def test_a_refused_job_is_one_line(nb, offline, tmp_path):
 
 def test_from_plain_python_a_job_starts_and_is_followed_to_its_fine_tuned_model(session, offline, fast_jobs):
     import openai_magics
-    from openai_magics.wire.errors import UsageError
+    from openai_magics.core.errors import UsageError
 
     done = openai_magics.finetune([GOOD[0]["messages"], GOOD[1]], model="gpt-4o-mini", epochs=1, wait=True)
     job = done.job

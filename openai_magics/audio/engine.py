@@ -13,7 +13,7 @@ from openai_magics.audio.request import SpeakRequest, TranscribeRequest
 from openai_magics.audio.result import Speech, Transcript
 from openai_magics.audio.split import pieces
 from openai_magics.facts.data import load
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.metering.usage import Usage
 
 CONCURRENCY = 4
@@ -41,7 +41,7 @@ def run_transcribe(session, request: TranscribeRequest, on_text=None) -> Transcr
 
 def _transcribe_at_once(session, request: TranscribeRequest, pieces: list) -> list:
     """Each piece's (answer, record), sent concurrently; an interrupt stops the uploads in flight on the wire."""
-    from openai_magics.core.fanout import FanOut
+    from openai_magics.wire.fanout import FanOut
 
     with FanOut(lambda i: _transcribe_piece(session, request, pieces[i], None), range(len(pieces)),
                 concurrency=CONCURRENCY, name="openai-magics-audio") as answers:

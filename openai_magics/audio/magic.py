@@ -5,7 +5,7 @@ from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.audio.request import TIMESTAMPS, TRANSCRIPT_FORMATS
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.magics.kit import (GuardedMagics, bind, bind_then_save, expand, is_terminal, line_or_cell_magic,
                                       prompt_cell_magic, shared_options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from openai_magics.facts.data import load
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 TRANSCRIPT_FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
 TIMESTAMPS = ("segment", "word")

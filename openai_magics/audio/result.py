@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.metering.ledger import UsageRecord
 from openai_magics.metering.usage import Usage
 from openai_magics.views.markup import LEFT, NO_MATHS, usage_sub

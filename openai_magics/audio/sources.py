@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 KINDS = "a path, a URL, bytes, a Path, or a numpy array (with --rate)"
 MEDIA = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".mp3": "audio/mpeg",

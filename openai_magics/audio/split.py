@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from openai_magics.audio.sources import Audio
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 SEARCH = 0.1       # how far back from a piece's largest end a quiet cut is looked for (share of the piece)
 WINDOW = 0.05      # seconds over which loudness is measured

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from openai_magics.batch import engine
 from openai_magics.batch.store import known
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.kit import check_positive
 from openai_magics.magics.commands import Report, command

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from openai_magics.batch.request import BatchRequest
 from openai_magics.batch.store import Submitted, load
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.metering.usage import Usage
 from openai_magics.views.progress import NoRowProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 
 from openai_magics.facts.data import load
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings", "/v1/responses")
 

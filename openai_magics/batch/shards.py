@@ -25,7 +25,7 @@ from openai_magics.metering.pricing import format_usd
 from openai_magics.metering.usage import Usage
 from openai_magics.views.progress import NoRowProgress, Tally
 from openai_magics.views.row_results import RowError, RowResults
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 
 QUEUE_FULL = "token_limit_exceeded"
 COUNTED, COUNTED_BYTES = 2_000, 4 << 20  # the quote counts the tokens of this many requests (this many bytes of

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from openai_magics.cache.keys import endpoint_of, request_key
 from openai_magics.cache.store import ResponseCache, holds_text
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 CACHE_ENV, REPLAY_ENV = "OPENAI_MAGICS_CACHE", "OPENAI_MAGICS_REPLAY"
 SAMPLING_APIS = frozenset({"chat", "responses"})  # answers drawn at a temperature (default 1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openai_magics.cache.keys import keys_digest
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 LOCK_WAIT = 1.0     # seconds to wait for another kernel's lock (a writer holds it for milliseconds) before

@@ -15,7 +15,7 @@ from openai_magics.chat.result import ChatResult
 from openai_magics.facts.tokens import count_text
 from openai_magics.metering.usage import Usage
 from openai_magics.views.markup import usage_sub
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 
 DIR_ENV = "OPENAI_MAGICS_BACKGROUND_DIR"
 RUNNING = ("queued", "in_progress")

@@ -9,7 +9,7 @@ from openai_magics.chat import background
 from openai_magics.core.session import session
 from openai_magics.magics.commands import Report, command
 from openai_magics.magics.kit import is_terminal
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 
 ACTIONS = ("list", "status", "collect", "cancel")
 JOBS_SHOWN = 10  # of each kind, the most recent

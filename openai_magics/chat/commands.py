@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from openai_magics.chat.threads import Threads
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.commands import Report, command
 

@@ -5,7 +5,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.views.markup import NO_MATHS, figures, usage_sub_unbroken
 
 
@@ -20,7 +20,7 @@ def compared_models(spec: str | None) -> list[str]:
 def run_compare(session, requests: list, run_one) -> "CompareResult":
     """Every request sent at once (one thread each); a model that fails is one line in its column. An
     interrupt stops every stream on the wire; what each had brought is recorded."""
-    from openai_magics.core.fanout import FanOut
+    from openai_magics.wire.fanout import FanOut
 
     with FanOut(lambda i: run_one(session, requests[i]), range(len(requests)), concurrency=len(requests),
                 name="openai-magics-compare") as answers:

@@ -10,7 +10,7 @@ from openai_magics.chat.result import ChatResult
 from openai_magics.chat.threads import Threads, Turn
 from openai_magics.chat.vision import user_content
 from openai_magics.facts.models import model_info
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 
 SHORT_ANSWER_TOKENS = 100  # a budget that cannot pay for this much of an answer refuses the call
 

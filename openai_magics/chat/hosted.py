@@ -10,7 +10,7 @@ from pathlib import Path
 from openai_magics.chat.sources import ContainerFile
 from openai_magics.facts.data import load
 from openai_magics.metering.usage import Usage
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 MAX_TOOL_CALLS = 8  # built-in tool calls a response may make (`max_tool_calls`): what the budget bounds
 TOOL_NAMES = {"web": "web search (--web)", "files": "file search (--files)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 TIERS = ("auto", "default", "flex", "priority", "flex-or-default")
 RETENTIONS = ("in_memory", "24h")

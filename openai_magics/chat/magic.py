@@ -5,7 +5,7 @@ from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.core.cell import current_cell
-from openai_magics.wire.errors import Interrupted, UsageError
+from openai_magics.core.errors import Interrupted, UsageError
 from openai_magics.core.session import session
 from openai_magics.chat.options import request_from_args
 from openai_magics.chat.request import APIS, DETAILS, EFFORTS, ChatRequest

@@ -1,7 +1,7 @@
 """`%%chat --moderate`: the prompt checked before it is sent, the answer checked as it streams in."""
 from __future__ import annotations
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.moderation.check import moderate
 
 CHECK_EVERY_CHARS = 200  # a check per this much new answer text: a few free calls per answer

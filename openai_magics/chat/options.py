@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from openai_magics.chat.request import ChatRequest
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 # Every option of %%chat (argparse's dest) and its default: an option is "given" when it differs.
 DEFAULTS = {

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from openai_magics.cache.policy import current
 from openai_magics.chat.request import ChatRequest
-from openai_magics.core.fanout import FanOut
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.wire.fanout import FanOut
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.facts.models import model_info
 from openai_magics.chat.rows import TemplateRows
 from openai_magics.facts.tokens import count_messages

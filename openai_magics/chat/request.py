@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from openai_magics.chat import levers
 from openai_magics.core.config import DEFAULT_CHAT_EFFORT, DEFAULT_MODELS
 from openai_magics.facts.models import is_reasoning
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 APIS = ("auto", "chat", "responses")
 EFFORTS = ("minimal", "low", "medium", "high")

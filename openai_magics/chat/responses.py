@@ -11,7 +11,7 @@ from openai_magics.chat import logprobs
 from openai_magics.chat.request import build_body
 from openai_magics.chat.runners import EMPTY_STREAM, NoAnswerInIt, Runner, failed_response, finish_reason_of
 from openai_magics.chat.structured import prompt_tokens
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.metering.usage import Usage
 
 ENDED = ("response.completed", "response.incomplete", "response.failed")

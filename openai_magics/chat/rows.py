@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import interpolate
 
 _GROUP = re.compile(r"(?<!\{)\{([^{}]+)\}(?!\})")

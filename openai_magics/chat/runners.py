@@ -14,7 +14,7 @@ from openai_magics.chat.request import response_format_of
 from openai_magics.chat.result import ChatResult
 from openai_magics.chat.structured import check_json_mode, parse_answer
 from openai_magics.wire.cancel import Cancelled
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.facts.tokens import count_messages, count_text
 from openai_magics.metering.usage import Usage
 
@@ -391,6 +391,6 @@ def failed_response(event) -> Exception:
 
 def _reason(exc: Exception, session) -> str:
     """Why a stream broke off, in a few words: the server's own (key redacted) when it said one."""
-    from openai_magics.wire.errors import CallFailed
+    from openai_magics.core.errors import CallFailed
 
     return session.redact(str(exc)) if isinstance(exc, CallFailed) else type(exc).__name__

@@ -23,7 +23,7 @@ from pathlib import Path
 from openai_magics.core.cell import current_cell
 from openai_magics.metering.ledger import RunRows, UsageRecord
 from openai_magics.views.row_results import RowError, spent
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 RUN_FILE = "_run.json"
 ROWS_PER_PART = 10_000

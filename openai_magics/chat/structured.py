@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.facts.tokens import TokenCount, count_text
 

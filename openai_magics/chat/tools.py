@@ -14,7 +14,7 @@ from openai_magics.chat import logprobs
 from openai_magics.chat.request import build_body
 from openai_magics.chat.runners import EMPTY_ANSWER, EMPTY_STREAM, NO_CHOICES, NoAnswerInIt, Runner
 from openai_magics.chat.structured import prompt_tokens
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.core.namespace import MISSING, resolve
 from openai_magics.metering.usage import Usage
 

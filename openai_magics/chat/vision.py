@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.magics.images import read_image
 from openai_magics.facts.models import base_name
 from openai_magics.facts.tokens import TokenCount

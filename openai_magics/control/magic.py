@@ -5,7 +5,7 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class, no_var_expand
 from traitlets import Float, Int, Unicode, observe
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.kit import GuardedMagics
 

@@ -5,7 +5,7 @@ import os
 from decimal import Decimal, InvalidOperation
 
 from openai_magics.core.config import MODEL_KINDS
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.metering.pricing import format_usd
 from openai_magics.core.session import session
 from openai_magics.magics.commands import Report, command

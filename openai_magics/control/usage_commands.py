@@ -1,7 +1,7 @@
 """`%openai usage`: the ledger as a table (by call, cell, model or magic), to a variable or a CSV file."""
 from __future__ import annotations
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.commands import command
 

@@ -15,7 +15,7 @@ import builtins
 import re
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 _REFERENCES = (ast.Name, ast.Attribute, ast.Subscript, ast.Call)  # what a misspelt variable looks like
 
@@ -158,7 +158,7 @@ def _text_of(value, group: str) -> str:
     try:
         return str(value)
     except Exception as exc:
-        from openai_magics.wire.errors import UsageError
+        from openai_magics.core.errors import UsageError
 
         raise UsageError(f"{group} could not be turned into text ({type(exc).__name__}: {exc}); "
                          "pass something printable, or --no-interpolate.") from None

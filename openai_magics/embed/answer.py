@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 
 _KEY = b'"embedding"'
 _TO_VALUE = re.compile(rb'\s*:\s*"')

@@ -28,7 +28,7 @@ def embed_batch(session, request: EmbedRequest, *, name: str, wait: bool, progre
 def _as_embed_result(request: EmbedRequest, rows):
     import numpy as np
 
-    from openai_magics.wire.errors import CallFailed
+    from openai_magics.core.errors import CallFailed
     from openai_magics.embed.result import EmbedResult
 
     values = list(rows.values)  # a sharded batch's are read from its results file

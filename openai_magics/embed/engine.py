@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.facts.models import model_info
 from openai_magics.facts.tokens import count_text, estimate_tokens, get_encoding
 from openai_magics.metering.usage import Usage
@@ -229,7 +229,7 @@ def _dispatch(session, client, request, batches: list[TextBatch], rows: VectorRo
     """
     from contextlib import nullcontext
 
-    from openai_magics.core.fanout import FanOut
+    from openai_magics.wire.fanout import FanOut
 
     limits = session.http.limits
     reserved: dict[int, object] = {}  # batch → the room taken for its request

@@ -32,7 +32,7 @@ def embed(texts=None, *, model: str | None = None, dimensions: int | None = None
         source = (texts, column) if isinstance(texts, Path) else texts
         return embed_to_store(s, source, store, request_of, what=what, progress=progress)
     if texts is None:
-        from openai_magics.wire.errors import UsageError
+        from openai_magics.core.errors import UsageError
 
         raise UsageError("Nothing to embed: give texts (or store=PATH to open a store).")
     return run_embed(s, request_of(as_texts(texts, what)), progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.magics.kit import (GuardedMagics, bind, expand, is_terminal, line_or_cell_magic, shared_options,
                                       variable)
 

@@ -7,7 +7,7 @@ from openai_magics.facts.data import load
 from dataclasses import dataclass
 from functools import lru_cache
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.facts.models import base_name, model_info
 
 DEFAULT_CONCURRENCY = 8

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.metering.ledger import UsageRecord
 from openai_magics.metering.usage import Usage
 from openai_magics.views.markup import LEFT, NO_MATHS, figures, usage_sub

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 
 # Hits are copied in slices of this many rows, so that a copy never needs a second result's worth of memory.
 COPY_ROWS = 4096

@@ -18,7 +18,7 @@ import json
 import os
 from pathlib import Path
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 STORE_FILE = "openai_magics_store.json"
 TABLE = "embeddings"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import binascii
 
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 
 
 def checked_vectors(answer: object, inputs: int, *, pool: str | None = None, resolve=lambda value: value) -> list:

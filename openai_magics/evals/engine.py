@@ -7,9 +7,9 @@ import time
 from decimal import Decimal
 
 from openai_magics.cache.policy import through
-from openai_magics.core.fanout import FanOut
+from openai_magics.wire.fanout import FanOut
 from openai_magics.views.progress import NoRowProgress, Tally, progress_shown
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.facts.models import is_reasoning
 from openai_magics.core.namespace import interpolate
 from openai_magics.metering.usage import Usage

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 ANSWER, EXPECTED = "{{sample.output_text}}", "{{item.expected}}"
 SPECS = "equals, contains, icontains, regex:PATTERN, numeric:TOL, json, schema:NAME, similar:THRESHOLD, model"

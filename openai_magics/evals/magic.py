@@ -5,7 +5,7 @@ from __future__ import annotations
 from IPython.core.magic import cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.wire.errors import Interrupted
+from openai_magics.core.errors import Interrupted
 from openai_magics.core.session import session
 from openai_magics.magics.kit import GuardedMagics, bind, is_terminal, parse, require_text, shared_options, variable
 
@@ -81,7 +81,7 @@ class EvalMagics(GuardedMagics):
     def _context(self, args, model: str) -> dict:
         """`--context`: the summaries made once, sent with every row's question."""
         from openai_magics.chat.options import context_of_args
-        from openai_magics.wire.errors import UsageError
+        from openai_magics.core.errors import UsageError
 
         if args.context is None:
             if args.context_tokens is not None:

@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 from openai_magics.metering.usage import Usage
 
 POLL_SECONDS, GIVE_UP_SECONDS = 0.5, 600

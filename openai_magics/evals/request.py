@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 DEFAULT_CONCURRENCY = 8
 RUBRIC_LINE = "--- rubric ---"  # in a %%eval cell, what follows this line is the model grader's rubric

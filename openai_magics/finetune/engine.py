@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.metering.ledger import UsageRecord
 from openai_magics.metering.usage import Usage
 from openai_magics.finetune.jobs import JobStore

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session as current_session
 from openai_magics.magics.kit import after_warm_up
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openai_magics.facts.data import load
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.facts.models import model_info
 from openai_magics.facts.tokens import count_messages
 from openai_magics.finetune.validate import Example, Problem, check, from_values, read_lines

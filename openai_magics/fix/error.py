@@ -11,7 +11,7 @@ import sysconfig
 import traceback
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 MOST_VARIABLES = 8
 MOST_LOCALS = 20

@@ -29,7 +29,7 @@ def ask_about_error(kind: str, question: str | None, *, model=None, context_toke
     from openai_magics.fix.error import last_error
     from openai_magics.fix.prompt import prompt_for
     from openai_magics.magics.kit import check_positive
-    from openai_magics.wire.errors import UsageError
+    from openai_magics.core.errors import UsageError
 
     check_positive(context_tokens, "--context-tokens")
     if shell is None:

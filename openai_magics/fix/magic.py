@@ -6,7 +6,7 @@ from IPython.core.magic import line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from openai_magics.magics.kit import GuardedMagics, bind, is_terminal, parse, shared_options
-from openai_magics.wire.errors import Interrupted
+from openai_magics.core.errors import Interrupted
 
 
 def _options(magic_fn):

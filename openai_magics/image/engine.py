@@ -7,7 +7,7 @@ import binascii
 import io
 from decimal import Decimal
 
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.facts.tokens import count_text
 from openai_magics.metering.usage import Usage
 from openai_magics.image.request import ImageRequest

@@ -58,7 +58,7 @@ class ImageMagics(GuardedMagics):
 
 
 def _partials(asked: int | None, live: bool) -> int:
-    from openai_magics.wire.errors import UsageError
+    from openai_magics.core.errors import UsageError
 
     if asked is not None and not 0 <= asked <= 3:
         raise UsageError(f"--partial {asked}: give 0 to 3 partial images.")

@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.magics import parsing
 
 MODULES: list[str] = []  # given by the composition root (`OPENAI_COMMANDS`), in order

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 KINDS = "a path, URL, PIL image, numpy array, matplotlib figure, bytes or Path"

@@ -7,7 +7,7 @@ import sys
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.namespace import MISSING, interpolate, resolve
 from openai_magics.magics import parsing
 

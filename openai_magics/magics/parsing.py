@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 HELP = ("-h", "--help")
 

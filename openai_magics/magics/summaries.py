@@ -292,7 +292,7 @@ def _without_pieces(text: str, key: str) -> str:
 def named_values(names: str, shell, option: str = "--context") -> dict[str, object]:
     """`--context df,x`: each name's value, found the one way an option names a notebook value."""
     from openai_magics.magics.kit import variable
-    from openai_magics.wire.errors import UsageError
+    from openai_magics.core.errors import UsageError
 
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     if not wanted:

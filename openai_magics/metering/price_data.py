@@ -16,7 +16,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from openai_magics.facts.heavy import collector_paused
+from openai_magics.core.heavy import collector_paused
 
 PROVIDER = "openai"
 

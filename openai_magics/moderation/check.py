@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.metering.usage import Usage
 
 MODERATION_MODEL = "omni-moderation-latest"

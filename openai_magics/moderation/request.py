@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openai_magics.core.session import session
 from openai_magics.magics.commands import Report, command
 from openai_magics.stores import engine
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 ACTIONS = ("create", "add", "list", "status", "delete")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from openai_magics.stores import known
 from openai_magics.stores.uploads import gather, upload_all
-from openai_magics.wire.errors import CallFailed, UsageError
+from openai_magics.core.errors import CallFailed, UsageError
 
 STORAGE_MODEL = "vector-store"  # the ledger's name for vector storage (priced per GB-day, the first GB free)
 WAIT_SECONDS = 600

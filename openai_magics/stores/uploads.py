@@ -7,7 +7,7 @@ import glob
 from pathlib import Path
 
 from openai_magics.facts.data import load
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 
 MB = 1024 * 1024
 
@@ -103,7 +103,7 @@ def upload_all(session, files: list[tuple[str, object]], purpose: str, progress=
                 uploaded = session.client.files.create(file=(name, data), purpose=purpose)
             file_id = getattr(uploaded, "id", None)
             if not isinstance(file_id, str) or not file_id:
-                from openai_magics.wire.errors import CallFailed
+                from openai_magics.core.errors import CallFailed
 
                 raise CallFailed(f"The server's answer to uploading {name} holds no file id; nothing more was sent.")
             ids.append(file_id)

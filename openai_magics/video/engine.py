@@ -8,7 +8,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from openai_magics.wire.errors import CallFailed, Interrupted
+from openai_magics.core.errors import CallFailed, Interrupted
 from openai_magics.metering.pricing import format_usd
 from openai_magics.metering.usage import Usage
 from openai_magics.video.request import VideoRequest

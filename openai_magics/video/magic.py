@@ -4,7 +4,7 @@ from __future__ import annotations
 from IPython.core.magic import magics_class
 from IPython.core.magic_arguments import argument
 
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.core.session import session
 from openai_magics.magics.kit import (GuardedMagics, bind_then_save, image_option, is_terminal,
                                         prompt_cell_magic, variable)

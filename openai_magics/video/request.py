@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from openai_magics.facts.data import load
-from openai_magics.wire.errors import UsageError
+from openai_magics.core.errors import UsageError
 from openai_magics.magics.images import NamedImage
 from openai_magics.facts.models import base_name
 from openai_magics.magics.parsing import either, model_rules

@@ -1,66 +1,15 @@
-"""Errors as one readable line that says what to do: no traceback, never the key."""
+"""A failed call as one readable line that says what to do (the SDK's exceptions explained), and the one error
+boundary around a magic: no traceback, never the key."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Callable
 
-from IPython.core.error import UsageError
-
+from openai_magics.core.errors import CallFailed, Interrupted, UsageError, error_source
 from openai_magics.wire.http import NoAnswer, page_summary
 from openai_magics.wire.limits import TooLongAWait
-from openai_magics.facts.models import model_info
 
-
-# Bad input and refused budgets raise IPython's own UsageError: IPython shows exactly that class as one
-# line with no traceback (a subclass would get a traceback).
-__all__ = ["UsageError", "CallFailed", "Interrupted", "explain", "api_errors", "missing_feature", "boundary",
-           "unexpected"]
-
-
-class CallFailed(Exception):
-    """An API call that failed after what retrying could do. Shown as one line (and the cell fails), headed by
-    whose error it is: `source` is "OpenAI", or the server's name or address (see `error_source`)."""
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None, source: str = "OpenAI"):
-        super().__init__(message)
-        self.status, self.code, self.source = status, code, source
-        self.server_name: str | None = None  # what the server calls itself (its headers), when it says
-
-    def _render_traceback_(self) -> list[str]:  # IPython uses this instead of a traceback
-        return [f"\x1b[31m{self.heading}\x1b[0m {self}"]
-
-    @property
-    def heading(self) -> str:
-        """`OpenAI error:`, `Offline server error:`, `Server error (http://127.0.0.1:8791):`…"""
-        if self.source in ("OpenAI", "Azure OpenAI", "Offline server"):
-            return f"{self.source} error:"
-        return f"{self.server_name or 'Server'} error ({self.source}):"
-
-
-def error_source(config) -> str:
-    """Whose error a failed call shows: OpenAI's own endpoint, Azure's, the offline server, or another
-    server named by its address."""
-    if config is None or config.is_openai:
-        return "OpenAI"
-    if config.is_azure:
-        return "Azure OpenAI"
-    if config.offline:
-        return "Offline server"
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(config.base_url)
-    except ValueError:  # a URL the client could not even be built with: shown as given
-        return config.base_url
-    host = parts.netloc.rsplit("@", 1)[-1]  # never a user:password@ (nor a path or query that may hold a key)
-    return f"{parts.scheme}://{host}" if host else config.base_url
-
-
-class Interrupted(KeyboardInterrupt):
-    """The user stopped a call; what arrived is kept. Still a KeyboardInterrupt, so a Run All stops,
-    but shown as one line instead of a traceback through our own code."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"Interrupted: {self}"]
+__all__ = ["explain", "api_errors", "missing_feature", "boundary", "silence", "unexpected", "unreadable"]
 
 
 def _retries(trace) -> str:
@@ -68,8 +17,10 @@ def _retries(trace) -> str:
     return f" (retried {n} time{'s' * (n != 1)} with backoff)" if n else ""
 
 
-def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: str | None = None) -> CallFailed:
-    """Turn an SDK exception into a CallFailed whose message says what happened and what to do."""
+def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: str | None = None,
+            window_of: Callable[[str], int | None] | None = None) -> CallFailed:
+    """Turn an SDK exception into a CallFailed whose message says what happened and what to do. `window_of`
+    gives a model's context window, named when a prompt was too long (model facts sit above the wire)."""
     import openai
 
     status = getattr(exc, "status_code", None)
@@ -100,7 +51,7 @@ def explain(exc: Exception, *, model: str | None = None, trace=None, base_url: s
         text = (f"{still} (429){waited}{_retries(trace)}: {body_message} "
                 "Wait a minute and re-run, or lower the concurrency.")
     elif isinstance(exc, openai.BadRequestError) and code == "context_length_exceeded":
-        window = model_info(model or "").context_window
+        window = window_of(model or "") if window_of is not None else None
         text = f"The prompt is too long for {model}: {body_message.rstrip('.')}"
         if window and _stated_window(body_message) in (None, window):  # a local model's window is its own
             text += f" (window {window:,} tokens)"
@@ -326,7 +277,7 @@ def _format_sent(body: dict) -> str | None:
 
 
 @contextmanager
-def api_errors(session, model: str | None = None):
+def api_errors(session, model: str | None = None, window_of: Callable[[str], int | None] | None = None):
     """Convert SDK exceptions raised inside the block into one-line CallFailed errors, key redacted."""
     from openai_magics.wire.sdk import openai_sdk
 
@@ -335,7 +286,7 @@ def api_errors(session, model: str | None = None):
     try:
         yield
     except openai.OpenAIError as exc:
-        failed = explain(exc, model=model, trace=session.http.trace, base_url=session.base_url)
+        failed = explain(exc, model=model, trace=session.http.trace, base_url=session.base_url, window_of=window_of)
         raise _redacted(failed, session) from None
 
 

@@ -403,7 +403,7 @@ def download(url: str, label: str, timeout: float = 60) -> tuple[bytes, str]:
     """A file from a URL the user gave (an image or audio to send), with the HTTP client the SDK brings (no
     other one need be installed): its bytes and the path it came from. A failure is one line naming `label`."""
     import httpx2
-    from IPython.core.error import UsageError  # as wire.errors gives it (which imports this module)
+    from openai_magics.core.errors import UsageError
 
     try:
         response = httpx2.get(url, follow_redirects=True, timeout=timeout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from openai_magics.facts.heavy import heavy_import
+from openai_magics.core.heavy import heavy_import
 
 _warming: list[threading.Thread] = []
 

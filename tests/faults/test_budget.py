@@ -16,7 +16,7 @@ def _texts(n: int, i: int) -> list[str]:
 @pytest.mark.parametrize("threads", [2, 8])
 def test_threads_embedding_at_once_stay_within_the_budget(session, offline, threads):
     import openai_magics
-    from openai_magics.wire.errors import UsageError
+    from openai_magics.core.errors import UsageError
 
     offline.latency = 0.2  # every request in flight at the same time
     one = openai_magics.embed(_texts(1, -1), session=session).records[0].cost

@@ -9,7 +9,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from openai_magics.chat.result import ChatResult
-from openai_magics.wire.errors import CallFailed
+from openai_magics.core.errors import CallFailed
 from openai_magics.embed.result import EmbedResult
 
 ROUNDS = 30

@@ -2,7 +2,8 @@
 
 A route's path is written as in OpenAI's OpenAPI document, without `/v1` (`/files/{file_id}/content`), so
 the same string finds the request schema to validate against. An endpoint module adds itself by declaring
-`ROUTES = [Route("GET", "/files/{file_id}", retrieve), ...]`; every module in `offline/api/` is read.
+`ROUTES = [Route("GET", "/files/{file_id}", retrieve), ...]` (a collection's usual ones made by
+`collection(...)`); every module in `offline/api/` is read.
 """
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ class Route:
     def match(self, path: str) -> dict | None:
         found = self.pattern.fullmatch(path)
         return None if found is None else {k: unquote(v) for k, v in found.groupdict().items()}
+
+
+def collection(path: str, item: str, *, create: Callable, list: Callable, retrieve: Callable,
+               delete: Callable | None = None) -> list[Route]:
+    """A collection's routes as OpenAI's API lays them out: POST (create) and GET (list) on `path`, GET (and
+    DELETE) on one of its items, `path/{item}`."""
+    routes = [Route("POST", path, create), Route("GET", path, list), Route("GET", f"{path}/{{{item}}}", retrieve)]
+    return routes + ([Route("DELETE", f"{path}/{{{item}}}", delete)] if delete else [])
 
 
 @dataclass(frozen=True)

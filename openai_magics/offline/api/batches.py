@@ -22,7 +22,7 @@ from openai_magics.facts.data import load
 from openai_magics.offline.errors import RequestError, known
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.api.listing import listed, page
-from openai_magics.offline.router import Route
+from openai_magics.offline.router import Route, collection
 from openai_magics.offline.wire import Request
 
 _ids = itertools.count(1)
@@ -242,8 +242,6 @@ def list_batches(state, request) -> dict:
 
 
 ROUTES = [
-    Route("POST", "/batches", create),
-    Route("GET", "/batches", list_batches),
-    Route("GET", "/batches/{batch_id}", retrieve),
+    *collection("/batches", "batch_id", create=create, list=list_batches, retrieve=retrieve),
     Route("POST", "/batches/{batch_id}/cancel", cancel),
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from openai_magics.offline.errors import RequestError, known
 from openai_magics.offline.api.listing import listed
-from openai_magics.offline.router import Route
+from openai_magics.offline.router import Route, collection
 from openai_magics.offline.wire import Binary
 
 _ids = itertools.count(1)
@@ -116,9 +116,6 @@ def delete(state, request) -> dict:
 
 
 ROUTES = [
-    Route("POST", "/files", upload),
-    Route("GET", "/files", list_files),
-    Route("GET", "/files/{file_id}", retrieve),
+    *collection("/files", "file_id", create=upload, list=list_files, retrieve=retrieve, delete=delete),
     Route("GET", "/files/{file_id}/content", content),
-    Route("DELETE", "/files/{file_id}", delete),
 ]

@@ -20,7 +20,7 @@ from openai_magics.offline.api.staged_jobs import StagedJobs, stage_seconds_from
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.tokens import count_messages
 from openai_magics.offline.api.listing import page
-from openai_magics.offline.router import Route
+from openai_magics.offline.router import Route, collection
 
 _ids = itertools.count(1)
 STAGES = ("validating_files", "queued", "running")
@@ -225,9 +225,7 @@ def checkpoints(state, request) -> dict:
 
 
 ROUTES = [
-    Route("POST", "/fine_tuning/jobs", create),
-    Route("GET", "/fine_tuning/jobs", list_jobs),
-    Route("GET", "/fine_tuning/jobs/{fine_tuning_job_id}", retrieve),
+    *collection("/fine_tuning/jobs", "fine_tuning_job_id", create=create, list=list_jobs, retrieve=retrieve),
     Route("POST", "/fine_tuning/jobs/{fine_tuning_job_id}/cancel", cancel),
     Route("GET", "/fine_tuning/jobs/{fine_tuning_job_id}/events", events),
     Route("GET", "/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", checkpoints),

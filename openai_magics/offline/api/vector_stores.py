@@ -13,7 +13,7 @@ from typing import ClassVar
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.errors import RequestError
 from openai_magics.offline.api.listing import ById, listed
-from openai_magics.offline.router import Route
+from openai_magics.offline.router import Route, collection
 
 _ids = itertools.count(1)
 DIMENSIONS = 512
@@ -187,10 +187,7 @@ def file_search(state, tool: dict, question: str, include: list[str]) -> tuple[l
 
 
 ROUTES = [
-    Route("POST", "/vector_stores", create),
-    Route("GET", "/vector_stores", list_stores),
-    Route("GET", "/vector_stores/{vector_store_id}", retrieve),
-    Route("DELETE", "/vector_stores/{vector_store_id}", delete),
+    *collection("/vector_stores", "vector_store_id", create=create, list=list_stores, retrieve=retrieve, delete=delete),
     Route("POST", "/vector_stores/{vector_store_id}/file_batches", add_batch),
     Route("POST", "/vector_stores/{vector_store_id}/files", add_file),
     Route("POST", "/vector_stores/{vector_store_id}/search", search_store),

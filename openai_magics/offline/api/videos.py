@@ -28,7 +28,7 @@ from openai_magics.offline.errors import RequestError
 from openai_magics.offline.api.staged_jobs import StagedJobs, stage_seconds_from, stages_elapsed
 from openai_magics.offline.api.files import Files
 from openai_magics.offline.api.listing import listed, page
-from openai_magics.offline.router import Route
+from openai_magics.offline.router import Route, collection
 from openai_magics.offline.wire import Binary, Upload
 
 FRAMES_PER_SECOND = 8   # enough to play smoothly as a test pattern, few enough to encode fast
@@ -291,10 +291,7 @@ def _thumbnail(job: Job) -> bytes:
 
 
 ROUTES = [
-    Route("POST", "/videos", create),
-    Route("GET", "/videos", list_videos),
-    Route("GET", "/videos/{video_id}", retrieve),
-    Route("DELETE", "/videos/{video_id}", delete),
+    *collection("/videos", "video_id", create=create, list=list_videos, retrieve=retrieve, delete=delete),
     Route("POST", "/videos/{video_id}/remix", remix),
     Route("GET", "/videos/{video_id}/content", content),
 ]

@@ -48,15 +48,11 @@ class ChatMagics(GuardedMagics):
     @argument("--over", metavar="NAME",
               help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
                    "{row[\"any column\"]}); the answers come back aligned with it.")
-    @argument("--concurrency", type=int, help="With --over: most requests in flight at once (default 8).")
+    @shared_options("concurrency")
     @argument("--batch", action="store_true",
               help="With --over: run the rows through the Batch API (half price, results within a day).")
     @shared_options("no_wait")
-    @argument("--context", metavar="NAME[,NAME…]",
-              help="Notebook variables the model is told about, each summarised (a DataFrame: shape, dtypes, nulls, "
-                   "describe(), a few rows) ahead of the prompt.")
-    @argument("--context-tokens", type=int, metavar="N",
-              help="With --context: the most tokens the summaries take in all (default 2000).")
+    @shared_options("context", "context_tokens")
     @argument("--web", action="store_true", help="Let the model search the web (Responses web_search): numbered "
                                                  "citations, the sources on .sources.")
     @argument("--domains", metavar="A,B", help="With --web: search only these domains.")
@@ -68,9 +64,7 @@ class ChatMagics(GuardedMagics):
                                                     "charts shown inline, other files on .files.")
     @argument("--file", action="append", default=[], metavar="VAR|PATH",
               help="With --python: a DataFrame (uploaded as CSV) or a file for the container. Repeatable.")
-    @argument("--tier", metavar="TIER",
-              help="The service tier: flex (about half price, slower, sometimes no capacity), priority, default, "
-                   "auto, or flex-or-default (flex, once the default tier when flex has no capacity).")
+    @shared_options("tier")
     @argument("--cache-key", metavar="KEY",
               help="prompt_cache_key: prompts that share a long prefix and a key are cached together (--over sets "
                    "one per template).")

@@ -18,7 +18,7 @@ class EmbedMagics(GuardedMagics):
               help="Embed this variable instead of the cell: a str, a list of str, a pandas Series, "
                    "or a DataFrame column (df.text or df['text']).")
     @argument("--truncate", action="store_true", help="Cut inputs over the model's token limit to fit.")
-    @argument("--concurrency", type=int, help="Most requests in flight at once (default 8).")
+    @shared_options("concurrency")
     @argument("--pool", choices=("mean",),
               help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
     @argument("--batch", action="store_true",

@@ -22,12 +22,9 @@ class EvalMagics(GuardedMagics):
                    "model (repeatable).")
     @argument("--judge-model", metavar="MODEL", help="The model grader's model.")
     @argument("--rubric", metavar="NAME", help="A variable holding the model grader's rubric.")
-    @argument("--concurrency", type=int, help="Requests in flight at once (default 8).")
+    @shared_options("concurrency")
     @argument("--to-openai", action="store_true", help="Also run the eval on OpenAI's Evals API, reports side by side.")
-    @argument("--context", metavar="NAME[,NAME…]",
-              help="Notebook variables every row's question is told about, summarised once (as %%chat --context).")
-    @argument("--context-tokens", type=int, metavar="N", help="With --context: the most tokens the summaries take.")
-    @argument("--tier", metavar="TIER", help="The service tier of every answer (flex: about half price, slower).")
+    @shared_options("context", "context_tokens", "tier")
     @shared_options("output", "quiet", "no_cache", "dry_run")
     @cell_magic
     def eval(self, line: str, cell: str):

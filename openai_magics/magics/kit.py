@@ -27,6 +27,17 @@ SHARED = {
                                  "help": "Show what would be sent, its tokens and worst-case cost; send nothing."}),
     "no_wait": (("--no-wait",), {"action": "store_true", "help": "With --batch: submit and return at once; "
                                                                "`%%openai batch results ID` collects it."}),
+    "concurrency": (("--concurrency",), {"type": int, "help": "Most requests in flight at once (default 8)."}),
+    "context": (("--context",), {"metavar": "NAME[,NAME…]",
+                                 "help": "Notebook variables the model is told about, each summarised (a DataFrame: "
+                                         "shape, dtypes, nulls, describe(), a few rows) ahead of the prompt."}),
+    "context_tokens": (("--context-tokens",), {"type": int, "metavar": "N",
+                                               "help": "With --context: the most tokens the summaries take in all "
+                                                       "(default 2000)."}),
+    "tier": (("--tier",), {"metavar": "TIER",
+                           "help": "The service tier: flex (about half price, slower, sometimes no capacity), "
+                                   "priority, default, auto, or flex-or-default (flex, once the default tier when "
+                                   "flex has no capacity)."}),
 }
 
 

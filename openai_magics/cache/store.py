@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openai_magics.cache.keys import keys_digest
+from openai_magics.core.config import cache_home
 from openai_magics.core.errors import UsageError
 
 CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -62,8 +63,7 @@ LOOKUP_PARAMS = 500  # SQLite caps the number of parameters of one statement
 
 
 def default_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "openai-magics" / "responses.sqlite"
+    return cache_home() / "responses.sqlite"
 
 
 @dataclass

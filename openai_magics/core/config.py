@@ -164,10 +164,13 @@ class Config:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_key")}
 
 
+def cache_home() -> Path:
+    """The user's cache folder of ours: `$XDG_CACHE_HOME/openai-magics` (`~/.cache/openai-magics`)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "openai-magics"
+
+
 def user_folder(name: str, override_env: str) -> Path:
-    """Where jobs that outlive the kernel are kept: `$override_env`, else the user's cache folder
-    (`$XDG_CACHE_HOME/openai-magics/NAME`)."""
+    """Where jobs that outlive the kernel are kept: `$override_env`, else `cache_home() / NAME`."""
     if os.environ.get(override_env):
         return Path(os.environ[override_env]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "openai-magics" / name
+    return cache_home() / name

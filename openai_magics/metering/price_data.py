@@ -16,6 +16,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from openai_magics.core.config import cache_home
 from openai_magics.core.heavy import collector_paused
 
 PROVIDER = "openai"
@@ -68,9 +69,8 @@ def _pickle_path() -> Path | None:
         return None
     stat = os.stat(spec.origin)
     made_from = f"{genai_prices.__version__} {spec.origin} {stat.st_size} {stat.st_mtime_ns} {sys.version_info[:2]}"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     digest = hashlib.sha256(made_from.encode()).hexdigest()[:16]
-    return Path(base) / "openai-magics" / "prices" / f"genai-prices-{PROVIDER}-{digest}.pickle"
+    return cache_home() / "prices" / f"genai-prices-{PROVIDER}-{digest}.pickle"
 
 
 def _read(path: Path | None, provider_type):

@@ -17,44 +17,32 @@ from functools import cache
 from pathlib import Path
 
 from openai_magics.core.config import cache_home
-from openai_magics.core.heavy import collector_paused
+from openai_magics.core.heavy import collector_paused, heavy_import
 
 PROVIDER = "openai"
 
 
 def price_data():
     """genai-prices' price data: the snapshot its `UpdatePrices` set, else its bundled tables' OpenAI provider."""
-    global _loaded
-    if not _loaded:  # only the first read makes long-lived objects: later ones must not move a run's young
-        with collector_paused():  # objects, garbage included, to the oldest generation on every call priced
-            data = _read_price_data()
-        _loaded = True
-        return data
-    return _read_price_data()
-
-
-_loaded = False
-
-
-def _read_price_data():
-    from genai_prices import data_snapshot
-
+    data_snapshot = heavy_import("genai_prices.data_snapshot")
     custom = getattr(data_snapshot, "_custom_snapshot", None)
     return custom if custom is not None else _bundled_openai()
 
 
 @cache
 def _bundled_openai():
-    """A genai-prices snapshot holding its bundled OpenAI provider, from the pickle when there is a good one."""
+    """A genai-prices snapshot holding its bundled OpenAI provider, from the pickle when there is a good one.
+    Made once, with the collector paused: the tables are long-lived objects."""
     from genai_prices import data_snapshot
     from genai_prices.types import Provider
 
-    path = _pickle_path()
-    provider = _read(path, Provider)
-    if provider is None:
-        provider = next(p for p in data_snapshot.get_snapshot().providers if p.id == PROVIDER)
-        _write(path, provider)
-    return data_snapshot.DataSnapshot(providers=[provider], from_auto_update=False)
+    with collector_paused():
+        path = _pickle_path()
+        provider = _read(path, Provider)
+        if provider is None:
+            provider = next(p for p in data_snapshot.get_snapshot().providers if p.id == PROVIDER)
+            _write(path, provider)
+        return data_snapshot.DataSnapshot(providers=[provider], from_auto_update=False)
 
 
 def _pickle_path() -> Path | None:

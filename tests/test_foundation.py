@@ -31,7 +31,7 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
     encoder (in a process of its own, on the other core), the SDK and its chat resource behind the prompt, so
     the first `%%chat` waits for none of them; tiktoken's encoder, which neither the server's first answer nor
     its usage line needs, is never built, nor tiktoken or jsonschema imported, nor the ranks read in the kernel:
-    the counts are still tiktoken's."""
+    the counts are still tiktoken's. Nor are the other `%openai` groups (batches, fine-tuning) imported."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     code = (
         "import sys, threading\n"
@@ -43,8 +43,8 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         "    if t.name.startswith(('openai-magics-warm-up', 'openai-magics-offline-openapi')): t.join()\n"
         "from openai_magics import session\n"
         "print(session().offline_server.validator is not None)\n"
-        "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
-        " if m not in sys.modules])\n"
+        "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2',"
+        " 'openai_magics.batch.commands', 'openai_magics.finetune.commands') if m not in sys.modules])\n"
         "from openai_magics.facts import tokens\n"
         "from openai_magics.offline.tokens import _encoders\n"
         "print(sorted(_encoders), len(tokens._built))\n"
@@ -56,7 +56,7 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     validating, missing, encoders, built, answer, usage = out.splitlines()[:6]
-    assert validating == "True" and missing == "['tiktoken', 'jsonschema']" and encoders == "[] 0"
+    assert validating == "True" and missing == str(['tiktoken', 'jsonschema', 'openai_magics.batch.commands', 'openai_magics.finetune.commands']) and encoders == "[] 0"
     assert built == "True"  # the session's own client, which the first answer then uses
     assert "Offline answer" in answer and answer.endswith(" True")
     import tiktoken

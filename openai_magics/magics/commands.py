@@ -57,8 +57,12 @@ def register_module(module: str) -> None:
         MODULES.append(module)
 
 
-def commands() -> dict[str, Command]:
+def commands(until: str | None = None) -> dict[str, Command]:
+    """Every subcommand; with `until`, only the modules up to the one that registers that name are imported
+    (`%openai offline` need not import the batch and fine-tuning groups before the first answer)."""
     for module in MODULES:
+        if until is not None and until in _commands:
+            break
         if module not in _loaded:
             importlib.import_module(module)
             _loaded.add(module)
@@ -72,7 +76,7 @@ def run(line: str, shell):
         words = []
     name = words[0][3] if words else "status"
     rest = line[words[0][1]:] if words else ""
-    table = commands()
+    table = commands(until=name)
     if name in parsing.HELP:
         print(overview(table))
         return None

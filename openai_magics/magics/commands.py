@@ -1,8 +1,9 @@
 """`%openai SUBCOMMAND …`: subcommands registered by name, each with its own parser and handler.
 
 Command modules register with the `command` decorator when imported; the router imports the modules it was
-given (`register_module`) the first time `%openai` needs them, so capabilities (chat threads, batches,
-fine-tuning…) add their own groups without this module knowing them.
+given (`register_module`), in order, when `%openai` first needs them (up to the one with the subcommand asked
+for), so capabilities (chat threads, batches, fine-tuning…) add their own groups without this module knowing
+them.
 """
 from __future__ import annotations
 

@@ -27,10 +27,11 @@ def test_load_ext_imports_nothing_heavy():
 
 
 def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_written(monkeypatch):
-    """`%openai offline` returns before the OpenAPI document is read, then loads it (in a process of its own,
-    on the other core), the server's token encoder, the SDK and its chat resource behind the prompt, so the
-    first `%%chat` waits for none of them; tiktoken's encoder, which neither the server's first answer nor its
-    usage line needs, is never built, nor jsonschema imported in the kernel."""
+    """`%openai offline` returns before the OpenAPI document is read, then loads it and the server's token
+    encoder (in a process of its own, on the other core), the SDK and its chat resource behind the prompt, so
+    the first `%%chat` waits for none of them; tiktoken's encoder, which neither the server's first answer nor
+    its usage line needs, is never built, nor tiktoken or jsonschema imported, nor the ranks read in the kernel:
+    the counts are still tiktoken's. Nor are the other `%openai` groups (batches, fine-tuning) imported."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     code = (
         "import sys, threading\n"
@@ -42,8 +43,8 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         "    if t.name.startswith(('openai-magics-warm-up', 'openai-magics-offline-openapi')): t.join()\n"
         "from openai_magics import session\n"
         "print(session().offline_server.validator is not None)\n"
-        "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2')"
-        " if m not in sys.modules])\n"
+        "print([m for m in ('openai', 'openai.resources.chat.completions', 'tiktoken', 'jsonschema', 'httpcore2',"
+        " 'openai_magics.batch.commands', 'openai_magics.finetune.commands') if m not in sys.modules])\n"
         "from openai_magics.facts import tokens\n"
         "from openai_magics.offline.tokens import _encoders\n"
         "print(sorted(_encoders), len(tokens._built))\n"
@@ -51,24 +52,25 @@ def test_offline_loads_what_the_first_answer_needs_while_the_next_cell_is_writte
         "print(client is not None)\n"
         "answer = sh.run_cell_magic('chat', '--no-stream', 'hi')\n"
         "print(answer.text.splitlines()[0], session()._client is client)\n"
-        "print(answer.record.usage.input_tokens, answer.record.usage.output_tokens, len(tokens._built))\n"
+        "print(answer.record.usage.input_tokens, answer.record.usage.output_tokens, len(tokens._built), len(_encoders))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     validating, missing, encoders, built, answer, usage = out.splitlines()[:6]
-    assert validating == "True" and missing == "['jsonschema']" and encoders == "['o200k_base'] 0"
+    assert validating == "True" and missing == str(['tiktoken', 'jsonschema', 'openai_magics.batch.commands', 'openai_magics.finetune.commands']) and encoders == "[] 0"
     assert built == "True"  # the session's own client, which the first answer then uses
     assert "Offline answer" in answer and answer.endswith(" True")
     import tiktoken
 
-    inputs, outputs, built_after = usage.split()
+    inputs, outputs, built_after, encoders_after = usage.split()
     assert int(inputs) == 3 + 3 + len(tiktoken.get_encoding("o200k_base").encode("user")) + 1  # tiktoken's count of "hi"
-    assert int(outputs) > 0 and built_after == "0"
+    assert int(outputs) > 0 and built_after == encoders_after == "0"
 
 
 def test_offline_validates_in_a_process_of_its_own_that_ends_with_the_kernel(monkeypatch, tmp_path):
-    """The server `%openai offline` starts validates requests in a child process (its loading runs on the other
-    core while the kernel imports the SDK): the same one-line 400s, multipart forms typed as before; should the
-    child die, the server validates in the kernel again; and the child ends when the kernel is killed."""
+    """The server `%openai offline` starts validates requests and encodes short texts in a child process (their
+    loading runs on the other core while the kernel imports the SDK): the same one-line 400s, multipart forms
+    typed as before, tiktoken's counts; should the child die, the server validates and encodes in the kernel
+    again; and the child ends when the kernel is killed."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     code = (
         "import os, signal, sys, openai\n"
@@ -90,9 +92,13 @@ def test_offline_validates_in_a_process_of_its_own_that_ends_with_the_kernel(mon
         "    sdk.files.create(file=('d.jsonl', b'{}\\n'), purpose='wizard')\n"
         "except openai.BadRequestError as e:\n"
         "    print(e.body['message'])\n"
-        "print(server.validator._child.pid, 'jsonschema' in sys.modules, flush=True)\n"
+        "from openai_magics.offline.tokens import _encoders\n"
+        "def counted():\n"
+        "    usage = sdk.chat.completions.create(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'hi'}]).usage\n"
+        "    return f'{usage.prompt_tokens} {sorted(_encoders)}'\n"
+        "print(counted(), server.validator._child.pid, 'jsonschema' in sys.modules, flush=True)\n"
         "server.validator._child.kill()\n"
-        "print(refused(temperature=7), 'jsonschema' in sys.modules)\n"
+        "print(refused(temperature=7), 'jsonschema' in sys.modules, counted())\n"
         "sh.run_line_magic('openai', 'offline')\n"  # the same server, still validating in the kernel
         "server.stop(); server.start(); server.validator\n"
         "print(server.validator._child.pid, flush=True)\n"
@@ -102,8 +108,9 @@ def test_offline_validates_in_a_process_of_its_own_that_ends_with_the_kernel(mon
     first, uploaded, form, child, after, restarted = done.stdout.splitlines()[-6:] or [done.stderr[-2000:]]
     assert first == "Invalid request body: temperature: 5 is greater than the maximum of 2"
     assert uploaded == "d.jsonl" and form.startswith("Invalid request body: purpose: 'wizard' is not one of [")
-    assert child.endswith(" False")  # jsonschema never imported in the kernel
-    assert after == "Invalid request body: temperature: 7 is greater than the maximum of 2 True"
+    hi = 3 + 3 + 1 + 1  # tiktoken's count of a user message "hi" (each word one token)
+    assert child.startswith(f"{hi} [] ") and child.endswith(" False")  # no ranks, nor jsonschema, in the kernel
+    assert after == f"Invalid request body: temperature: 7 is greater than the maximum of 2 True {hi} ['o200k_base']"
     orphan = int(restarted)
     while os.path.exists(f"/proc/{orphan}") and "zombie" not in _state(orphan):
         time.sleep(0.05)  # its input closed with the kernel: it ends (pytest's timeout bounds the wait)

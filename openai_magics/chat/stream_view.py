@@ -92,7 +92,7 @@ class WidgetStreamView:
         self._channel = stream_channel()
         self._live = LivePlaceholder()
         self._send(m=request.model)
-        self._last_flush = time.monotonic()  # a first token within one interval joins the next message
+        self._last_flush = float("-inf")  # the first token shows at once; the next wait out an interval
         self._prices = prices
 
     def _send(self, **message) -> None:

@@ -43,18 +43,12 @@ def _prepare_before_next_cell(shell, model: str) -> None:
 
 
 def _prepare_first_answer(model: str) -> None:
-    """Load, while the user writes the next cell, what the first answer needs: the session's client (the SDK),
-    the encoder the server counts and streams the default model's tokens with (its own, in Python: tiktoken's
-    is built only when a count needs it), the model's prices. Without it the first `%%chat` paid for them all
-    before its first token (~0.7 s of 0.9 s here); a cell that comes sooner waits only for what is still
-    loading (the imports and the encoding each load once, under their own locks). The SDK comes first: its
-    import lets the cell that started this finish in between, where the encoder's ranks load in one C call
-    (~50 ms) that holds the GIL throughout."""
-    from openai_magics.offline.tokens import python_encoder
-
+    """Load, while the user writes the next cell, what the first answer needs: the session's client (the SDK)
+    and the model's prices (the server's encoder loads in its helper process, on the other core). Without it
+    the first `%%chat` paid for them all before its first token; a cell that comes sooner waits only for what
+    is still loading (the imports load once, under their own locks)."""
     try:
         session().client.chat.completions  # the SDK imports a resource's modules, and its HTTP stack, on first use
-        python_encoder(model)
         session().prices_for(model)
     except Exception:  # only a head start: the cell that needs one of them says what is wrong, in one line
         pass

@@ -1,8 +1,9 @@
 """`%openai SUBCOMMAND …`: subcommands registered by name, each with its own parser and handler.
 
 Command modules register with the `command` decorator when imported; the router imports the modules it was
-given (`register_module`) the first time `%openai` needs them, so capabilities (chat threads, batches,
-fine-tuning…) add their own groups without this module knowing them.
+given (`register_module`), in order, when `%openai` first needs them (up to the one with the subcommand asked
+for), so capabilities (chat threads, batches, fine-tuning…) add their own groups without this module knowing
+them.
 """
 from __future__ import annotations
 
@@ -57,8 +58,12 @@ def register_module(module: str) -> None:
         MODULES.append(module)
 
 
-def commands() -> dict[str, Command]:
+def commands(until: str | None = None) -> dict[str, Command]:
+    """Every subcommand; with `until`, only the modules up to the one that registers that name are imported
+    (`%openai offline` need not import the batch and fine-tuning groups before the first answer)."""
     for module in MODULES:
+        if until is not None and until in _commands:
+            break
         if module not in _loaded:
             importlib.import_module(module)
             _loaded.add(module)
@@ -72,7 +77,7 @@ def run(line: str, shell):
         words = []
     name = words[0][3] if words else "status"
     rest = line[words[0][1]:] if words else ""
-    table = commands()
+    table = commands(until=name)
     if name in parsing.HELP:
         print(overview(table))
         return None

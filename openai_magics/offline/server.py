@@ -28,6 +28,7 @@ from openai_magics.offline.faults import (BAD_STREAM, BROKEN_EVENT, FLEX_UNAVAIL
 from openai_magics.offline.ratelimits import RateLimiter, estimate_tokens
 from openai_magics.offline import api
 from openai_magics.offline.router import discover
+from openai_magics.offline.tokens import encode_apart, stop_encoding_apart
 from openai_magics.offline.wire import BadBody, Binary, Request, media_type, read_body, split_query
 
 OPENAPI_ENV = "OPENAI_MAGICS_OPENAPI"
@@ -93,7 +94,7 @@ class OfflineServer:
     def __init__(self, openapi: str | Path | None = None, latency: float = 0.0, chunk_delay: float = 0.0,
                  quirks=(), any_model: bool = False, validate_apart: bool = False):
         self.openapi = Path(openapi) if openapi else None
-        self.validate_apart = validate_apart  # validate in a process of its own (offline/validator_process.py)
+        self.validate_apart = validate_apart  # validate and encode in a process of its own (offline/helper_process.py)
         self.latency = latency          # seconds added before every response
         self.chunk_delay = chunk_delay  # seconds between streamed chunks
         self.stream_usage = True        # False: behave like the many compatible servers that never send it
@@ -122,9 +123,10 @@ class OfflineServer:
     def _load_validator(self) -> None:
         try:
             if self.validate_apart:
-                from openai_magics.offline.validator_process import ValidatorProcess
+                from openai_magics.offline.helper_process import HelperProcess
 
-                self._validator = ValidatorProcess(self.openapi)
+                self._validator = HelperProcess(self.openapi)
+                encode_apart(self._validator)
             else:
                 from openai_magics.offline.validation import load_validator
 
@@ -147,6 +149,7 @@ class OfflineServer:
     def stop(self) -> None:
         self._release_hangs()
         if hasattr(self._validator, "stop"):
+            stop_encoding_apart(self._validator)
             self._validator.stop()
         if self._httpd:
             self._httpd.shutdown()

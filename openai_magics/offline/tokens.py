@@ -6,6 +6,8 @@ data/image_tokens.json), with tiktoken's encodings where they are available offl
 by a byte-pair encoder of its own, in Python, on the encoding's ranks (tiktoken's algorithm, token for
 token), until tiktoken's encoder is built anyway: building it takes ~130 ms of CPU under the GIL, which a
 fresh kernel's first offline answer would wait for (the kernel's SDK import holds the same GIL meanwhile).
+The server `%openai offline` starts has that encoder in its helper process (offline/helper_process.py), so
+even its ranks (~50–100 ms of CPU) load on the other core.
 """
 from __future__ import annotations
 
@@ -65,6 +67,17 @@ class BytePairEncoder:
 
 _encoders: dict[str, BytePairEncoder] = {}
 _encoders_lock = threading.Lock()
+_apart: list = []  # helper processes with the Python encoder (their `token_bytes`), asked before this process's
+
+
+def encode_apart(helper) -> None:
+    """Ask `helper.token_bytes(text, model)` for a short text's tokens first (None from it: encode here)."""
+    _apart.append(helper)
+
+
+def stop_encoding_apart(helper) -> None:
+    if helper in _apart:
+        _apart.remove(helper)
 
 
 def python_encoder(model: str) -> BytePairEncoder | None:
@@ -82,6 +95,10 @@ def python_encoder(model: str) -> BytePairEncoder | None:
 def _token_bytes(text: str, model: str) -> list[bytes] | None:
     """The text's tokens as bytes: tiktoken's encoder once built, the Python one for a short text until then."""
     if len(text) <= SHORT_TEXT and _settled(text) and built_encoding(model) is None:
+        for helper in list(_apart):
+            found = helper.token_bytes(text, model)
+            if found is not None:
+                return found
         encoder = python_encoder(model)
         found = encoder.encode(text) if encoder is not None else None
         if found is not None:

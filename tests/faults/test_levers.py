@@ -6,25 +6,28 @@ import pytest
 
 from tests.faults.checks import one_line
 
-BAD_LEVERS = {
-    "tier": ("%chat --tier cheap hello", "--tier must be one of"),
-    "tier-in-facade": ("import openai_magics; openai_magics.chat('hello', tier='slow')", "--tier must be one of"),
-    "tier-with-batch": ("%%chat --over rows --batch --tier flex\n{item}", "does not take --tier"),
-    "retention": ("%chat --cache-key k --cache-retention forever hello", "invalid choice"),
-    "retention-without-key": ("%chat --cache-retention 24h hello", "--cache-retention goes with --cache-key"),
-    "empty-cache-key": ('%chat --cache-key " " hello', "--cache-key needs a name"),
-    "too-many-alternatives": ("%chat --logprobs 50 hello", "--logprobs takes how many alternatives"),
-    "logprobs-of-a-reasoning-model": ("%chat --logprobs -m o4-mini hello", "returns no logprobs"),
-    "logprobs-with-batch": ("%%chat --over rows --batch --logprobs\n{item}", "does not take --logprobs"),
-    "background-on-chat-completions": ("%chat --background --api chat hello", "--background runs on the Responses"),
-    "background-in-a-thread": ("%chat --background --thread t hello", "does not take --background"),
-    "background-without-id": ("%openai background collect", "needs a response id"),
-}
+BAD_LEVERS = [  # a lever set wrong, and what its one line says
+    pytest.param("%chat --tier cheap hello", "--tier must be one of", id="tier"),
+    pytest.param("import openai_magics; openai_magics.chat('hello', tier='slow')", "--tier must be one of",
+                 id="tier-in-facade"),
+    pytest.param("%%chat --over rows --batch --tier flex\n{item}", "does not take --tier", id="tier-with-batch"),
+    pytest.param("%chat --cache-key k --cache-retention forever hello", "invalid choice", id="retention"),
+    pytest.param("%chat --cache-retention 24h hello", "--cache-retention goes with --cache-key",
+                 id="retention-without-key"),
+    pytest.param('%chat --cache-key " " hello', "--cache-key needs a name", id="empty-cache-key"),
+    pytest.param("%chat --logprobs 50 hello", "--logprobs takes how many alternatives", id="too-many-alternatives"),
+    pytest.param("%chat --logprobs -m o4-mini hello", "returns no logprobs", id="logprobs-of-a-reasoning-model"),
+    pytest.param("%%chat --over rows --batch --logprobs\n{item}", "does not take --logprobs",
+                 id="logprobs-with-batch"),
+    pytest.param("%chat --background --api chat hello", "--background runs on the Responses",
+                 id="background-on-chat-completions"),
+    pytest.param("%chat --background --thread t hello", "does not take --background", id="background-in-a-thread"),
+    pytest.param("%openai background collect", "needs a response id", id="background-without-id"),
+]
 
 
-@pytest.mark.parametrize("case", list(BAD_LEVERS))
-def test_a_lever_set_wrong_is_one_line_and_nothing_is_sent(nb, session, offline, case):
-    cell, needle = BAD_LEVERS[case]
+@pytest.mark.parametrize("cell, needle", BAD_LEVERS)
+def test_a_lever_set_wrong_is_one_line_and_nothing_is_sent(nb, session, offline, cell, needle):
     nb.ns["rows"] = ["a", "b"]
     one_line(nb.run(cell), needle)
     assert offline.requests == [] and session.ledger.records == []

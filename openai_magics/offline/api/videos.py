@@ -269,12 +269,13 @@ def make_video(prompt: str, size: str, seconds: int, first_frame: bytes | None =
     """An MP4 (H.264, yuv420p, FRAMES_PER_SECOND) of exactly `seconds` seconds at `size`, the same bytes for
     the same arguments: one encoder thread, since x264's threads made different bytes on a busy machine, and
     made once per process, since the encoder in a process that had done other work (the test suite's long
-    transcription) gave other bytes for the same frames, for a reason not found."""
+    transcription) gave other bytes for the same frames, for a reason not found; and bit-exact muxing, without
+    the muxer's version in the file (PyAV 18.1.1's FFmpeg wrote "Lavf62.12.103" where 18.1.0's wrote ".102")."""
     import av
 
     width, height = map(int, size.split("x"))
     buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
+    with av.open(buffer, mode="w", format="mp4", container_options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream("libx264", rate=FRAMES_PER_SECOND,
                                       options={"preset": "veryfast", "crf": "30", "threads": "1"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"

@@ -8,7 +8,6 @@ import openai_magics
 from openai_magics.embed.engine import plan_batches
 from openai_magics.embed.request import EmbeddingLimits
 from openai_magics.offline.api.embeddings import vectors as server_vectors
-from openai_magics.offline.faults import Fault
 
 MODEL = "text-embedding-3-small"
 
@@ -214,7 +213,7 @@ def test_a_permanent_error_fails_and_charges_only_what_succeeded(nb, session, of
     nb.ns["texts"] = [f"sentence {i}" for i in range(2100)]
     # Whichever of the two concurrent requests arrives first is answered, the other refused: were the first
     # refused, the second might not be sent yet (a busy machine) and, rightly, never would be.
-    offline.faults.add(Fault(path="/embeddings"))
+    offline.faults.add(path="/embeddings")  # answered as usual, once
     offline.fail(400, message="This request was refused on purpose.")
     ran = nb.run("%embed --input texts --concurrency 2")
     assert ran.error is not None and f"Server error ({offline.base_url.rsplit('/v1', 1)[0]}):" in ran.text

@@ -86,7 +86,9 @@ class FaultQueue:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
-    def add(self, fault: Fault) -> Fault:
+    def add(self, **fields) -> Fault:
+        """Queue the fault these `Fault` fields describe."""
+        fault = Fault(**fields)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -202,34 +202,34 @@ class OfflineServer:
     def fail(self, status: int, *, times: int = 1, code: str | None = None, message: str | None = None,
              retry_after: float | None = None, path: str | None = None) -> Fault:
         """The next `times` matching requests fail with this HTTP status."""
-        return self.faults.add(Fault(status=status, code=code, message=message, retry_after=retry_after,
-                                     path=path, times=times))
+        return self.faults.add(status=status, code=code, message=message, retry_after=retry_after,
+                               path=path, times=times)
 
     def cut_stream(self, after_chunks: int, *, times: int = 1, path: str | None = None) -> Fault:
         """The next streamed response stops after this many chunks, without its end."""
-        return self.faults.add(Fault(cut_after=after_chunks, path=path, times=times))
+        return self.faults.add(cut_after=after_chunks, path=path, times=times)
 
     def hang(self, seconds: float = DEFAULT_HANG_SECONDS, *, times: int = 1, path: str | None = None) -> Fault:
         """The next requests are never answered: the connection stays silent for `seconds` (or until
         `reset()`), then closes."""
-        return self.faults.add(Fault(kind=HANG, hang_seconds=seconds, path=path, times=times))
+        return self.faults.add(kind=HANG, hang_seconds=seconds, path=path, times=times)
 
     def answer_not_json(self, *, times: int = 1, path: str | None = None) -> Fault:
         """The next requests get a 200 whose body is not JSON (a broken proxy's answer)."""
-        return self.faults.add(Fault(kind=NOT_JSON_BODY, status=200, path=path, times=times))
+        return self.faults.add(kind=NOT_JSON_BODY, status=200, path=path, times=times)
 
     def html_error(self, status: int = 502, *, times: int = 1, path: str | None = None) -> Fault:
         """The next requests get an HTML error page, as a proxy or load balancer in front of the API sends."""
-        return self.faults.add(Fault(kind=HTML_ERROR, status=status, path=path, times=times))
+        return self.faults.add(kind=HTML_ERROR, status=status, path=path, times=times)
 
     def malformed_stream(self, after_chunks: int = 2, *, times: int = 1, path: str | None = None) -> Fault:
         """The next streamed responses send `after_chunks` good events, then one that is not JSON."""
-        return self.faults.add(Fault(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times))
+        return self.faults.add(kind=BAD_STREAM, cut_after=after_chunks, path=path, times=times)
 
     def flex_unavailable(self, *, times: int = 1) -> Fault:
         """The next `times` requests for the flex tier get OpenAI's 429 `resource_unavailable` (others answer)."""
-        return self.faults.add(Fault(status=429, code="resource_unavailable", message=FLEX_UNAVAILABLE,
-                                     times=times, tier="flex"))
+        return self.faults.add(status=429, code="resource_unavailable", message=FLEX_UNAVAILABLE,
+                               times=times, tier="flex")
 
     def report_usage(self, prompt_tokens: int | None = None, completion_tokens: int | None = None, *,
                      service_tier: str | None = None, times: int = 1) -> None:
@@ -245,8 +245,8 @@ class OfflineServer:
                      path: str | None = None) -> Fault:
         """The next streamed chat answers end on a chunk that carries this error and the usage (given, or the
         stream's own) instead of their finish (OpenRouter's "Token limit reached")."""
-        return self.faults.add(Fault(kind=STREAM_ERROR, message=message, code=code, usage=usage, path=path,
-                                     times=times))
+        return self.faults.add(kind=STREAM_ERROR, message=message, code=code, usage=usage, path=path,
+                               times=times)
 
     def move_alias(self, alias: str, snapshot: str) -> None:
         """From now on (until `reset()`) `alias` answers as `snapshot`, as OpenAI moves an alias to a new

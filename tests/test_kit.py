@@ -64,6 +64,16 @@ def test_help_works_on_every_magic_and_subcommand(nb, offline, cell, shows):
     assert offline.requests == []
 
 
+def test_chat_help_lists_its_options_in_groups_with_the_prompt_among_the_positionals(nb, offline):
+    shown = nb.run("%%chat -h\nignored").stdout
+    groups = ["positional arguments", "options", "Structured output and function tools", "Images",
+              "Hosted tools (Responses API)", "Notebook context", "Many answers", "Price and latency"]
+    assert [line[:-1] for line in shown.splitlines() if line[:-1] in groups and line.endswith(":")] == groups
+    assert "positional arguments:\n  prompt " in shown
+    assert "Hosted tools (Responses API):\n  --web " in shown
+    assert offline.requests == []
+
+
 @pytest.mark.parametrize("cell, says", [
     ("%%chat --modle x\nhi", "unknown option --modle: did you mean --model?"),
     ("%embed --dimnesions 5 hi", "did you mean --dimensions?"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from IPython.core.magic import magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 
 from openai_magics.core.cell import current_cell
 from openai_magics.core.errors import Interrupted, UsageError
@@ -30,29 +30,23 @@ class ChatMagics(GuardedMagics):
     @argument("--no-stream", action="store_true", help="Wait for the whole answer instead of streaming it.")
     @argument("--format", choices=FORMATS, default="markdown",
               help="markdown (rendered), text (plain), or code (the answer's code into a new cell below).")
-    @shared_options("output", "quiet", "no_interpolate", "no_cache")
+    @argument("--logprobs", nargs="?", const=5, type=int, metavar="N",
+              help="Each answer token's probability and its N likeliest alternatives (default 5) in .logprobs; with "
+                   "--over, a confidence column.")
+    @shared_options("output", "quiet", "no_interpolate", "no_cache", "dry_run")
+    @argument("--moderate", action="store_true",
+              help="Check the prompt before sending and the answer as it arrives (moderation is free); with --over, "
+                   "every row's.")
+    @argument_group("Structured output and function tools")
     @argument("--schema", metavar="NAME", help="Structured output: a pydantic model or JSON-schema dict; -o binds the object.")
     @argument("--json", action="store_true", help="JSON mode: the answer parsed into Python (say 'JSON' in the prompt).")
     @argument("--tools", metavar="F,G", help="Functions the model may call; the call loop runs them.")
     @argument("--max-rounds", type=int, help="Most tool-call rounds (default 8).")
+    @argument_group("Images")
     @argument("--image", action="append", default=[], metavar="SRC",
               help="An image: path, URL, or a variable (PIL image, numpy array, figure, bytes, Path). Repeatable.")
     @argument("--detail", choices=DETAILS, help="Image detail: low is cheap (85 tokens), high reads small print.")
-    @argument("--compare", metavar="A,B,C",
-              help="Send the prompt to these models at once; answers side by side. Not with --over: run the cell "
-                   "once per model.")
-    @argument("--moderate", action="store_true",
-              help="Check the prompt before sending and the answer as it arrives (moderation is free); with --over, "
-                   "every row's.")
-    @shared_options("dry_run")
-    @argument("--over", metavar="NAME",
-              help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
-                   "{row[\"any column\"]}); the answers come back aligned with it.")
-    @shared_options("concurrency")
-    @argument("--batch", action="store_true",
-              help="With --over: run the rows through the Batch API (half price, results within a day).")
-    @shared_options("no_wait")
-    @shared_options("context", "context_tokens")
+    @argument_group("Hosted tools (Responses API)")
     @argument("--web", action="store_true", help="Let the model search the web (Responses web_search): numbered "
                                                  "citations, the sources on .sources.")
     @argument("--domains", metavar="A,B", help="With --web: search only these domains.")
@@ -64,23 +58,34 @@ class ChatMagics(GuardedMagics):
                                                     "charts shown inline, other files on .files.")
     @argument("--file", action="append", default=[], metavar="VAR|PATH",
               help="With --python: a DataFrame (uploaded as CSV) or a file for the container. Repeatable.")
+    @argument_group("Notebook context")
+    @shared_options("context", "context_tokens")
+    @argument_group("Many answers")
+    @argument("--compare", metavar="A,B,C",
+              help="Send the prompt to these models at once; answers side by side. Not with --over: run the cell "
+                   "once per model.")
+    @argument("--over", metavar="NAME",
+              help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
+                   "{row[\"any column\"]}); the answers come back aligned with it.")
+    @shared_options("concurrency")
+    @argument("--batch", action="store_true",
+              help="With --over: run the rows through the Batch API (half price, results within a day).")
+    @shared_options("no_wait")
+    @argument("--to", metavar="PATH.parquet",
+              help="With --over: write each answer to this Parquet folder as it arrives (memory stays bounded); "
+                   "the result reads it lazily.")
+    @argument("--resume", action="store_true",
+              help="With --to: ask only the rows the folder does not hold yet (after a restart; nothing paid twice).")
+    @argument_group("Price and latency")
     @shared_options("tier")
     @argument("--cache-key", metavar="KEY",
               help="prompt_cache_key: prompts that share a long prefix and a key are cached together (--over sets "
                    "one per template).")
     @argument("--cache-retention", choices=("in_memory", "24h"),
               help="With --cache-key: how long the cached prefix lasts (24h: extended prompt caching).")
-    @argument("--logprobs", nargs="?", const=5, type=int, metavar="N",
-              help="Each answer token's probability and its N likeliest alternatives (default 5) in .logprobs; with "
-                   "--over, a confidence column.")
     @argument("--background", action="store_true",
               help="Run on the server (Responses background mode): the cell returns at once with the id; "
                    "`%%openai jobs` lists it, `%%openai background collect ID` fetches the answer.")
-    @argument("--to", metavar="PATH.parquet",
-              help="With --over: write each answer to this Parquet folder as it arrives (memory stays bounded); "
-                   "the result reads it lazily.")
-    @argument("--resume", action="store_true",
-              help="With --to: ask only the rows the folder does not hold yet (after a restart; nothing paid twice).")
     @line_or_cell_magic(words="prompt", what="the message")
     def chat(self, args, body: str):
         """Ask a chat model; the cell body (or the rest of the line) is the user message."""

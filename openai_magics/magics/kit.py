@@ -90,8 +90,16 @@ def line_or_cell_magic(words: str = "text", what: str = "the text"):
 
         _named_after(magic, body)
         magic = no_var_expand(line_cell_magic(magic))
-        return argument(words, nargs="*", help=f"With %%{body.__name__} (one line): {what}.")(magic)
+        return FreeTextArgument(words, nargs="*", help=f"With %%{body.__name__} (one line): {what}.")(magic)
     return apply
+
+
+class FreeTextArgument(argument):
+    """`argument` for a magic's free-text positional: listed with the positional arguments in the help, not in
+    the option group declared last (IPython puts each argument in the group declared before it)."""
+
+    def add_to_parser(self, parser, group):
+        return super().add_to_parser(parser, None)
 
 
 def _named_after(magic, body) -> None:

@@ -63,14 +63,14 @@ def _worst_usage(request: TranscribeRequest, seconds: float) -> Usage:
 
 
 def _transcribe_piece(session, request: TranscribeRequest, audio, on_text):
-    from openai_magics.cache.policy import through
+    from openai_magics.cache.policy import send_through_cache
 
     call = session.begin("transcribe")
     params = {"model": request.model, "file_sha256": hashlib.sha256(audio.data).hexdigest(),
               "response_format": request.wire_format, "language": request.language, "prompt": request.prompt,
               "timestamp_granularities": request.granularities, "translate": request.translate}
     api = "audio.translations" if request.translate else "audio.transcriptions"
-    answer, hit = through(session, call, api, params, lambda: _ask(session, request, audio, on_text),
+    answer, hit = send_through_cache(session, call, api, params, lambda: _ask(session, request, audio, on_text),
                           kind="transcribe", enabled=request.cache, what=audio.label)
     if hit and on_text is not None:
         on_text(answer.get("text", ""))
@@ -117,13 +117,12 @@ def _plain(value):
 
 
 def _transcript_usage(answer: dict, audio) -> tuple[Usage, bool]:
-    usage = answer.get("usage") or {}
-    if usage.get("type") == "tokens":
-        details = usage.get("input_token_details") or {}
-        return Usage(input_tokens=int(usage.get("input_tokens", 0)), output_tokens=int(usage.get("output_tokens", 0)),
-                     input_audio_tokens=int(details.get("audio_tokens", 0))), False
-    if usage.get("type") == "duration":
-        return Usage(audio_seconds=float(usage.get("seconds", 0))), False
+    """The usage the server reported (tokens, or a duration) when it is sane; else the audio's length, estimated."""
+    reported = answer.get("usage")
+    if isinstance(reported, dict) and reported.get("type") in ("tokens", "duration"):
+        usage = Usage.from_transcription(reported)
+        if usage is not None:
+            return usage, False
     seconds = answer.get("duration") or audio.duration()
     return Usage(audio_seconds=float(seconds or 0)), True  # the server did not say: by the audio's length
 
@@ -148,7 +147,7 @@ def _speech_worst(request: SpeakRequest) -> Usage:
 
 
 def _speak_part(session, request: SpeakRequest, text: str):
-    from openai_magics.cache.policy import through
+    from openai_magics.cache.policy import send_through_cache
 
     call = session.begin("speak")
     params = {"model": request.model, "input": text, "voice": request.voice, "response_format": request.format,
@@ -162,7 +161,7 @@ def _speak_part(session, request: SpeakRequest, text: str):
             raise CallFailed("The server answered with no audio.")
         return {"audio": base64.b64encode(data).decode("ascii")}
 
-    answer, hit = through(session, call, "audio.speech", params, send, kind="speak", enabled=request.cache,
+    answer, hit = send_through_cache(session, call, "audio.speech", params, send, kind="speak", enabled=request.cache,
                           what=f"“{text[:40]}”")
     data = base64.b64decode(answer["audio"])
     usage, estimated = _speech_usage(request, text, data)

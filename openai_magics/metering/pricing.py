@@ -357,12 +357,6 @@ def training_cost(base_model: str, trained_tokens: int) -> Decimal | None:
     return Decimal(trained_tokens) * prices.training / MILLION
 
 
-def token_cost(model: str, usage: Usage, batch: bool = False, at: datetime | None = None) -> Decimal | None:
-    """What OpenAI charges for this usage of `model`, or None when its price is unknown."""
-    prices = token_prices(model)
-    return prices.cost(usage, at, batch) if prices is not None else None
-
-
 def batch_cost(cost: Decimal) -> Decimal:
     return cost * Decimal(str(extra_prices()["batch_discount"]))
 

@@ -253,3 +253,15 @@ def test_a_stream_cut_before_any_text_is_one_line(nb, offline, line):
 def test_words_after_the_options_of_a_cell_magic_line_are_one_line_and_nothing_is_sent(nb, offline, magic):
     one_line(nb.run(f"%%{magic} -m gpt-4o-mini stray words\nHello"), f"Unexpected text on the %%{magic} line")
     assert offline.requests == []
+
+
+def test_a_transcription_reporting_impossible_usage_is_estimated_from_the_audio(nb, session, rogue, fast):
+    import numpy as np
+
+    nb.run(f"%openai endpoint {rogue.base_url} --key-env {ROGUE_KEY_ENV} --bills openai")
+    rogue.script(json_answer({"text": "Hello.", "usage": {"type": "tokens", "input_tokens": -5, "output_tokens": 3}}))
+    nb.ns["sound"] = np.zeros(32_000, dtype=np.float32)
+    ran = nb.run("%transcribe -m whisper-1 --rate 16000 sound")
+    assert ran.error is None and ran.result.text == "Hello." and "≈" in ran.result.usage_line
+    [row] = session.ledger.records
+    assert row.estimated and row.usage.audio_seconds == 2 and row.usage.input_tokens == 0

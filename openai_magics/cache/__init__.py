@@ -1,3 +1,3 @@
 """The response cache every capability shares: `keys` (what identifies a request), `store` (the SQLite
-file), `policy` (when the cache answers, replay mode, `through(…)`), `vectors` (embeddings in the file).
+file), `policy` (when the cache answers, replay mode, `send_through_cache(…)`), `vectors` (embeddings in the file).
 """

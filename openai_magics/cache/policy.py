@@ -96,7 +96,7 @@ def skipped_when_unreadable(cache: ResponseCache):
             print(f"⚠ Cache skipped: {cache.shown} could not be read ({exc}); answered without it.", file=sys.stderr)
 
 
-def through(session, call, api: str, params: dict, send, *, kind: str, enabled: bool = True,
+def send_through_cache(session, call, api: str, params: dict, send, *, kind: str, enabled: bool = True,
             what: str = "") -> tuple[dict, bool]:
     """The one seam for a request whose answer is JSON: the cached answer when there is one (True), else
     what `send()` returns, stored for next time (False). Replay mode never calls `send`."""

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from openai_magics.core.errors import UsageError
-from openai_magics.views.markup import NO_MATHS, figures, usage_sub_unbroken
+from openai_magics.views.markup import NO_MATHS, escape_markup, usage_sub_unbroken
 
 
 def compared_models(spec: str | None) -> list[str]:
@@ -75,7 +75,7 @@ class CompareResult:
             return None
         columns = [(r.requested_model or r.model, closed_fences(r.answer_markdown()), usage_sub_unbroken(r.usage_line))
                    for r in self.results]
-        columns += [(model, f'<div class="{NO_MATHS}">⚠ {figures(error)}</div>', "")
+        columns += [(model, f'<div class="{NO_MATHS}">⚠ {escape_markup(error)}</div>', "")
                     for model, error in self.errors.items()]
         shown = "\n".join(
             '<div style="flex:1 1 0;min-width:14em;border:1px solid rgba(128,128,128,.35);border-radius:6px;'

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from openai_magics.views.markup import shorten
+
 
 @dataclass
 class ToolCall:
@@ -90,15 +92,15 @@ def _image(item) -> OutputItem:
 def _web_search(item) -> OutputItem:
     action = _field(item, "action")
     query = _field(action, "query") or ", ".join(_field(action, "queries") or []) or _field(action, "url") or ""
-    return OutputItem("web_search_call", f"web search: {_short(query)}" if query else "web search")
+    return OutputItem("web_search_call", f"web search: {shorten(query, SHORT)}" if query else "web search")
 
 
 def _file_search(item) -> OutputItem:
     queries = ", ".join(_field(item, "queries") or [])
     results = _field(item, "results") or []
-    detail = "\n".join(f"{_field(r, 'filename') or _field(r, 'file_id')}: {_short(_field(r, 'text') or '')}"
+    detail = "\n".join(f"{_field(r, 'filename') or _field(r, 'file_id')}: {shorten(_field(r, 'text') or '', SHORT)}"
                        for r in results)
-    return OutputItem("file_search_call", f"file search: {_short(queries)} → {len(results)} results", detail)
+    return OutputItem("file_search_call", f"file search: {shorten(queries, SHORT)} → {len(results)} results", detail)
 
 
 def _code_interpreter(item) -> OutputItem:
@@ -107,24 +109,27 @@ def _code_interpreter(item) -> OutputItem:
     shown = [_field(o, "logs") or _field(o, "url") or "" for o in outputs]
     detail = f"{code}\n\n{''.join(shown)}".strip()
     first = code.strip().splitlines()[0] if code.strip() else ""
-    return OutputItem("code_interpreter_call", f"code interpreter: {_short(first)}", detail)
+    return OutputItem("code_interpreter_call", f"code interpreter: {shorten(first, SHORT)}", detail)
 
 
 def _mcp_call(item) -> OutputItem:
     error = _field(item, "error")
     result = f"error: {_field(error, 'message') or error}" if error else _field(item, "output") or ""
-    line = f"mcp {_field(item, 'server_label')}: {_field(item, 'name')}({_short(_field(item, 'arguments') or '')})"
-    return OutputItem("mcp_call", f"{line} → {_short(result)}", result)
+    arguments = shorten(_field(item, "arguments") or "", SHORT)
+    line = f"mcp {_field(item, 'server_label')}: {_field(item, 'name')}({arguments})"
+    return OutputItem("mcp_call", f"{line} → {shorten(result, SHORT)}", result)
 
 
 def _mcp_list_tools(item) -> OutputItem:
     names = [_field(t, "name") for t in _field(item, "tools") or []]
-    return OutputItem("mcp_list_tools", f"mcp {_field(item, 'server_label')}: {len(names)} tools ({_short(', '.join(names))})")
+    return OutputItem("mcp_list_tools",
+                      f"mcp {_field(item, 'server_label')}: {len(names)} tools ({shorten(', '.join(names), SHORT)})")
 
 
 def _mcp_approval(item) -> OutputItem:
+    arguments = shorten(_field(item, "arguments") or "", SHORT)
     return OutputItem("mcp_approval_request", f"mcp {_field(item, 'server_label')} asks approval to call "
-                                              f"{_field(item, 'name')}({_short(_field(item, 'arguments') or '')})")
+                                              f"{_field(item, 'name')}({arguments})")
 
 
 _READERS = {"image_generation_call": _image, "web_search_call": _web_search, "file_search_call": _file_search,
@@ -137,11 +142,6 @@ def _field(item, name: str):
     if isinstance(item, dict):
         return item.get(name)
     return getattr(item, name, None)
-
-
-def _short(text, limit: int = SHORT) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def as_dicts(items: list[OutputItem]) -> list[dict]:

@@ -97,7 +97,7 @@ def flag(dest: str) -> str:
     return SHORT_FLAGS.get(dest) or "--" + dest.replace("_", "-")
 
 
-def given(args) -> set[str]:
+def changed_options(args) -> set[str]:
     """The options set to something other than their default."""
     return {name for name, default in DEFAULTS.items() if getattr(args, name, default) not in (default, None)}
 
@@ -112,7 +112,7 @@ def modes_of(args) -> list[str]:
 
 def check_options(args, modes: list[str]) -> None:
     """One UsageError line for an option the cell's modes do not take, before anything is looked up or sent."""
-    options = given(args)
+    options = changed_options(args)
     for option in sorted(options):
         needed = NEEDS.get(option)
         if needed and needed not in options:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import json
 
-from openai_magics.views.markup import NO_MATHS, figures, shorten
+from openai_magics.views.markup import NO_MATHS, escape_markup, shorten
 
 SHORT = 80
 
@@ -53,25 +53,25 @@ def _mark(call) -> str:
 
 def tool_call_html(call) -> str:
     """One call, collapsed to a line (name, arguments, result, time); open it for everything."""
-    summary = (f"<b>{_mark(call)}</b> <code>{figures(shorten(call_signature(call), SHORT))}</code> → "
-               f"<code>{figures(shorten(call.result, SHORT))}</code> · {call.seconds * 1000:,.0f} ms")
+    summary = (f"<b>{_mark(call)}</b> <code>{escape_markup(shorten(call_signature(call), SHORT))}</code> → "
+               f"<code>{escape_markup(shorten(call.result, SHORT))}</code> · {call.seconds * 1000:,.0f} ms")
     try:
         arguments = json.dumps(json.loads(call.arguments or "{}"), indent=2, ensure_ascii=False)
     except ValueError:
         arguments = call.arguments
     return (f'<details class="{NO_MATHS}"><summary>{summary}</summary>\n<p>round {call.round} · arguments</p>'
-            f"<pre>{figures(arguments)}</pre>\n<p>{'raised' if call.error else 'returned'}</p>"
-            f"<pre>{figures(call.result)}</pre></details>\n")
+            f"<pre>{escape_markup(arguments)}</pre>\n<p>{'raised' if call.error else 'returned'}</p>"
+            f"<pre>{escape_markup(call.result)}</pre></details>\n")
 
 
 def item_html(item) -> str:
     """A built-in tool's item in one line (its output folded under it); a generated image in full."""
     if item.image:
         return f"![{html.escape(item.line)}](data:image/png;base64,{item.image})\n\n"
-    line = f"<b>{html.escape(item.kind.removesuffix('_call').replace('_', ' '))}</b> {figures(item.line)}"
+    line = f"<b>{html.escape(item.kind.removesuffix('_call').replace('_', ' '))}</b> {escape_markup(item.line)}"
     if not item.detail:
         return f'<div class="{NO_MATHS}">{line}</div>\n'
-    return f'<details class="{NO_MATHS}"><summary>{line}</summary><pre>{figures(item.detail)}</pre></details>\n'
+    return f'<details class="{NO_MATHS}"><summary>{line}</summary><pre>{escape_markup(item.detail)}</pre></details>\n'
 
 
 def numbered_sources_markdown(sources: list[dict]) -> str:

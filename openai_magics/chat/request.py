@@ -121,7 +121,7 @@ def choose_api(request: ChatRequest, config) -> str:
     return "responses" if use_responses else "chat"
 
 
-def given(**params) -> dict:
+def drop_unset(**params) -> dict:
     """The parameters that were set: None and empty values are left out of the request."""
     return {name: value for name, value in params.items() if value is not None and value != []}
 
@@ -140,7 +140,7 @@ def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out:
     # OpenAI wants max_completion_tokens (reasoning models refuse max_tokens); most compatible servers know max_tokens.
     on_openai = endpoint is None or endpoint.is_openai
     max_key = "max_completion_tokens" if on_openai or (rules and rules.output_limit) else "max_tokens"
-    body = given(model=request.model, messages=messages, temperature=request.temperature, stop=request.stop,
+    body = drop_unset(model=request.model, messages=messages, temperature=request.temperature, stop=request.stop,
                  seed=request.seed, reasoning_effort=request.reasoning_effort, **{max_key: max_out})
     fmt = response_format_of(request)
     if fmt is not None:
@@ -171,7 +171,7 @@ def _refuse_what_the_model_refuses(request: ChatRequest, rules) -> None:
         raise UsageError(f"{request.model} returns no logprobs (reasoning models do not), so OpenAI would refuse the "
                          "call: drop --logprobs, or pick a model that gives them (e.g. -m gpt-4.1-mini). Nothing was "
                          "sent.")
-    sent = given(temperature=request.temperature, stop=request.stop, seed=request.seed,
+    sent = drop_unset(temperature=request.temperature, stop=request.stop, seed=request.seed,
                  reasoning_effort=request.reasoning_effort)
     name = rules.refused(sent)
     if name is None:
@@ -220,9 +220,9 @@ def _responses_body(request: ChatRequest, messages: list[dict], max_out: int | N
     turns = [m for m in messages if m["role"] != "system"]
     if previous_id:
         turns = turns[-1:]
-    reasoning = given(effort=request.reasoning_effort, summary="auto" if request.reasoning_summary else None)
+    reasoning = drop_unset(effort=request.reasoning_effort, summary="auto" if request.reasoning_summary else None)
     hosted = request.hosted
-    body = given(model=request.model, input=[_input_item(m) for m in turns],
+    body = drop_unset(model=request.model, input=[_input_item(m) for m in turns],
                  instructions=system[-1] if system else None, previous_response_id=previous_id,
                  temperature=request.temperature, max_output_tokens=max_out, reasoning=reasoning or None,
                  text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools]

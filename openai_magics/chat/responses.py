@@ -75,7 +75,7 @@ class ResponsesLoop(Runner):
             raise NoAnswerInIt(EMPTY_STREAM)
         return final
 
-    def paid(self, response) -> None:
+    def record_answer(self, response) -> None:
         """A round answered: its usage into the ledger. A failed response that says what it used was charged
         that: recorded, then the failure is raised."""
         failed = getattr(response, "status", None) == "failed"

@@ -22,6 +22,6 @@ class StreamedRounds:
         for _ in range(runner.request.max_rounds):
             with runner.round_hold():
                 final = yield from runner.stream_round(self)
-                runner.paid(final)
+                runner.record_answer(final)
             if not runner.after_round(final):
                 return

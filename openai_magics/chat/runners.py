@@ -116,7 +116,7 @@ class Runner:
             with self.round_hold():
                 with self.session.api_errors(self.request.model):
                     answer = self.send_round()
-                self.paid(answer)
+                self.record_answer(answer)
             if not self.after_round(answer):
                 break
         return answer

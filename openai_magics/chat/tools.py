@@ -194,7 +194,7 @@ class ToolLoop(Runner):
         finally:
             rounds.stream.close()
 
-    def paid(self, completion) -> None:
+    def record_answer(self, completion) -> None:
         self.answered_model = completion.model or self.answered_model
         message = completion.choices[0].message if completion.choices else None
         usage = Usage.from_chat(completion.usage, getattr(completion, "service_tier", None)) if completion.usage else None

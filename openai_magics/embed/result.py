@@ -7,7 +7,7 @@ from decimal import Decimal
 from openai_magics.core.errors import UsageError
 from openai_magics.metering.ledger import UsageRecord
 from openai_magics.metering.usage import Usage
-from openai_magics.views.markup import LEFT, NO_MATHS, figures, usage_sub
+from openai_magics.views.markup import LEFT, NO_MATHS, escape_markup, usage_sub
 from openai_magics.views.usage_line import usage_line
 
 PREVIEW_ROWS = 3
@@ -155,11 +155,11 @@ class EmbedResult:
         p.text("\n".join(lines + [self.usage_line]))
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<tr><td>{i}</td><td{LEFT}>{figures(text)}</td><td{LEFT}><code>{vec}</code></td></tr>"
+        body = "".join(f"<tr><td>{i}</td><td{LEFT}>{escape_markup(text)}</td><td{LEFT}><code>{vec}</code></td></tr>"
                        for i, text, vec in self._preview())
         if self._more:
-            body += f'<tr><td colspan="3"{LEFT}>{figures(self._more)}</td></tr>'
-        return (f'<div class="{NO_MATHS}"><p><b>{figures(self.summary)}</b></p>'
+            body += f'<tr><td colspan="3"{LEFT}>{escape_markup(self._more)}</td></tr>'
+        return (f'<div class="{NO_MATHS}"><p><b>{escape_markup(self.summary)}</b></p>'
                 f'<table class="oaim-embed"><thead><tr><th>#</th><th{LEFT}>text</th><th{LEFT}>vector</th></tr>'
                 f"</thead><tbody>{body}</tbody></table>{usage_sub(self.usage_line)}</div>")
 

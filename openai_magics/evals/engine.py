@@ -6,7 +6,7 @@ import json
 import time
 from decimal import Decimal
 
-from openai_magics.cache.policy import through
+from openai_magics.cache.policy import send_through_cache
 from openai_magics.wire.fanout import FanOut
 from openai_magics.views.progress import NoRowProgress, Tally, progress_shown
 from openai_magics.core.errors import CallFailed, UsageError
@@ -131,7 +131,7 @@ def embed_pair(session, model: str, texts: list[str], *, cache: bool = True) -> 
             raise CallFailed(f"{model} sent {len(vectors)} embeddings for {len(texts)} texts.")
         return {"vectors": vectors, "model": answer.model or model, "tokens": answer.usage.prompt_tokens}
 
-    value, hit = through(session, call, "embeddings", params, send, kind="embeddings", enabled=cache)
+    value, hit = send_through_cache(session, call, "embeddings", params, send, kind="embeddings", enabled=cache)
     record = call.record(value["model"], Usage(input_tokens=value["tokens"]), cache_hit=hit)
     return value["vectors"][0], value["vectors"][1], record.cost
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from openai_magics.metering.pricing import format_usd
 from openai_magics.evals.stats import percentile, wilson
-from openai_magics.views.markup import NO_MATHS, figures
+from openai_magics.views.markup import NO_MATHS, escape_markup
 
 
 @dataclass
@@ -98,10 +98,10 @@ class EvalResult:
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{h}</th>" for h in self.HEAD)
-        body = "".join("<tr>" + "".join(f"<td>{figures(c)}</td>" for c in line) + "</tr>" for line in self._lines())
+        body = "".join("<tr>" + "".join(f"<td>{escape_markup(c)}</td>" for c in line) + "</tr>" for line in self._lines())
         remote = f"<p><b>OpenAI Evals run</b></p>{self.remote._repr_html_()}" if self.remote is not None else ""
         return (f'<table class="openai-magics-scoreboard {NO_MATHS}"><tr>{head}</tr>{body}</table>'
-                f'<sub class="{NO_MATHS}">{figures(self.summary_line)} · per row: <code>.rows</code></sub>{remote}')
+                f'<sub class="{NO_MATHS}">{escape_markup(self.summary_line)} · per row: <code>.rows</code></sub>{remote}')
 
     def _repr_pretty_(self, p, cycle) -> None:
         lines = [self.HEAD, *self._lines()]

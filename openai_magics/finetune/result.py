@@ -5,7 +5,7 @@ from __future__ import annotations
 from openai_magics.metering.pricing import format_usd
 from openai_magics.finetune.engine import FineTuneJob
 from openai_magics.finetune.prepare import Preparation
-from openai_magics.views.markup import NO_MATHS, figures
+from openai_magics.views.markup import NO_MATHS, escape_markup
 from openai_magics.views.result_parts import forwarded
 from openai_magics.facts.tokens import why_estimated
 
@@ -49,8 +49,8 @@ class PrepareReport:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<li>{figures(line.strip())}</li>" for line in self.lines()[1:])
-        return f'<div class="{NO_MATHS}"><b>{figures(self.lines()[0])}</b><ul>{body}</ul></div>'
+        body = "".join(f"<li>{escape_markup(line.strip())}</li>" for line in self.lines()[1:])
+        return f'<div class="{NO_MATHS}"><b>{escape_markup(self.lines()[0])}</b><ul>{body}</ul></div>'
 
 
 def loss_chart(losses: list[tuple[int, float]]) -> str:
@@ -114,8 +114,8 @@ class JobView:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        head = "<br>".join(figures(line) for line in self.summary())
-        events = "".join(f"<li>{figures(e)}</li>" for e in self.job.events[-self.recent:])
+        head = "<br>".join(escape_markup(line) for line in self.summary())
+        events = "".join(f"<li>{escape_markup(e)}</li>" for e in self.job.events[-self.recent:])
         return (f'<div class="{NO_MATHS}" style="display:flex;gap:1.5em;align-items:flex-start"><div>{head}'
                 f'<ul style="margin:0.4em 0">{events}</ul></div>{loss_chart(self.job.losses)}</div>')
 

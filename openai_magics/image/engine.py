@@ -43,14 +43,14 @@ def worst_case(session, request: ImageRequest) -> Decimal | None:
 
 def run_image(session, request: ImageRequest, view=None):
     from openai_magics.cache.keys import preview
-    from openai_magics.cache.policy import through
+    from openai_magics.cache.policy import send_through_cache
     from openai_magics.image.result import ImageDryRun, ImageResult
 
     if request.dry_run:
         return ImageDryRun(request, worst_case(session, request))
     view = view or NoImageView()
     call = session.begin("image")
-    answer, hit = through(session, call, request.api, request.key_params(), lambda: _send(session, call, request, view),
+    answer, hit = send_through_cache(session, call, request.api, request.key_params(), lambda: _send(session, call, request, view),
                           kind="image", enabled=request.cache, what=preview(request.prompt))
     images = checked_images(answer, request)
     usage = answer_usage(answer, request, len(images))

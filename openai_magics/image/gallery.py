@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 
-from openai_magics.views.markup import NO_MATHS, figures, usage_sub
+from openai_magics.views.markup import NO_MATHS, escape_markup, usage_sub
 
 THUMBNAIL = 256  # px
 
@@ -30,18 +30,18 @@ def data_url(image) -> str:
 
 
 def figure(index: int, image, caption: str, prompt: str) -> str:
-    revised = (f'<br><span class="oaim-revised">revised prompt: {figures(image.revised_prompt)}</span>'
+    revised = (f'<br><span class="oaim-revised">revised prompt: {escape_markup(image.revised_prompt)}</span>'
                if image.revised_prompt else "")
-    alt = figures(f"image {index}: {prompt[:120]}")
+    alt = escape_markup(f"image {index}: {prompt[:120]}")
     return (f'<figure><img tabindex="0" width="{min(THUMBNAIL, image.width)}" src="{data_url(image)}" '
             f'alt="{alt}" title="Click to enlarge ({image.width}×{image.height})">'
-            f"<figcaption>{index} · {figures(caption)}{revised}</figcaption></figure>")
+            f"<figcaption>{index} · {escape_markup(caption)}{revised}</figcaption></figure>")
 
 
 def gallery_html(result) -> str:
     tiles = "".join(figure(i, image, caption, result.prompt)
                     for i, (image, caption) in enumerate(zip(result.images, result.captions()), 1))
-    saved = "".join(f"<br>saved: <code>{figures(str(path))}</code>" for path in result.saved_to)
+    saved = "".join(f"<br>saved: <code>{escape_markup(str(path))}</code>" for path in result.saved_to)
     return (f'<div class="oaim-gallery {NO_MATHS}">{STYLE}'
-            f'<p class="oaim-prompt"><b>{figures(result.summary)}</b></p>'
+            f'<p class="oaim-prompt"><b>{escape_markup(result.summary)}</b></p>'
             f'<div class="oaim-tiles">{tiles}</div>{saved}{usage_sub(result.usage_line)}</div>')

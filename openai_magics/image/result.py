@@ -175,8 +175,8 @@ class ImageDryRun:
     def _repr_html_(self) -> str:
         import json
 
-        from openai_magics.views.markup import figures, usage_sub
+        from openai_magics.views.markup import escape_markup, usage_sub
 
-        body = figures(json.dumps(self.shown_fields(), indent=2, ensure_ascii=False))
+        body = escape_markup(json.dumps(self.shown_fields(), indent=2, ensure_ascii=False))
         return (f"<p><b>Dry run</b> · POST <code>{self.endpoint}</code></p><pre>{body}</pre>"
                 f"{usage_sub(self.summary)}")

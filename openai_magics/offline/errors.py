@@ -9,6 +9,13 @@ class RequestError(Exception):
         self.code, self.param, self.status = code, param, status
 
 
+def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters: whitespace runs collapsed, the rest cut with "…" (a long JSON keeps
+    its start, where `textwrap.shorten` would drop it whole)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def not_found(kind: str, identifier: str, param: str | None = None) -> RequestError:
     """What the API says for an id it does not know: `No such File object: file-abc`."""
     return RequestError(f"No such {kind} object: {identifier}", param=param, status=404)

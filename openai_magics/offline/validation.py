@@ -10,6 +10,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from openai_magics.offline.errors import shorten
+
 DOCUMENT_URI = "urn:openai-openapi"
 MULTIPART = "multipart/form-data"
 
@@ -75,7 +77,7 @@ class RequestValidator:
                    for v in (leaf.validator_value if leaf.validator == "enum" else [leaf.validator_value])]
         if allowed and all(leaf.validator in ("enum", "const") for leaf in leaves):
             return f"{where}: {best.instance!r} is not one of {sorted(set(map(str, allowed)))}"
-        return f"{where}: {_short(best.message)}"
+        return f"{where}: {shorten(best.message, 300)}"
 
     # -- multipart/form-data --
     def form_instance(self, schema: dict, fields: dict, files: dict) -> dict:
@@ -148,8 +150,6 @@ def _deepest_leaves(error):
     return [e for e in leaves if len(list(e.absolute_path)) == depth]
 
 
-def _short(message: str, limit: int = 300) -> str:
-    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 @lru_cache(maxsize=4)

@@ -61,12 +61,12 @@ def worst_usage(request: VideoRequest) -> Usage:
 def run_video(session, request: VideoRequest, view=None):
     """`view` follows views.progress's protocol: its Tally is the job's status and percent done."""
     from openai_magics.cache.keys import preview
-    from openai_magics.cache.policy import through
+    from openai_magics.cache.policy import send_through_cache
     from openai_magics.video.result import VideoResult
 
     view = view or NoRowProgress()
     call = session.begin("video")
-    answer, hit = through(session, call, request.api, request.key_params(),
+    answer, hit = send_through_cache(session, call, request.api, request.key_params(),
                           lambda: _send(session, call, request, view), kind="video", enabled=request.cache,
                           what=preview(request.prompt))
     job, data = checked_answer(answer)

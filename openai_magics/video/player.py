@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from openai_magics.views.markup import NO_MATHS, figures, usage_sub
+from openai_magics.views.markup import NO_MATHS, escape_markup, usage_sub
 
 LARGEST_SIDE = 480  # px: the player's longer side as first shown (full screen from its controls)
 
@@ -29,9 +29,9 @@ def shown_size(size: str) -> tuple[int, int]:
 
 def player_html(result) -> str:
     width, height = shown_size(result.size)
-    saved = f"<br>saved: <code>{figures(str(result.saved_to))}</code>" if result.saved_to is not None else ""
+    saved = f"<br>saved: <code>{escape_markup(str(result.saved_to))}</code>" if result.saved_to is not None else ""
     return (f'<div class="oaim-video {NO_MATHS}">{STYLE}'
-            f'<p class="oaim-prompt"><b>{figures(result.summary)}</b></p>'
+            f'<p class="oaim-prompt"><b>{escape_markup(result.summary)}</b></p>'
             f'<video controls loop muted playsinline preload="auto" width="{width}" height="{height}" '
-            f'title="{figures(result.prompt[:120])}" src="{data_url(result.data)}"></video>'
+            f'title="{escape_markup(result.prompt[:120])}" src="{data_url(result.data)}"></video>'
             f"{saved}<br>{usage_sub(result.usage_line)}</div>")

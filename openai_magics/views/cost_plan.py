@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openai_magics.metering.planner import CostPlan
 from openai_magics.metering.pricing import format_usd
-from openai_magics.views.markup import LEFT, NO_MATHS, figures
+from openai_magics.views.markup import LEFT, NO_MATHS, escape_markup
 
 COLUMNS = ("how", "input tokens", "cached", "output (expected / most)", "expected USD", "worst case USD")
 
@@ -29,10 +29,10 @@ class PlanTable:
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th{LEFT if i == 0 else ''}>{c}</th>" for i, c in enumerate(COLUMNS))
-        rows = "".join("<tr>" + "".join(f"<td{LEFT if i == 0 else ''}>{figures(c)}</td>"
+        rows = "".join("<tr>" + "".join(f"<td{LEFT if i == 0 else ''}>{escape_markup(c)}</td>"
                                         for i, c in enumerate(self._cells(line))) + "</tr>" for line in self.plan.lines)
-        notes = "".join(f"<p>{figures(n)}</p>" for n in self.plan.notes)
-        return (f'<div class="{NO_MATHS}"><p><b>{figures(self.heading)}</b></p><table><thead><tr>{head}</tr></thead>'
+        notes = "".join(f"<p>{escape_markup(n)}</p>" for n in self.plan.notes)
+        return (f'<div class="{NO_MATHS}"><p><b>{escape_markup(self.heading)}</b></p><table><thead><tr>{head}</tr></thead>'
                 f"<tbody>{rows}</tbody></table>{notes}</div>")
 
     def _repr_pretty_(self, p, cycle) -> None:

@@ -10,7 +10,7 @@ NO_MATHS = "mathjax_ignore tex2jax_ignore"
 LEFT = ' style="text-align:left"'
 
 
-def figures(text: str) -> str:
+def escape_markup(text: str) -> str:
     """Text for HTML or Markdown: escaped, each `$` an entity, so Markdown's maths pass never pairs them."""
     return html.escape(text).replace("$", "&#36;")
 
@@ -18,17 +18,17 @@ def figures(text: str) -> str:
 def shorten(text: str, limit: int) -> str:
     """One line of at most `limit` characters: whitespace runs collapsed, the rest cut with "…". Unlike
     `textwrap.shorten`, which drops a word that does not fit, a long JSON or signature keeps its start."""
-    text = " ".join(text.split())
+    text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def usage_sub(text: str) -> str:
     """The small line under a result (model, tokens, dollars, time)."""
-    return f'<sub class="{NO_MATHS}">{figures(text)}</sub>'
+    return f'<sub class="{NO_MATHS}">{escape_markup(text)}</sub>'
 
 
 def usage_sub_unbroken(text: str) -> str:
     """The usage line for a narrow column: it wraps only between its phrases ("0.4 s to first token" stays
     whole)."""
-    phrases = " · ".join(f'<span style="white-space:nowrap">{figures(part)}</span>' for part in text.split(" · "))
+    phrases = " · ".join(f'<span style="white-space:nowrap">{escape_markup(part)}</span>' for part in text.split(" · "))
     return f'<sub class="{NO_MATHS}">{phrases}</sub>'

@@ -132,6 +132,6 @@ class RowProgress:
 
 def _line_html(line: str) -> str:
     """The line as HTML no maths typesetter touches (two dollar amounts would become maths)."""
-    from openai_magics.views.markup import NO_MATHS, figures
+    from openai_magics.views.markup import NO_MATHS, escape_markup
 
-    return f'<span class="{NO_MATHS}">{figures(line)}</span>'
+    return f'<span class="{NO_MATHS}">{escape_markup(line)}</span>'

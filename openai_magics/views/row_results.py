@@ -10,7 +10,7 @@ from decimal import Decimal
 from itertools import islice
 
 from openai_magics.metering.pricing import format_usd
-from openai_magics.views.markup import LEFT, NO_MATHS, figures, shorten, usage_sub
+from openai_magics.views.markup import LEFT, NO_MATHS, escape_markup, shorten, usage_sub
 
 PREVIEW_ROWS = 10
 
@@ -126,7 +126,7 @@ class RowResults:
         return [(label, f"{_percent(c)} · {value}") for (label, value), c in zip(shown, self.confidence)]
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th{LEFT}>{figures(label)}</th><td{LEFT}>{figures(value)}</td></tr>"
+        body = "".join(f"<tr><th{LEFT}>{escape_markup(label)}</th><td{LEFT}>{escape_markup(value)}</td></tr>"
                        for label, value in self._preview())
         more = f"<p>… {len(self) - PREVIEW_ROWS:,} more rows (<code>.series</code> holds them all)</p>" \
             if len(self) > PREVIEW_ROWS else ""

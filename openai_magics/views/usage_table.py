@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from openai_magics.metering.ledger import Ledger, UsageRecord
 from openai_magics.metering.pricing import format_usd
-from openai_magics.views.markup import NO_MATHS, figures
+from openai_magics.views.markup import NO_MATHS, escape_markup
 
 NUMBERS = ("input_tokens", "cached_tokens", "input_audio_tokens", "input_image_tokens", "output_tokens",
            "reasoning_tokens", "output_audio_tokens", "output_image_tokens", "images", "audio_seconds", "characters",
@@ -158,15 +158,15 @@ class UsageTable:
         head = "".join(f"<th{aligned[c]}>{HEADERS.get(c, c)}</th>" for c in cols)
 
         def body(rows):
-            return "".join("<tr>" + "".join(f"<td{aligned[c]}>{figures(self._cell(r, c))}</td>" for c in cols)
+            return "".join("<tr>" + "".join(f"<td{aligned[c]}>{escape_markup(self._cell(r, c))}</td>" for c in cols)
                            + "</tr>" for r in rows)
 
         before, after = self._shown()
-        gap = re.sub(r"`([^`]+)`", r"<code>\1</code>", figures(self._gap))
+        gap = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape_markup(self._gap))
         gap = f'<tr><td class="t" colspan="{len(cols)}">{gap}</td></tr>' if after else ""
         return (f'<div class="oaim-usage-view {NO_MATHS}">{STYLE}<table class="oaim-usage"><thead><tr>{head}</tr>'
                 f"</thead><tbody>{body(before)}{gap}{body(after)}</tbody></table>"
-                f"<p><b>Total:</b> {figures(self.summary())}</p>{self._chart()}</div>")
+                f"<p><b>Total:</b> {escape_markup(self.summary())}</p>{self._chart()}</div>")
 
     def _cumulative_points(self) -> list[tuple[int, float]]:
         """(calls so far, running total) from (0, 0), at up to CHART_POINTS calls of known price, the last included."""
@@ -191,7 +191,7 @@ class UsageTable:
         left_out = (f"{unknown:,} call{'s' * (unknown != 1)} at unknown prices left out of the chart."
                     if unknown else "")
         if len(points) < 3 or not points[-1][1]:
-            return f'<p class="oaim-usage-note">{figures(left_out)}</p>' if left_out else ""
+            return f'<p class="oaim-usage-note">{escape_markup(left_out)}</p>' if left_out else ""
         left, right, top, bottom = 64, 76, 10, 34
         plot_w, plot_h = width - left - right, height - top - bottom
         calls, peak = points[-1][0], points[-1][1]
@@ -207,20 +207,20 @@ class UsageTable:
         x_axis, y_axis = top + plot_h, left
         label = f"cumulative cost: {last} after {calls:,} calls of known price"
         svg = (f'<svg class="oaim-usage-cumulative" width="{width}" height="{height}" role="img" '
-               f'aria-label="{figures(label)}" font-size="11" fill="currentColor">'
-               f"<title>{figures(label)}</title>"
+               f'aria-label="{escape_markup(label)}" font-size="11" fill="currentColor">'
+               f"<title>{escape_markup(label)}</title>"
                f'<g stroke="currentColor" stroke-opacity="0.5"><line x1="{y_axis}" y1="{top}" x2="{y_axis}" '
                f'y2="{x_axis}"/><line x1="{y_axis}" y1="{x_axis}" x2="{left + plot_w}" y2="{x_axis}"/></g>'
-               f'<text x="{y_axis - 4}" y="{x_axis}" text-anchor="end">{figures(format_usd(0))}</text>'
-               f'<text x="{y_axis - 4}" y="{top + 8}" text-anchor="end">{figures(last)}</text>'
+               f'<text x="{y_axis - 4}" y="{x_axis}" text-anchor="end">{escape_markup(format_usd(0))}</text>'
+               f'<text x="{y_axis - 4}" y="{top + 8}" text-anchor="end">{escape_markup(last)}</text>'
                f'<text x="{y_axis}" y="{x_axis + 13}" text-anchor="middle">0</text>'
                f'<text x="{left + plot_w}" y="{x_axis + 13}" text-anchor="middle">{calls:,}</text>'
                f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle">calls</text>'
                f'<text x="{y_axis - 4}" y="{top + plot_h / 2 + 4}" text-anchor="end">USD</text>'
                f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
                f'<circle cx="{x(calls):.1f}" cy="{y(peak):.1f}" r="2.5"/>'
-               f'<text x="{x(calls) + 6:.1f}" y="{y(peak) + 4:.1f}">{figures(last)}</text></svg>')
-        note = f'<p class="oaim-usage-note">{figures(left_out)}</p>' if left_out else ""
+               f'<text x="{x(calls) + 6:.1f}" y="{y(peak) + 4:.1f}">{escape_markup(last)}</text></svg>')
+        note = f'<p class="oaim-usage-note">{escape_markup(left_out)}</p>' if left_out else ""
         return svg + note
 
     def _repr_pretty_(self, p, cycle) -> None:

@@ -29,7 +29,7 @@ print(summary)"""
 
 
 @dataclass
-class ContainerFile:
+class ContainerFileEntry:
     id: str
     path: str
     data: bytes
@@ -45,10 +45,10 @@ class ContainerFile:
 class Container:
     id: str
     created_at: int
-    files: dict = field(default_factory=dict)  # id → ContainerFile
+    files: dict = field(default_factory=dict)  # id → ContainerFileEntry
 
-    def add(self, name: str, data: bytes, source: str) -> ContainerFile:
-        made = ContainerFile(f"cfile_offline{next(_ids)}", f"/mnt/data/{name}", data, source, int(time.time()))
+    def add(self, name: str, data: bytes, source: str) -> ContainerFileEntry:
+        made = ContainerFileEntry(f"cfile_offline{next(_ids)}", f"/mnt/data/{name}", data, source, int(time.time()))
         self.files[made.id] = made
         return made
 

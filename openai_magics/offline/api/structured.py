@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from openai_magics.offline.errors import RequestError, shorten
 from openai_magics.offline.tokens import message_text
 
 REFUSE = re.compile(r"\(offline:\s*refuse\)", re.I)
@@ -34,8 +35,6 @@ class Plan:
 
 def plan(body: dict, answer_text) -> Plan | None:
     """None: answer as usual. `answer_text(prompt)` is the usual answer, to build on."""
-    from openai_magics.offline.errors import RequestError
-
     messages = body["messages"]
     asked = _last_user(messages)
     if REFUSE.search(asked):
@@ -59,7 +58,7 @@ def plan(body: dict, answer_text) -> Plan | None:
     results = _tool_results(messages)
     if results:
         return Plan(answer_text(asked) + "\n\n**From the tools:**\n\n" + "".join(
-            f"- `{name}` returned `{_short(content)}`\n" for name, content in results))
+            f"- `{name}` returned `{shorten(content, 120)}`\n" for name, content in results))
     return None
 
 
@@ -115,13 +114,8 @@ def _arguments(schema: dict, names: list[str]) -> dict:
 
 def _tool_results(messages: list[dict]) -> list[tuple[str, str]]:
     names = {c["id"]: c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
-    return [(names.get(m.get("tool_call_id"), "tool"), message_text(m))
+    return [(names.get(m.get("tool_call_id"), "tool"), message_text(m).replace("`", "'"))
             for m in _since_last_user(messages) if m.get("role") == "tool"]
-
-
-def _short(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split()).replace("`", "'")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- instances of a JSON schema -------------------------------------------------------------------

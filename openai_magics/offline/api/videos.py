@@ -48,7 +48,7 @@ def rules(model: str) -> dict:
 
 
 @dataclass
-class Job:
+class VideoEntry:
     id: str
     model: str
     prompt: str
@@ -87,7 +87,7 @@ class Videos(StagedJobs):
     stage_seconds: float = stage_seconds_from("OPENAI_MAGICS_OFFLINE_VIDEO_SECONDS", 0.2)
 
 
-def as_object(job: Job, clock: Videos, now: float) -> dict:
+def as_object(job: VideoEntry, clock: Videos, now: float) -> dict:
     status, progress = job.status(clock.stage_seconds, now)
     done = job.completed_at(clock.stage_seconds)
     return {"id": job.id, "object": "video", "model": job.model, "status": status, "progress": progress,
@@ -163,7 +163,7 @@ def _open(data: bytes):
 def create(state, request) -> dict:
     prompt = request.required("prompt")
     model, size, seconds = _settings(request.body)
-    job = Job(f"video_offline{next(_ids):04d}", model, prompt, size, seconds, time.time(),
+    job = VideoEntry(f"video_offline{next(_ids):04d}", model, prompt, size, seconds, time.time(),
               first_frame=_first_frame(state, request, size))
     clock = state.part(Videos)
     return as_object(clock.add(job), clock, time.time())
@@ -175,7 +175,7 @@ def remix(state, request) -> dict:
     if source.status(clock.stage_seconds, now)[0] != "completed":
         raise RequestError(f"Video {source.id} is not completed yet; only a completed video can be remixed.",
                            param="video_id")
-    job = Job(f"video_offline{next(_ids):04d}", source.model, request.required("prompt"), source.size,
+    job = VideoEntry(f"video_offline{next(_ids):04d}", source.model, request.required("prompt"), source.size,
               source.seconds, now, first_frame=source.first_frame, remixed_from=source.id)
     return as_object(clock.add(job), clock, now)
 
@@ -285,7 +285,7 @@ def make_video(prompt: str, size: str, seconds: int, first_frame: bytes | None =
     return buffer.getvalue()
 
 
-def _thumbnail(job: Job) -> bytes:
+def _thumbnail(job: VideoEntry) -> bytes:
     buffer = io.BytesIO()
     backdrop(job.prompt, job.size, job.first_frame).save(buffer, format="WEBP")
     return buffer.getvalue()

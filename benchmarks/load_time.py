@@ -169,7 +169,8 @@ def bench_first(base_url: str, runs: int, checkouts: dict) -> None:
     load_before = os.getloadavg()[0]
     for _ in range(runs):
         for who in runs_of:
-            runs_of[who].append(first_cell(base_url, "bare" if who == "bare" else "ours", whose.get(who, checkouts[""])))
+            checkout = whose.get(who, checkouts[""])
+            runs_of[who].append(first_cell(base_url, "bare" if who == "bare" else "ours", checkout))
     print(f"first streamed chat cell of a fresh kernel, {runs} kernels each, alternating "
           f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after):")
     labels = {"bare": "bare SDK (import openai + create + print)", "ours": "ours (%load_ext + %%chat, live view)",

@@ -71,7 +71,7 @@ def _transcribe_piece(session, request: TranscribeRequest, audio, on_text):
               "timestamp_granularities": request.granularities, "translate": request.translate}
     api = "audio.translations" if request.translate else "audio.transcriptions"
     answer, hit = send_through_cache(session, call, api, params, lambda: _ask(session, request, audio, on_text),
-                          kind="transcribe", enabled=request.cache, what=audio.label)
+                                     kind="transcribe", enabled=request.cache, what=audio.label)
     if hit and on_text is not None:
         on_text(answer.get("text", ""))
     usage, estimated = _transcript_usage(answer, audio)
@@ -161,8 +161,8 @@ def _speak_part(session, request: SpeakRequest, text: str):
             raise CallFailed("The server answered with no audio.")
         return {"audio": base64.b64encode(data).decode("ascii")}
 
-    answer, hit = send_through_cache(session, call, "audio.speech", params, send, kind="speak", enabled=request.cache,
-                          what=f"“{text[:40]}”")
+    answer, hit = send_through_cache(session, call, "audio.speech", params, send, kind="speak",
+                                     enabled=request.cache, what=f"“{text[:40]}”")
     data = base64.b64decode(answer["audio"])
     usage, estimated = _speech_usage(request, text, data)
     record = call.record(request.model, usage, estimated=estimated, cache_hit=hit)

@@ -50,8 +50,9 @@ def run_image(session, request: ImageRequest, view=None):
         return ImageDryRun(request, worst_case(session, request))
     view = view or NoImageView()
     call = session.begin("image")
-    answer, hit = send_through_cache(session, call, request.api, request.key_params(), lambda: _send(session, call, request, view),
-                          kind="image", enabled=request.cache, what=preview(request.prompt))
+    answer, hit = send_through_cache(session, call, request.api, request.key_params(),
+                                     lambda: _send(session, call, request, view), kind="image", enabled=request.cache,
+                                     what=preview(request.prompt))
     images = checked_images(answer, request)
     usage = answer_usage(answer, request, len(images))
     if hit:

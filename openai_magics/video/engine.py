@@ -67,8 +67,8 @@ def run_video(session, request: VideoRequest, view=None):
     view = view or NoRowProgress()
     call = session.begin("video")
     answer, hit = send_through_cache(session, call, request.api, request.key_params(),
-                          lambda: _send(session, call, request, view), kind="video", enabled=request.cache,
-                          what=preview(request.prompt))
+                                     lambda: _send(session, call, request, view), kind="video", enabled=request.cache,
+                                     what=preview(request.prompt))
     job, data = checked_answer(answer)
     record = call.record(job.model, job.usage(), cache_hit=True, latency=0.0) if hit else call.recorded
     return VideoResult(data=data, job=job, prompt=request.prompt, record=record, cache_hit=hit)

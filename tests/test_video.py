@@ -158,6 +158,17 @@ def test_a_budget_refuses_a_video_whose_seconds_cost_more_than_is_left(nb, sessi
     assert nb.run("%%video --seconds 8\nA shorter walk").error is None  # $0.80 fits
 
 
+def test_on_openai_itself_a_video_says_the_videos_api_is_gone_as_the_sdk_does(nb, session, offline):
+    from openai_magics.core.config import Secret
+
+    assert nb.run("%%video\nA fox").error is None  # a server that still serves videos is asked as usual
+    session.configure(base_url=None, api_key=Secret("sk-test-not-sent", "test"))
+    offline.clear_log()
+    one_line(nb.run("%%video\nA hare"), "OpenAI's Videos API is gone; the installed openai SDK says: The Sora API is "
+             "scheduled to permanently shut down on September 24, 2026. Nothing was sent")
+    assert offline.requests == [] and len(session.ledger) == 1
+
+
 def test_an_interrupt_while_the_job_runs_returns_at_once_with_the_job_id_kept(nb, session, offline):
     offline.state.part(Videos).stage_seconds = 60  # a job that would take three minutes
     following = lambda: any(r.method == "GET" for r in video_requests(offline))  # noqa: E731

@@ -72,17 +72,13 @@ def api_template(template: str, columns) -> str:
 def evals_api_gone() -> str | None:
     """What the installed SDK says of OpenAI's Evals API once it is shut down: its deprecation notice, when
     that names a shutdown date now past (or that the SDK has no Evals API left); None while it runs."""
-    from datetime import date, datetime
+    from openai_magics.wire.sdk import shutdown_notice
 
     try:
         from openai.resources.evals import Evals
     except ImportError:
         return "the installed openai SDK has no Evals API any more"
-    notice = getattr(Evals.create, "__deprecated__", None) or ""
-    when = re.search(r"shutdown for (\w+ \d{1,2}, \d{4})", notice)
-    if when and datetime.strptime(when.group(1), "%B %d, %Y").date() < date.today():
-        return notice
-    return None
+    return shutdown_notice(Evals.create)
 
 
 def check_evals_api(session) -> str | None:

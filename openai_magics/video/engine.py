@@ -8,7 +8,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from openai_magics.core.errors import CallFailed, Interrupted
+from openai_magics.core.errors import CallFailed, Interrupted, UsageError
 from openai_magics.metering.pricing import format_usd
 from openai_magics.metering.usage import Usage
 from openai_magics.video.request import VideoRequest
@@ -76,6 +76,7 @@ def run_video(session, request: VideoRequest, view=None):
 
 def _send(session, call, request: VideoRequest, view) -> dict:
     """One paid video: the job's description and its MP4 (base64), recorded in the ledger once made."""
+    check_videos_api(session)
     model, usage = request.model, worst_usage(request)
     if request.remix:  # the remix is as long and as large as its source, made by the same model
         source = _retrieve(session, request.remix)
@@ -105,6 +106,19 @@ def _send(session, call, request: VideoRequest, view) -> dict:
             call.mark_unreadable()
             raise
     return {"video": raw, "b64_mp4": base64.b64encode(data).decode("ascii")}
+
+
+def check_videos_api(session) -> None:
+    """Refuse before anything is sent when the installed SDK says OpenAI has shut its Videos API down; a server
+    that still serves it (the offline one, a compatible server) is asked as usual."""
+    from openai.resources.videos import Videos
+
+    from openai_magics.wire.sdk import shutdown_notice
+
+    notice = shutdown_notice(Videos.create)
+    if notice and session.config.is_openai:
+        raise UsageError(f"OpenAI's Videos API is gone; the installed openai SDK says: {notice} Nothing was sent; "
+                         "`%openai offline` (or a server that still serves videos) answers %%video.")
 
 
 def _start(session, request: VideoRequest) -> dict:

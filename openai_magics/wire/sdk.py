@@ -2,6 +2,7 @@
 the widgets."""
 from __future__ import annotations
 
+import re
 import sys
 import threading
 
@@ -13,6 +14,21 @@ _warming: list[threading.Thread] = []
 def openai_sdk():
     """The `openai` module, imported (the first time) as `heavy_import` does."""
     return heavy_import("openai")
+
+
+def shutdown_notice(method) -> str | None:
+    """The installed SDK's deprecation notice on an API method (`openai.resources.videos.Videos.create`) when
+    it names a shutdown date that has passed: OpenAI no longer serves that API. None while it runs."""
+    from datetime import date, datetime
+
+    notice = getattr(method, "__deprecated__", None) or ""
+    for when in re.findall(r"[A-Z][a-z]+ \d{1,2}, \d{4}", notice):
+        try:
+            if datetime.strptime(when, "%B %d, %Y").date() < date.today():
+                return notice
+        except ValueError:  # a capitalised word before a number, not a date
+            continue
+    return None
 
 
 def jsonschema_module():

@@ -251,20 +251,20 @@ def _lines_inside_strings(lines: list[str]) -> set[int]:
 
 
 def guarded(magic_fn):
-    """A registered magic inside the one error boundary: whatever fails shows as one line, key redacted."""
+    """A registered magic inside the one error boundary: whatever fails shows as one line, key redacted. Like a
+    plain-Python function, it runs after the warm-ups started (`%openai offline` and another magic in one cell:
+    the imports happen once, in turn)."""
     import functools
 
     from openai_magics.wire.errors import boundary
-    from openai_magics.wire.sdk import wait_for_warm_up
     from openai_magics.core.session import session
 
     @functools.wraps(magic_fn)
     def run(*args, **kwargs):
-        wait_for_warm_up()  # `%openai offline` and another magic in one cell: the imports happen once, in turn
         with boundary(session):
             return magic_fn(*args, **kwargs)
 
-    return run
+    return after_warm_up(run)
 
 
 def after_warm_up(function):

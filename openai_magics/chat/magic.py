@@ -67,10 +67,7 @@ class ChatMagics(GuardedMagics):
     @argument("--over", metavar="NAME",
               help="A list, Series or DataFrame: the cell is a template asked once per row ({item}, {column}, "
                    "{row[\"any column\"]}); the answers come back aligned with it.")
-    @shared_options("concurrency")
-    @argument("--batch", action="store_true",
-              help="With --over: run the rows through the Batch API (half price, results within a day).")
-    @shared_options("no_wait")
+    @shared_options("concurrency", "batch", "no_wait")
     @argument("--to", metavar="PATH.parquet",
               help="With --over: write each answer to this Parquet folder as it arrives (memory stays bounded); "
                    "the result reads it lazily.")

@@ -21,9 +21,7 @@ class EmbedMagics(GuardedMagics):
     @shared_options("concurrency")
     @argument("--pool", choices=("mean",),
               help="mean: average the per-token vectors of a server that does not pool (llama.cpp).")
-    @argument("--batch", action="store_true",
-              help="Run the texts through the Batch API (half price, results within a day).")
-    @shared_options("no_wait")
+    @shared_options("batch", "no_wait")
     @argument("--store", metavar="PATH",
               help="Write the vectors to this on-disk store (LanceDB) a chunk at a time, with their texts and ids; "
                    "alone, open the store. Its search() and similarity() run against it.")

@@ -25,6 +25,9 @@ SHARED = {
                                    "help": "Ask the API even when the response cache holds the answer."}),
     "dry_run": (("--dry-run",), {"action": "store_true",
                                  "help": "Show what would be sent, its tokens and worst-case cost; send nothing."}),
+    "batch": (("--batch",), {"action": "store_true", "help": "Run the rows (%%chat --over) or the texts (%%embed) "
+                                                             "through the Batch API: half price, results within a "
+                                                             "day."}),
     "no_wait": (("--no-wait",), {"action": "store_true", "help": "With --batch: submit and return at once; "
                                                                "`%%openai batch results ID` collects it."}),
     "concurrency": (("--concurrency",), {"type": int, "help": "Most requests in flight at once (default 8)."}),

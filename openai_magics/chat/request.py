@@ -141,7 +141,7 @@ def build_body(request: ChatRequest, messages: list[dict], *, api: str, max_out:
     on_openai = endpoint is None or endpoint.is_openai
     max_key = "max_completion_tokens" if on_openai or (rules and rules.output_limit) else "max_tokens"
     body = drop_unset(model=request.model, messages=messages, temperature=request.temperature, stop=request.stop,
-                 seed=request.seed, reasoning_effort=request.reasoning_effort, **{max_key: max_out})
+                      seed=request.seed, reasoning_effort=request.reasoning_effort, **{max_key: max_out})
     fmt = response_format_of(request)
     if fmt is not None:
         from openai_magics.chat.structured import wire_format
@@ -172,7 +172,7 @@ def _refuse_what_the_model_refuses(request: ChatRequest, rules) -> None:
                          "call: drop --logprobs, or pick a model that gives them (e.g. -m gpt-4.1-mini). Nothing was "
                          "sent.")
     sent = drop_unset(temperature=request.temperature, stop=request.stop, seed=request.seed,
-                 reasoning_effort=request.reasoning_effort)
+                      reasoning_effort=request.reasoning_effort)
     name = rules.refused(sent)
     if name is None:
         return
@@ -223,10 +223,10 @@ def _responses_body(request: ChatRequest, messages: list[dict], max_out: int | N
     reasoning = drop_unset(effort=request.reasoning_effort, summary="auto" if request.reasoning_summary else None)
     hosted = request.hosted
     body = drop_unset(model=request.model, input=[_input_item(m) for m in turns],
-                 instructions=system[-1] if system else None, previous_response_id=previous_id,
-                 temperature=request.temperature, max_output_tokens=max_out, reasoning=reasoning or None,
-                 text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools]
-                 + (hosted.params() if hosted else []))
+                      instructions=system[-1] if system else None, previous_response_id=previous_id,
+                      temperature=request.temperature, max_output_tokens=max_out, reasoning=reasoning or None,
+                      text=_text_format(request), tools=[_responses_tool(t.param) for t in request.tools]
+                      + (hosted.params() if hosted else []))
     if hosted is not None:
         from openai_magics.chat.hosted import MAX_TOOL_CALLS
 

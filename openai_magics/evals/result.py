@@ -98,10 +98,12 @@ class EvalResult:
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{h}</th>" for h in self.HEAD)
-        body = "".join("<tr>" + "".join(f"<td>{escape_markup(c)}</td>" for c in line) + "</tr>" for line in self._lines())
+        body = "".join("<tr>" + "".join(f"<td>{escape_markup(c)}</td>" for c in line) + "</tr>"
+                       for line in self._lines())
         remote = f"<p><b>OpenAI Evals run</b></p>{self.remote._repr_html_()}" if self.remote is not None else ""
         return (f'<table class="openai-magics-scoreboard {NO_MATHS}"><tr>{head}</tr>{body}</table>'
-                f'<sub class="{NO_MATHS}">{escape_markup(self.summary_line)} · per row: <code>.rows</code></sub>{remote}')
+                f'<sub class="{NO_MATHS}">{escape_markup(self.summary_line)} · per row: <code>.rows</code></sub>'
+                f'{remote}')
 
     def _repr_pretty_(self, p, cycle) -> None:
         lines = [self.HEAD, *self._lines()]

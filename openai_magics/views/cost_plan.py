@@ -32,8 +32,8 @@ class PlanTable:
         rows = "".join("<tr>" + "".join(f"<td{LEFT if i == 0 else ''}>{escape_markup(c)}</td>"
                                         for i, c in enumerate(self._cells(line))) + "</tr>" for line in self.plan.lines)
         notes = "".join(f"<p>{escape_markup(n)}</p>" for n in self.plan.notes)
-        return (f'<div class="{NO_MATHS}"><p><b>{escape_markup(self.heading)}</b></p><table><thead><tr>{head}</tr></thead>'
-                f"<tbody>{rows}</tbody></table>{notes}</div>")
+        return (f'<div class="{NO_MATHS}"><p><b>{escape_markup(self.heading)}</b></p>'
+                f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{notes}</div>")
 
     def _repr_pretty_(self, p, cycle) -> None:
         cells = [list(COLUMNS)] + [self._cells(line) for line in self.plan.lines]

@@ -30,5 +30,6 @@ def usage_sub(text: str) -> str:
 def usage_sub_unbroken(text: str) -> str:
     """The usage line for a narrow column: it wraps only between its phrases ("0.4 s to first token" stays
     whole)."""
-    phrases = " · ".join(f'<span style="white-space:nowrap">{escape_markup(part)}</span>' for part in text.split(" · "))
+    phrases = " · ".join(f'<span style="white-space:nowrap">{escape_markup(part)}</span>'
+                         for part in text.split(" · "))
     return f'<sub class="{NO_MATHS}">{phrases}</sub>'

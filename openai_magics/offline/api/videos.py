@@ -164,7 +164,7 @@ def create(state, request) -> dict:
     prompt = request.required("prompt")
     model, size, seconds = _settings(request.body)
     job = VideoEntry(f"video_offline{next(_ids):04d}", model, prompt, size, seconds, time.time(),
-              first_frame=_first_frame(state, request, size))
+                     first_frame=_first_frame(state, request, size))
     clock = state.part(Videos)
     return as_object(clock.add(job), clock, time.time())
 
@@ -176,7 +176,7 @@ def remix(state, request) -> dict:
         raise RequestError(f"Video {source.id} is not completed yet; only a completed video can be remixed.",
                            param="video_id")
     job = VideoEntry(f"video_offline{next(_ids):04d}", source.model, request.required("prompt"), source.size,
-              source.seconds, now, first_frame=source.first_frame, remixed_from=source.id)
+                     source.seconds, now, first_frame=source.first_frame, remixed_from=source.id)
     return as_object(clock.add(job), clock, now)
 
 

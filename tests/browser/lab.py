@@ -158,6 +158,7 @@ class LabRun:
     tracebacks: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
     driver: "LabDriver | None" = None  # for a check that takes a picture
+    dialogs: list[str] = field(default_factory=list)  # JupyterLab dialogs closed to go on (see _close_dialog)
 
     def problems(self) -> list[str]:
         """What must never show in any case."""
@@ -204,7 +205,7 @@ class LabDriver:
         run = self._open(name, path, width, theme)
         run.page.wait_for_timeout(settle_ms)
         run.phase = "running"
-        self._run_all_cells(run.page)
+        self._run_all_cells(run)
         self._wait_until_done(run.page, run, probe, len(cells), timeout, during)
         self._settle(run)
         run.screenshots.append(self.screenshot(run.page, f"{name}-after"))
@@ -239,20 +240,43 @@ class LabDriver:
         errors = run.page.evaluate(ERRORS_JS)
         run.widget_error, run.widget_loading, run.tracebacks = errors["widget"], errors["loading"], errors["tracebacks"]
 
-    @staticmethod
-    def _run_all_cells(page, attempts: int = 3) -> None:
+    def _run_all_cells(self, run: LabRun, attempts: int = 3) -> None:
         """Run > Run All Cells. Just after loading, the menu can act before the notebook is ready and do
         nothing, or (on a loaded machine) run the first cell alone; queued cells show `[*]` at once, so if any
-        cell is still unqueued the command did not fire as asked and is retried (what ran runs again)."""
+        cell is still unqueued the command did not fire as asked and is retried (what ran runs again). A
+        JupyterLab dialog that takes the clicks is closed first, and named if the cells still do not start."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        page = run.page
         for _ in range(attempts):
-            page.locator(".jp-Notebook").first.click()  # the notebook is the current widget the Run menu acts on
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+            try:
+                page.locator(".jp-Notebook").first.click(timeout=10_000)  # the current widget the Run menu acts on
+                page.get_by_role("menuitem", name="Run", exact=True).click(timeout=10_000)
+                page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click(timeout=10_000)
+            except PlaywrightTimeout:
+                if not self._close_dialog(run):
+                    raise
+                continue
             for _ in range(30):
                 if all(p != "[ ]:" for p in page.evaluate(NOTEBOOK_STATE_JS)["prompts"]):
                     return
                 page.wait_for_timeout(100)
-        raise AssertionError(f"Run > Run All Cells did not start the cells ({attempts} tries)")
+        raise AssertionError(f"Run > Run All Cells did not start the cells ({attempts} tries); "
+                             f"dialogs closed: {run.dialogs}")
+
+    def _close_dialog(self, run: LabRun) -> bool:
+        """Close a JupyterLab dialog over the page as Escape does (its cancel), keeping its text and a picture.
+        On a loaded machine JupyterLab itself can put one up (a slow server's connection error) over a notebook
+        that is ready; none of ours makes one. False when there is none."""
+        dialog = run.page.locator(".jp-Dialog").first
+        if not run.page.locator(".jp-Dialog").count() or not dialog.is_visible():
+            return False
+        run.dialogs.append(" ".join(dialog.inner_text().split()))
+        run.screenshots.append(self.screenshot(run.page, f"{run.name}-dialog-{len(run.dialogs)}"))
+        (self.artifacts / f"{run.name}-dialogs.txt").write_text("\n".join(run.dialogs) + "\n")
+        run.page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden", timeout=10_000)
+        return True
 
     def _wait_until_done(self, page, run: LabRun, probe: str | None, n_cells: int, timeout: float,
                          during: Callable | None = None) -> None:

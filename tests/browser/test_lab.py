@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .lab import BROKEN_KERNEL, ViewCase
+from .lab import BROKEN_KERNEL, KERNEL, ViewCase
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -567,3 +567,17 @@ def test_hosted_tools_in_the_dark_theme(lab):
     assert problems == [], f"hosted tools in the dark theme (screenshots: {run.screenshots}):\n" + "\n".join(problems)
     dark = run.page.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
     assert dark.lower() in ("#111111", "#111"), dark
+
+
+def test_a_jupyterlab_dialog_over_the_notebook_is_closed_and_named_before_run_all(lab):
+    """The tier's own harness: a dialog JupyterLab puts up (here File > Rename Notebook, as a slow server's
+    connection error would) takes the clicks Run All needs; it is closed, its text kept, and the cells run."""
+    path = lab.write_notebook("dialog", ["1 + 1"], KERNEL)
+    run = lab._open("dialog", path, 1280, "light")
+    run.page.get_by_role("menuitem", name="File", exact=True).click()
+    run.page.get_by_role("menuitem", name=re.compile(r"^Rename Notebook")).click()
+    run.page.wait_for_selector(".jp-Dialog")
+    lab._run_all_cells(run)
+    lab._wait_until_done(run.page, run, None, 1, 60)
+    assert len(run.dialogs) == 1 and "Rename" in run.dialogs[0]
+    assert run.page.locator(".jp-Dialog").count() == 0

@@ -266,8 +266,8 @@ class LabDriver:
 
     def _close_dialog(self, run: LabRun) -> bool:
         """Close a JupyterLab dialog over the page as Escape does (its cancel), keeping its text and a picture.
-        On a loaded machine JupyterLab itself can put one up (a slow server's connection error) over a notebook
-        that is ready; none of ours makes one. False when there is none."""
+        On a loaded machine JupyterLab once put one up over a notebook that was ready (which one is not known: its
+        text was not kept then); none of ours makes one. False when there is none."""
         dialog = run.page.locator(".jp-Dialog").first
         if not run.page.locator(".jp-Dialog").count() or not dialog.is_visible():
             return False

@@ -570,8 +570,8 @@ def test_hosted_tools_in_the_dark_theme(lab):
 
 
 def test_a_jupyterlab_dialog_over_the_notebook_is_closed_and_named_before_run_all(lab):
-    """The tier's own harness: a dialog JupyterLab puts up (here File > Rename Notebook, as a slow server's
-    connection error would) takes the clicks Run All needs; it is closed, its text kept, and the cells run."""
+    """The tier's own harness: a dialog JupyterLab puts up (here File > Rename Notebook) takes the clicks Run
+    All needs; it is closed, its text kept, and the cells run."""
     path = lab.write_notebook("dialog", ["1 + 1"], KERNEL)
     run = lab._open("dialog", path, 1280, "light")
     run.page.get_by_role("menuitem", name="File", exact=True).click()
